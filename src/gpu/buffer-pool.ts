@@ -1,0 +1,73 @@
+/**
+ * Recycles storage buffers by size class so that training loops do not create and destroy GPU
+ * buffers every step. Classes are powers of two split in quarters (256, 320, 384, 448, 512, ...),
+ * so at most a quarter of a buffer is slack.
+ */
+export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
+
+export interface MemoryStats {
+  /** Bytes of buffers held by live tensors (by size class). */
+  liveBytes: number;
+  /** The most liveBytes ever reached (reset with resetPeak()). */
+  peakBytes: number;
+  /** Bytes of free buffers kept for reuse. */
+  pooledBytes: number;
+  /** GPU buffers created since the device was made (reuse keeps this low). */
+  buffersCreated: number;
+}
+
+const MIN_CLASS = 256;
+
+/** Smallest class size >= bytes. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= MIN_CLASS) return MIN_CLASS;
+  const pow = 2 ** Math.floor(Math.log2(bytes));
+  const quarter = pow / 4;
+  return pow + Math.ceil((bytes - pow) / quarter) * quarter;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private stats: MemoryStats = { liveBytes: 0, peakBytes: 0, pooledBytes: 0, buffersCreated: 0 };
+
+  constructor(private readonly device: GPUDevice) {}
+
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    const list = this.free.get(size);
+    let buffer = list?.pop();
+    if (buffer) {
+      this.stats.pooledBytes -= size;
+    } else {
+      buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, label: `shrinkray-${size}` });
+      this.stats.buffersCreated++;
+    }
+    this.stats.liveBytes += size;
+    this.stats.peakBytes = Math.max(this.stats.peakBytes, this.stats.liveBytes);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    const size = buffer.size;
+    this.stats.liveBytes -= size;
+    this.stats.pooledBytes += size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buffer);
+  }
+
+  /** Destroys every pooled (free) buffer. Call only when no pending GPU work uses them. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+    this.stats.pooledBytes = 0;
+  }
+
+  memory(): MemoryStats {
+    return { ...this.stats };
+  }
+
+  resetPeak(): void {
+    this.stats.peakBytes = this.stats.liveBytes;
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Node only: finds a WebGPU adapter through Dawn (the npm package `webgpu`).
+ *
+ * Order for 'auto': a hardware, core-level adapter (Vulkan/Metal/D3D12) first; without one, the
+ * CPU adapter measured fastest for our kernels (bench/RESULTS.md): Mesa llvmpipe through Dawn's
+ * OpenGL ES backend (compatibility level), then SwiftShader through Dawn's Vulkan backend with
+ * Chromium's ICD (core level).
+ */
+import { existsSync } from 'node:fs';
+import { NoAdapterError } from '../errors.js';
+import { BACKENDS, isCpuAdapter, type Backend } from './backend.js';
+
+type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
+
+export interface FoundAdapter {
+  adapter: GPUAdapter;
+  /** The Dawn instance; it must stay referenced while the device lives and be dropped after. */
+  instance: GPU;
+  backend: Exclude<Backend, 'auto'>;
+  featureLevel: 'core' | 'compatibility';
+}
+
+/** Debian's `chromium` package ships this; SHRINKRAY_SWIFTSHADER_ICD points elsewhere. */
+export function swiftShaderIcd(): string | null {
+  const candidates = [process.env.SHRINKRAY_SWIFTSHADER_ICD, '/usr/lib/chromium/vk_swiftshader_icd.json'];
+  return candidates.find((p): p is string => !!p && existsSync(p)) ?? null;
+}
+
+let dawn: DawnModule | null = null;
+async function loadDawn(): Promise<DawnModule> {
+  if (!dawn) {
+    const mod = (await import('webgpu')) as unknown as DawnModule;
+    // GPUBufferUsage, GPUMapMode, ... are globals in browsers; Dawn exports them.
+    for (const [k, v] of Object.entries(mod.globals)) {
+      if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    }
+    dawn = mod;
+  }
+  return dawn;
+}
+
+async function tryBackend(backend: Exclude<Backend, 'auto'>): Promise<FoundAdapter | string> {
+  const { create } = await loadDawn();
+  if (backend === 'hardware') {
+    const instance = create([]);
+    const adapter = await instance.requestAdapter({ powerPreference: 'high-performance', featureLevel: 'core' });
+    if (!adapter) return 'no Vulkan/Metal/D3D12 adapter';
+    if (isCpuAdapter(adapter.info)) return `only a CPU adapter (${adapter.info.description || adapter.info.architecture})`;
+    return { adapter, instance, backend, featureLevel: 'core' };
+  }
+  if (backend === 'llvmpipe') {
+    // Mesa's EGL needs a platform without a display server.
+    process.env.EGL_PLATFORM ??= 'surfaceless';
+    const instance = create(['backend=opengles']);
+    const adapter = await instance.requestAdapter({ featureLevel: 'compatibility' });
+    if (!adapter) return 'no OpenGL ES adapter (install libegl1 libegl-mesa0 libgl1-mesa-dri)';
+    return { adapter, instance, backend, featureLevel: 'compatibility' };
+  }
+  const icd = swiftShaderIcd();
+  if (!icd) return 'no SwiftShader ICD (install chromium, or set SHRINKRAY_SWIFTSHADER_ICD)';
+  // The Vulkan loader reads this when Dawn creates its Vulkan instance, i.e. in create().
+  const previous = process.env.VK_ICD_FILENAMES;
+  process.env.VK_ICD_FILENAMES = icd;
+  try {
+    const instance = create(['backend=vulkan']);
+    const adapter = await instance.requestAdapter({ featureLevel: 'core' });
+    if (!adapter) return 'SwiftShader ICD found but no Vulkan adapter (install libvulkan1)';
+    return { adapter, instance, backend, featureLevel: 'core' };
+  } finally {
+    if (previous === undefined) delete process.env.VK_ICD_FILENAMES;
+    else process.env.VK_ICD_FILENAMES = previous;
+  }
+}
+
+/** Tries the backends in order and returns the first adapter; throws NoAdapterError listing why each failed. */
+export async function findDawnAdapter(choice: Backend): Promise<FoundAdapter> {
+  const order: Exclude<Backend, 'auto'>[] = choice === 'auto' ? ['hardware', 'llvmpipe', 'swiftshader'] : [choice];
+  const reasons: string[] = [];
+  for (const backend of order) {
+    let result: FoundAdapter | string;
+    try {
+      result = await tryBackend(backend);
+    } catch (e) {
+      result = e instanceof Error ? e.message : String(e);
+    }
+    if (typeof result !== 'string') return result;
+    reasons.push(`${backend}: ${result}`);
+  }
+  throw new NoAdapterError(
+    `No WebGPU adapter found (${reasons.join('; ')}). On Debian/Ubuntu: ` +
+      `apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri (llvmpipe) or chromium libvulkan1 (SwiftShader). ` +
+      `Backends: ${BACKENDS.join(', ')}.`,
+  );
+}

@@ -1,0 +1,397 @@
+/**
+ * The device handle: owns the adapter, the GPUDevice and (in Node) the Dawn instance; records
+ * dispatches into one command encoder and submits them only at a sync point (read, write, sync);
+ * turns device loss and uncaught WebGPU errors into typed errors on the next call.
+ */
+import {
+  DeviceLostError,
+  GpuError,
+  InvalidArgumentError,
+  LimitError,
+  NoAdapterError,
+  ShapeError,
+  ShrinkrayError,
+} from '../errors.js';
+import { BACKENDS, isCpuAdapter, type Backend } from './backend.js';
+import { BufferPool, type MemoryStats } from './buffer-pool.js';
+import { checkArgs, Kernel, packUniform, type KernelArgs, type Overrides, type UniformValues } from './kernel.js';
+import { SHADERS, type ShaderName } from './shaders.generated.js';
+import { dtypeOf, elementCount, Tensor, typedArrayFor, type AnyTypedArray, type DType, type TypedArrayFor } from './tensor.js';
+
+export interface CreateDeviceOptions {
+  /** Force an adapter; default: env SHRINKRAY_BACKEND, else 'auto'. Ignored in browsers. */
+  backend?: Backend;
+  /** Use a GPUDevice the caller already has (shrinkray will not destroy it). */
+  device?: GPUDevice;
+  /** Wrap every dispatch in error scopes and report validation errors by kernel name (slow). */
+  debug?: boolean;
+}
+
+export interface DeviceDescription {
+  /** How the adapter was found: hardware, llvmpipe, swiftshader (Node), browser, or external. */
+  backend: string;
+  adapter: string;
+  vendor: string;
+  architecture: string;
+  featureLevel: 'core' | 'compatibility';
+  cpuFallback: boolean;
+  features: string[];
+  limits: Record<(typeof KERNEL_LIMITS)[number], number>;
+}
+
+/** Limits our kernels benefit from; we ask for what the adapter offers instead of the defaults. */
+const KERNEL_LIMITS = [
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+] as const;
+
+/** Optional features we use when present. */
+const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
+
+const UNIFORM_RING_BYTES = 256 * 1024;
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+function backendFromEnv(option: Backend | undefined): Backend {
+  const value = option ?? (isNode() ? process.env.SHRINKRAY_BACKEND : undefined) ?? 'auto';
+  if (!(BACKENDS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`Unknown backend '${value}' (option backend or SHRINKRAY_BACKEND); use one of ${BACKENDS.join(', ')}.`);
+  return value as Backend;
+}
+
+/** Finds an adapter and creates a device with the limits our kernels need. */
+export async function createDevice(options: CreateDeviceOptions = {}): Promise<Device> {
+  if (options.device) return new Device(options.device, null, null, 'external', options);
+  const choice = backendFromEnv(options.backend);
+  let adapter: GPUAdapter;
+  let instance: GPU | null = null;
+  let backend: string;
+  if (isNode()) {
+    const { findDawnAdapter } = await import('./dawn.js');
+    ({ adapter, instance, backend } = await findDawnAdapter(choice));
+  } else {
+    const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    if (!gpu) throw new NoAdapterError('This browser has no WebGPU (navigator.gpu is missing). Use a recent Chrome, Edge or Firefox.');
+    const found =
+      (await gpu.requestAdapter({ featureLevel: 'core' })) ?? (await gpu.requestAdapter({ featureLevel: 'compatibility' }));
+    if (!found) throw new NoAdapterError('navigator.gpu returned no adapter. Enable WebGPU (chrome://flags/#enable-unsafe-webgpu).');
+    adapter = found;
+    backend = 'browser';
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const key of KERNEL_LIMITS) requiredLimits[key] = adapter.limits[key];
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
+  let gpuDevice: GPUDevice;
+  try {
+    gpuDevice = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'shrinkray' });
+  } catch (e) {
+    throw new NoAdapterError(`The ${backend} adapter refused to create a device: ${(e as Error).message}`, { cause: e });
+  }
+  return new Device(gpuDevice, adapter, instance, backend, options);
+}
+
+/** Tile-friendly 2D grid for `count` workgroups: x at most the per-dimension limit. */
+export function grid(count: number, maxPerDim: number): [number, number] {
+  if (count <= maxPerDim) return [Math.max(1, count), 1];
+  const y = Math.ceil(count / maxPerDim);
+  return [Math.ceil(count / y), y];
+}
+
+export class Device {
+  private readonly pool: BufferPool;
+  private readonly kernels = new Map<string, Kernel>();
+  private readonly uniformRing: GPUBuffer;
+  private readonly uniformStaging = new ArrayBuffer(UNIFORM_RING_BYTES);
+  private uniformOffset = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingError: ShrinkrayError | null = null;
+  private lostError: DeviceLostError | null = null;
+  private readonly pendingChecks = new Set<Promise<unknown>>();
+  private destroyed = false;
+  private readonly lostPromise: Promise<GPUDeviceLostInfo>;
+  private readonly debug: boolean;
+
+  /** Use createDevice(); this constructor wraps an existing GPUDevice. */
+  constructor(
+    readonly gpu: GPUDevice,
+    readonly adapter: GPUAdapter | null,
+    private instance: GPU | null,
+    readonly backend: string,
+    options: CreateDeviceOptions,
+  ) {
+    this.debug = options.debug ?? false;
+    this.pool = new BufferPool(gpu);
+    this.uniformRing = gpu.createBuffer({
+      size: UNIFORM_RING_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'shrinkray-uniforms',
+    });
+    this.lostPromise = gpu.lost;
+    gpu.lost.then((info) => {
+      if (!this.destroyed) this.lostError = new DeviceLostError(`The GPU device was lost (${info.reason}): ${info.message}. Create a new device.`);
+    });
+    gpu.addEventListener('uncapturederror', (event) => {
+      const err = (event as GPUUncapturedErrorEvent).error;
+      this.pendingError ??= new GpuError(`WebGPU error: ${err.message}`);
+    });
+  }
+
+  // ---- lifecycle and errors ----
+
+  /** Throws the first error WebGPU reported since the last call, or DeviceLostError. */
+  check(): void {
+    if (this.destroyed) throw new DeviceLostError('This device was destroyed; create a new one with createDevice().');
+    if (this.lostError) throw this.lostError;
+    const e = this.pendingError;
+    if (e) {
+      this.pendingError = null;
+      throw e;
+    }
+  }
+
+  describe(): DeviceDescription {
+    const info: GPUAdapterInfo | undefined = this.adapter?.info ?? (this.gpu as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const limits = {} as DeviceDescription['limits'];
+    for (const key of KERNEL_LIMITS) limits[key] = this.gpu.limits[key];
+    return {
+      backend: this.backend,
+      adapter: info?.description || info?.device || info?.architecture || 'unknown',
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      featureLevel: this.gpu.features.has('core-features-and-limits') ? 'core' : 'compatibility',
+      cpuFallback: info ? isCpuAdapter(info) : false,
+      features: [...this.gpu.features].sort(),
+      limits,
+    };
+  }
+
+  /** Submits pending work and releases buffers, the device (if ours) and the Dawn instance. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pass = null;
+    this.encoder = null;
+    this.pool.trim();
+    this.uniformRing.destroy();
+    if (this.adapter) this.gpu.destroy();
+    this.instance = null;
+  }
+
+  memory(): MemoryStats {
+    return this.pool.memory();
+  }
+
+  /** Frees pooled (unused) buffers. */
+  trim(): void {
+    this.flush();
+    this.pool.trim();
+  }
+
+  // ---- tensors ----
+
+  private allocate<D extends DType>(shape: readonly number[], dtype: D): Tensor<D> {
+    this.check();
+    const bytes = elementCount(shape) * 4;
+    const { maxBufferSize, maxStorageBufferBindingSize } = this.gpu.limits;
+    if (bytes > maxStorageBufferBindingSize || bytes > maxBufferSize) {
+      const [limit, value] =
+        bytes > maxStorageBufferBindingSize ? ['maxStorageBufferBindingSize', maxStorageBufferBindingSize] : ['maxBufferSize', maxBufferSize];
+      throw new LimitError(
+        `A ${dtype} tensor [${shape.join(', ')}] needs ${bytes} bytes, over this device's ${limit} of ${value}. Split the data into smaller tensors.`,
+      );
+    }
+    return new Tensor(this, [...shape], dtype, this.pool.acquire(Math.max(bytes, 16)));
+  }
+
+  /** An uninitialized tensor (contents are whatever the pooled buffer held). */
+  empty<D extends DType = 'f32'>(shape: readonly number[], dtype: D = 'f32' as D): Tensor<D> {
+    return this.allocate(shape, dtype);
+  }
+
+  /** Uploads typed-array data; the shape defaults to [data.length]. */
+  tensor<A extends AnyTypedArray>(data: A, shape: readonly number[] = [data.length]): Tensor<DTypeOfArray<A>> {
+    const dtype = dtypeOf(data) as DTypeOfArray<A>;
+    if (elementCount(shape) !== data.length)
+      throw new ShapeError(`Data of ${data.length} elements does not fit shape [${shape.join(', ')}].`);
+    const t = this.allocate(shape, dtype);
+    this.write(t, data as unknown as TypedArrayFor<typeof dtype>);
+    return t;
+  }
+
+  /** Queues a write of `data` into `tensor`, ordered after all work recorded before it. */
+  write<D extends DType>(tensor: Tensor<D>, data: TypedArrayFor<D>): void {
+    this.check();
+    if (data.length !== tensor.size) throw new ShapeError(`write: ${data.length} values for a tensor of ${tensor.size} elements.`);
+    if (dtypeOf(data) !== tensor.dtype) throw new ShapeError(`write: ${dtypeOf(data)} data into a ${tensor.dtype} tensor.`);
+    // queue.writeBuffer runs before commands still in the encoder: submit those first.
+    this.flush();
+    if (data.length > 0) this.gpu.queue.writeBuffer(tensor.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Reads a tensor back. The only sync point: pending work is submitted and awaited. */
+  async read<D extends DType>(tensor: Tensor<D>): Promise<TypedArrayFor<D>> {
+    this.check();
+    const bytes = tensor.byteLength;
+    if (bytes === 0) {
+      await this.settle();
+      return typedArrayFor(tensor.dtype, new ArrayBuffer(0), 0);
+    }
+    const staging = this.gpu.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.endPass();
+    this.encoder ??= this.gpu.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, bytes);
+    this.flush();
+    try {
+      await this.untilLost(staging.mapAsync(GPUMapMode.READ));
+      await this.settle();
+      const copy = staging.getMappedRange().slice(0);
+      staging.unmap();
+      return typedArrayFor(tensor.dtype, copy, tensor.size);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Waits until all submitted work is done, then throws any error it produced. */
+  async sync(): Promise<void> {
+    this.check();
+    this.flush();
+    await this.untilLost(this.gpu.queue.onSubmittedWorkDone());
+    await this.settle();
+  }
+
+  releaseBuffer(buffer: GPUBuffer): void {
+    if (!this.destroyed) this.pool.release(buffer);
+  }
+
+  // ---- kernels ----
+
+  /** A built-in kernel family by name (shaders/NAME.wgsl), or your own WGSL under a name of yours. */
+  kernel(name: ShaderName | (string & {}), code?: string): Kernel {
+    const source = code ?? (SHADERS as Record<string, string>)[name];
+    if (source === undefined) throw new InvalidArgumentError(`No built-in kernel '${name}'; pass its WGSL code.`);
+    const cached = this.kernels.get(name);
+    if (cached && cached.code === source) return cached;
+    const k = new Kernel(this.gpu, name, source);
+    this.kernels.set(name, k);
+    this.watch(k.compiled);
+    return k;
+  }
+
+  /**
+   * Records one dispatch of `entry` with `args` (tensors for storage bindings, field objects for
+   * uniform structs, by WGSL name). Nothing runs until a sync point.
+   */
+  dispatch(kernel: Kernel, entry: string, args: KernelArgs, workgroups: readonly number[], overrides?: Overrides): void {
+    this.check();
+    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((w) => !Number.isInteger(w) || w < 0 || w > max))
+      throw new LimitError(`kernel '${kernel.name}.${entry}': workgroups [${workgroups.join(', ')}] exceed maxComputeWorkgroupsPerDimension ${max}.`);
+    if (workgroups.some((w) => w === 0)) return;
+    const info = kernel.entry(entry);
+    checkArgs(kernel.name, info, args, this);
+    const pipeline = kernel.pipeline(entry, overrides);
+
+    const dynamicOffsets: number[] = [];
+    const entries: GPUBindGroupEntry[] = [];
+    for (const b of info.bindings) {
+      const arg = args[b.name]!;
+      if (b.kind === 'uniform') {
+        const offset = this.stageUniform(b.fields!, arg as UniformValues, b.uniformBytes!);
+        dynamicOffsets.push(offset);
+        entries.push({ binding: b.binding, resource: { buffer: this.uniformRing, offset: 0, size: alignTo(b.uniformBytes!, 16) } });
+      } else {
+        const t = arg as Tensor;
+        // Bind the tensor's bytes (rounded up so vec4 views see whole elements), not the pool's slack.
+        const size = Math.min(alignTo(t.byteLength, 16), t.buffer.size);
+        entries.push({ binding: b.binding, resource: { buffer: t.buffer, offset: 0, size } });
+      }
+    }
+    if (this.debug) this.gpu.pushErrorScope('validation');
+    const bindGroup = this.gpu.createBindGroup({ layout: info.layout, entries });
+    this.encoder ??= this.gpu.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup, dynamicOffsets);
+    this.pass.dispatchWorkgroups(workgroups[0] ?? 1, workgroups[1] ?? 1, workgroups[2] ?? 1);
+    if (this.debug) {
+      this.flush();
+      const where = `${kernel.name}.${entry}`;
+      this.watch(
+        this.gpu.popErrorScope().then((e) => {
+          if (e) throw new GpuError(`kernel '${where}': ${e.message}`);
+        }),
+      );
+    }
+  }
+
+  /** Ends the pass, uploads this batch's uniforms and submits everything recorded. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.uniformOffset > 0) this.gpu.queue.writeBuffer(this.uniformRing, 0, this.uniformStaging, 0, this.uniformOffset);
+    this.gpu.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.uniformOffset = 0;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private stageUniform(fields: NonNullable<ReturnType<Kernel['entry']>['bindings'][number]['fields']>, values: UniformValues, bytes: number): number {
+    const align = this.gpu.limits.minUniformBufferOffsetAlignment;
+    if (this.uniformOffset + alignTo(bytes, 16) > UNIFORM_RING_BYTES) this.flush();
+    const offset = this.uniformOffset;
+    packUniform(fields, values, new DataView(this.uniformStaging), offset);
+    this.uniformOffset = alignTo(offset + bytes, align);
+    return offset;
+  }
+
+  /** Remembers an async check; its failure becomes the pending error. */
+  private watch(p: Promise<unknown>): void {
+    const tracked = p.catch((e: unknown) => {
+      if (e instanceof ShrinkrayError) this.pendingError ??= e;
+      else this.pendingError ??= new GpuError(String(e));
+    });
+    this.pendingChecks.add(tracked);
+    void tracked.finally(() => this.pendingChecks.delete(tracked));
+  }
+
+  /** Awaits outstanding compile and debug checks, then throws what they found. */
+  private async settle(): Promise<void> {
+    while (this.pendingChecks.size) await Promise.all([...this.pendingChecks]);
+    this.check();
+  }
+
+  /** Rejects with DeviceLostError instead of waiting forever when the device goes away. */
+  private untilLost<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([
+      p,
+      this.lostPromise.then((info) => {
+        throw new DeviceLostError(`The GPU device was lost (${info.reason}) while waiting for GPU work: ${info.message}`);
+      }),
+    ]).catch((e: unknown) => {
+      this.check();
+      if (e instanceof ShrinkrayError) throw e;
+      throw new GpuError(`GPU operation failed: ${(e as Error).message ?? e}`, { cause: e });
+    });
+  }
+}
+
+type DTypeOfArray<A> = A extends Float32Array ? 'f32' : A extends Int32Array ? 'i32' : 'u32';
+
+export function alignTo(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}

@@ -1,0 +1,203 @@
+/**
+ * A compiled WGSL module: its bindings come from reflecting the source with wgsl_reflect, so a
+ * bind group layout is never written by hand, and every dispatch is checked against them.
+ * One bind group (group 0) per kernel; uniforms are structs of u32/i32/f32 fields passed by name.
+ */
+import { ResourceType, WgslReflect, type TypeInfo, type VariableInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { KernelArgumentError, ShaderCompileError } from '../errors.js';
+import type { DType, Tensor } from './tensor.js';
+
+export type Scalar = 'f32' | 'i32' | 'u32';
+export type UniformValues = Record<string, number>;
+export type KernelArgs = Record<string, Tensor | UniformValues>;
+export type Overrides = Record<string, number | boolean>;
+
+export interface UniformField {
+  name: string;
+  offset: number;
+  type: Scalar;
+}
+
+export interface BindingInfo {
+  name: string;
+  binding: number;
+  kind: 'uniform' | 'storage';
+  access: 'read' | 'read_write';
+  /** Storage: element scalar type and bytes per array element (16 for vec4<f32>). */
+  scalar?: Scalar;
+  elementBytes: number;
+  /** Uniform: the struct's fields and byte size. */
+  fields?: UniformField[];
+  uniformBytes?: number;
+}
+
+export interface EntryPoint {
+  name: string;
+  bindings: BindingInfo[];
+  layout: GPUBindGroupLayout;
+  pipelineLayout: GPUPipelineLayout;
+}
+
+const SCALARS = new Set<string>(['f32', 'i32', 'u32']);
+
+/** f32 for `f32`, `vec4f`, `vec4<f32>`, `atomic<f32>`...; null for anything else. */
+function scalarOf(type: TypeInfo | null | undefined): Scalar | null {
+  if (!type) return null;
+  if (SCALARS.has(type.name)) return type.name as Scalar;
+  const short = /^vec[234]([fiu])$/.exec(type.name);
+  if (short) return ({ f: 'f32', i: 'i32', u: 'u32' } as const)[short[1] as 'f' | 'i' | 'u'];
+  return scalarOf((type as { format?: TypeInfo | null }).format);
+}
+
+function describeBinding(kernel: string, v: VariableInfo): Omit<BindingInfo, 'binding'> & { binding: number } {
+  const where = `kernel '${kernel}', binding '${v.name}'`;
+  if (v.group !== 0) throw new KernelArgumentError(`${where}: shrinkray kernels use @group(0) only.`);
+  if (v.resourceType === ResourceType.Uniform) {
+    const fields = (v.members ?? []).map((m) => {
+      const type = SCALARS.has(m.type.name) ? (m.type.name as Scalar) : null;
+      if (!type) throw new KernelArgumentError(`${where}: uniform field '${m.name}' must be f32, i32 or u32, not ${m.type.name}.`);
+      return { name: m.name, offset: m.offset, type };
+    });
+    return { name: v.name, binding: v.binding, kind: 'uniform', access: 'read', elementBytes: v.size, fields, uniformBytes: v.size };
+  }
+  if (v.resourceType === ResourceType.Storage) {
+    const scalar = scalarOf(v.type);
+    if (!scalar || !v.isArray) throw new KernelArgumentError(`${where}: storage bindings must be arrays of f32/i32/u32 or their vectors.`);
+    const access = v.access === 'read_write' ? 'read_write' : 'read';
+    return { name: v.name, binding: v.binding, kind: 'storage', access, scalar, elementBytes: v.stride || 4 };
+  }
+  throw new KernelArgumentError(`${where}: only uniform and storage buffers are supported.`);
+}
+
+export class Kernel {
+  private readonly reflect: WgslReflect;
+  private readonly entries = new Map<string, EntryPoint>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  readonly module: GPUShaderModule;
+  /** Resolves once compilation messages are in; rejects with ShaderCompileError on errors. */
+  readonly compiled: Promise<void>;
+
+  constructor(
+    private readonly device: GPUDevice,
+    readonly name: string,
+    readonly code: string,
+  ) {
+    try {
+      this.reflect = new WgslReflect(code);
+    } catch (e) {
+      throw new ShaderCompileError(`Kernel '${name}': WGSL could not be parsed: ${(e as Error).message}`, { cause: e });
+    }
+    this.module = device.createShaderModule({ code, label: name });
+    this.compiled = this.module.getCompilationInfo().then((info) => {
+      const errors = info.messages.filter((m) => m.type === 'error');
+      if (errors.length === 0) return;
+      const lines = errors.map((m) => `  ${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`);
+      throw new ShaderCompileError(`Kernel '${name}' failed to compile:\n${lines.join('\n')}`);
+    });
+    // Observed by the device; avoid an unhandled rejection warning before that.
+    this.compiled.catch(() => {});
+  }
+
+  /** The entry point's bindings and layouts, reflected once. */
+  entry(entryName: string): EntryPoint {
+    let e = this.entries.get(entryName);
+    if (e) return e;
+    const fn = this.reflect.entry.compute.find((f) => f.name === entryName);
+    if (!fn) {
+      const names = this.reflect.entry.compute.map((f) => f.name).join(', ');
+      throw new KernelArgumentError(`Kernel '${this.name}' has no compute entry point '${entryName}' (it has: ${names}).`);
+    }
+    const bindings = fn.resources.map((v) => describeBinding(this.name, v)).sort((a, b) => a.binding - b.binding);
+    const layout = this.device.createBindGroupLayout({
+      label: `${this.name}.${entryName}`,
+      entries: bindings.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer:
+          b.kind === 'uniform'
+            ? { type: 'uniform' as const, hasDynamicOffset: true }
+            : { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+      })),
+    });
+    const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [layout] });
+    e = { name: entryName, bindings, layout, pipelineLayout };
+    this.entries.set(entryName, e);
+    return e;
+  }
+
+  /** The pipeline for (entry point, override constants), compiled once and cached. */
+  pipeline(entryName: string, overrides: Overrides = {}): GPUComputePipeline {
+    const keys = Object.keys(overrides).sort();
+    const key = entryName + JSON.stringify(keys.map((k) => [k, overrides[k]]));
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    const known = new Set(this.reflect.overrides.map((o) => o.name));
+    const unknown = keys.filter((k) => !known.has(k));
+    if (unknown.length) throw new KernelArgumentError(`Kernel '${this.name}' has no override constant ${unknown.join(', ')}.`);
+    const constants: Record<string, number> = {};
+    for (const k of keys) constants[k] = Number(overrides[k]);
+    const entry = this.entry(entryName);
+    p = this.device.createComputePipeline({
+      label: `${this.name}.${entryName}`,
+      layout: entry.pipelineLayout,
+      compute: { module: this.module, entryPoint: entryName, constants },
+    });
+    this.pipelines.set(key, p);
+    return p;
+  }
+}
+
+/** Checks args against the entry point's reflected bindings; throws KernelArgumentError naming the binding. */
+export function checkArgs(kernel: string, entry: EntryPoint, args: KernelArgs, owner: unknown): void {
+  const where = (name: string) => `kernel '${kernel}.${entry.name}', binding '${name}'`;
+  const expected = new Set(entry.bindings.map((b) => b.name));
+  for (const name of Object.keys(args)) {
+    if (!expected.has(name)) throw new KernelArgumentError(`${where(name)}: no such binding (expected ${[...expected].join(', ')}).`);
+  }
+  const writable = new Map<GPUBuffer, string>();
+  const all = new Map<GPUBuffer, string>();
+  for (const b of entry.bindings) {
+    const arg = args[b.name];
+    if (arg === undefined) throw new KernelArgumentError(`${where(b.name)}: missing argument.`);
+    if (b.kind === 'uniform') {
+      if (isTensor(arg)) throw new KernelArgumentError(`${where(b.name)}: is a uniform struct; pass an object of fields, not a tensor.`);
+      const names = new Set(b.fields!.map((f) => f.name));
+      for (const f of b.fields!) {
+        const v = arg[f.name];
+        if (typeof v !== 'number') throw new KernelArgumentError(`${where(b.name)}: field '${f.name}' (${f.type}) is missing.`);
+        if (f.type !== 'f32' && !Number.isInteger(v)) throw new KernelArgumentError(`${where(b.name)}: field '${f.name}' is ${f.type} but got ${v}.`);
+      }
+      const extra = Object.keys(arg).filter((k) => !names.has(k));
+      if (extra.length) throw new KernelArgumentError(`${where(b.name)}: unknown field ${extra.join(', ')}.`);
+      continue;
+    }
+    if (!isTensor(arg)) throw new KernelArgumentError(`${where(b.name)}: is a storage buffer; pass a Tensor.`);
+    if (arg.device !== owner) throw new KernelArgumentError(`${where(b.name)}: the tensor belongs to another device.`);
+    if (!sameScalar(arg.dtype, b.scalar!))
+      throw new KernelArgumentError(`${where(b.name)}: expects ${b.scalar} elements but got a ${arg.dtype} tensor.`);
+    if (arg.byteLength < 4) throw new KernelArgumentError(`${where(b.name)}: the tensor is empty.`);
+    const buffer = arg.buffer;
+    const clash = b.access === 'read_write' ? all.get(buffer) : writable.get(buffer);
+    if (clash) throw new KernelArgumentError(`${where(b.name)}: the same tensor is bound to '${clash}' and one of them is writable.`);
+    all.set(buffer, b.name);
+    if (b.access === 'read_write') writable.set(buffer, b.name);
+  }
+}
+
+function sameScalar(dtype: DType, scalar: Scalar): boolean {
+  return dtype === scalar;
+}
+
+export function isTensor(x: unknown): x is Tensor {
+  return typeof x === 'object' && x !== null && 'dtype' in x && 'shape' in x && 'device' in x;
+}
+
+/** Writes a uniform struct's fields into `view` at `base`. */
+export function packUniform(fields: UniformField[], values: UniformValues, view: DataView, base: number): void {
+  for (const f of fields) {
+    const v = values[f.name]!;
+    if (f.type === 'f32') view.setFloat32(base + f.offset, v, true);
+    else if (f.type === 'i32') view.setInt32(base + f.offset, v, true);
+    else view.setUint32(base + f.offset, v, true);
+  }
+}

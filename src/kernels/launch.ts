@@ -1,0 +1,44 @@
+import { ShapeError } from '../errors.js';
+import { grid, type Device } from '../gpu/device.js';
+import type { KernelArgs } from '../gpu/kernel.js';
+import type { DType, Tensor } from '../gpu/tensor.js';
+
+/** Threads per workgroup for 1D kernels: 256, or less where the device allows less. */
+export function linearWorkgroup(device: Device): number {
+  return Math.min(256, device.gpu.limits.maxComputeInvocationsPerWorkgroup, device.gpu.limits.maxComputeWorkgroupSizeX);
+}
+
+/**
+ * Dispatches `entry` with one invocation per item (the shader folds a 2D grid back into a
+ * linear index with num_workgroups and override WG).
+ */
+export function dispatchLinear(device: Device, family: string, entry: string, args: KernelArgs, items: number): void {
+  const wg = linearWorkgroup(device);
+  const groups = grid(Math.ceil(items / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension);
+  device.dispatch(device.kernel(family), entry, args, groups, { WG: wg });
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Returns `out`, or a new tensor of `shape`; checks a given out's shape and dtype. */
+export function output<D extends DType>(device: Device, shape: readonly number[], dtype: D, out: Tensor<D> | undefined, op: string): Tensor<D> {
+  if (!out) return device.empty(shape, dtype);
+  if (!sameShape(out.shape, shape) || out.dtype !== dtype)
+    throw new ShapeError(`${op}: out is ${out.dtype} [${out.shape.join(', ')}], expected ${dtype} [${shape.join(', ')}].`);
+  return out;
+}
+
+export function requireShape(op: string, name: string, t: Tensor, shape: readonly number[]): void {
+  if (!sameShape(t.shape, shape))
+    throw new ShapeError(`${op}: ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}].`);
+}
+
+export function requireRank(op: string, name: string, t: Tensor, rank: number): void {
+  if (t.shape.length !== rank) throw new ShapeError(`${op}: ${name} must have rank ${rank}, got shape [${t.shape.join(', ')}].`);
+}
+
+export function requireDType(op: string, name: string, t: Tensor, dtype: DType): void {
+  if (t.dtype !== dtype) throw new ShapeError(`${op}: ${name} must be ${dtype}, got ${t.dtype}.`);
+}

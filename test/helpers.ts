@@ -1,0 +1,64 @@
+/**
+ * The one shared kernel-test helper: devices for each CPU adapter present, seeded random
+ * inputs, NaN-poisoned outputs (an unwritten element fails), and a relative-error check
+ * against a float64 reference written plainly in the test.
+ */
+import { afterAll, beforeAll, expect } from 'vitest';
+import { createDevice, type Device } from '../src/gpu/device.js';
+import type { Backend } from '../src/gpu/backend.js';
+import { swiftShaderIcd } from '../src/gpu/dawn.js';
+import { Random } from '../src/random.js';
+import type { Tensor } from '../src/gpu/tensor.js';
+
+/** Adapters the kernel tests run on: llvmpipe always; SwiftShader when Chromium's ICD is installed. */
+export function testBackends(): Backend[] {
+  const only = process.env.SHRINKRAY_TEST_BACKENDS;
+  if (only) return only.split(',') as Backend[];
+  return swiftShaderIcd() ? ['llvmpipe', 'swiftshader'] : ['llvmpipe'];
+}
+
+/** Creates a device before the suite's tests and destroys it after; read `.device` inside tests. */
+export function useDevice(backend: Backend = 'llvmpipe'): { device: Device } {
+  const holder = {} as { device: Device };
+  beforeAll(async () => {
+    holder.device = await createDevice({ backend });
+  });
+  afterAll(() => holder.device?.destroy());
+  return holder;
+}
+
+export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = new Random(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r.uniform(lo, hi);
+  return a;
+}
+
+/** A tensor filled with NaN, so an element the kernel fails to write shows up in the check. */
+export function poisoned(device: Device, shape: number[]): Tensor<'f32'> {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return device.tensor(new Float32Array(size).fill(NaN), shape);
+}
+
+/** ||actual - expected|| / ||expected||, Infinity when anything is not finite or lengths differ. */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) return Infinity;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (!Number.isFinite(a)) return Infinity;
+    num += (a - e) ** 2;
+    den += e * e;
+  }
+  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}
+
+/** Reads `tensor` and asserts its relative error against the float64 reference. */
+export async function expectClose(tensor: Tensor, expected: ArrayLike<number>, tolerance = 1e-6): Promise<void> {
+  const actual = await tensor.read();
+  expect(actual.length).toBe(expected.length);
+  const err = relativeError(actual, expected);
+  expect(err, `relative error ${err}`).toBeLessThan(tolerance);
+}
