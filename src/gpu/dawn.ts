@@ -20,10 +20,10 @@ export interface FoundAdapter {
   featureLevel: 'core' | 'compatibility';
 }
 
-/** Debian's `chromium` package ships this; SHRINKRAY_SWIFTSHADER_ICD points elsewhere. */
+/** Debian's `chromium` package ships this ICD; SHRINKRAY_SWIFTSHADER_ICD, when set, replaces it. */
 export function swiftShaderIcd(): string | null {
-  const candidates = [process.env.SHRINKRAY_SWIFTSHADER_ICD, '/usr/lib/chromium/vk_swiftshader_icd.json'];
-  return candidates.find((p): p is string => !!p && existsSync(p)) ?? null;
+  const path = process.env.SHRINKRAY_SWIFTSHADER_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
+  return existsSync(path) ? path : null;
 }
 
 let dawn: DawnModule | null = null;

@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   LimitError,
   NoAdapterError,
+  ShaderCompileError,
   ShapeError,
   ShrinkrayError,
 } from '../errors.js';
@@ -165,7 +166,7 @@ export class Device {
     for (const key of KERNEL_LIMITS) limits[key] = this.gpu.limits[key];
     return {
       backend: this.backend,
-      adapter: info?.description || info?.device || info?.architecture || 'unknown',
+      adapter: [info?.architecture || info?.device, info?.description].filter(Boolean).join(' / ') || 'unknown',
       vendor: info?.vendor ?? '',
       architecture: info?.architecture ?? '',
       featureLevel: this.gpu.features.has('core-features-and-limits') ? 'core' : 'compatibility',
@@ -240,7 +241,7 @@ export class Device {
 
   /** Reads a tensor back. The only sync point: pending work is submitted and awaited. */
   async read<D extends DType>(tensor: Tensor<D>): Promise<TypedArrayFor<D>> {
-    this.check();
+    await this.settle();
     const bytes = tensor.byteLength;
     if (bytes === 0) {
       await this.settle();
@@ -264,8 +265,8 @@ export class Device {
 
   /** Waits until all submitted work is done, then throws any error it produced. */
   async sync(): Promise<void> {
-    this.check();
     this.flush();
+    await this.settle();
     await this.untilLost(this.gpu.queue.onSubmittedWorkDone());
     await this.settle();
   }
@@ -298,8 +299,10 @@ export class Device {
     if (workgroups.some((w) => !Number.isInteger(w) || w < 0 || w > max))
       throw new LimitError(`kernel '${kernel.name}.${entry}': workgroups [${workgroups.join(', ')}] exceed maxComputeWorkgroupsPerDimension ${max}.`);
     if (workgroups.some((w) => w === 0)) return;
+    if (kernel.failure) throw kernel.failure;
     const info = kernel.entry(entry);
     checkArgs(kernel.name, info, args, this);
+    if (this.debug) this.gpu.pushErrorScope('validation');
     const pipeline = kernel.pipeline(entry, overrides);
 
     const dynamicOffsets: number[] = [];
@@ -317,7 +320,6 @@ export class Device {
         entries.push({ binding: b.binding, resource: { buffer: t.buffer, offset: 0, size } });
       }
     }
-    if (this.debug) this.gpu.pushErrorScope('validation');
     const bindGroup = this.gpu.createBindGroup({ layout: info.layout, entries });
     this.encoder ??= this.gpu.createCommandEncoder();
     this.pass ??= this.encoder.beginComputePass();
@@ -362,14 +364,17 @@ export class Device {
   /** Remembers an async check; its failure becomes the pending error. */
   private watch(p: Promise<unknown>): void {
     const tracked = p.catch((e: unknown) => {
-      if (e instanceof ShrinkrayError) this.pendingError ??= e;
+      // A compile error explains the pipeline errors WebGPU reports after it, so it wins.
+      if (e instanceof ShaderCompileError) this.pendingError = e;
+      else if (e instanceof ShrinkrayError) this.pendingError ??= e;
       else this.pendingError ??= new GpuError(String(e));
     });
     this.pendingChecks.add(tracked);
     void tracked.finally(() => this.pendingChecks.delete(tracked));
   }
 
-  /** Awaits outstanding compile and debug checks, then throws what they found. */
+  /** Awaits outstanding compile and debug checks, then throws what they found (a compile error
+   * first: it explains the pipeline errors WebGPU reports after it). */
   private async settle(): Promise<void> {
     while (this.pendingChecks.size) await Promise.all([...this.pendingChecks]);
     this.check();

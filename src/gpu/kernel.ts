@@ -5,7 +5,7 @@
  */
 import { ResourceType, WgslReflect, type TypeInfo, type VariableInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KernelArgumentError, ShaderCompileError } from '../errors.js';
-import type { DType, Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 
 export type Scalar = 'f32' | 'i32' | 'u32';
 export type UniformValues = Record<string, number>;
@@ -23,9 +23,10 @@ export interface BindingInfo {
   binding: number;
   kind: 'uniform' | 'storage';
   access: 'read' | 'read_write';
-  /** Storage: element scalar type and bytes per array element (16 for vec4<f32>). */
+  /** Storage: element scalar type, and the fewest bytes a bound tensor may have (one element of a
+   * runtime-sized array, 16 for vec4<f32>; the whole array when its size is fixed). */
   scalar?: Scalar;
-  elementBytes: number;
+  minBytes: number;
   /** Uniform: the struct's fields and byte size. */
   fields?: UniformField[];
   uniformBytes?: number;
@@ -58,13 +59,14 @@ function describeBinding(kernel: string, v: VariableInfo): Omit<BindingInfo, 'bi
       if (!type) throw new KernelArgumentError(`${where}: uniform field '${m.name}' must be f32, i32 or u32, not ${m.type.name}.`);
       return { name: m.name, offset: m.offset, type };
     });
-    return { name: v.name, binding: v.binding, kind: 'uniform', access: 'read', elementBytes: v.size, fields, uniformBytes: v.size };
+    return { name: v.name, binding: v.binding, kind: 'uniform', access: 'read', minBytes: v.size, fields, uniformBytes: v.size };
   }
   if (v.resourceType === ResourceType.Storage) {
     const scalar = scalarOf(v.type);
     if (!scalar || !v.isArray) throw new KernelArgumentError(`${where}: storage bindings must be arrays of f32/i32/u32 or their vectors.`);
     const access = v.access === 'read_write' ? 'read_write' : 'read';
-    return { name: v.name, binding: v.binding, kind: 'storage', access, scalar, elementBytes: v.stride || 4 };
+    const minBytes = v.count > 0 ? v.size : v.stride || 4;
+    return { name: v.name, binding: v.binding, kind: 'storage', access, scalar, minBytes };
   }
   throw new KernelArgumentError(`${where}: only uniform and storage buffers are supported.`);
 }
@@ -76,6 +78,8 @@ export class Kernel {
   readonly module: GPUShaderModule;
   /** Resolves once compilation messages are in; rejects with ShaderCompileError on errors. */
   readonly compiled: Promise<void>;
+  /** Set once compilation is known to have failed; dispatching the kernel then throws it. */
+  failure: ShaderCompileError | null = null;
 
   constructor(
     private readonly device: GPUDevice,
@@ -87,15 +91,18 @@ export class Kernel {
     } catch (e) {
       throw new ShaderCompileError(`Kernel '${name}': WGSL could not be parsed: ${(e as Error).message}`, { cause: e });
     }
+    // A scope keeps the compile error out of the uncaptured-error path (Dawn raises it there
+    // synchronously); it is reported once, as a ShaderCompileError with the compiler's lines.
+    device.pushErrorScope('validation');
     this.module = device.createShaderModule({ code, label: name });
-    this.compiled = this.module.getCompilationInfo().then((info) => {
+    const scope = device.popErrorScope();
+    this.compiled = Promise.all([this.module.getCompilationInfo(), scope]).then(([info, scopeError]) => {
       const errors = info.messages.filter((m) => m.type === 'error');
-      if (errors.length === 0) return;
       const lines = errors.map((m) => `  ${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`);
-      throw new ShaderCompileError(`Kernel '${name}' failed to compile:\n${lines.join('\n')}`);
+      if (lines.length === 0 && scopeError) lines.push(`  ${scopeError.message}`);
+      if (lines.length) throw new ShaderCompileError(`Kernel '${name}' failed to compile:\n${lines.join('\n')}`);
     });
-    // Observed by the device; avoid an unhandled rejection warning before that.
-    this.compiled.catch(() => {});
+    this.compiled.catch((e: ShaderCompileError) => (this.failure = e));
   }
 
   /** The entry point's bindings and layouts, reflected once. */
@@ -173,19 +180,15 @@ export function checkArgs(kernel: string, entry: EntryPoint, args: KernelArgs, o
     }
     if (!isTensor(arg)) throw new KernelArgumentError(`${where(b.name)}: is a storage buffer; pass a Tensor.`);
     if (arg.device !== owner) throw new KernelArgumentError(`${where(b.name)}: the tensor belongs to another device.`);
-    if (!sameScalar(arg.dtype, b.scalar!))
-      throw new KernelArgumentError(`${where(b.name)}: expects ${b.scalar} elements but got a ${arg.dtype} tensor.`);
-    if (arg.byteLength < 4) throw new KernelArgumentError(`${where(b.name)}: the tensor is empty.`);
+    if (arg.dtype !== b.scalar) throw new KernelArgumentError(`${where(b.name)}: expects ${b.scalar} elements but got a ${arg.dtype} tensor.`);
+    if (arg.byteLength < b.minBytes)
+      throw new KernelArgumentError(`${where(b.name)}: needs at least ${b.minBytes} bytes but the tensor has ${arg.byteLength}.`);
     const buffer = arg.buffer;
     const clash = b.access === 'read_write' ? all.get(buffer) : writable.get(buffer);
     if (clash) throw new KernelArgumentError(`${where(b.name)}: the same tensor is bound to '${clash}' and one of them is writable.`);
     all.set(buffer, b.name);
     if (b.access === 'read_write') writable.set(buffer, b.name);
   }
-}
-
-function sameScalar(dtype: DType, scalar: Scalar): boolean {
-  return dtype === scalar;
 }
 
 export function isTensor(x: unknown): x is Tensor {

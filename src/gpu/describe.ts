@@ -1,0 +1,7 @@
+import type { DeviceDescription } from './device.js';
+
+/** One line for logs, the CLI and benchmarks: "llvmpipe (llvmpipe-llvm-15..., compatibility, CPU)". */
+export function formatDescription(d: DeviceDescription): string {
+  const kind = d.cpuFallback ? 'CPU adapter' : 'GPU';
+  return `${d.backend}: ${d.adapter} [${d.featureLevel}, ${kind}, ${d.limits.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ${d.limits.maxStorageBuffersPerShaderStage} storage buffers/stage]`;
+}

@@ -1,0 +1,98 @@
+/** Host side of shaders/gemm.wgsl: C = act(alpha * op(A) * op(B) + beta * C + bias). */
+import { InvalidArgumentError, ShapeError } from '../errors.js';
+import type { Device } from '../gpu/device.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { output, requireDType, requireRank, requireShape } from './launch.js';
+
+type F32 = Tensor<'f32'>;
+
+/** Activation codes shared with Params.act in shaders/gemm.wgsl. */
+export const ACTIVATIONS = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
+export type Activation = keyof typeof ACTIVATIONS;
+
+export const GEMM_VARIANTS = ['naive', 'tiled', 'tiled_b4', 'tiled_k4'] as const;
+export type GemmVariant = (typeof GEMM_VARIANTS)[number];
+
+export interface GemmOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  /** Scales the existing contents of `out`; non-zero needs `out`. */
+  beta?: number;
+  /** [N] values added to every row before the activation. */
+  bias?: F32;
+  activation?: Activation;
+  /** Result tensor [M, N]; allocated when absent. */
+  out?: F32;
+  /** Force a kernel version (tests and benchmarks); default picks the fastest that applies. */
+  variant?: GemmVariant | 'auto';
+}
+
+const TM = 8;
+const TN = 16;
+const WG = 8;
+
+/** The versions whose layout requirements hold for this problem, fastest first. */
+export function applicableVariants(M: number, N: number, K: number, transA: boolean, transB: boolean): GemmVariant[] {
+  const v: GemmVariant[] = [];
+  if (!transA && transB && K % 4 === 0) v.push('tiled_k4');
+  if (!transB && N % 4 === 0) v.push('tiled_b4');
+  v.push('tiled', 'naive');
+  return v;
+}
+
+const dummyBias = new WeakMap<Device, F32>();
+
+/** C = act(alpha * op(A) * op(B) + beta * C + bias). A, B, C are row-major 2D f32 tensors. */
+export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
+  const { transA = false, transB = false, alpha = 1, beta = 0, bias, activation = 'identity', variant = 'auto' } = options;
+  requireRank('gemm', 'A', a, 2);
+  requireRank('gemm', 'B', b, 2);
+  requireDType('gemm', 'A', a, 'f32');
+  requireDType('gemm', 'B', b, 'f32');
+  const [ar, ac] = a.shape as [number, number];
+  const [br, bc] = b.shape as [number, number];
+  const [M, K] = transA ? [ac, ar] : [ar, ac];
+  const [K2, N] = transB ? [bc, br] : [br, bc];
+  if (K !== K2)
+    throw new ShapeError(
+      `gemm: op(A) is [${M}, ${K}] but op(B) is [${K2}, ${N}] (A [${a.shape}]${transA ? '^T' : ''}, B [${b.shape}]${transB ? '^T' : ''}); inner sizes must match.`,
+    );
+  if (M < 1 || N < 1 || K < 1) throw new ShapeError(`gemm: M, N and K must be at least 1, got ${M}, ${N}, ${K}.`);
+  if (!Number.isFinite(alpha) || !Number.isFinite(beta)) throw new InvalidArgumentError(`gemm: alpha and beta must be finite (${alpha}, ${beta}).`);
+  if (beta !== 0 && !options.out) throw new InvalidArgumentError('gemm: beta != 0 scales the existing C, so pass it as out.');
+  if (!(activation in ACTIVATIONS)) throw new InvalidArgumentError(`gemm: unknown activation '${activation}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
+  if (bias) requireShape('gemm', 'bias', bias, [N]);
+
+  const device = a.device;
+  const c = output(device, [M, N], 'f32', options.out, 'gemm');
+  const usable = applicableVariants(M, N, K, transA, transB);
+  const chosen = variant === 'auto' ? usable[0]! : variant;
+  if (!usable.includes(chosen))
+    throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
+
+  let biasArg = bias;
+  if (!biasArg) {
+    biasArg = dummyBias.get(device);
+    if (!biasArg || biasArg.disposed) dummyBias.set(device, (biasArg = device.tensor(new Float32Array(4))));
+  }
+  const vec = chosen === 'tiled_k4' || chosen === 'tiled_b4';
+  const args = {
+    p: {
+      M, N, K, alpha, beta,
+      a_m: transA ? 1 : K, a_k: transA ? M : 1,
+      b_k: transB ? 1 : N, b_n: transB ? K : 1,
+      has_bias: bias ? 1 : 0, act: ACTIVATIONS[activation],
+    },
+    [chosen === 'tiled_k4' ? 'a4' : 'a']: a,
+    [vec ? 'b4' : 'b']: b,
+    bias: biasArg,
+    c,
+  };
+  const groups =
+    chosen === 'naive'
+      ? [Math.ceil(N / WG), Math.ceil(M / WG)]
+      : [Math.ceil(Math.ceil(N / TN) / WG), Math.ceil(Math.ceil(M / TM) / WG)];
+  device.dispatch(device.kernel('gemm'), `gemm_${chosen}`, args, groups);
+  return c;
+}

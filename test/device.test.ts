@@ -1,0 +1,137 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { createDevice } from '../src/gpu/device.js';
+import { formatDescription } from '../src/gpu/describe.js';
+import { sizeClass } from '../src/gpu/buffer-pool.js';
+import { DeviceLostError, GpuError, InvalidArgumentError, LimitError, NoAdapterError, DisposedError } from '../src/errors.js';
+import { fill } from '../src/kernels/elementwise.js';
+import { testBackends, useDevice } from './helpers.js';
+
+describe('createDevice', () => {
+  it('auto takes a hardware adapter first, else the llvmpipe CPU adapter, and describes it', async () => {
+    const device = await createDevice();
+    const d = device.describe();
+    // No GPU on this machine: auto must fall back to the CPU adapter measured fastest.
+    expect(d.backend).toBe(d.cpuFallback ? 'llvmpipe' : 'hardware');
+    expect(d.limits.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(8);
+    expect(formatDescription(d)).toContain(d.backend);
+    device.destroy();
+  });
+
+  it.each(testBackends())('%s: reports the feature level and asks for the adapter limits, not the defaults', async (backend) => {
+    const device = await createDevice({ backend });
+    const d = device.describe();
+    expect(d.backend).toBe(backend);
+    expect(d.cpuFallback).toBe(true);
+    expect(d.featureLevel).toBe(backend === 'swiftshader' ? 'core' : 'compatibility');
+    for (const key of Object.keys(d.limits) as (keyof typeof d.limits)[]) expect(d.limits[key]).toBe(device.adapter!.limits[key]);
+    // Compatibility defaults are 128 invocations and 4 storage buffers; the adapters offer more.
+    expect(d.limits.maxComputeInvocationsPerWorkgroup).toBeGreaterThanOrEqual(256);
+    device.destroy();
+  });
+
+  it('SHRINKRAY_BACKEND forces a choice, and an unknown name is a typed error', async () => {
+    process.env.SHRINKRAY_BACKEND = 'llvmpipe';
+    try {
+      const device = await createDevice();
+      expect(device.describe().backend).toBe('llvmpipe');
+      device.destroy();
+      process.env.SHRINKRAY_BACKEND = 'quantum';
+      await expect(createDevice()).rejects.toThrow(InvalidArgumentError);
+      await expect(createDevice()).rejects.toThrow(/use one of auto, hardware, llvmpipe, swiftshader/);
+    } finally {
+      delete process.env.SHRINKRAY_BACKEND;
+    }
+  });
+
+  it('no adapter is a NoAdapterError that says what is missing and what to install', async () => {
+    process.env.SHRINKRAY_SWIFTSHADER_ICD = '/nonexistent/vk_swiftshader_icd.json';
+    try {
+      const err = await createDevice({ backend: 'swiftshader' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NoAdapterError);
+      expect((err as Error).message).toMatch(/swiftshader: no SwiftShader ICD \(install chromium/);
+      expect((err as Error).message).toMatch(/apt-get install -y libegl1/);
+    } finally {
+      delete process.env.SHRINKRAY_SWIFTSHADER_ICD;
+    }
+  });
+
+  it('accepts a GPUDevice the caller already has, and leaves it alive on destroy()', async () => {
+    const owner = await createDevice({ backend: 'llvmpipe' });
+    const device = await createDevice({ device: owner.gpu });
+    const t = fill(device.empty([5]), 3);
+    expect(Array.from(await t.read())).toEqual([3, 3, 3, 3, 3]);
+    expect(device.describe().backend).toBe('external');
+    device.destroy();
+    expect(Array.from(await fill(owner.empty([2]), 1).read())).toEqual([1, 1]);
+    owner.destroy();
+  });
+
+  it('a process that used the library exits by itself within seconds', () => {
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/exit-child.ts'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, CHILD_BACKEND: 'llvmpipe' },
+    });
+    expect(child.error, 'the child did not exit on its own').toBeUndefined();
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout.trim().split('\n').pop()!)).toEqual({ c: [7, 10, 15, 22], backend: 'llvmpipe' });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe.each(testBackends())('device errors and memory on %s', (backend) => {
+  const ctx = useDevice(backend);
+
+  it('1000 create/dispose cycles keep live bytes flat and reuse buffers', () => {
+    const { device } = ctx;
+    const before = device.memory();
+    for (let i = 0; i < 1000; i++) device.empty([1000 + (i % 7)]).dispose();
+    const after = device.memory();
+    expect(after.liveBytes).toBe(before.liveBytes);
+    expect(after.buffersCreated - before.buffersCreated).toBeLessThanOrEqual(1);
+    const t = device.empty([1 << 16]);
+    expect(device.memory().liveBytes).toBe(before.liveBytes + (1 << 18));
+    expect(device.memory().peakBytes).toBeGreaterThanOrEqual(before.liveBytes + (1 << 18));
+    t.dispose();
+    t.dispose(); // twice is harmless
+    expect(device.memory().liveBytes).toBe(before.liveBytes);
+    expect(() => t.buffer).toThrow(DisposedError);
+  });
+
+  it('size classes waste at most a quarter', () => {
+    for (const n of [1, 255, 256, 257, 1000, 4097, 123_457, 10_000_001]) {
+      const c = sizeClass(n);
+      expect(c).toBeGreaterThanOrEqual(n);
+      expect(c).toBeLessThanOrEqual(Math.max(256, n * 1.25));
+    }
+  });
+
+  it('a tensor beyond maxStorageBufferBindingSize is a LimitError naming the limit', () => {
+    const { device } = ctx;
+    const limit = device.gpu.limits.maxStorageBufferBindingSize;
+    expect(() => device.empty([limit / 4 + 1])).toThrow(LimitError);
+    expect(() => device.empty([limit / 4 + 1])).toThrow(/maxStorageBufferBindingSize/);
+  });
+
+  it('uncaptured WebGPU errors become a typed error on the next call', async () => {
+    const { device } = ctx;
+    // MAP_READ may only go with COPY_DST: WebGPU reports this asynchronously.
+    device.gpu.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+    await expect(device.sync()).rejects.toThrow(GpuError);
+    await device.sync(); // reported once, then the device is usable again
+  });
+});
+
+describe('device loss', () => {
+  it('a lost device raises DeviceLostError on the next call and on a pending read, never hangs', async () => {
+    const device = await createDevice({ backend: 'llvmpipe' });
+    const t = fill(device.empty([1 << 20]), 1);
+    const pending = t.read();
+    device.gpu.destroy(); // what a driver reset looks like from here
+    await expect(pending).rejects.toThrow(DeviceLostError);
+    expect(() => device.empty([4])).toThrow(DeviceLostError);
+    device.destroy();
+  });
+});

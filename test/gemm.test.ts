@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { applicableVariants, gemm, GEMM_VARIANTS, type Activation } from '../src/kernels/gemm.js';
+import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
+
+/** float64 reference of act(alpha * op(A) op(B) + beta * C + bias). */
+function gemmRef(
+  a: Float32Array, b: Float32Array, M: number, N: number, K: number,
+  o: { transA: boolean; transB: boolean; alpha: number; beta: number; c?: Float32Array; bias?: Float32Array; act: Activation },
+): Float64Array {
+  const act = { identity: (x: number) => x, relu: (x: number) => Math.max(x, 0), tanh: Math.tanh, sigmoid: (x: number) => 1 / (1 + Math.exp(-x)) }[o.act];
+  const out = new Float64Array(M * N);
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[o.transA ? k * M + m : m * K + k]! * b[o.transB ? n * K + k : k * N + n]!;
+      let v = o.alpha * s + (o.beta !== 0 ? o.beta * o.c![m * N + n]! : 0) + (o.bias ? o.bias[n]! : 0);
+      out[m * N + n] = act(v);
+    }
+  return out;
+}
+
+// Not multiples of the 8x16 block or the 8x8 workgroup; some with N or K a multiple of 4 so the
+// vec4 versions apply, and degenerate ones (1 x 1, a single row or column).
+const SHAPES: [number, number, number][] = [
+  [1, 1, 1], [37, 53, 29], [37, 52, 28], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3],
+];
+
+describe.each(testBackends())('gemm on %s', (backend) => {
+  const ctx = useDevice(backend);
+
+  for (const variant of GEMM_VARIANTS) {
+    it(`${variant}: every transpose pair and shape matches float64`, async () => {
+      const { device } = ctx;
+      let ran = 0;
+      for (const [M, N, K] of SHAPES)
+        for (const transA of [false, true])
+          for (const transB of [false, true]) {
+            if (!applicableVariants(M, N, K, transA, transB).includes(variant)) continue;
+            const seed = M * 1000 + N * 10 + K + (transA ? 1 : 0) + (transB ? 2 : 0);
+            const a = randomArray(M * K, seed), b = randomArray(K * N, seed + 1);
+            const ta = device.tensor(a, transA ? [K, M] : [M, K]);
+            const tb = device.tensor(b, transB ? [N, K] : [K, N]);
+            const out = gemm(ta, tb, { transA, transB, variant, out: poisoned(device, [M, N]) });
+            await expectClose(out, gemmRef(a, b, M, N, K, { transA, transB, alpha: 1, beta: 0, act: 'identity' }), 1e-6);
+            ran++;
+          }
+      expect(ran).toBeGreaterThan(2);
+    });
+
+    it(`${variant}: alpha, beta, bias and each activation in the epilogue`, async () => {
+      const { device } = ctx;
+      const [M, N, K] = variant === 'tiled_k4' || variant === 'tiled_b4' ? [23, 44, 36] : [23, 45, 37];
+      const transB = variant === 'tiled_k4';
+      const a = randomArray(M * K, 11), b = randomArray(K * N, 12), c = randomArray(M * N, 13), bias = randomArray(N, 14);
+      for (const act of ['identity', 'relu', 'tanh', 'sigmoid'] as const) {
+        const out = device.tensor(c, [M, N]);
+        gemm(device.tensor(a, [M, K]), device.tensor(b, transB ? [N, K] : [K, N]), {
+          transB, alpha: 0.5, beta: -1.5, bias: device.tensor(bias), activation: act, variant, out,
+        });
+        await expectClose(out, gemmRef(a, b, M, N, K, { transA: false, transB, alpha: 0.5, beta: -1.5, c, bias, act }), 1e-6);
+      }
+    });
+  }
+
+  it('picks a vec4 version for the MLP training shapes', () => {
+    expect(applicableVariants(128, 300, 784, false, false)[0]).toBe('tiled_b4');
+    expect(applicableVariants(128, 784, 300, false, true)[0]).toBe('tiled_k4');
+    expect(applicableVariants(128, 10, 100, false, false)[0]).toBe('tiled');
+  });
+
+  it('rejects mismatched inner sizes and a bias of the wrong length', () => {
+    const { device } = ctx;
+    const a = device.empty([3, 4]), b = device.empty([5, 6]);
+    expect(() => gemm(a, b)).toThrow(/inner sizes must match/);
+    expect(() => gemm(a, device.empty([4, 6]), { bias: device.empty([5]) })).toThrow(/bias has shape \[5\], expected \[6\]/);
+    expect(() => gemm(a, device.empty([4, 6]), { beta: 1 })).toThrow(/pass it as out/);
+    expect(() => gemm(a, device.empty([4, 6]), { variant: 'tiled_k4' })).toThrow(/does not apply/);
+  });
+});

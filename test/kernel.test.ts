@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { createDevice } from '../src/gpu/device.js';
+import { GpuError, KernelArgumentError, ShaderCompileError } from '../src/errors.js';
+import { fill, add } from '../src/kernels/elementwise.js';
+import { testBackends, useDevice } from './helpers.js';
+
+const SAXPY = /* wgsl */ `
+struct Params { n: u32, alpha: f32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+override WG: u32 = 64;
+@compute @workgroup_size(WG) fn saxpy(@builtin(global_invocation_id) id: vec3u) {
+  if (id.x < p.n) { y[id.x] += p.alpha * x[id.x]; }
+}`;
+
+describe.each(testBackends())('kernel runtime on %s', (backend) => {
+  const ctx = useDevice(backend);
+
+  it("runs a user's own WGSL in a few lines (the README example)", async () => {
+    const { device } = ctx;
+    const x = device.tensor(new Float32Array([1, 2, 3]));
+    const y = device.tensor(new Float32Array([10, 20, 30]));
+    const saxpy = device.kernel('saxpy', SAXPY);
+    device.dispatch(saxpy, 'saxpy', { p: { n: 3, alpha: 2 }, x, y }, [1]);
+    expect(Array.from(await y.read())).toEqual([12, 24, 36]);
+  });
+
+  it('checks arguments against the reflected bindings and names the binding', () => {
+    const { device } = ctx;
+    const k = device.kernel('saxpy', SAXPY);
+    const x = device.tensor(new Float32Array(4));
+    const y = device.tensor(new Float32Array(4));
+    const p = { n: 4, alpha: 1 };
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ p, x }, /binding 'y': missing argument/],
+      [{ p, x, y, z: y }, /binding 'z': no such binding/],
+      [{ p: x, x, y }, /binding 'p': is a uniform struct/],
+      [{ p, x: { n: 1 }, y }, /binding 'x': is a storage buffer; pass a Tensor/],
+      [{ p, x: device.tensor(new Int32Array(4)), y }, /binding 'x': expects f32 elements but got a i32 tensor/],
+      [{ p, x: y, y }, /same tensor is bound to 'x' and one of them is writable/],
+      [{ p: { n: 4 }, x, y }, /field 'alpha' \(f32\) is missing/],
+      [{ p: { n: 1.5, alpha: 1 }, x, y }, /field 'n' is u32 but got 1.5/],
+      [{ p: { n: 4, alpha: 1, beta: 2 }, x, y }, /unknown field beta/],
+    ];
+    for (const [args, message] of bad) {
+      expect(() => device.dispatch(k, 'saxpy', args as never, [1])).toThrow(KernelArgumentError);
+      expect(() => device.dispatch(k, 'saxpy', args as never, [1])).toThrow(message);
+    }
+    expect(() => device.dispatch(k, 'nope', { p, x, y }, [1])).toThrow(/no compute entry point 'nope' \(it has: saxpy\)/);
+    expect(() => device.dispatch(k, 'saxpy', { p, x, y }, [1], { WG2: 4 })).toThrow(/no override constant WG2/);
+    const other = device.kernel('fixed', '@group(0) @binding(0) var<storage, read_write> v: array<f32, 64>;\n@compute @workgroup_size(1) fn main() { v[0] = 1.0; }');
+    expect(() => device.dispatch(other, 'main', { v: y }, [1])).toThrow(/needs at least 256 bytes but the tensor has 16/);
+  });
+
+  it('compiles each (entry point, overrides) pipeline once', () => {
+    const { device } = ctx;
+    const k = device.kernel('saxpy', SAXPY);
+    expect(device.kernel('saxpy', SAXPY)).toBe(k);
+    expect(k.pipeline('saxpy', { WG: 32 })).toBe(k.pipeline('saxpy', { WG: 32 }));
+    expect(k.pipeline('saxpy', { WG: 32 })).not.toBe(k.pipeline('saxpy', { WG: 64 }));
+  });
+
+  it('a WGSL compile error surfaces as ShaderCompileError with the line', async () => {
+    const { device } = ctx;
+    const code = '@group(0) @binding(0) var<storage, read_write> v: array<f32>;\n@compute @workgroup_size(1) fn main() {\n  let x: f32 = 1u;\n  v[0] = x;\n}';
+    const k = device.kernel('broken', code);
+    const v = device.tensor(new Float32Array(4));
+    device.dispatch(k, 'main', { v }, [1]);
+    const err = await device.sync().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShaderCompileError);
+    expect((err as Error).message).toMatch(/broken\.wgsl:3:\d+:/);
+    // Reported once; the kernel then refuses to run and the device stays usable.
+    expect(() => device.dispatch(k, 'main', { v }, [1])).toThrow(ShaderCompileError);
+    await device.sync();
+  });
+
+  it('batches dispatches into one submit; reading is the sync point', async () => {
+    const { device } = ctx;
+    const t = device.empty([1000]);
+    await device.sync();
+    let submits = 0;
+    const queue = device.gpu.queue;
+    const submit = queue.submit.bind(queue);
+    queue.submit = (buffers) => (submits++, submit(buffers));
+    try {
+      fill(t, 1);
+      for (let i = 0; i < 20; i++) add(t, t, t.device.empty([1000]));
+      expect(submits).toBe(0);
+      await t.read();
+      expect(submits).toBe(1);
+    } finally {
+      queue.submit = submit;
+    }
+  });
+});
+
+describe('debug option', () => {
+  it('reports a WebGPU validation error with the kernel that caused it', async () => {
+    const device = await createDevice({ backend: 'llvmpipe', debug: true });
+    const k = device.kernel('saxpy', SAXPY);
+    const x = device.tensor(new Float32Array(4)), y = device.tensor(new Float32Array(4));
+    // Passes shrinkray's checks, but no adapter allows a workgroup of 1 << 16 invocations.
+    device.dispatch(k, 'saxpy', { p: { n: 4, alpha: 1 }, x, y }, [1], { WG: 1 << 16 });
+    const err = await device.sync().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GpuError);
+    expect((err as Error).message).toMatch(/^kernel 'saxpy\.saxpy': /);
+    device.destroy();
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { gatherRows } from '../src/kernels/gather.js';
+import { transpose } from '../src/kernels/transpose.js';
+import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
+import { Random } from '../src/random.js';
+
+describe.each(testBackends())('transpose and gather on %s', (backend) => {
+  const ctx = useDevice(backend);
+
+  it.each([[1, 1], [1, 37], [37, 1], [17, 33], [300, 129]] as const)('transpose of %i x %i matches', async (rows, cols) => {
+    const { device } = ctx;
+    const x = randomArray(rows * cols, rows * cols);
+    const ref = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) ref[j * rows + i] = x[i * cols + j]!;
+    await expectClose(transpose(device.tensor(x, [rows, cols]), poisoned(device, [cols, rows])), ref, 1e-7);
+  });
+
+  // cols 13 takes the scalar path, 784 (MNIST) the vec4 path; indices repeat and come in any order.
+  it.each([[50, 13, 17], [1000, 784, 128], [5, 4, 1]] as const)('gatherRows from %i x %i picks %i shuffled rows', async (rows, cols, count) => {
+    const { device } = ctx;
+    const x = randomArray(rows * cols, rows + cols);
+    const r = new Random(count);
+    const index = Uint32Array.from({ length: count }, () => r.int(rows));
+    const ref = new Float64Array(count * cols);
+    for (let i = 0; i < count; i++) for (let j = 0; j < cols; j++) ref[i * cols + j] = x[index[i]! * cols + j]!;
+    const out = gatherRows(device.tensor(x, [rows, cols]), device.tensor(index), poisoned(device, [count, cols]));
+    await expectClose(out, ref, 1e-7);
+  });
+
+  it('an out-of-range index gives zeros, not another row', async () => {
+    const { device } = ctx;
+    const x = device.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+    const out = gatherRows(x, device.tensor(new Uint32Array([1, 7, 0])));
+    expect(Array.from(await out.read())).toEqual([4, 5, 6, 0, 0, 0, 1, 2, 3]);
+  });
+
+  it('checks ranks and dtypes', () => {
+    const { device } = ctx;
+    expect(() => transpose(device.empty([2, 2, 2]))).toThrow(/rank 2/);
+    expect(() => gatherRows(device.empty([2, 2]), device.empty([2], 'i32') as never)).toThrow(/index must be u32/);
+  });
+});
