@@ -2,19 +2,21 @@
 // A is stored [M, K] (or [K, M] when transposed), B [K, N] (or [N, K] when transposed), C [M, N],
 // all row-major and contiguous. bias has N elements (one per output column).
 //
-// Versions, each checked against the same float64 reference in test/gemm.test.ts:
-//   gemm_naive    one invocation per output element. The baseline.
-//   gemm_tiled    one invocation per 8x16 block of C, kept in 32 vec4 registers; A and B read as
-//                 scalars. No workgroup memory: on CPU adapters (llvmpipe, SwiftShader) barriers
-//                 and workgroup memory cost more than they save, and every load costs about as
-//                 much as ten multiply-adds, so the win is reusing each loaded value 8 or 16 times.
-//   gemm_tiled_b4 the same with B read as vec4 along N (needs B not transposed and N % 4 == 0): a quarter
-//                 of the loads of B.
-//   gemm_tiled_k4 the same with A and B^T both read as vec4 along K (needs A not transposed, B
-//                 transposed and K % 4 == 0): 24 loads per 512 multiply-adds, for C = A * B^T.
+// Versions, each checked against the same float64 reference in test/gemm.test.ts and timed
+// against each other in bench/gemm.bench.ts:
+//   gemm_naive     one invocation per element of C. The baseline.
+//   gemm_tiled     one invocation per 8x4 block of C, held in 8 vec4 registers; A and B read as
+//                  scalars, any layout.
+//   gemm_tiled_b4  B read as vec4 along N (B not transposed, N % 4 == 0); A as scalars.
+//   gemm_tiled_ab4 A as vec4 along K and B as vec4 along N (C = A B, K and N % 4 == 0).
+//   gemm_tiled_k4  A and B^T both as vec4 along K, combined with dot() (C = A B^T, K % 4 == 0).
+//   gemm_tiled_tn4 A^T as vec4 along M and B as vec4 along N (C = A^T B, M and N % 4 == 0).
+// Why this shape: on CPU adapters (llvmpipe, SwiftShader) an invocation is one SIMD lane, every
+// load costs about as much as ten multiply-adds, and workgroup memory with barriers costs more
+// than it saves. So: no workgroup memory, each loaded value reused 4 or 8 times from registers,
+// vec4 loads wherever the layout allows. Larger blocks (8x16) spill registers and measured
+// slower (bench/RESULTS.md).
 
-// Transposition is carried by strides, and the epilogue's choices by fields, so that each version
-// is one pipeline: compiling one costs seconds on llvmpipe.
 struct Params {
   M: u32,
   N: u32,
@@ -38,7 +40,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
 const TM: u32 = 8u;   // rows of C per invocation
-const TN: u32 = 16u;  // columns of C per invocation (4 vec4s)
+const TN: u32 = 4u;   // columns of C per invocation (one vec4)
 
 fn activate(x: f32) -> f32 {
   switch p.act {
@@ -79,40 +81,32 @@ fn gemm_naive(@builtin(global_invocation_id) gid: vec3u) {
   store(m, n, acc);
 }
 
-// Accumulators of an 8x16 block: acc[i * 4 + j] holds row i, columns 4j..4j+3.
-fn store_block(acc: ptr<function, array<vec4f, 32>>, m0: u32, n0: u32) {
+// acc[i] holds row m0 + i, columns n0..n0+3 of C.
+fn store_block(acc: ptr<function, array<vec4f, 8>>, m0: u32, n0: u32) {
   for (var i = 0u; i < TM; i++) {
     let m = m0 + i;
     if (m >= p.M) { return; }
     for (var j = 0u; j < TN; j++) {
       let n = n0 + j;
-      if (n < p.N) { store(m, n, (*acc)[i * 4u + j / 4u][j % 4u]); }
+      if (n < p.N) { store(m, n, (*acc)[i][j]); }
     }
   }
 }
 
 // Rows and columns past the edge are clamped to the last valid one: their (discarded) sums cost
 // the same as branching around them, and every load stays in bounds.
-fn load_a_column(k: u32, m0: u32) -> array<f32, 8> {
-  var av: array<f32, 8>;
-  for (var i = 0u; i < TM; i++) { av[i] = a_at(min(m0 + i, p.M - 1u), k); }
-  return av;
-}
+fn row_of(i: u32, m0: u32) -> u32 { return min(m0 + i, p.M - 1u); }
+fn col_of(j: u32, n0: u32) -> u32 { return min(n0 + j, p.N - 1u); }
 
 @compute @workgroup_size(8, 8)
 fn gemm_tiled(@builtin(global_invocation_id) gid: vec3u) {
   let n0 = gid.x * TN;
   let m0 = gid.y * TM;
   if (m0 >= p.M || n0 >= p.N) { return; }
-  var acc: array<vec4f, 32>;
-  var col: array<u32, 16>;
-  for (var j = 0u; j < TN; j++) { col[j] = min(n0 + j, p.N - 1u); }
+  var acc: array<vec4f, 8>;
   for (var k = 0u; k < p.K; k++) {
-    let av = load_a_column(k, m0);
-    for (var j = 0u; j < 4u; j++) {
-      let bv = vec4f(b_at(k, col[4u * j]), b_at(k, col[4u * j + 1u]), b_at(k, col[4u * j + 2u]), b_at(k, col[4u * j + 3u]));
-      for (var i = 0u; i < TM; i++) { acc[i * 4u + j] += av[i] * bv; }
-    }
+    let bv = vec4f(b_at(k, col_of(0u, n0)), b_at(k, col_of(1u, n0)), b_at(k, col_of(2u, n0)), b_at(k, col_of(3u, n0)));
+    for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4f(a_at(row_of(i, m0), k)), bv, acc[i]); }
   }
   store_block(&acc, m0, n0);
 }
@@ -123,14 +117,30 @@ fn gemm_tiled_b4(@builtin(global_invocation_id) gid: vec3u) {
   let m0 = gid.y * TM;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
-  var acc: array<vec4f, 32>;
-  var col4: array<u32, 4>;
-  for (var j = 0u; j < 4u; j++) { col4[j] = min(n0 / 4u + j, n4 - 1u); }
+  let col4 = n0 / 4u;
+  var acc: array<vec4f, 8>;
   for (var k = 0u; k < p.K; k++) {
-    let av = load_a_column(k, m0);
-    for (var j = 0u; j < 4u; j++) {
-      let bv = b4[k * n4 + col4[j]];
-      for (var i = 0u; i < TM; i++) { acc[i * 4u + j] += av[i] * bv; }
+    let bv = b4[k * n4 + col4];
+    for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4f(a_at(row_of(i, m0), k)), bv, acc[i]); }
+  }
+  store_block(&acc, m0, n0);
+}
+
+@compute @workgroup_size(8, 8)
+fn gemm_tiled_ab4(@builtin(global_invocation_id) gid: vec3u) {
+  let n0 = gid.x * TN;
+  let m0 = gid.y * TM;
+  if (m0 >= p.M || n0 >= p.N) { return; }
+  let n4 = p.N / 4u;
+  let k4 = p.K / 4u;
+  let col4 = n0 / 4u;
+  var acc: array<vec4f, 8>;
+  for (var kk = 0u; kk < k4; kk++) {
+    var av: array<vec4f, 8>;
+    for (var i = 0u; i < TM; i++) { av[i] = a4[row_of(i, m0) * k4 + kk]; }
+    for (var r = 0u; r < 4u; r++) {
+      let bv = b4[(kk * 4u + r) * n4 + col4];
+      for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4f(av[i][r]), bv, acc[i]); }
     }
   }
   store_block(&acc, m0, n0);
@@ -142,19 +152,40 @@ fn gemm_tiled_k4(@builtin(global_invocation_id) gid: vec3u) {
   let m0 = gid.y * TM;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let k4 = p.K / 4u;
-  var acc: array<vec4f, 32>;
-  var row: array<u32, 8>;
-  var col: array<u32, 16>;
-  for (var i = 0u; i < TM; i++) { row[i] = min(m0 + i, p.M - 1u) * k4; }
-  for (var j = 0u; j < TN; j++) { col[j] = min(n0 + j, p.N - 1u) * k4; }
+  var acc: array<vec4f, 8>;
   for (var kk = 0u; kk < k4; kk++) {
-    var bv: array<vec4f, 16>;
-    for (var j = 0u; j < TN; j++) { bv[j] = b4[col[j] + kk]; }
+    // Four columns of op(B) = four rows of the stored B^T, four k at a time.
+    let b0 = b4[col_of(0u, n0) * k4 + kk];
+    let b1 = b4[col_of(1u, n0) * k4 + kk];
+    let b2 = b4[col_of(2u, n0) * k4 + kk];
+    let b3 = b4[col_of(3u, n0) * k4 + kk];
     for (var i = 0u; i < TM; i++) {
-      let av = a4[row[i] + kk];
-      for (var j = 0u; j < 4u; j++) {
-        acc[i * 4u + j] += vec4f(dot(av, bv[4u * j]), dot(av, bv[4u * j + 1u]), dot(av, bv[4u * j + 2u]), dot(av, bv[4u * j + 3u]));
-      }
+      let av = a4[row_of(i, m0) * k4 + kk];
+      acc[i] += vec4f(dot(av, b0), dot(av, b1), dot(av, b2), dot(av, b3));
+    }
+  }
+  store_block(&acc, m0, n0);
+}
+
+@compute @workgroup_size(8, 8)
+fn gemm_tiled_tn4(@builtin(global_invocation_id) gid: vec3u) {
+  let n0 = gid.x * TN;
+  let m0 = gid.y * TM;
+  if (m0 >= p.M || n0 >= p.N) { return; }
+  let n4 = p.N / 4u;
+  let m4 = p.M / 4u;
+  let col4 = n0 / 4u;
+  // Rows m0..m0+7 of op(A) for one k are two vec4s of the stored A^T (clamped past the edge).
+  let r0 = m0 / 4u;
+  let r1 = min(r0 + 1u, m4 - 1u);
+  var acc: array<vec4f, 8>;
+  for (var k = 0u; k < p.K; k++) {
+    let bv = b4[k * n4 + col4];
+    let lo = a4[k * m4 + r0];
+    let hi = a4[k * m4 + r1];
+    for (var i = 0u; i < 4u; i++) {
+      acc[i] = fma(vec4f(lo[i]), bv, acc[i]);
+      acc[i + 4u] = fma(vec4f(hi[i]), bv, acc[i + 4u]);
     }
   }
   store_block(&acc, m0, n0);

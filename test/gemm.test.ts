@@ -22,7 +22,7 @@ function gemmRef(
 // Not multiples of the 8x16 block or the 8x8 workgroup; some with N or K a multiple of 4 so the
 // vec4 versions apply, and degenerate ones (1 x 1, a single row or column).
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [37, 53, 29], [37, 52, 28], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3],
+  [1, 1, 1], [37, 53, 29], [37, 52, 28], [36, 52, 28], [12, 20, 37], [100, 8, 1], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3], [4, 4, 4],
 ];
 
 describe.each(testBackends())('gemm on %s', (backend) => {
@@ -49,22 +49,24 @@ describe.each(testBackends())('gemm on %s', (backend) => {
 
     it(`${variant}: alpha, beta, bias and each activation in the epilogue`, async () => {
       const { device } = ctx;
-      const [M, N, K] = variant === 'tiled_k4' || variant === 'tiled_b4' ? [23, 44, 36] : [23, 45, 37];
+      const [M, N, K] = variant.startsWith('tiled_') ? [20, 44, 36] : [23, 45, 37];
+      const transA = variant === 'tiled_tn4';
       const transB = variant === 'tiled_k4';
       const a = randomArray(M * K, 11), b = randomArray(K * N, 12), c = randomArray(M * N, 13), bias = randomArray(N, 14);
       for (const act of ['identity', 'relu', 'tanh', 'sigmoid'] as const) {
         const out = device.tensor(c, [M, N]);
-        gemm(device.tensor(a, [M, K]), device.tensor(b, transB ? [N, K] : [K, N]), {
-          transB, alpha: 0.5, beta: -1.5, bias: device.tensor(bias), activation: act, variant, out,
+        gemm(device.tensor(a, transA ? [K, M] : [M, K]), device.tensor(b, transB ? [N, K] : [K, N]), {
+          transA, transB, alpha: 0.5, beta: -1.5, bias: device.tensor(bias), activation: act, variant, out,
         });
-        await expectClose(out, gemmRef(a, b, M, N, K, { transA: false, transB, alpha: 0.5, beta: -1.5, c, bias, act }), 1e-6);
+        await expectClose(out, gemmRef(a, b, M, N, K, { transA, transB, alpha: 0.5, beta: -1.5, c, bias, act }), 1e-6);
       }
     });
   }
 
   it('picks a vec4 version for the MLP training shapes', () => {
-    expect(applicableVariants(128, 300, 784, false, false)[0]).toBe('tiled_b4');
+    expect(applicableVariants(128, 300, 784, false, false)[0]).toBe('tiled_ab4');
     expect(applicableVariants(128, 784, 300, false, true)[0]).toBe('tiled_k4');
+    expect(applicableVariants(784, 300, 128, true, false)[0]).toBe('tiled_tn4');
     expect(applicableVariants(128, 10, 100, false, false)[0]).toBe('tiled');
   });
 

@@ -10,7 +10,7 @@ type F32 = Tensor<'f32'>;
 export const ACTIVATIONS = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
 export type Activation = keyof typeof ACTIVATIONS;
 
-export const GEMM_VARIANTS = ['naive', 'tiled', 'tiled_b4', 'tiled_k4'] as const;
+export const GEMM_VARIANTS = ['naive', 'tiled', 'tiled_b4', 'tiled_ab4', 'tiled_k4', 'tiled_tn4'] as const;
 export type GemmVariant = (typeof GEMM_VARIANTS)[number];
 
 export interface GemmOptions {
@@ -29,13 +29,15 @@ export interface GemmOptions {
 }
 
 const TM = 8;
-const TN = 16;
+const TN = 4;
 const WG = 8;
 
 /** The versions whose layout requirements hold for this problem, fastest first. */
 export function applicableVariants(M: number, N: number, K: number, transA: boolean, transB: boolean): GemmVariant[] {
   const v: GemmVariant[] = [];
   if (!transA && transB && K % 4 === 0) v.push('tiled_k4');
+  if (!transA && !transB && K % 4 === 0 && N % 4 === 0) v.push('tiled_ab4');
+  if (transA && !transB && M % 4 === 0 && N % 4 === 0) v.push('tiled_tn4');
   if (!transB && N % 4 === 0) v.push('tiled_b4');
   v.push('tiled', 'naive');
   return v;
@@ -76,7 +78,8 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     biasArg = dummyBias.get(device);
     if (!biasArg || biasArg.disposed) dummyBias.set(device, (biasArg = device.tensor(new Float32Array(4))));
   }
-  const vec = chosen === 'tiled_k4' || chosen === 'tiled_b4';
+  const aVec = chosen === 'tiled_k4' || chosen === 'tiled_ab4' || chosen === 'tiled_tn4';
+  const bVec = aVec || chosen === 'tiled_b4';
   const args = {
     p: {
       M, N, K, alpha, beta,
@@ -84,8 +87,8 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
       b_k: transB ? 1 : N, b_n: transB ? K : 1,
       has_bias: bias ? 1 : 0, act: ACTIVATIONS[activation],
     },
-    [chosen === 'tiled_k4' ? 'a4' : 'a']: a,
-    [vec ? 'b4' : 'b']: b,
+    [aVec ? 'a4' : 'a']: a,
+    [bVec ? 'b4' : 'b']: b,
     bias: biasArg,
     c,
   };

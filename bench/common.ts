@@ -1,0 +1,54 @@
+/** Shared by the benchmarks: the device under test, TF.js's WebGPU backend on the same GPUDevice, and timing. */
+import { Bench } from 'tinybench';
+import { createDevice, type Device } from '../src/gpu/device.js';
+import { formatDescription } from '../src/gpu/describe.js';
+import type { Backend } from '../src/gpu/backend.js';
+
+export type Tf = typeof import('@tensorflow/tfjs-core');
+
+/** The device named by SHRINKRAY_BACKEND (default: what createDevice picks), described on stdout. */
+export async function benchDevice(): Promise<Device> {
+  const device = await createDevice({ backend: (process.env.SHRINKRAY_BACKEND as Backend | undefined) ?? 'auto' });
+  console.log(`adapter: ${formatDescription(device.describe())}`);
+  console.log(`date: ${new Date().toISOString().slice(0, 10)}, node ${process.version}`);
+  return device;
+}
+
+/**
+ * TF.js 4.22's WebGPU backend built on our own GPUDevice, so both libraries run on the very same
+ * adapter and device in the same process.
+ */
+export async function tfOnDevice(device: Device): Promise<Tf> {
+  // TF.js only checks that navigator.gpu exists (Node 20 has no navigator); it then uses the
+  // GPUDevice we hand it and never calls navigator.gpu itself.
+  (globalThis as { navigator?: unknown }).navigator ??= { userAgent: 'node', gpu: {} };
+  const tf = await import('@tensorflow/tfjs-core');
+  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  // Its kernels are registered under the name 'webgpu': replace that backend's factory with ours.
+  tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => new WebGPUBackend(device.gpu, device.adapter?.info));
+  await tf.setBackend('webgpu');
+  await tf.ready();
+  return tf;
+}
+
+/** Mean seconds per call of each task, measured with tinybench (after one warm-up call each). */
+export async function timeTasks(tasks: Record<string, () => Promise<unknown>>, options: { time?: number; iterations?: number } = {}): Promise<Record<string, number>> {
+  const bench = new Bench({ time: options.time ?? 400, iterations: options.iterations ?? 3, warmup: false });
+  for (const [name, fn] of Object.entries(tasks)) {
+    await fn(); // compile pipelines outside the measurement
+    bench.add(name, fn);
+  }
+  await bench.run();
+  const out: Record<string, number> = {};
+  for (const task of bench.tasks) {
+    const r = task.result as { state?: string; latency?: { mean: number }; error?: unknown };
+    if (!r.latency) throw new Error(`benchmark task ${task.name} failed: ${String(r.error)}`);
+    out[task.name] = r.latency.mean / 1000;
+  }
+  return out;
+}
+
+export function fmt(x: number, digits = 2): string {
+  return x.toFixed(digits);
+}

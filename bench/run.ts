@@ -1,0 +1,10 @@
+/** npm run bench: every benchmark, one after another. BENCH_ONLY=gemm runs one; BENCH_QUICK=1 a short pass. */
+import { benchGemm } from './gemm.bench.js';
+
+const benches: Record<string, () => Promise<void>> = { gemm: benchGemm };
+const only = process.env.BENCH_ONLY;
+for (const [name, run] of Object.entries(benches)) {
+  if (only && only !== name) continue;
+  console.log(`\n=== ${name} ===`);
+  await run();
+}
