@@ -1,36 +1,65 @@
-// Gathers rows: out[r, :] = x[index[r], :] for x [rows, cols]; this is how a mini-batch is picked
-// from a dataset that stays on the GPU. An index outside [0, rows) gives a row of zeros (the host
-// checks indices it uploads; this keeps a bad index on the GPU from reading another row).
+// Gathers rows: out[r, :] = x[index[offset + r], :] for x [rows, cols]; this is how a mini-batch
+// is picked from a dataset that stays on the GPU (index holds the epoch's shuffled order). An
+// index outside [0, rows) gives a row of zeros: the host checks indices it uploads; this keeps a
+// bad index on the GPU from reading another row.
+//   gather_rows   f32 rows
+//   gather_rows4  the same with vec4s when cols % 4 == 0 (p.cols then counts vec4s)
+//   gather_i32    one i32 per row (class labels)
+//   gather_bytes  rows of bytes packed four to a u32 (p.cols counts u32 words), unpacked to f32
+//                 and multiplied by p.scale: image pixels stay 4x smaller on the GPU
 
 struct Params {
   rows: u32,     // rows of x
   cols: u32,
-  count: u32,    // rows of out = entries of index
+  count: u32,    // rows of out
+  offset: u32,   // first entry of index to use
+  scale: f32,    // gather_bytes only
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> xi: array<i32>;
+@group(0) @binding(1) var<storage, read> xu: array<u32>;
 @group(0) @binding(2) var<storage, read> index: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> outi: array<i32>;
 
-// x: element (or vec4) within the row; y: output row.
+// x: element (or vec4, or word) within the row; y: output row.
 @compute @workgroup_size(64, 4)
 fn gather_rows(@builtin(global_invocation_id) gid: vec3u) {
   let j = gid.x;
   let r = gid.y;
   if (r >= p.count || j >= p.cols) { return; }
-  let src = index[r];
+  let src = index[p.offset + r];
   out[r * p.cols + j] = select(0.0, x[src * p.cols + j], src < p.rows);
 }
 
-// The same with vec4s when cols % 4 == 0 (p.cols then counts vec4s).
 @compute @workgroup_size(64, 4)
 fn gather_rows4(@builtin(global_invocation_id) gid: vec3u) {
   let j = gid.x;
   let r = gid.y;
   if (r >= p.count || j >= p.cols) { return; }
-  let src = index[r];
+  let src = index[p.offset + r];
   out4[r * p.cols + j] = select(vec4f(0.0), x4[src * p.cols + j], src < p.rows);
+}
+
+@compute @workgroup_size(64, 4)
+fn gather_i32(@builtin(global_invocation_id) gid: vec3u) {
+  let r = gid.x + gid.y * 64u * 65535u;
+  if (r >= p.count) { return; }
+  let src = index[p.offset + r];
+  outi[r] = select(0, xi[src], src < p.rows);
+}
+
+@compute @workgroup_size(64, 4)
+fn gather_bytes(@builtin(global_invocation_id) gid: vec3u) {
+  let j = gid.x;
+  let r = gid.y;
+  if (r >= p.count || j >= p.cols) { return; }
+  let src = index[p.offset + r];
+  let word = select(0u, xu[src * p.cols + j], src < p.rows);
+  let bytes = vec4u(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u);
+  out4[r * p.cols + j] = vec4f(bytes) * p.scale;
 }

@@ -1,6 +1,7 @@
-// GEMM: C = act(alpha * op(A) * op(B) + beta * C + bias), op(X) = X or X^T.
+// GEMM: C = act(alpha * op(A) * op(B) + beta * C + bias) * dact'(Y), op(X) = X or X^T.
 // A is stored [M, K] (or [K, M] when transposed), B [K, N] (or [N, K] when transposed), C [M, N],
-// all row-major and contiguous. bias has N elements (one per output column).
+// all row-major and contiguous. bias has N elements (one per output column). The last factor is
+// for backpropagation: Y [M, N] holds a layer's outputs y = f(z), and f'(z) is computed from y.
 //
 // Versions, each checked against the same float64 reference in test/gemm.test.ts and timed
 // against each other in bench/gemm.bench.ts:
@@ -29,6 +30,7 @@ struct Params {
   beta: f32,
   has_bias: u32,
   act: u32,     // 0 identity, 1 relu, 2 tanh, 3 sigmoid (src/kernels/gemm.ts: ACTIVATIONS)
+  dact: u32,    // the same codes: multiply by f'(z) of this activation, from y = f(z); 0 = none
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,6 +40,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b4: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(5) var<storage, read> y: array<f32>;
 
 const TM: u32 = 8u;   // rows of C per invocation
 const TN: u32 = 4u;   // columns of C per invocation (one vec4)
@@ -49,6 +52,16 @@ fn activate(x: f32) -> f32 {
     case 2u: { return tanh(clamp(x, -15.0, 15.0)); }
     case 3u: { return 1.0 / (1.0 + exp(-x)); }
     default: { return x; }
+  }
+}
+
+// f'(z) written in terms of y = f(z), so backpropagation needs only the stored outputs.
+fn derivative(yv: f32) -> f32 {
+  switch p.dact {
+    case 1u: { return select(0.0, 1.0, yv > 0.0); }
+    case 2u: { return 1.0 - yv * yv; }
+    case 3u: { return yv * (1.0 - yv); }
+    default: { return 1.0; }
   }
 }
 
@@ -66,7 +79,9 @@ fn store(m: u32, n: u32, acc: f32) {
   var v = p.alpha * acc;
   if (p.beta != 0.0) { v += p.beta * c[i]; }
   if (p.has_bias != 0u) { v += bias[n]; }
-  c[i] = activate(v);
+  v = activate(v);
+  if (p.dact != 0u) { v *= derivative(y[i]); }
+  c[i] = v;
 }
 
 @compute @workgroup_size(8, 8)

@@ -5,7 +5,7 @@ import { expectClose, poisoned, randomArray, testBackends, useDevice } from './h
 /** float64 reference of act(alpha * op(A) op(B) + beta * C + bias). */
 function gemmRef(
   a: Float32Array, b: Float32Array, M: number, N: number, K: number,
-  o: { transA: boolean; transB: boolean; alpha: number; beta: number; c?: Float32Array; bias?: Float32Array; act: Activation },
+  o: { transA: boolean; transB: boolean; alpha: number; beta: number; c?: Float32Array; bias?: Float32Array; act: Activation; dact?: Activation; y?: Float32Array },
 ): Float64Array {
   const act = { identity: (x: number) => x, relu: (x: number) => Math.max(x, 0), tanh: Math.tanh, sigmoid: (x: number) => 1 / (1 + Math.exp(-x)) }[o.act];
   const out = new Float64Array(M * N);
@@ -14,7 +14,9 @@ function gemmRef(
       let s = 0;
       for (let k = 0; k < K; k++) s += a[o.transA ? k * M + m : m * K + k]! * b[o.transB ? n * K + k : k * N + n]!;
       let v = o.alpha * s + (o.beta !== 0 ? o.beta * o.c![m * N + n]! : 0) + (o.bias ? o.bias[n]! : 0);
-      out[m * N + n] = act(v);
+      const y = o.y?.[m * N + n] ?? 0;
+      const d = { identity: 1, relu: y > 0 ? 1 : 0, tanh: 1 - y * y, sigmoid: y * (1 - y) }[o.dact ?? 'identity'];
+      out[m * N + n] = act(v) * d;
     }
   return out;
 }
@@ -62,6 +64,18 @@ describe.each(testBackends())('gemm on %s', (backend) => {
       }
     });
   }
+
+  it('multiplies by the activation derivative from stored outputs (backpropagation)', async () => {
+    const { device } = ctx;
+    const [M, N, K] = [19, 36, 24];
+    const a = randomArray(M * K, 21), b = randomArray(N * K, 22), y = randomArray(M * N, 23, -0.2, 1);
+    for (const dact of ['relu', 'tanh', 'sigmoid', 'identity'] as const) {
+      const out = gemm(device.tensor(a, [M, K]), device.tensor(b, [N, K]), {
+        transB: true, derivativeOf: { activation: dact, output: device.tensor(y, [M, N]) }, out: poisoned(device, [M, N]),
+      });
+      await expectClose(out, gemmRef(a, b, M, N, K, { transA: false, transB: true, alpha: 1, beta: 0, act: 'identity', dact, y }), 1e-6);
+    }
+  });
 
   it('picks a vec4 version for the MLP training shapes', () => {
     expect(applicableVariants(128, 300, 784, false, false)[0]).toBe('tiled_ab4');

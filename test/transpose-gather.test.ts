@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gatherRows } from '../src/kernels/gather.js';
+import { gatherBytes, gatherLabels, gatherRows } from '../src/kernels/gather.js';
 import { transpose } from '../src/kernels/transpose.js';
 import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
 import { Random } from '../src/random.js';
@@ -23,8 +23,31 @@ describe.each(testBackends())('transpose and gather on %s', (backend) => {
     const index = Uint32Array.from({ length: count }, () => r.int(rows));
     const ref = new Float64Array(count * cols);
     for (let i = 0; i < count; i++) for (let j = 0; j < cols; j++) ref[i * cols + j] = x[index[i]! * cols + j]!;
-    const out = gatherRows(device.tensor(x, [rows, cols]), device.tensor(index), poisoned(device, [count, cols]));
+    const out = gatherRows(device.tensor(x, [rows, cols]), device.tensor(index), { out: poisoned(device, [count, cols]) });
     await expectClose(out, ref, 1e-7);
+  });
+
+  it('gathers from an offset into the index: rows, labels and packed bytes', async () => {
+    const { device } = ctx;
+    const [rows, cols, offset, count] = [40, 12, 7, 9];
+    const r = new Random(5);
+    const index = Uint32Array.from({ length: 30 }, () => r.int(rows));
+    const ti = device.tensor(index);
+    const x = randomArray(rows * cols, 8);
+    const refRows = new Float64Array(count * cols);
+    for (let i = 0; i < count; i++) for (let j = 0; j < cols; j++) refRows[i * cols + j] = x[index[offset + i]! * cols + j]!;
+    await expectClose(gatherRows(device.tensor(x, [rows, cols]), ti, { offset, count, out: poisoned(device, [count, cols]) }), refRows, 1e-7);
+
+    const labels = Int32Array.from({ length: rows }, (_, i) => (i * 7) % 10);
+    const got = await gatherLabels(device.tensor(labels), ti, { offset, count, out: device.tensor(new Int32Array(count).fill(-99)) }).read();
+    expect(Array.from(got)).toEqual(Array.from({ length: count }, (_, i) => labels[index[offset + i]!]));
+
+    const bytes = Uint8Array.from({ length: rows * cols }, () => r.int(256));
+    const packed = device.tensor(new Uint32Array(bytes.buffer), [rows, cols / 4]);
+    const refBytes = new Float64Array(count * cols);
+    for (let i = 0; i < count; i++) for (let j = 0; j < cols; j++) refBytes[i * cols + j] = bytes[index[offset + i]! * cols + j]! / 255;
+    await expectClose(gatherBytes(packed, ti, 1 / 255, { offset, count, out: poisoned(device, [count, cols]) }), refBytes, 1e-7);
+    expect(() => gatherRows(device.tensor(x, [rows, cols]), ti, { offset: 25, count: 9 })).toThrow(/do not fit an index of 30/);
   });
 
   it('an out-of-range index gives zeros, not another row', async () => {

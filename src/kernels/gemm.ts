@@ -22,6 +22,11 @@ export interface GemmOptions {
   /** [N] values added to every row before the activation. */
   bias?: F32;
   activation?: Activation;
+  /**
+   * Backpropagation: multiply the result elementwise by f'(z) of `activation`, computed from
+   * `output` [M, N] = f(z) (a layer's stored outputs).
+   */
+  derivativeOf?: { activation: Activation; output: F32 };
   /** Result tensor [M, N]; allocated when absent. */
   out?: F32;
   /** Force a kernel version (tests and benchmarks); default picks the fastest that applies. */
@@ -43,7 +48,7 @@ export function applicableVariants(M: number, N: number, K: number, transA: bool
   return v;
 }
 
-const dummyBias = new WeakMap<Device, F32>();
+const placeholders = new WeakMap<Device, F32>();
 
 /** C = act(alpha * op(A) * op(B) + beta * C + bias). A, B, C are row-major 2D f32 tensors. */
 export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
@@ -65,6 +70,11 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   if (beta !== 0 && !options.out) throw new InvalidArgumentError('gemm: beta != 0 scales the existing C, so pass it as out.');
   if (!(activation in ACTIVATIONS)) throw new InvalidArgumentError(`gemm: unknown activation '${activation}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
   if (bias) requireShape('gemm', 'bias', bias, [N]);
+  const deriv = options.derivativeOf;
+  if (deriv) {
+    requireShape('gemm', 'derivativeOf.output', deriv.output, [M, N]);
+    if (!(deriv.activation in ACTIVATIONS)) throw new InvalidArgumentError(`gemm: unknown activation '${deriv.activation}' in derivativeOf.`);
+  }
 
   const device = a.device;
   const c = output(device, [M, N], 'f32', options.out, 'gemm');
@@ -73,11 +83,9 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   if (!usable.includes(chosen))
     throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
 
-  let biasArg = bias;
-  if (!biasArg) {
-    biasArg = dummyBias.get(device);
-    if (!biasArg || biasArg.disposed) dummyBias.set(device, (biasArg = device.tensor(new Float32Array(4))));
-  }
+  // Unused bindings still need a tensor: a small one kept per device.
+  let unused = placeholders.get(device);
+  if (!unused || unused.disposed) placeholders.set(device, (unused = device.tensor(new Float32Array(4))));
   const aVec = chosen === 'tiled_k4' || chosen === 'tiled_ab4' || chosen === 'tiled_tn4';
   const bVec = aVec || chosen === 'tiled_b4';
   const args = {
@@ -86,11 +94,13 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
       a_m: transA ? 1 : K, a_k: transA ? M : 1,
       b_k: transB ? 1 : N, b_n: transB ? K : 1,
       has_bias: bias ? 1 : 0, act: ACTIVATIONS[activation],
+      dact: deriv ? ACTIVATIONS[deriv.activation] : 0,
     },
     [aVec ? 'a4' : 'a']: a,
     [bVec ? 'b4' : 'b']: b,
-    bias: biasArg,
+    bias: bias ?? unused,
     c,
+    y: deriv?.output ?? unused,
   };
   const groups =
     chosen === 'naive'

@@ -1,0 +1,170 @@
+/**
+ * A sequential multilayer perceptron of dense layers. Weights live on the GPU, stored [inputs,
+ * units] (so the forward pass is X W), with a bias per unit and an activation per layer.
+ */
+import { InvalidArgumentError, ShapeError } from '../errors.js';
+import type { Device } from '../gpu/device.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { ACTIVATIONS, gemm, type Activation } from '../kernels/gemm.js';
+import { softmax } from '../kernels/loss.js';
+import { Random } from '../random.js';
+
+type F32 = Tensor<'f32'>;
+
+export interface DenseSpec {
+  inputs: number;
+  units: number;
+  activation: Activation;
+}
+
+export interface DenseLayer extends DenseSpec {
+  /** [inputs, units] */
+  weight: F32;
+  /** [units] */
+  bias: F32;
+  /** Optional pruning mask of the weight's shape (1 keeps, 0 prunes); optimizers honour it. */
+  mask?: F32;
+}
+
+export interface MlpOptions {
+  /** Activation of the hidden layers (default relu). */
+  activation?: Activation;
+  /** Activation of the last layer (default identity: logits). */
+  output?: Activation;
+  /** Seed of the initialization (default 0). */
+  seed?: number;
+}
+
+/** Checks that each layer's inputs equal the previous layer's units; names the layers if not. */
+export function checkSpecs(specs: DenseSpec[]): void {
+  if (specs.length === 0) throw new ShapeError('An MLP needs at least one layer.');
+  specs.forEach((s, i) => {
+    for (const key of ['inputs', 'units'] as const)
+      if (!Number.isInteger(s[key]) || s[key] < 1) throw new ShapeError(`Layer ${i}: ${key} must be a positive integer, got ${s[key]}.`);
+    if (!(s.activation in ACTIVATIONS)) throw new InvalidArgumentError(`Layer ${i}: unknown activation '${s.activation}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
+    const prev = specs[i - 1];
+    if (prev && prev.units !== s.inputs)
+      throw new ShapeError(`Layer ${i - 1} has ${prev.units} units but layer ${i} expects ${s.inputs} inputs.`);
+  });
+}
+
+/**
+ * Initial weights: He normal (std sqrt(2 / fan_in), He et al. 2015) for relu, Glorot uniform
+ * (limit sqrt(6 / (fan_in + fan_out)), Glorot & Bengio 2010) otherwise; biases 0. Drawn from
+ * Random (xoshiro128**) seeded with `seed`, layer by layer, row-major.
+ */
+export function initialWeights(spec: DenseSpec, random: Random): Float32Array {
+  const w = new Float32Array(spec.inputs * spec.units);
+  if (spec.activation === 'relu') {
+    const std = Math.sqrt(2 / spec.inputs);
+    for (let i = 0; i < w.length; i++) w[i] = random.normal() * std;
+  } else {
+    const limit = Math.sqrt(6 / (spec.inputs + spec.units));
+    for (let i = 0; i < w.length; i++) w[i] = random.uniform(-limit, limit);
+  }
+  return w;
+}
+
+export class MLP {
+  constructor(
+    readonly device: Device,
+    readonly layers: DenseLayer[],
+  ) {
+    checkSpecs(layers);
+  }
+
+  /** A new MLP with widths like [784, 300, 100, 10], freshly initialized. */
+  static create(device: Device, widths: number[], options: MlpOptions = {}): MLP {
+    if (widths.length < 2) throw new ShapeError(`An MLP needs at least an input and an output width, got [${widths.join(', ')}].`);
+    const specs: DenseSpec[] = widths.slice(1).map((units, i) => ({
+      inputs: widths[i]!,
+      units,
+      activation: i === widths.length - 2 ? (options.output ?? 'identity') : (options.activation ?? 'relu'),
+    }));
+    checkSpecs(specs);
+    const random = new Random(options.seed ?? 0);
+    const layers = specs.map((s) => ({
+      ...s,
+      weight: device.tensor(initialWeights(s, random), [s.inputs, s.units]),
+      bias: device.tensor(new Float32Array(s.units)),
+    }));
+    return new MLP(device, layers);
+  }
+
+  /** An MLP from given weights ([inputs, units], row-major) and biases. */
+  static fromWeights(device: Device, layers: (DenseSpec & { weight: Float32Array; bias: Float32Array })[]): MLP {
+    checkSpecs(layers);
+    return new MLP(
+      device,
+      layers.map((l, i) => {
+        if (l.weight.length !== l.inputs * l.units || l.bias.length !== l.units)
+          throw new ShapeError(`Layer ${i}: expected ${l.inputs * l.units} weights and ${l.units} biases, got ${l.weight.length} and ${l.bias.length}.`);
+        return {
+          inputs: l.inputs,
+          units: l.units,
+          activation: l.activation,
+          weight: device.tensor(l.weight, [l.inputs, l.units]),
+          bias: device.tensor(l.bias),
+        };
+      }),
+    );
+  }
+
+  get inputs(): number {
+    return this.layers[0]!.inputs;
+  }
+
+  get outputs(): number {
+    return this.layers[this.layers.length - 1]!.units;
+  }
+
+  parameterCount(): number {
+    return this.layers.reduce((n, l) => n + l.inputs * l.units + l.units, 0);
+  }
+
+  /**
+   * Forward pass on a batch x [B, inputs]; writes each layer's outputs into `outs` when given
+   * (training keeps them for backpropagation), else into temporaries. Returns the last output.
+   */
+  forward(x: F32, outs?: F32[]): F32 {
+    if (x.shape.length !== 2 || x.shape[1] !== this.inputs)
+      throw new ShapeError(`MLP input must be [batch, ${this.inputs}], got [${x.shape.join(', ')}].`);
+    let h = x;
+    this.layers.forEach((l, i) => {
+      const next = gemm(h, l.weight, { bias: l.bias, activation: l.activation, out: outs?.[i] });
+      if (!outs && h !== x) h.dispose(); // the pool reuses it only for later work
+      h = next;
+    });
+    return h;
+  }
+
+  /** Outputs for x [B, inputs]: logits, or softmax probabilities with { probabilities: true }. */
+  async predict(x: F32 | Float32Array, options: { probabilities?: boolean } = {}): Promise<Float32Array> {
+    if (x instanceof Float32Array && x.length % this.inputs !== 0)
+      throw new ShapeError(`predict: ${x.length} values are not whole rows of ${this.inputs} inputs.`);
+    const input = x instanceof Float32Array ? this.device.tensor(x, [x.length / this.inputs, this.inputs]) : x;
+    let out = this.forward(input);
+    if (options.probabilities) {
+      const p = softmax(out);
+      out.dispose();
+      out = p;
+    }
+    const data = await out.read();
+    out.dispose();
+    if (input !== x) input.dispose();
+    return data;
+  }
+
+  /** The weights and biases, read back. */
+  async read(): Promise<{ weight: Float32Array; bias: Float32Array }[]> {
+    return Promise.all(this.layers.map(async (l) => ({ weight: await l.weight.read(), bias: await l.bias.read() })));
+  }
+
+  dispose(): void {
+    for (const l of this.layers) {
+      l.weight.dispose();
+      l.bias.dispose();
+      l.mask?.dispose();
+    }
+  }
+}
