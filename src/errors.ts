@@ -35,3 +35,17 @@ export class InvalidArgumentError extends ShrinkrayError {}
 
 /** A tensor was used after dispose(). */
 export class DisposedError extends ShrinkrayError {}
+
+/** A data file that is truncated, corrupt or not of the expected format. */
+export class DataFormatError extends ShrinkrayError {}
+
+/** Training stopped because the loss stopped being finite; the model keeps the last good weights. */
+export class TrainingDivergedError extends ShrinkrayError {
+  constructor(
+    message: string,
+    readonly epoch: number,
+    readonly step: number,
+  ) {
+    super(message);
+  }
+}

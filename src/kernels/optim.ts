@@ -25,7 +25,7 @@ function finiteIn(name: string, v: number, lo: number, hi: number, hiOpen = true
 
 /** Updates every slot in place from its gradient. Masks keep pruned weights exactly 0. */
 export class Optimizer {
-  private readonly state = new Map<F32, { s1: F32; s2: F32 }>();
+  private readonly state = new Map<F32, { s1: F32; s2?: F32 }>();
   private t = 0;
 
   constructor(readonly config: OptimizerConfig) {
@@ -56,7 +56,7 @@ export class Optimizer {
       const device = param.device;
       let st = this.state.get(param);
       if (!st) {
-        st = { s1: fill(device.empty(param.shape), 0), s2: adam ? fill(device.empty(param.shape), 0) : device.empty([4]) };
+        st = { s1: fill(device.empty(param.shape), 0), s2: adam ? fill(device.empty(param.shape), 0) : undefined };
         this.state.set(param, st);
       }
       const wg = linearWorkgroup(device);
@@ -81,8 +81,8 @@ export class Optimizer {
           w: param,
           g: grad,
           s1: st.s1,
-          s2: st.s2,
-          mask: mask ?? grad,
+          ...(st.s2 ? { s2: st.s2 } : {}),
+          mask: mask ?? grad, // read only when has_mask; any f32 tensor will do
           stats,
         },
         grid(Math.ceil(param.size / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
@@ -93,7 +93,7 @@ export class Optimizer {
 
   /** Frees the optimizer state (momenta). */
   dispose(): void {
-    for (const { s1, s2 } of this.state.values()) (s1.dispose(), s2.dispose());
+    for (const { s1, s2 } of this.state.values()) (s1.dispose(), s2?.dispose());
     this.state.clear();
   }
 }

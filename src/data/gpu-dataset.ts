@@ -1,0 +1,64 @@
+/**
+ * A dataset uploaded to the GPU once; mini-batches are gathered there from an index tensor, so no
+ * features cross the bus per batch. Features stay packed as bytes when the dataset has them.
+ */
+import { LimitError } from '../errors.js';
+import type { Device } from '../gpu/device.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { gatherBytes, gatherLabels, gatherRows } from '../kernels/gather.js';
+import { validateDataset, type Dataset } from './dataset.js';
+
+export class GpuDataset {
+  readonly rows: number;
+  readonly cols: number;
+  private readonly features?: Tensor<'f32'>;
+  private readonly packed?: Tensor<'u32'>;
+  readonly labels?: Tensor<'i32'>;
+  readonly targets?: Tensor<'f32'>;
+  readonly targetCols: number;
+
+  constructor(
+    readonly device: Device,
+    readonly data: Dataset,
+  ) {
+    validateDataset(data);
+    this.rows = data.rows;
+    this.cols = data.cols;
+    this.targetCols = data.targetCols ?? 0;
+    const limit = device.gpu.limits.maxStorageBufferBindingSize;
+    const usePacked = !!data.bytes && data.cols % 4 === 0;
+    const bytes = usePacked ? data.rows * data.cols : data.rows * data.cols * 4;
+    if (bytes > limit)
+      throw new LimitError(
+        `The dataset's features need ${bytes} bytes on the GPU, over maxStorageBufferBindingSize (${limit}). ` +
+          `Train on fewer rows${usePacked ? '' : ', or give byte features (Dataset.bytes) to store them 4x smaller'}.`,
+      );
+    if (usePacked) {
+      const b = data.bytes!;
+      this.packed = device.tensor(new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), [data.rows, data.cols / 4]);
+    } else this.features = device.tensor(data.features, [data.rows, data.cols]);
+    if (data.labels) this.labels = device.tensor(data.labels);
+    if (data.targets) this.targets = device.tensor(data.targets, [data.rows, this.targetCols]);
+  }
+
+  /** Gathers rows index[offset .. offset + x.rows) into x (and their labels or targets into y). */
+  batch(index: Tensor<'u32'>, offset: number, x: Tensor<'f32'>, y: Tensor): void {
+    const count = x.shape[0]!;
+    if (this.packed) gatherBytes(this.packed, index, this.data.byteScale!, { offset, count, out: x });
+    else gatherRows(this.features!, index, { offset, count, out: x });
+    if (this.labels) gatherLabels(this.labels, index, { offset, count, out: y as Tensor<'i32'> });
+    else gatherRows(this.targets!, index, { offset, count, out: y as Tensor<'f32'> });
+  }
+
+  /** A tensor to receive a batch's labels ([count] i32) or targets ([count, k] f32). */
+  targetTensor(count: number): Tensor {
+    return this.labels ? this.device.empty([count], 'i32') : this.device.empty([count, this.targetCols]);
+  }
+
+  dispose(): void {
+    this.features?.dispose();
+    this.packed?.dispose();
+    this.labels?.dispose();
+    this.targets?.dispose();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Forward and backward passes of an MLP for one batch size, all on the GPU, in preallocated
+ * tensors. For layer l with input a (a_0 = the batch x), weights W [in, out] and outputs y = f(z):
+ *   dW = a^T delta,  db = column sums of delta,  delta_prev = (delta W^T) * f'(z_prev)
+ * where f'(z_prev) comes from the stored outputs y_prev (fused into the backward GEMM's epilogue).
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { gemm } from '../kernels/gemm.js';
+import { lossForward, type LossKind } from '../kernels/loss.js';
+import type { Slot } from '../kernels/optim.js';
+import { reduce } from '../kernels/reduce.js';
+import type { MLP } from './mlp.js';
+
+type F32 = Tensor<'f32'>;
+
+export class Backprop {
+  /** The batch's inputs [B, inputs]; fill it (e.g. by gathering) before step(). */
+  readonly x: F32;
+  /** Outputs of every layer [B, units]; the last are the logits. */
+  readonly outputs: F32[];
+  /** dL/dz of every layer [B, units]. */
+  private readonly deltas: F32[];
+  readonly weightGrads: F32[];
+  readonly biasGrads: F32[];
+
+  constructor(
+    readonly model: MLP,
+    readonly batch: number,
+    readonly loss: LossKind,
+  ) {
+    const last = model.layers[model.layers.length - 1]!;
+    if (last.activation !== 'identity')
+      throw new InvalidArgumentError(
+        `Training with ${loss} needs an identity (linear) last layer, not ${last.activation}: the loss takes the raw outputs (logits).`,
+      );
+    const d = model.device;
+    this.x = d.empty([batch, model.inputs]);
+    this.outputs = model.layers.map((l) => d.empty([batch, l.units]));
+    this.deltas = model.layers.map((l) => d.empty([batch, l.units]));
+    this.weightGrads = model.layers.map((l) => d.empty([l.inputs, l.units]));
+    this.biasGrads = model.layers.map((l) => d.empty([l.units]));
+  }
+
+  /**
+   * Forward, loss (accumulated into stats) and backward for the batch in x with labels or
+   * targets y. Leaves the gradients in weightGrads and biasGrads.
+   */
+  gradients(y: Tensor, stats: F32, options: { step?: number; labelSmoothing?: number } = {}): void {
+    const layers = this.model.layers;
+    const last = layers.length - 1;
+    this.model.forward(this.x, this.outputs);
+    lossForward(this.loss, { z: this.outputs[last]!, target: y, stats, grad: this.deltas[last], step: options.step, labelSmoothing: options.labelSmoothing });
+    for (let l = last; l >= 0; l--) {
+      const input = l === 0 ? this.x : this.outputs[l - 1]!;
+      const delta = this.deltas[l]!;
+      gemm(input, delta, { transA: true, out: this.weightGrads[l] });
+      reduce(delta, 'sum', 'cols', this.biasGrads[l]);
+      if (l > 0) {
+        const prev = layers[l - 1]!;
+        gemm(delta, layers[l]!.weight, {
+          transB: true,
+          derivativeOf: { activation: prev.activation, output: this.outputs[l - 1]! },
+          out: this.deltas[l - 1],
+        });
+      }
+    }
+  }
+
+  /** The parameters with their gradients and masks, for an optimizer. */
+  slots(): Slot[] {
+    return this.model.layers.flatMap((l, i) => [
+      { param: l.weight, grad: this.weightGrads[i]!, mask: l.mask },
+      { param: l.bias, grad: this.biasGrads[i]! },
+    ]);
+  }
+
+  dispose(): void {
+    for (const t of [this.x, ...this.outputs, ...this.deltas, ...this.weightGrads, ...this.biasGrads]) t.dispose();
+  }
+}
