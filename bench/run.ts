@@ -1,7 +1,8 @@
 /** npm run bench: every benchmark, one after another. BENCH_ONLY=gemm runs one; BENCH_QUICK=1 a short pass. */
 import { benchGemm } from './gemm.bench.js';
+import { benchTrain } from './train.bench.js';
 
-const benches: Record<string, () => Promise<void>> = { gemm: benchGemm };
+const benches: Record<string, () => Promise<void>> = { gemm: benchGemm, train: benchTrain };
 const only = process.env.BENCH_ONLY;
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;
