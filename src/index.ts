@@ -22,3 +22,8 @@ export { GpuDataset } from './data/gpu-dataset.js';
 export { parseIdx, type IdxArray } from './data/idx.js';
 export { loadMnist, datasetFromIdx } from './data/mnist.js';
 export { parseCsv, Standardizer, type CsvOptions } from './data/csv.js';
+export { kFold, stratifiedKFold, leaveOneOut, leavePOut, groupKFold, trainTestSplit, type Split, type Splitter, type TrainTestOptions } from './validate/split.js';
+export { crossValidate, type CrossValidation, type CrossValidateOptions, type FoldResult } from './validate/cross-validate.js';
+export { testMetrics, scoresFromConfusion, type ClassificationMetrics, type RegressionMetrics, type Averages } from './validate/metrics.js';
+export { compareModels, comparePredictions, mcnemarExact, type Comparison } from './validate/compare.js';
+export type { EarlyStopping } from './nn/train.js';

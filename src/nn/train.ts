@@ -11,6 +11,7 @@ import { LOSSES, lossDivisor, lossForward, newStats, STATS, type LossKind } from
 import { Optimizer, scheduledRate, type OptimizerConfig, type Schedule } from '../kernels/optim.js';
 import { Random } from '../random.js';
 import { Backprop } from './backprop.js';
+import { copy } from '../kernels/elementwise.js';
 import type { MLP } from './mlp.js';
 
 export interface EpochReport {
@@ -32,6 +33,20 @@ export interface History {
   seconds: number[];
   /** True when the signal stopped training before the last epoch. */
   aborted: boolean;
+  /** With early stopping: the epoch (1-based) whose weights the model ends with, and whether training stopped early. */
+  bestEpoch?: number;
+  stoppedEarly?: boolean;
+}
+
+export interface EarlyStopping {
+  /** What to watch (default valLoss, lower is better; valAccuracy: higher is better). */
+  monitor?: 'valLoss' | 'valAccuracy';
+  /** Epochs without improvement before stopping. */
+  patience: number;
+  /** Smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** Put back the weights of the best epoch when training ends (default true). */
+  restoreBest?: boolean;
 }
 
 export interface FitOptions {
@@ -49,7 +64,14 @@ export interface FitOptions {
   seed?: number;
   /** Shuffle each epoch (default true). */
   shuffle?: boolean;
-  validationData?: Dataset;
+  /** Train on these rows of the data only (cross-validation folds); default all rows. */
+  rows?: ArrayLike<number>;
+  /** Held-out data scored after every epoch... */
+  validationData?: Dataset | GpuDataset;
+  /** ...or a fraction (0, 1) of the training rows held out for it: the last rows, before shuffling (as Keras). */
+  validationSplit?: number;
+  /** Stop when the validation metric stops improving (needs validationData or validationSplit). */
+  earlyStopping?: EarlyStopping;
   onEpoch?: (report: EpochReport) => void | Promise<void>;
   /** Called every few batches (for progress bars) with batches done and batches per epoch. */
   onBatch?: (done: number, total: number, epoch: number) => void;
@@ -64,8 +86,18 @@ function defaultLoss(data: Dataset): LossKind {
   return data.labels ? 'softmaxCrossEntropy' : 'mse';
 }
 
+/** The rows to use: `rows` checked against the data, or all of them. */
+function rowsOf(rows: ArrayLike<number> | undefined, total: number): Uint32Array {
+  if (!rows) return Uint32Array.from({ length: total }, (_, i) => i);
+  const out = Uint32Array.from(rows as ArrayLike<number>);
+  if (out.length === 0) throw new InvalidArgumentError('rows is empty: nothing to train or score on.');
+  for (let i = 0; i < out.length; i++)
+    if (!Number.isInteger((rows as ArrayLike<number>)[i]) || out[i]! >= total) throw new InvalidArgumentError(`rows: ${(rows as ArrayLike<number>)[i]} is not a row of the ${total} rows of data.`);
+  return out;
+}
+
 /** Checks the model against the data and the options against their ranges, before any GPU work. */
-function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKind): void {
+function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKind, rows = data.rows): void {
   if (data.cols !== model.inputs) throw new ShapeError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
   if (data.labels && data.classes! > model.outputs)
     throw new ShapeError(`The data has ${data.classes} classes but the model has ${model.outputs} outputs.`);
@@ -75,8 +107,16 @@ function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKind): voi
   if (loss === 'softmaxCrossEntropy' && !data.labels) throw new InvalidArgumentError('softmaxCrossEntropy needs labels; use mse or bceLogits for targets.');
   if (loss !== 'softmaxCrossEntropy' && !data.targets) throw new InvalidArgumentError(`${loss} needs targets; use softmaxCrossEntropy for labels.`);
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new InvalidArgumentError(`epochs must be a positive integer, got ${o.epochs}.`);
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > data.rows)
-    throw new InvalidArgumentError(`batchSize must be an integer from 1 to the ${data.rows} rows of data, got ${o.batchSize}.`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > rows)
+    throw new InvalidArgumentError(`batchSize must be an integer from 1 to the ${rows} rows of data, got ${o.batchSize}.`);
+  if (o.validationSplit !== undefined && !(o.validationSplit > 0 && o.validationSplit < 1))
+    throw new InvalidArgumentError(`validationSplit must be in (0, 1), got ${o.validationSplit}.`);
+  const es = o.earlyStopping;
+  if (es) {
+    if (!o.validationData && o.validationSplit === undefined) throw new InvalidArgumentError('earlyStopping needs validationData or validationSplit.');
+    if (!Number.isInteger(es.patience) || es.patience < 1) throw new InvalidArgumentError(`earlyStopping.patience must be a positive integer, got ${es.patience}.`);
+    if (es.monitor && es.monitor !== 'valLoss' && es.monitor !== 'valAccuracy') throw new InvalidArgumentError(`earlyStopping.monitor must be valLoss or valAccuracy, got ${es.monitor}.`);
+  }
   if (!(Number.isFinite(o.learningRate) && o.learningRate > 0))
     throw new InvalidArgumentError(`learningRate must be a positive finite number, got ${o.learningRate}.`);
   const s = o.schedule;
@@ -87,15 +127,25 @@ function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKind): voi
 }
 
 /** Trains `model` on `data`; returns the history. Throws TrainingDivergedError if the loss stops being finite. */
-export async function fit(model: MLP, data: Dataset, options: FitOptions): Promise<History> {
-  const loss = options.loss ?? defaultLoss(data);
-  checkFit(model, data, options, loss);
-  if (options.validationData) checkFit(model, options.validationData, { ...options, batchSize: 1 }, loss);
+export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOptions): Promise<History> {
   const device = model.device;
-  const gpuData = new GpuDataset(device, data);
+  const raw = data instanceof GpuDataset ? data.data : data;
+  const loss = options.loss ?? defaultLoss(raw);
+  let order = rowsOf(options.rows, raw.rows);
+  let valRows: Uint32Array | undefined;
+  if (options.validationSplit !== undefined) {
+    const held = Math.ceil(order.length * options.validationSplit);
+    if (held < 1 || held >= order.length) throw new InvalidArgumentError(`validationSplit ${options.validationSplit} leaves no rows to train or to validate on.`);
+    valRows = order.slice(order.length - held);
+    order = order.slice(0, order.length - held);
+  }
+  checkFit(model, raw, options, loss, order.length);
+  const valData = options.validationData instanceof GpuDataset ? options.validationData.data : options.validationData;
+  if (valData) checkFit(model, valData, { ...options, batchSize: 1, validationSplit: undefined, earlyStopping: undefined }, loss);
+  const gpuData = data instanceof GpuDataset ? data : new GpuDataset(device, data);
+  const n = order.length;
   const optimizer = new Optimizer(options.optimizer ?? { type: 'sgd' });
   const random = new Random(options.seed ?? 0);
-  const order = Uint32Array.from({ length: data.rows }, (_, i) => i);
   const index = device.tensor(order);
   const stats = newStats(device);
   const workspaces = new Map<number, { bp: Backprop; y: Tensor }>();
@@ -104,7 +154,9 @@ export async function fit(model: MLP, data: Dataset, options: FitOptions): Promi
     if (!w) workspaces.set(rows, (w = { bp: new Backprop(model, rows, loss), y: gpuData.targetTensor(rows) }));
     return w;
   };
-  const batches = Math.ceil(data.rows / options.batchSize);
+  const params = model.layers.flatMap((l) => [l.weight, l.bias]);
+  const best = options.earlyStopping ? new BestWeights(params) : undefined;
+  const batches = Math.ceil(n / options.batchSize);
   const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [], aborted: false };
   let step = 0;
   try {
@@ -120,7 +172,7 @@ export async function fit(model: MLP, data: Dataset, options: FitOptions): Promi
           return history;
         }
         const offset = b * options.batchSize;
-        const rows = Math.min(options.batchSize, data.rows - offset);
+        const rows = Math.min(options.batchSize, n - offset);
         const { bp, y } = workspace(rows);
         gpuData.batch(index, offset, bp.x, y);
         bp.gradients(y, stats, { step, labelSmoothing: options.labelSmoothing });
@@ -144,13 +196,13 @@ export async function fit(model: MLP, data: Dataset, options: FitOptions): Promi
       }
       const report: EpochReport = {
         epoch: epoch + 1,
-        loss: s[STATS.lossSum]! / lossDivisor(loss, data.rows, model.outputs),
-        accuracy: accuracyOf(loss, s[STATS.correct]!, data.rows, model.outputs),
+        loss: s[STATS.lossSum]! / lossDivisor(loss, n, model.outputs),
+        accuracy: accuracyOf(loss, s[STATS.correct]!, n, model.outputs),
         seconds: 0,
         learningRate: lr,
       };
-      if (options.validationData) {
-        const v = await evaluate(model, options.validationData, { loss });
+      if (options.validationData || valRows) {
+        const v = await evaluate(model, options.validationData ?? gpuData, { loss, rows: options.validationData ? undefined : valRows });
         report.valLoss = v.loss;
         report.valAccuracy = v.accuracy;
         history.valLoss.push(v.loss);
@@ -161,14 +213,58 @@ export async function fit(model: MLP, data: Dataset, options: FitOptions): Promi
       history.accuracy.push(report.accuracy);
       history.seconds.push(report.seconds);
       await options.onEpoch?.(report);
+      if (best && options.earlyStopping) {
+        const es = options.earlyStopping;
+        const value = es.monitor === 'valAccuracy' ? -report.valAccuracy! : report.valLoss!;
+        if (best.offer(value, epoch + 1, es.minDelta ?? 0)) continue;
+        if (epoch + 1 - best.epoch >= es.patience) {
+          history.stoppedEarly = true;
+          break;
+        }
+      }
+    }
+    if (best && options.earlyStopping) {
+      history.bestEpoch = best.epoch;
+      history.stoppedEarly ??= false;
+      if (options.earlyStopping.restoreBest ?? true) best.restore();
+      await device.sync();
     }
     return history;
   } finally {
     for (const { bp, y } of workspaces.values()) (bp.dispose(), y.dispose());
+    best?.dispose();
     optimizer.dispose();
     index.dispose();
     stats.dispose();
-    gpuData.dispose();
+    if (!(data instanceof GpuDataset)) gpuData.dispose();
+  }
+}
+
+/** Copies of the parameters at the best epoch so far, kept on the GPU. */
+class BestWeights {
+  epoch = 0;
+  private value = Infinity;
+  private readonly saved: Tensor<'f32'>[];
+
+  constructor(private readonly params: Tensor<'f32'>[]) {
+    this.saved = params.map((p) => p.device.empty(p.shape));
+  }
+
+  /** Saves the weights if `value` (lower is better) beats the best by more than minDelta. */
+  offer(value: number, epoch: number, minDelta: number): boolean {
+    if (!(value < this.value - minDelta)) return false;
+    this.value = value;
+    this.epoch = epoch;
+    this.params.forEach((p, i) => copy(p, this.saved[i]));
+    return true;
+  }
+
+  restore(): void {
+    if (this.epoch > 0) this.saved.forEach((s, i) => copy(s, this.params[i]));
+  }
+
+  dispose(): void {
+    for (const s of this.saved) s.dispose();
   }
 }
 
@@ -179,6 +275,8 @@ function accuracyOf(loss: LossKind, correct: number, rows: number, outputs: numb
 
 export interface EvaluateOptions {
   loss?: LossKind;
+  /** Score these rows of the data only; default all rows. */
+  rows?: ArrayLike<number>;
   /** Rows per forward pass (default 1024). */
   batchSize?: number;
 }
@@ -191,16 +289,18 @@ export async function evaluate(model: MLP, data: Dataset | GpuDataset, options: 
   const loss = options.loss ?? defaultLoss(raw);
   checkFit(model, raw, { epochs: 1, batchSize: 1, learningRate: 1 }, loss);
   const device = model.device;
-  const batch = Math.min(options.batchSize ?? 1024, raw.rows);
-  const index = device.tensor(Uint32Array.from({ length: raw.rows }, (_, i) => i));
+  const order = rowsOf(options.rows, raw.rows);
+  const n = order.length;
+  const batch = Math.min(options.batchSize ?? 1024, n);
+  const index = device.tensor(order);
   const stats = newStats(device);
   const x = device.empty([batch, raw.cols]);
   const y = gpuData.targetTensor(batch);
   let tailX: Tensor<'f32'> | undefined;
   let tailY: Tensor | undefined;
   try {
-    for (let offset = 0; offset < raw.rows; offset += batch) {
-      const rows = Math.min(batch, raw.rows - offset);
+    for (let offset = 0; offset < n; offset += batch) {
+      const rows = Math.min(batch, n - offset);
       const bx = rows === batch ? x : (tailX ??= device.empty([rows, raw.cols]));
       const by = rows === batch ? y : (tailY ??= gpuData.targetTensor(rows));
       gpuData.batch(index, offset, bx, by);
@@ -209,7 +309,7 @@ export async function evaluate(model: MLP, data: Dataset | GpuDataset, options: 
       z.dispose();
     }
     const s = await stats.read();
-    return { loss: s[STATS.lossSum]! / lossDivisor(loss, raw.rows, model.outputs), accuracy: accuracyOf(loss, s[STATS.correct]!, raw.rows, model.outputs) };
+    return { loss: s[STATS.lossSum]! / lossDivisor(loss, n, model.outputs), accuracy: accuracyOf(loss, s[STATS.correct]!, n, model.outputs) };
   } finally {
     for (const t of [index, stats, x, y, tailX, tailY]) t?.dispose();
     if (owned) gpuData.dispose();
