@@ -1,8 +1,9 @@
 /** npm run bench: every benchmark, one after another. BENCH_ONLY=gemm runs one; BENCH_QUICK=1 a short pass. */
 import { benchGemm } from './gemm.bench.js';
 import { benchTrain } from './train.bench.js';
+import { benchValidate } from './validate.bench.js';
 
-const benches: Record<string, () => Promise<void>> = { gemm: benchGemm, train: benchTrain };
+const benches: Record<string, () => Promise<void>> = { gemm: benchGemm, train: benchTrain, validate: benchValidate };
 const only = process.env.BENCH_ONLY;
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;

@@ -69,6 +69,15 @@ describe('validation in training and across folds', () => {
     expect(cv.mean.accuracy).toBeGreaterThan(0.7);
   });
 
+  it('bad data reaches no GPU work: NaN features, too many folds', async () => {
+    const { device } = ctx;
+    const make = (d: typeof device) => MLP.create(d, [4, 8, 3]);
+    const nan = { ...data, features: data.features.slice() };
+    nan.features[9] = Infinity;
+    await expect(crossValidate(device, make, nan, kFold(3), { fit: fitOptions })).rejects.toThrow(/feature Infinity at row 2, column 1/);
+    await expect(crossValidate(device, make, data, kFold(151), { fit: fitOptions })).rejects.toThrow(/cannot be more than the 150 samples/);
+  });
+
   it('validationSplit and early stopping restore the best epoch', async () => {
     const { device } = ctx;
     const model = MLP.create(device, [4, 32, 3], { seed: 4 });
