@@ -52,7 +52,7 @@ fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: 
   let v = p.momentum * s1[i] + gi;
   s1[i] = v;
   let step = select(v, gi + p.momentum * v, p.nesterov != 0u);
-  w[i] = (w[i] - p.lr * step) * k;
+  w[i] = select(0.0, w[i] - p.lr * step, k != 0.0);  // pruned: exactly +0
 }
 
 @compute @workgroup_size(WG)
@@ -66,5 +66,5 @@ fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let v = p.beta2 * s2[i] + (1.0 - p.beta2) * gi * gi;
   s1[i] = m;
   s2[i] = v;
-  w[i] = (wi - p.lr * (m / p.c1) / (sqrt(v / p.c2) + p.eps) - p.lr * p.decoupled * wi) * k;
+  w[i] = select(0.0, wi - p.lr * (m / p.c1) / (sqrt(v / p.c2) + p.eps) - p.lr * p.decoupled * wi, k != 0.0);
 }

@@ -27,3 +27,7 @@ export { crossValidate, type CrossValidation, type CrossValidateOptions, type Fo
 export { testMetrics, scoresFromConfusion, type ClassificationMetrics, type RegressionMetrics, type Averages } from './validate/metrics.js';
 export { compareModels, comparePredictions, mcnemarExact, type Comparison } from './validate/compare.js';
 export type { EarlyStopping } from './nn/train.js';
+export { prune, pruneReport, type PruneCriterion, type PruneReport, type LayerSparsity } from './compress/prune.js';
+export { scheduledSparsity, type GradualPruning } from './compress/schedule.js';
+export { iterativePrune } from './compress/iterative.js';
+export { selectKey, type Key } from './kernels/prune.js';

@@ -71,7 +71,7 @@ export class Backprop {
   slots(): Slot[] {
     return this.model.layers.flatMap((l, i) => [
       { param: l.weight, grad: this.weightGrads[i]!, mask: l.mask },
-      { param: l.bias, grad: this.biasGrads[i]! },
+      { param: l.bias, grad: this.biasGrads[i]!, mask: l.biasMask },
     ]);
   }
 

@@ -24,6 +24,8 @@ export interface DenseLayer extends DenseSpec {
   bias: F32;
   /** Optional pruning mask of the weight's shape (1 keeps, 0 prunes); optimizers honour it. */
   mask?: F32;
+  /** Optional mask of the bias (structured pruning removes a neuron's bias too). */
+  biasMask?: F32;
 }
 
 export interface MlpOptions {
@@ -165,6 +167,7 @@ export class MLP {
       l.weight.dispose();
       l.bias.dispose();
       l.mask?.dispose();
+      l.biasMask?.dispose();
     }
   }
 }

@@ -12,6 +12,7 @@ import { Optimizer, scheduledRate, type OptimizerConfig, type Schedule } from '.
 import { Random } from '../random.js';
 import { Backprop } from './backprop.js';
 import { copy } from '../kernels/elementwise.js';
+import { checkGradual, prunesAt, pruneToSchedule, type GradualPruning } from '../compress/schedule.js';
 import type { MLP } from './mlp.js';
 
 export interface EpochReport {
@@ -72,6 +73,8 @@ export interface FitOptions {
   validationSplit?: number;
   /** Stop when the validation metric stops improving (needs validationData or validationSplit). */
   earlyStopping?: EarlyStopping;
+  /** Gradual magnitude pruning during training (Zhu & Gupta's cubic schedule), by step. */
+  pruning?: GradualPruning;
   onEpoch?: (report: EpochReport) => void | Promise<void>;
   /** Called every few batches (for progress bars) with batches done and batches per epoch. */
   onBatch?: (done: number, total: number, epoch: number) => void;
@@ -131,6 +134,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   const device = model.device;
   const raw = data instanceof GpuDataset ? data.data : data;
   const loss = options.loss ?? defaultLoss(raw);
+  if (options.pruning) checkGradual(options.pruning);
   let order = rowsOf(options.rows, raw.rows);
   let valRows: Uint32Array | undefined;
   if (options.validationSplit !== undefined) {
@@ -178,6 +182,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
         bp.gradients(y, stats, { step, labelSmoothing: options.labelSmoothing });
         optimizer.step(bp.slots(), lr, stats);
         step++;
+        if (options.pruning && prunesAt(options.pruning, step)) await pruneToSchedule(model, options.pruning, step);
         if ((b + 1) % SYNC_EVERY === 0 || b + 1 === batches) {
           await device.sync();
           options.onBatch?.(b + 1, batches, epoch);

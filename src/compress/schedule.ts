@@ -1,0 +1,51 @@
+/** The gradual pruning schedule of Zhu & Gupta 2017 (TF-MOT's PolynomialDecay), applied inside fit. */
+import { InvalidArgumentError } from '../errors.js';
+import type { MLP } from '../nn/mlp.js';
+import { prune, type PruneReport } from './prune.js';
+
+export interface GradualPruning {
+  /** 'layer': each layer to the scheduled sparsity; 'global': one threshold over all layers. */
+  scope?: 'layer' | 'global';
+  initialSparsity?: number;
+  finalSparsity: number;
+  /** Training steps (batches) at which pruning starts and reaches finalSparsity. */
+  beginStep?: number;
+  endStep: number;
+  /** Prune every this many steps (default 100, as TF-MOT). */
+  frequency?: number;
+}
+
+/**
+ * Zhu & Gupta: s_t = s_f + (s_i - s_f) (1 - (t - t0) / (t_end - t0))^3 for t0 <= t <= t_end,
+ * s_i before t0 and s_f after.
+ */
+export function scheduledSparsity(g: GradualPruning, step: number): number {
+  const t0 = g.beginStep ?? 0;
+  const si = g.initialSparsity ?? 0;
+  if (step < t0) return si;
+  const progress = Math.min(1, (step - t0) / (g.endStep - t0));
+  return g.finalSparsity + (si - g.finalSparsity) * (1 - progress) ** 3;
+}
+
+export function checkGradual(g: GradualPruning): void {
+  const si = g.initialSparsity ?? 0;
+  const t0 = g.beginStep ?? 0;
+  const freq = g.frequency ?? 100;
+  if (!(si >= 0 && si < 1 && g.finalSparsity >= si && g.finalSparsity < 1))
+    throw new InvalidArgumentError(`Gradual pruning needs 0 <= initialSparsity <= finalSparsity < 1, got ${si} and ${g.finalSparsity}.`);
+  if (!(Number.isInteger(t0) && Number.isInteger(g.endStep) && t0 >= 0 && g.endStep > t0))
+    throw new InvalidArgumentError(`Gradual pruning needs whole steps 0 <= beginStep < endStep, got ${t0} and ${g.endStep}.`);
+  if (!(Number.isInteger(freq) && freq >= 1)) throw new InvalidArgumentError(`Gradual pruning frequency must be a positive integer, got ${freq}.`);
+}
+
+/** Whether the schedule prunes after training step `step` (0-based count of finished steps). */
+export function prunesAt(g: GradualPruning, step: number): boolean {
+  const t0 = g.beginStep ?? 0;
+  const freq = g.frequency ?? 100;
+  return step >= t0 && step <= g.endStep && ((step - t0) % freq === 0 || step === g.endStep);
+}
+
+export async function pruneToSchedule(model: MLP, g: GradualPruning, step: number): Promise<PruneReport> {
+  const sparsity = scheduledSparsity(g, step);
+  return prune(model, g.scope === 'global' ? { type: 'global', sparsity } : { type: 'layer', sparsity });
+}
