@@ -31,3 +31,6 @@ export { prune, pruneReport, type PruneCriterion, type PruneReport, type LayerSp
 export { scheduledSparsity, type GradualPruning } from './compress/schedule.js';
 export { iterativePrune } from './compress/iterative.js';
 export { selectKey, type Key } from './kernels/prune.js';
+export { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type SafeTensor, type SafeDType, type TensorToWrite } from './io/safetensors.js';
+export { modelToSafetensors, modelFromSafetensors, architectureOf, describeArchitecture } from './io/model-file.js';
+export { saveModel, loadModel, writeFileAtomic } from './io/files.js';

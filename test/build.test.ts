@@ -12,10 +12,10 @@ it('npm run build emits JS and .d.ts that run under plain node without reading s
     for (const f of ['index.js', 'index.d.ts', 'gpu/shaders.generated.js', 'kernels/gemm.d.ts', 'cli/main.js']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(readFileSync(join(out, 'cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
     // The WGSL travels inside the JS: only the Node adapter finder (it checks that SwiftShader's
-    // ICD file exists) and the MNIST loader touch the file system.
+    // ICD file exists), the MNIST loader and the model-file helpers touch the file system.
     const js = (readdirSync(out, { recursive: true }) as string[]).filter((f) => f.endsWith('.js'));
     const usingFs = js.filter((f) => /from ['"](node:)?fs(\/promises)?['"]/.test(readFileSync(join(out, f), 'utf8')));
-    expect(usingFs.sort()).toEqual(['data/mnist.js', 'gpu/dawn.js']);
+    expect(usingFs.sort()).toEqual(['data/mnist.js', 'gpu/dawn.js', 'io/files.js']);
     const script = join(out, 'check.mjs');
     writeFileSync(
       script,

@@ -1,0 +1,166 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
+import { modelFromSafetensors, modelToSafetensors } from '../src/io/model-file.js';
+import { loadModel, saveModel } from '../src/io/files.js';
+import { prune } from '../src/compress/prune.js';
+import { MLP } from '../src/nn/mlp.js';
+import { DataFormatError, ShapeError, ShrinkrayError } from '../src/errors.js';
+import { Random } from '../src/random.js';
+import { randomArray, useDevice } from './helpers.js';
+
+/**
+ * An independent reader written from the format's description alone (not src/io): it checks the
+ * rules a reference reader enforces and returns each tensor's dtype, shape and bytes.
+ */
+function referenceRead(file: Uint8Array): { meta: Record<string, string>; tensors: Record<string, { dtype: string; shape: number[]; bytes: number[] }> } {
+  const n = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(Buffer.from(file.subarray(8, 8 + n)).toString('utf8'));
+  const body = file.subarray(8 + n);
+  const size: Record<string, number> = { F32: 4, U8: 1, I8: 1, I32: 4, U32: 4 };
+  const spans: [number, number][] = [];
+  const tensors: Record<string, { dtype: string; shape: number[]; bytes: number[] }> = {};
+  for (const [k, v] of Object.entries<any>(header)) {
+    if (k === '__metadata__') continue;
+    const [b, e] = v.data_offsets;
+    if (e - b !== v.shape.reduce((x: number, y: number) => x * y, 1) * size[v.dtype]!) throw new Error(`${k}: size`);
+    spans.push([b, e]);
+    tensors[k] = { dtype: v.dtype, shape: v.shape, bytes: Array.from(body.subarray(b, e)) };
+  }
+  spans.sort((x, y) => x[0] - y[0]);
+  spans.reduce((at, [b, e]) => {
+    if (b !== at) throw new Error('hole or overlap');
+    return e;
+  }, 0);
+  if (spans.length && spans[spans.length - 1]![1] !== body.length) throw new Error('trailing bytes');
+  if ((8 + n) % 8 !== 0) throw new Error('header not padded to 8 bytes');
+  for (const v of Object.values<string>(header.__metadata__ ?? {})) if (typeof v !== 'string') throw new Error('metadata');
+  return { meta: header.__metadata__ ?? {}, tensors };
+}
+
+describe('safetensors', () => {
+  it('encodes per the format: an independent reader gets the same dtypes, shapes, bytes and metadata', () => {
+    const f32 = Float32Array.from([1.5, -2, 3.25]);
+    const u8 = Uint8Array.from([0, 1, 255, 7]);
+    const i32 = Int32Array.from([-5, 6]);
+    const file = encodeSafetensors({ a: { dtype: 'F32', shape: [3], data: f32 }, 'b.mask': { dtype: 'U8', shape: [2, 2], data: u8 }, c: { dtype: 'I32', shape: [2, 1], data: i32 } }, { note: 'hi' });
+    const ref = referenceRead(file);
+    expect(ref.meta).toEqual({ note: 'hi' });
+    expect(ref.tensors.a).toEqual({ dtype: 'F32', shape: [3], bytes: Array.from(new Uint8Array(f32.buffer)) });
+    expect(ref.tensors['b.mask']).toEqual({ dtype: 'U8', shape: [2, 2], bytes: [0, 1, 255, 7] });
+    expect(ref.tensors.c!.bytes).toEqual([251, 255, 255, 255, 6, 0, 0, 0]); // little-endian -5, 6
+    const back = decodeSafetensors(file);
+    expect(back.metadata).toEqual({ note: 'hi' });
+    expect([...back.tensors.keys()].sort()).toEqual(['a', 'b.mask', 'c']);
+  });
+
+  it('reads a file written by hand from the specification, header padding and all', () => {
+    const header = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"k":"v"}}   ';
+    const file = new Uint8Array(8 + header.length + 8);
+    new DataView(file.buffer).setBigUint64(0, BigInt(header.length), true);
+    file.set(new TextEncoder().encode(header), 8);
+    file.set(new Uint8Array(Float32Array.from([0.5, 4]).buffer), 8 + header.length);
+    const f = decodeSafetensors(file);
+    expect(Array.from(new Float32Array(f.tensors.get('w')!.bytes.slice().buffer))).toEqual([0.5, 4]);
+  });
+
+  it('rejects every rule broken, with DataFormatError', () => {
+    const make = (header: string, body = 0) => {
+      const h = new TextEncoder().encode(header);
+      const f = new Uint8Array(8 + h.length + body);
+      new DataView(f.buffer).setBigUint64(0, BigInt(h.length), true);
+      f.set(h, 8);
+      return f;
+    };
+    const bad: [Uint8Array, RegExp][] = [
+      [new Uint8Array(5), /too short/],
+      [(() => { const f = make('{}'); new DataView(f.buffer).setBigUint64(0, 10n ** 12n, true); return f; })(), /claims/],
+      [make('[1]'), /start with '\{'/],
+      [make('{"a":'), /not valid JSON/],
+      [make('{"a":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}}', 4), /unknown dtype/],
+      [make('{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', 4), /non-negative integers/],
+      [make('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', 4), /needs 8 bytes but its offsets span 4/],
+      [make('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8), /gap of 4 bytes/],
+      [make('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', 8), /overlaps/],
+      [make('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 8), /cover 4 bytes but the data section has 8/],
+      [make('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 2), /ends at byte 4/],
+      [make('{"__metadata__":{"n":1}}'), /must be a string/],
+      [make('{"a":{"dtype":"U8","shape":[4294967296,4294967296],"data_offsets":[0,1]}}', 1), /absurd shape|needs/],
+    ];
+    for (const [file, message] of bad) {
+      expect(() => decodeSafetensors(file)).toThrow(DataFormatError);
+      expect(() => decodeSafetensors(file)).toThrow(message);
+    }
+  });
+});
+
+describe('model files', () => {
+  const ctx = useDevice('llvmpipe');
+
+  it('save and load keep predictions, pruning masks and metadata; writes are atomic', async () => {
+    const { device } = ctx;
+    const model = MLP.create(device, [12, 9, 4], { activation: 'tanh', seed: 3 });
+    await prune(model, { type: 'structured', fraction: 0.3 });
+    const dir = mkdtempSync(join(tmpdir(), 'shrinkray-model-'));
+    try {
+      const path = join(dir, 'model.safetensors');
+      await saveModel(model, path, { trained_on: 'nothing' });
+      expect(readdirSync(dir)).toEqual(['model.safetensors']); // no temporary file left
+      const ref = referenceRead(new Uint8Array(readFileSync(path)));
+      expect(ref.meta.format).toBe('shrinkray');
+      expect(ref.meta.trained_on).toBe('nothing');
+      expect(Object.keys(ref.tensors).sort()).toEqual(['layers.0.bias', 'layers.0.bias_mask', 'layers.0.mask', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight']);
+      const loaded = loadModel(device, path);
+      const x = randomArray(5 * 12, 4);
+      expect(Array.from(await loaded.predict(x))).toEqual(Array.from(await model.predict(x)));
+      expect(Array.from(await loaded.layers[0]!.mask!.read())).toEqual(Array.from(await model.layers[0]!.mask!.read()));
+      expect(() => loadModel(device, path, [{ inputs: 12, units: 10, activation: 'tanh' }, { inputs: 10, units: 4, activation: 'identity' }])).toThrow(ShapeError);
+      expect(() => loadModel(device, path, [{ inputs: 12, units: 10, activation: 'tanh' }, { inputs: 10, units: 4, activation: 'identity' }])).toThrow(/holds 12-9-4 \(tanh, identity\), expected 12-10-4 \(tanh, identity\)/);
+      expect(existsSync(path)).toBe(true);
+      loaded.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    model.dispose();
+  });
+
+  it('a file that is not a shrinkray model says so', () => {
+    const file = encodeSafetensors({ '0.weight': { dtype: 'F32', shape: [1], data: new Float32Array(1) } });
+    expect(() => modelFromSafetensors(ctx.device, file)).toThrow(/Not a shrinkray model file/);
+  });
+
+  it('1000 truncations and 1000 random mutations of a model file: a typed error or a valid model, never a crash or hang', async () => {
+    const { device } = ctx;
+    const model = MLP.create(device, [6, 5, 3], { seed: 1 });
+    await prune(model, { type: 'layer', sparsity: 0.5 });
+    const good = await modelToSafetensors(model);
+    model.dispose();
+    const r = new Random(11);
+    let loaded = 0, rejected = 0;
+    const attempt = (bytes: Uint8Array) => {
+      try {
+        modelFromSafetensors(device, bytes).dispose();
+        loaded++;
+      } catch (e) {
+        if (!(e instanceof ShrinkrayError)) throw e;
+        rejected++;
+      }
+    };
+    const started = Date.now();
+    for (let i = 0; i < 1000; i++) attempt(good.subarray(0, Math.floor((i / 1000) * good.length)));
+    for (let i = 0; i < 1000; i++) {
+      const bytes = good.slice();
+      const edits = 1 + r.int(4);
+      for (let e = 0; e < edits; e++) {
+        const at = r.int(Math.min(bytes.length, r.next() < 0.7 ? 8 + 400 : bytes.length)); // mostly the header
+        bytes[at] = r.int(256);
+      }
+      attempt(bytes);
+    }
+    expect(rejected).toBeGreaterThan(1000); // every truncation, and most header mutations
+    expect(loaded + rejected).toBe(2000);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+});
