@@ -34,3 +34,5 @@ export { selectKey, type Key } from './kernels/prune.js';
 export { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type SafeTensor, type SafeDType, type TensorToWrite } from './io/safetensors.js';
 export { modelToSafetensors, modelFromSafetensors, architectureOf, describeArchitecture } from './io/model-file.js';
 export { saveModel, loadModel, writeFileAtomic } from './io/files.js';
+export { quantizeWeights, calibrateActivations, observeWeight, referenceParams, qrange, QuantizedMLP, type QuantSpec, type LayerQuant, type ActivationParams } from './compress/quantize.js';
+export { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams, type QGemmOptions } from './kernels/quant.js';

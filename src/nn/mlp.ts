@@ -8,6 +8,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, gemm, type Activation } from '../kernels/gemm.js';
 import { softmax } from '../kernels/loss.js';
 import { Random } from '../random.js';
+import type { LayerQuant } from '../compress/quantize.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -26,6 +27,8 @@ export interface DenseLayer extends DenseSpec {
   mask?: F32;
   /** Optional mask of the bias (structured pruning removes a neuron's bias too). */
   biasMask?: F32;
+  /** Set by quantizeWeights: the weight's quantization (the weight then holds dequantized values). */
+  quant?: LayerQuant;
 }
 
 export interface MlpOptions {
@@ -168,6 +171,8 @@ export class MLP {
       l.bias.dispose();
       l.mask?.dispose();
       l.biasMask?.dispose();
+      l.quant?.weight.scale.dispose();
+      l.quant?.weight.zero.dispose();
     }
   }
 }

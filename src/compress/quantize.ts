@@ -1,0 +1,215 @@
+/**
+ * Min-max quantization of MLPs (Jacob et al. 2018; PyTorch's MinMaxObserver and its defaults):
+ *  - weights: signed, symmetric, per output channel (a column of W [in, out]) by default; 2 to 8
+ *    bits; int8 may be restricted to [-127, 127] so that -w quantizes like w;
+ *  - activations: unsigned 8-bit, affine, one (s, z) per layer input, calibrated on batches.
+ * The observed range always includes 0, so 0.0 (and every pruned weight) is exact; an all-zero
+ * range gets s = 1, z = 0. Rounding is half to even, as torch.round.
+ * Post-training quantization replaces each weight by its dequantized value (the float model then
+ * computes what the quantized one does) and keeps the parameters; QuantizedMLP runs the integer
+ * kernels on packed weights (int8 four per u32, int4 eight per u32).
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Dataset } from '../data/dataset.js';
+import { GpuDataset } from '../data/gpu-dataset.js';
+import { copy } from '../kernels/elementwise.js';
+import { gatherLabels, gatherRows } from '../kernels/gather.js';
+import { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams } from '../kernels/quant.js';
+import { reduce } from '../kernels/reduce.js';
+import { transpose } from '../kernels/transpose.js';
+import type { Activation } from '../kernels/gemm.js';
+import type { MLP } from '../nn/mlp.js';
+
+type F32 = Tensor<'f32'>;
+
+export interface QuantSpec {
+  /** 2 to 8. */
+  bits: number;
+  /** Symmetric (z = 0) or affine; default symmetric. */
+  symmetric?: boolean;
+  /** Signed integers; default true. */
+  signed?: boolean;
+  /** One (s, z) per output channel; default true. */
+  perChannel?: boolean;
+  /** Signed symmetric only: use [-(2^(b-1) - 1), 2^(b-1) - 1], e.g. int8 in [-127, 127]. */
+  restrictRange?: boolean;
+}
+
+export function checkSpec(spec: QuantSpec): void {
+  if (!Number.isInteger(spec.bits) || spec.bits < 2 || spec.bits > 8) throw new InvalidArgumentError(`bits must be an integer from 2 to 8, got ${spec.bits}.`);
+  if (spec.restrictRange && (spec.signed === false || spec.symmetric === false)) throw new InvalidArgumentError('restrictRange applies to signed symmetric quantization only.');
+}
+
+/** The integer range of a spec. */
+export function qrange(spec: QuantSpec): [number, number] {
+  const b = spec.bits;
+  if (spec.signed === false) return [0, 2 ** b - 1];
+  return spec.restrictRange ? [-(2 ** (b - 1) - 1), 2 ** (b - 1) - 1] : [-(2 ** (b - 1)), 2 ** (b - 1) - 1];
+}
+
+/** CPU reference of the parameters for one channel (the same formulas as shaders/quant.wgsl). */
+export function referenceParams(min: number, max: number, spec: QuantSpec): { scale: number; zero: number } {
+  const [qmin, qmax] = qrange(spec);
+  const lo = Math.min(min, 0), hi = Math.max(max, 0);
+  const f = Math.fround;
+  if (lo === hi) return { scale: 1, zero: 0 };
+  if (spec.symmetric ?? true) return { scale: f(Math.max(-lo, hi) / ((qmax - qmin) / 2)), zero: qmin < 0 ? 0 : Math.trunc((qmin + qmax + 1) / 2) };
+  const s = f((hi - lo) / (qmax - qmin));
+  return { scale: s, zero: Math.min(qmax, Math.max(qmin, qmin - roundHalfEven(f(lo / s)))) };
+}
+
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Observes a weight [in, out]: per output channel (columns) or for the whole tensor. */
+export function observeWeight(w: F32, spec: QuantSpec): QParams {
+  checkSpec(spec);
+  const axis = spec.perChannel === false ? 'all' : 'cols';
+  const mins = reduce(w, 'min', axis);
+  const maxs = reduce(w, 'max', axis);
+  const [qmin, qmax] = qrange(spec);
+  const q = qparamsFromMinMax(mins, maxs, qmin, qmax, spec.symmetric ?? true);
+  mins.dispose();
+  maxs.dispose();
+  return q;
+}
+
+export interface LayerQuant {
+  spec: QuantSpec;
+  /** Parameters of the weight, per output channel or one. */
+  weight: QParams;
+}
+
+/** Post-training weight quantization: every layer's weights become their dequantized values. */
+export function quantizeWeights(model: MLP, spec: QuantSpec): LayerQuant[] {
+  checkSpec(spec);
+  return model.layers.map((l) => {
+    const weight = observeWeight(l.weight, spec);
+    const q = fakeQuant(l.weight, weight, spec.perChannel === false ? 'tensor' : 'cols');
+    copy(q, l.weight);
+    q.dispose();
+    l.quant?.weight.scale.dispose();
+    l.quant?.weight.zero.dispose();
+    l.quant = { spec, weight };
+    return l.quant;
+  });
+}
+
+/** Per-layer input ranges over calibration batches, as uint8 affine parameters (s, z). */
+export interface ActivationParams {
+  scale: number;
+  zero: number;
+}
+
+/**
+ * Runs `batches` batches of `batchSize` rows through the model and records each layer's input
+ * range (the data for layer 0, the previous layer's outputs after that).
+ */
+export async function calibrateActivations(model: MLP, data: Dataset, options: { batches: number; batchSize?: number }): Promise<ActivationParams[]> {
+  const batchSize = options.batchSize ?? 256;
+  if (!Number.isInteger(options.batches) || options.batches < 1) throw new InvalidArgumentError(`batches must be a positive integer, got ${options.batches}.`);
+  const device = model.device;
+  const gpu = new GpuDataset(device, data);
+  const index = device.tensor(Uint32Array.from({ length: data.rows }, (_, i) => i));
+  const lo = new Array<number>(model.layers.length).fill(Infinity);
+  const hi = new Array<number>(model.layers.length).fill(-Infinity);
+  try {
+    for (let b = 0; b < options.batches && b * batchSize < data.rows; b++) {
+      const rows = Math.min(batchSize, data.rows - b * batchSize);
+      const x = device.empty([rows, data.cols]);
+      const y = gpu.targetTensor(rows);
+      gpu.batch(index, b * batchSize, x, y);
+      const outs = model.layers.map((l) => device.empty([rows, l.units]));
+      model.forward(x, outs);
+      const inputs = [x, ...outs.slice(0, -1)];
+      const ranges = await Promise.all(
+        inputs.map(async (t) => {
+          const mn = reduce(t, 'min'), mx = reduce(t, 'max');
+          const r = [(await mn.read())[0]!, (await mx.read())[0]!] as const;
+          mn.dispose();
+          mx.dispose();
+          return r;
+        }),
+      );
+      ranges.forEach(([a, b2], i) => ((lo[i] = Math.min(lo[i]!, a)), (hi[i] = Math.max(hi[i]!, b2))));
+      for (const t of [x, y, ...outs]) t.dispose();
+    }
+  } finally {
+    index.dispose();
+    gpu.dispose();
+  }
+  return lo.map((l, i) => referenceParams(l, hi[i]!, { bits: 8, signed: false, symmetric: false }));
+}
+
+/**
+ * Integer inference: each layer quantizes its input to uint8 with the calibrated (s, z), and
+ * qgemm multiplies it with the packed weights, accumulating in i32.
+ */
+export class QuantizedMLP {
+  private constructor(
+    readonly model: MLP,
+    readonly layers: { packed: Tensor<'u32'>; laneBits: 8 | 4; outScale: F32; weight: QParams; bias: F32; activation: Activation; input: ActivationParams; inputQ: QParams; units: number; owned: Tensor[] }[],
+  ) {}
+
+  /** Packs a weight-quantized model (quantizeWeights) with calibrated activation parameters. */
+  static async from(model: MLP, activations: ActivationParams[]): Promise<QuantizedMLP> {
+    const device = model.device;
+    if (activations.length !== model.layers.length) throw new InvalidArgumentError(`${activations.length} activation parameters for ${model.layers.length} layers.`);
+    const layers = [];
+    for (const [i, l] of model.layers.entries()) {
+      if (!l.quant) throw new InvalidArgumentError(`Layer ${i} has no quantized weights: run quantizeWeights first.`);
+      const spec = l.quant.spec;
+      const laneBits: 8 | 4 = spec.bits <= 4 ? 4 : 8;
+      const lanes = 32 / laneBits;
+      const words = Math.ceil(l.inputs / 8) * (8 / lanes); // K padded to 8, so inputs fill whole words too
+      const wt = transpose(l.weight);
+      const repeated = spec.perChannel === false ? perChannel(l.quant.weight, l.units) : undefined;
+      const weight = repeated?.params ?? l.quant.weight;
+      const packed = packRows(wt, weight, 'rows', laneBits, words);
+      wt.dispose();
+      const input = activations[i]!;
+      const inputQ: QParams = { scale: device.tensor(new Float32Array([input.scale])), zero: device.tensor(new Int32Array([input.zero])), qmin: 0, qmax: 255 };
+      // One float multiply after the exact integer sum: sx * sw[n], combined here (one readback).
+      const outScale = device.tensor(Float32Array.from(await weight.scale.read(), (sw) => input.scale * sw));
+      const owned = [...(repeated?.owned ?? []), outScale];
+      layers.push({ packed, laneBits, outScale, weight, bias: l.bias, activation: l.activation, input, inputQ, units: l.units, owned });
+    }
+    return new QuantizedMLP(model, layers);
+  }
+
+  /** Outputs for x [B, inputs]. */
+  forward(x: F32): F32 {
+    let h = x;
+    for (const l of this.layers) {
+      const words = (l.packed.shape[1]! * (32 / l.laneBits)) / 4;
+      const xq = packRows(h, l.inputQ, 'tensor', 8, words);
+      const next = qgemm(xq, l.packed, { laneBits: l.laneBits, zx: l.input.zero, outScale: l.outScale, weightZero: l.weight.zero, bias: l.bias, activation: l.activation });
+      xq.dispose();
+      if (h !== x) h.dispose();
+      h = next;
+    }
+    return h;
+  }
+
+  dispose(): void {
+    for (const l of this.layers) {
+      l.packed.dispose();
+      l.inputQ.scale.dispose();
+      l.inputQ.zero.dispose();
+      for (const t of l.owned) t.dispose();
+    }
+  }
+}
+
+/** Repeats a per-tensor (s, z) for `channels` output channels (qgemm reads one pair per channel). */
+function perChannel(q: QParams, channels: number): { params: QParams; owned: Tensor[] } {
+  const device = q.scale.device;
+  const index = device.tensor(new Uint32Array(channels)); // all row 0
+  const scale2d = gatherRows(q.scale.reshape([1, 1]), index);
+  const zero = gatherLabels(q.zero, index);
+  index.dispose();
+  return { params: { ...q, scale: scale2d.reshape([channels]), zero }, owned: [scale2d, zero] };
+}
