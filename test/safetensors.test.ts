@@ -6,6 +6,7 @@ import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { modelFromSafetensors, modelToSafetensors } from '../src/io/model-file.js';
 import { loadModel, saveModel } from '../src/io/files.js';
 import { prune } from '../src/compress/prune.js';
+import { quantizeWeights } from '../src/compress/quantize.js';
 import { MLP } from '../src/nn/mlp.js';
 import { DataFormatError, ShapeError, ShrinkrayError } from '../src/errors.js';
 import { Random } from '../src/random.js';
@@ -111,7 +112,8 @@ describe('model files', () => {
       const ref = referenceRead(new Uint8Array(readFileSync(path)));
       expect(ref.meta.format).toBe('shrinkray');
       expect(ref.meta.trained_on).toBe('nothing');
-      expect(Object.keys(ref.tensors).sort()).toEqual(['layers.0.bias', 'layers.0.bias_mask', 'layers.0.mask', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight']);
+      expect(Object.keys(ref.tensors).sort()).toEqual(['layers.0.bias', 'layers.0.bias_mask_bits', 'layers.0.mask_bits', 'layers.0.weight', 'layers.1.bias', 'layers.1.weight']);
+      expect(ref.tensors['layers.0.mask_bits']!.shape).toEqual([Math.ceil((12 * 9) / 8)]);
       const loaded = loadModel(device, path);
       const x = randomArray(5 * 12, 4);
       expect(Array.from(await loaded.predict(x))).toEqual(Array.from(await model.predict(x)));
@@ -124,6 +126,28 @@ describe('model files', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     model.dispose();
+  });
+
+  it.each([{ bits: 8, restrictRange: true }, { bits: 4, perChannel: false }, { bits: 3 }] as const)('quantized models (%o) store packed integers and load to the same weights', async (spec) => {
+    const { device } = ctx;
+    const model = MLP.create(device, [21, 9, 4], { seed: 8 }); // 21 inputs: a padded last word
+    await prune(model, { type: 'layer', sparsity: 0.4 });
+    const floatBytes = (await modelToSafetensors(model)).length; // the same masks, float weights
+    quantizeWeights(model, spec);
+    const bytes = await modelToSafetensors(model);
+    const ref = referenceRead(bytes);
+    expect(ref.tensors['layers.0.weight']).toBeUndefined();
+    expect(ref.tensors['layers.0.weight_q']!.dtype).toBe('U32');
+    expect(ref.tensors['layers.0.weight_q']!.shape).toEqual([9, spec.bits <= 4 ? 3 : 6]);
+    expect(JSON.parse(ref.meta.quantization!)).toEqual([spec, spec]);
+    const loaded = modelFromSafetensors(device, bytes);
+    const [a, b] = [await model.read(), await loaded.read()];
+    a.forEach((l, i) => expect(Array.from(b[i]!.weight)).toEqual(Array.from(l.weight)));
+    expect(loaded.layers[1]!.quant!.spec).toEqual(spec);
+    expect(Array.from(await loaded.layers[0]!.quant!.weight.scale.read())).toEqual(Array.from(await model.layers[0]!.quant!.weight.scale.read()));
+    expect(bytes.length).toBeLessThan(floatBytes);
+    model.dispose();
+    loaded.dispose();
   });
 
   it('a file that is not a shrinkray model says so', () => {

@@ -13,6 +13,9 @@ import { Random } from '../random.js';
 import { Backprop } from './backprop.js';
 import { copy } from '../kernels/elementwise.js';
 import { checkGradual, prunesAt, pruneToSchedule, type GradualPruning } from '../compress/schedule.js';
+import { checkSpec, observeWeight, quantizeWeights, type QuantSpec } from '../compress/quantize.js';
+import { fakeQuant } from '../kernels/quant.js';
+import type { Slot } from '../kernels/optim.js';
 import type { MLP } from './mlp.js';
 
 export interface EpochReport {
@@ -75,6 +78,12 @@ export interface FitOptions {
   earlyStopping?: EarlyStopping;
   /** Gradual magnitude pruning during training (Zhu & Gupta's cubic schedule), by step. */
   pruning?: GradualPruning;
+  /**
+   * Quantization-aware training: the forward and backward passes use min-max fake-quantized
+   * weights, recomputed every step; gradients reach the float weights straight through (STE).
+   * When fit ends, the model holds the quantized weights (as after quantizeWeights).
+   */
+  quantization?: QuantSpec;
   onEpoch?: (report: EpochReport) => void | Promise<void>;
   /** Called every few batches (for progress bars) with batches done and batches per epoch. */
   onBatch?: (done: number, total: number, epoch: number) => void;
@@ -135,6 +144,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   const raw = data instanceof GpuDataset ? data.data : data;
   const loss = options.loss ?? defaultLoss(raw);
   if (options.pruning) checkGradual(options.pruning);
+  if (options.quantization) checkSpec(options.quantization);
   let order = rowsOf(options.rows, raw.rows);
   let valRows: Uint32Array | undefined;
   if (options.validationSplit !== undefined) {
@@ -160,6 +170,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   };
   const params = model.layers.flatMap((l) => [l.weight, l.bias]);
   const best = options.earlyStopping ? new BestWeights(params) : undefined;
+  const qat = options.quantization ? new FakeQuantTraining(model, options.quantization) : undefined;
   const batches = Math.ceil(n / options.batchSize);
   const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [], aborted: false };
   let step = 0;
@@ -179,10 +190,15 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
         const rows = Math.min(options.batchSize, n - offset);
         const { bp, y } = workspace(rows);
         gpuData.batch(index, offset, bp.x, y);
+        qat?.quantize();
         bp.gradients(y, stats, { step, labelSmoothing: options.labelSmoothing });
-        optimizer.step(bp.slots(), lr, stats);
+        optimizer.step(qat ? qat.slots(bp.slots()) : bp.slots(), lr, stats);
         step++;
-        if (options.pruning && prunesAt(options.pruning, step)) await pruneToSchedule(model, options.pruning, step);
+        if (options.pruning && prunesAt(options.pruning, step)) {
+          qat?.restoreMasters(); // prune the float weights, not their quantized copies
+          await pruneToSchedule(model, options.pruning, step);
+          qat?.captureMasters();
+        }
         if ((b + 1) % SYNC_EVERY === 0 || b + 1 === batches) {
           await device.sync();
           options.onBatch?.(b + 1, batches, epoch);
@@ -237,11 +253,61 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
     return history;
   } finally {
     for (const { bp, y } of workspaces.values()) (bp.dispose(), y.dispose());
+    qat?.finish();
     best?.dispose();
     optimizer.dispose();
     index.dispose();
     stats.dispose();
     if (!(data instanceof GpuDataset)) gpuData.dispose();
+  }
+}
+
+/**
+ * Quantization-aware training: float master copies of the weights take the optimizer's updates;
+ * before each step the layer weights are set to the fake-quantized masters (parameters observed
+ * on the GPU, no readback), so forward and backward see quantized weights.
+ */
+class FakeQuantTraining {
+  private masters: Tensor<'f32'>[];
+
+  constructor(
+    private readonly model: MLP,
+    private readonly spec: QuantSpec,
+  ) {
+    this.masters = model.layers.map((l) => copy(l.weight));
+  }
+
+  quantize(): void {
+    this.model.layers.forEach((l, i) => {
+      const q = observeWeight(this.masters[i]!, this.spec);
+      fakeQuant(this.masters[i]!, q, this.spec.perChannel === false ? 'tensor' : 'cols', l.weight);
+      q.scale.dispose();
+      q.zero.dispose();
+    });
+  }
+
+  /** The optimizer updates the masters with the gradients computed through the quantized weights. */
+  slots(slots: Slot[]): Slot[] {
+    return slots.map((s) => {
+      const i = this.model.layers.findIndex((l) => l.weight === s.param);
+      return i >= 0 ? { ...s, param: this.masters[i]! } : s;
+    });
+  }
+
+  restoreMasters(): void {
+    this.model.layers.forEach((l, i) => copy(this.masters[i]!, l.weight));
+  }
+
+  captureMasters(): void {
+    this.model.layers.forEach((l, i) => copy(l.weight, this.masters[i]!));
+  }
+
+  /** Leaves the model with its final quantized weights and their parameters. */
+  finish(): void {
+    this.restoreMasters();
+    quantizeWeights(this.model, this.spec);
+    for (const m of this.masters) m.dispose();
+    this.masters = [];
   }
 }
 
