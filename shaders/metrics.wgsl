@@ -4,6 +4,9 @@
 //                    (atomic), and whether the label is among the top-k outputs (atomic count).
 //   regression_sums  per output column c of z against targets t [B, C], added to sums[4c..4c+3]:
 //                    sum (z - t)^2, sum |z - t|, sum t, sum t^2 (for MSE, MAE and R^2).
+//   per_sample       per row: the cross-entropy loss, the top softmax probability and the
+//                    probability of the true class, into samples[3 (offset + r) ..] (the inputs
+//                    of membership-inference attacks).
 
 struct Params {
   rows: u32,
@@ -20,6 +23,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> confusion: array<atomic<u32>>;
 @group(0) @binding(5) var<storage, read_write> topk: array<atomic<u32>>;
 @group(0) @binding(3) var<storage, read_write> sums: array<f32>;
+@group(0) @binding(3) var<storage, read_write> samples: array<f32>;
 
 @compute @workgroup_size(64)
 fn classify(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -60,4 +64,20 @@ fn regression_sums(@builtin(global_invocation_id) gid: vec3u) {
   sums[4u * c + 1u] += ab;
   sums[4u * c + 2u] += st;
   sums[4u * c + 3u] += st2;
+}
+
+@compute @workgroup_size(64)
+fn per_sample(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= p.rows) { return; }
+  let base = r * p.cols;
+  let label = u32(labels[r]);
+  var m = z[base];
+  for (var c = 1u; c < p.cols; c++) { m = max(m, z[base + c]); }
+  var s = 0.0;
+  for (var c = 0u; c < p.cols; c++) { s += exp(z[base + c] - m); }
+  let out = 3u * (p.offset + r);
+  samples[out] = m + log(s) - z[base + label];   // -log softmax(z)[label]
+  samples[out + 1u] = 1.0 / s;                     // softmax of the largest logit
+  samples[out + 2u] = exp(z[base + label] - m) / s;
 }

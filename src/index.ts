@@ -37,3 +37,4 @@ export { saveModel, loadModel, writeFileAtomic } from './io/files.js';
 export { quantizeWeights, calibrateActivations, observeWeight, referenceParams, qrange, QuantizedMLP, type QuantSpec, type LayerQuant, type ActivationParams } from './compress/quantize.js';
 export { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams, type QGemmOptions } from './kernels/quant.js';
 export { compressedSize, type SizeReport } from './compress/size.js';
+export { auditPrivacy, compareLeakage, rocAuc, rocCurve, ATTACKS, type Attack, type AttackResult, type PrivacyAudit, type AuditOptions } from './validate/privacy.js';
