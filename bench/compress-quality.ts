@@ -15,6 +15,7 @@ import { pruneReport } from '../src/compress/prune.js';
 import { calibrateActivations, QuantizedMLP, quantizeWeights } from '../src/compress/quantize.js';
 import { compressedSize } from '../src/compress/size.js';
 import { benchDevice } from './common.js';
+import { compareLeakage } from '../src/validate/privacy.js';
 import type { Device } from '../src/gpu/device.js';
 
 const epochs = Number(process.env.EPOCHS ?? 12);
@@ -67,6 +68,7 @@ await fit(pruned, train, {
 const prunedError = await error(pruned);
 const report = await pruneReport(pruned);
 console.log(`pruned: ${pct(1 - report.sparsity)} of weights kept (${report.layers.map((l) => pct(1 - l.sparsity)).join(' / ')}), ${report.nonzero} of ${report.weights}, test error ${pct(prunedError)}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+const variants: Record<string, MLP> = { dense, int8, pruned };
 for (const bits of [6, 5, 4]) {
   const m = await clone(device, pruned);
   quantizeWeights(m, { bits });
@@ -74,7 +76,11 @@ for (const bits of [6, 5, 4]) {
   console.log(
     `pruned + ${bits}-bit: test error ${pct(await error(m))}, ${size.totalBytes} bytes (values ${size.valueBytes}, ${size.index} index ${Math.min(size.relativeIndexBytes, size.bitmapBytes)} [relative ${size.relativeIndexBytes} with ${size.fillers} fillers, bitmap ${size.bitmapBytes}], scales ${size.scaleBytes}, biases ${size.biasBytes}): ${size.ratio.toFixed(1)}x smaller`,
   );
-  m.dispose();
+  if (bits === 6) variants['pruned + 6-bit'] = m;
+  else m.dispose();
 }
-for (const m of [dense, int8, pruned]) m.dispose();
+const audits = await compareLeakage(variants, train, test, { samples: 10_000, seed: 1 });
+for (const [name, a] of Object.entries(audits))
+  console.log(`privacy ${name}: gap ${((a.generalizationGap) * 100).toFixed(2)} points; ${a.attacks.map((x) => `${x.attack} AUC ${x.auc.toFixed(4)} adv ${x.advantage.toFixed(4)} TPR@1%FPR ${x.tprAt1PctFpr.toFixed(4)}`).join('; ')}`);
+for (const m of Object.values(variants)) m.dispose();
 device.destroy();
