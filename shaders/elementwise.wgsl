@@ -1,4 +1,4 @@
-// Elementwise kernels: out = a op b, out = alpha * a, out = value, out = a.
+// Elementwise kernels: out = a op b, out = alpha * a, out = value, out[offset..] = a.
 // Scalar entry points take any length; the *4 entry points read and write vec4s and need the
 // length to be a multiple of 4 (the host picks them when it is).
 // Invocation i handles element i (or vec4 i); the grid may be 2D when there are more than
@@ -8,6 +8,7 @@ struct Params {
   n: u32,       // elements (or vec4s in the *4 entry points)
   alpha: f32,   // scale factor
   value: f32,   // fill value
+  offset: u32,  // copy: where in out the copy starts (elements, or vec4s)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -51,7 +52,7 @@ fn scale(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
 @compute @workgroup_size(WG)
 fn copy(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
-  if (i < p.n) { out[i] = a[i]; }
+  if (i < p.n) { out[p.offset + i] = a[i]; }
 }
 
 @compute @workgroup_size(WG)
@@ -87,7 +88,7 @@ fn scale4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
 @compute @workgroup_size(WG)
 fn copy4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = index(gid, nwg);
-  if (i < p.n) { out4[i] = a4[i]; }
+  if (i < p.n) { out4[p.offset + i] = a4[i]; }
 }
 
 @compute @workgroup_size(WG)

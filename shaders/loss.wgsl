@@ -7,6 +7,12 @@
 //                          dL/dz = (sigmoid(z) - t) * grad_scale
 // grad_scale is 1 / (B * C) or 1 / B (mean over what the loss averages), set by the host.
 //   softmax                probabilities [B, C] = softmax(z) row by row, into grad (inference).
+//   distillation           Hinton et al. 2015, student logits z, teacher logits t, labels y:
+//                          L = alpha T^2 KL(softmax(t / T) || softmax(z / T)) + (1 - alpha) CE(y, z)
+//                          dL/dz = (alpha T (softmax(z / T) - softmax(t / T))
+//                                   + (1 - alpha) (softmax(z) - onehot(y))) * grad_scale
+//                          (the T^2 keeps the soft term's gradients on the scale of the hard one);
+//                          with alpha = 1 the labels are not read (an unlabelled transfer set).
 // One workgroup walks all rows (losses are cheap next to the GEMMs around them), sums the
 // per-row losses and correct predictions in workgroup memory and adds them to `stats`, which
 // stays on the GPU across a whole epoch:
@@ -21,6 +27,8 @@ struct Params {
   grad_scale: f32,
   write_grad: u32,   // 0 when only evaluating
   step: f32,         // this batch's step number, recorded in stats[2] if the loss is not finite
+  alpha: f32,        // distillation
+  temperature: f32,  // distillation
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,6 +37,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> targets: array<f32>;
 @group(0) @binding(3) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(5) var<storage, read> teacher: array<f32>;
 
 const WG: u32 = 64u;
 var<workgroup> loss_sum: array<f32, WG>;
@@ -127,4 +136,60 @@ fn softmax(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   var s = 0.0;
   for (var c = 0u; c < p.cols; c++) { s += exp(z[base + c] - m); }
   for (var c = 0u; c < p.cols; c++) { grad[base + c] = exp(z[base + c] - m) / s; }
+}
+
+// log-sum-exp of row `base` of v, divided by temperature tt.
+fn lse_z(base: u32, tt: f32) -> f32 {
+  var m = z[base] / tt;
+  for (var c = 1u; c < p.cols; c++) { m = max(m, z[base + c] / tt); }
+  var s = 0.0;
+  for (var c = 0u; c < p.cols; c++) { s += exp(z[base + c] / tt - m); }
+  return m + log(s);
+}
+
+fn lse_t(base: u32, tt: f32) -> f32 {
+  var m = teacher[base] / tt;
+  for (var c = 1u; c < p.cols; c++) { m = max(m, teacher[base + c] / tt); }
+  var s = 0.0;
+  for (var c = 0u; c < p.cols; c++) { s += exp(teacher[base + c] / tt - m); }
+  return m + log(s);
+}
+
+@compute @workgroup_size(WG)
+fn distillation(@builtin(local_invocation_index) lid: u32) {
+  var loss = 0.0;
+  var correct = 0.0;
+  let T = p.temperature;
+  let hard = p.alpha < 1.0;
+  for (var r = lid; r < p.rows; r += WG) {
+    let base = r * p.cols;
+    let zs = lse_z(base, T);
+    let ts = lse_t(base, T);
+    let z1 = lse_z(base, 1.0);
+    var label = 0u;
+    if (hard) { label = u32(labels[r]); }
+    // KL(pt || ps) = sum pt (log pt - log ps)
+    var kl = 0.0;
+    var best = 0u;
+    for (var c = 0u; c < p.cols; c++) {
+      let lpt = teacher[base + c] / T - ts;
+      let lps = z[base + c] / T - zs;
+      kl += exp(lpt) * (lpt - lps);
+      if (z[base + c] > z[base + best]) { best = c; }
+    }
+    var row = p.alpha * T * T * kl;
+    if (hard) {
+      row += (1.0 - p.alpha) * (z1 - z[base + label]);
+      correct += select(0.0, 1.0, best == label);
+    }
+    loss += row;
+    if (p.write_grad != 0u) {
+      for (var c = 0u; c < p.cols; c++) {
+        var g = p.alpha * T * (exp(z[base + c] / T - zs) - exp(teacher[base + c] / T - ts));
+        if (hard) { g += (1.0 - p.alpha) * (exp(z[base + c] - z1) - select(0.0, 1.0, c == label)); }
+        grad[base + c] = g * p.grad_scale;
+      }
+    }
+  }
+  finish(lid, loss, correct);
 }

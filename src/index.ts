@@ -38,3 +38,5 @@ export { quantizeWeights, calibrateActivations, observeWeight, referenceParams, 
 export { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams, type QGemmOptions } from './kernels/quant.js';
 export { compressedSize, type SizeReport } from './compress/size.js';
 export { auditPrivacy, compareLeakage, rocAuc, rocCurve, ATTACKS, type Attack, type AttackResult, type PrivacyAudit, type AuditOptions } from './validate/privacy.js';
+export { distillationLoss, type DistillationCall } from './kernels/loss.js';
+export { copyInto } from './kernels/elementwise.js';

@@ -36,7 +36,7 @@ export function validateDataset(d: Dataset, name = 'data'): void {
   const bad = firstNonFinite(d.features);
   if (bad >= 0)
     throw new InvalidArgumentError(`${name}: feature ${d.features[bad]} at row ${Math.floor(bad / d.cols)}, column ${bad % d.cols}; clean or impute it first.`);
-  if (!d.labels === !d.targets) throw new InvalidArgumentError(`${name}: give either labels (classification) or targets (regression).`);
+  if (d.labels && d.targets) throw new InvalidArgumentError(`${name}: give labels (classification) or targets (regression), not both.`);
   if (d.labels) {
     if (d.labels.length !== d.rows) throw new ShapeError(`${name}: ${d.labels.length} labels for ${d.rows} rows.`);
     if (!Number.isInteger(d.classes) || d.classes! < 1) throw new InvalidArgumentError(`${name}: classes must be a positive integer, got ${d.classes}.`);

@@ -47,12 +47,13 @@ export class GpuDataset {
     if (this.packed) gatherBytes(this.packed, index, this.data.byteScale!, { offset, count, out: x });
     else gatherRows(this.features!, index, { offset, count, out: x });
     if (this.labels) gatherLabels(this.labels, index, { offset, count, out: y as Tensor<'i32'> });
-    else gatherRows(this.targets!, index, { offset, count, out: y as Tensor<'f32'> });
+    else if (this.targets) gatherRows(this.targets, index, { offset, count, out: y as Tensor<'f32'> });
+    // An unlabelled dataset (a distillation transfer set) has nothing more to gather.
   }
 
-  /** A tensor to receive a batch's labels ([count] i32) or targets ([count, k] f32). */
+  /** A tensor to receive a batch's labels ([count] i32) or targets ([count, k] f32); unlabelled data gets an unused [count] i32. */
   targetTensor(count: number): Tensor {
-    return this.labels ? this.device.empty([count], 'i32') : this.device.empty([count, this.targetCols]);
+    return this.targets ? this.device.empty([count, this.targetCols]) : this.device.empty([count], 'i32');
   }
 
   dispose(): void {

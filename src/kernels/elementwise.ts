@@ -6,11 +6,11 @@ import { dispatchLinear, output, requireDType, requireShape } from './launch.js'
 
 type F32 = Tensor<'f32'>;
 
-function run(entry: string, out: F32, inputs: { a?: F32; b?: F32 }, alpha = 1, value = 0): F32 {
-  const vec = out.size % 4 === 0;
-  const n = vec ? out.size / 4 : out.size;
+function run(entry: string, out: F32, inputs: { a?: F32; b?: F32 }, alpha = 1, value = 0, offset = 0, count = out.size): F32 {
+  const vec = count % 4 === 0 && offset % 4 === 0;
+  const n = vec ? count / 4 : count;
   const suffix = vec ? '4' : '';
-  const args: KernelArgs = { p: { n, alpha, value }, [`out${suffix}`]: out };
+  const args: KernelArgs = { p: { n, alpha, value, offset: vec ? offset / 4 : offset }, [`out${suffix}`]: out };
   if (inputs.a) args[`a${suffix}`] = inputs.a;
   if (inputs.b) args[`b${suffix}`] = inputs.b;
   dispatchLinear(out.device, 'elementwise', entry + suffix, args, n);
@@ -41,6 +41,15 @@ export function scale(a: F32, alpha: number, out?: F32): F32 {
 export function copy(a: F32, out?: F32): F32 {
   requireDType('copy', 'a', a, 'f32');
   return run('copy', output(a.device, a.shape, 'f32', out, 'copy'), { a });
+}
+
+/** Copies all of a into out starting at element `offset` of out (row blocks of a bigger tensor). */
+export function copyInto(a: F32, out: F32, offset: number): F32 {
+  requireDType('copyInto', 'a', a, 'f32');
+  requireDType('copyInto', 'out', out, 'f32');
+  if (!Number.isInteger(offset) || offset < 0 || offset + a.size > out.size)
+    throw new InvalidArgumentError(`copyInto: ${a.size} elements at offset ${offset} do not fit ${out.size}.`);
+  return run('copy', out, { a }, 1, 0, offset, a.size);
 }
 
 /** Sets every element of t to value (in place; NaN is allowed, tests poison with it); returns t. */

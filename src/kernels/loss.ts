@@ -66,7 +66,7 @@ export function lossForward(kind: LossKind, call: LossCall): void {
     device.kernel('loss'),
     ENTRY[kind],
     {
-      p: { rows, cols, eps: labelSmoothing, grad_scale: gradScale, write_grad: grad ? 1 : 0, step },
+      p: { rows, cols, eps: labelSmoothing, grad_scale: gradScale, write_grad: grad ? 1 : 0, step, alpha: 0, temperature: 1 },
       z,
       [kind === 'softmaxCrossEntropy' ? 'labels' : 'targets']: target,
       grad: grad ?? unused,
@@ -87,8 +87,56 @@ export function softmax(z: F32): F32 {
   device.dispatch(
     device.kernel('loss'),
     'softmax',
-    { p: { rows, cols, eps: 0, grad_scale: 1, write_grad: 1, step: 0 }, z, grad: out },
+    { p: { rows, cols, eps: 0, grad_scale: 1, write_grad: 1, step: 0, alpha: 0, temperature: 1 }, z, grad: out },
     grid(Math.ceil(rows / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
   );
   return out;
 }
+
+export interface DistillationCall {
+  /** Student logits [B, C]. */
+  z: F32;
+  /** Teacher logits [B, C]. */
+  teacher: F32;
+  /** Labels [B] (i32); not read when alpha = 1. */
+  labels?: Tensor<'i32'>;
+  stats: F32;
+  grad?: F32;
+  alpha: number;
+  temperature: number;
+  step?: number;
+}
+
+/** Hinton et al.'s distillation loss and its gradient, fused (see shaders/loss.wgsl). Averaged over rows. */
+export function distillationLoss(call: DistillationCall): void {
+  const { z, teacher, labels, stats, grad, alpha, temperature, step = 0 } = call;
+  requireRank('distillation', 'z', z, 2);
+  const [rows, cols] = z.shape as [number, number];
+  requireShape('distillation', 'teacher logits', teacher, [rows, cols]);
+  if (!(Number.isFinite(temperature) && temperature > 0)) throw new InvalidArgumentError(`distillation: temperature must be positive, got ${temperature}.`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new InvalidArgumentError(`distillation: alpha must be in [0, 1], got ${alpha}.`);
+  if (alpha < 1 && !labels) throw new InvalidArgumentError('distillation: alpha < 1 mixes in the labels, so pass them (or use alpha = 1 on an unlabelled transfer set).');
+  if (labels) requireShape('distillation', 'labels', labels, [rows]);
+  requireShape('distillation', 'stats', stats, [STATS.size]);
+  if (grad) requireShape('distillation', 'grad', grad, [rows, cols]);
+  const device = z.device;
+  let unused = placeholders.get(device);
+  if (!unused || unused.disposed) placeholders.set(device, (unused = device.empty([4])));
+  let unusedLabels = labelPlaceholders.get(device);
+  if (!unusedLabels || unusedLabels.disposed) labelPlaceholders.set(device, (unusedLabels = device.tensor(new Int32Array(4))));
+  device.dispatch(
+    device.kernel('loss'),
+    'distillation',
+    {
+      p: { rows, cols, eps: 0, grad_scale: 1 / rows, write_grad: grad ? 1 : 0, step, alpha, temperature },
+      z,
+      teacher,
+      labels: labels ?? unusedLabels,
+      grad: grad ?? unused,
+      stats,
+    },
+    [1],
+  );
+}
+
+const labelPlaceholders = new WeakMap<Device, Tensor<'i32'>>();

@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { gemm } from '../kernels/gemm.js';
-import { lossForward, type LossKind } from '../kernels/loss.js';
+import { distillationLoss, lossForward, type LossKind } from '../kernels/loss.js';
 import type { Slot } from '../kernels/optim.js';
 import { reduce } from '../kernels/reduce.js';
 import type { MLP } from './mlp.js';
@@ -46,11 +46,19 @@ export class Backprop {
    * Forward, loss (accumulated into stats) and backward for the batch in x with labels or
    * targets y. Leaves the gradients in weightGrads and biasGrads.
    */
-  gradients(y: Tensor, stats: F32, options: { step?: number; labelSmoothing?: number } = {}): void {
+  gradients(
+    y: Tensor,
+    stats: F32,
+    options: { step?: number; labelSmoothing?: number; distill?: { teacher: F32; alpha: number; temperature: number; labelled: boolean } } = {},
+  ): void {
     const layers = this.model.layers;
     const last = layers.length - 1;
     this.model.forward(this.x, this.outputs);
-    lossForward(this.loss, { z: this.outputs[last]!, target: y, stats, grad: this.deltas[last], step: options.step, labelSmoothing: options.labelSmoothing });
+    const z = this.outputs[last]!;
+    const d = options.distill;
+    if (d)
+      distillationLoss({ z, teacher: d.teacher, labels: d.labelled ? (y as Tensor<'i32'>) : undefined, stats, grad: this.deltas[last], alpha: d.alpha, temperature: d.temperature, step: options.step });
+    else lossForward(this.loss, { z, target: y, stats, grad: this.deltas[last], step: options.step, labelSmoothing: options.labelSmoothing });
     for (let l = last; l >= 0; l--) {
       const input = l === 0 ? this.x : this.outputs[l - 1]!;
       const delta = this.deltas[l]!;

@@ -11,7 +11,8 @@ import { LOSSES, lossDivisor, lossForward, newStats, STATS, type LossKind } from
 import { Optimizer, scheduledRate, type OptimizerConfig, type Schedule } from '../kernels/optim.js';
 import { Random } from '../random.js';
 import { Backprop } from './backprop.js';
-import { copy } from '../kernels/elementwise.js';
+import { copy, copyInto } from '../kernels/elementwise.js';
+import { gatherRows } from '../kernels/gather.js';
 import { checkGradual, prunesAt, pruneToSchedule, type GradualPruning } from '../compress/schedule.js';
 import { checkSpec, observeWeight, quantizeWeights, type QuantSpec } from '../compress/quantize.js';
 import { fakeQuant } from '../kernels/quant.js';
@@ -21,7 +22,7 @@ import type { MLP } from './mlp.js';
 export interface EpochReport {
   epoch: number;
   loss: number;
-  /** NaN for regression (mse). */
+  /** NaN for regression (mse) and for unlabelled data. */
   accuracy: number;
   valLoss?: number;
   valAccuracy?: number;
@@ -84,6 +85,13 @@ export interface FitOptions {
    * When fit ends, the model holds the quantized weights (as after quantizeWeights).
    */
   quantization?: QuantSpec;
+  /**
+   * Knowledge distillation from a teacher with the same inputs and outputs (Hinton et al. 2015):
+   * the loss is alpha T^2 KL(teacher || student at temperature T) + (1 - alpha) cross-entropy.
+   * alpha = 1 needs no labels (an unlabelled transfer set). The teacher's logits are computed
+   * once for all rows and gathered per batch (cacheTeacher, default true), or per batch.
+   */
+  distillation?: { teacher: MLP; alpha?: number; temperature?: number; cacheTeacher?: boolean };
   onEpoch?: (report: EpochReport) => void | Promise<void>;
   /** Called every few batches (for progress bars) with batches done and batches per epoch. */
   onBatch?: (done: number, total: number, epoch: number) => void;
@@ -95,7 +103,7 @@ export interface FitOptions {
 const SYNC_EVERY = 16;
 
 function defaultLoss(data: Dataset): LossKind {
-  return data.labels ? 'softmaxCrossEntropy' : 'mse';
+  return data.targets ? 'mse' : 'softmaxCrossEntropy';
 }
 
 /** The rows to use: `rows` checked against the data, or all of them. */
@@ -116,7 +124,18 @@ function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKind, rows
   if (data.targets && data.targetCols !== model.outputs)
     throw new ShapeError(`The data has ${data.targetCols} targets per row but the model has ${model.outputs} outputs.`);
   if (!(LOSSES as readonly string[]).includes(loss)) throw new InvalidArgumentError(`Unknown loss '${loss}' (use ${LOSSES.join(', ')}).`);
-  if (loss === 'softmaxCrossEntropy' && !data.labels) throw new InvalidArgumentError('softmaxCrossEntropy needs labels; use mse or bceLogits for targets.');
+  const unlabelledDistillation = !!o.distillation && (o.distillation.alpha ?? 0.5) === 1;
+  if (loss === 'softmaxCrossEntropy' && !data.labels && !unlabelledDistillation)
+    throw new InvalidArgumentError(data.targets ? 'softmaxCrossEntropy needs labels; use mse or bceLogits for targets.' : 'The data has no labels: give labels, or distil with alpha = 1.');
+  const dist = o.distillation;
+  if (dist) {
+    const { teacher, alpha = 0.5, temperature = 4 } = dist;
+    if (teacher.inputs !== model.inputs || teacher.outputs !== model.outputs)
+      throw new ShapeError(`The teacher maps ${teacher.inputs} inputs to ${teacher.outputs} outputs, the student ${model.inputs} to ${model.outputs}; they must agree.`);
+    if (!(Number.isFinite(temperature) && temperature > 0)) throw new InvalidArgumentError(`distillation temperature must be a positive number, got ${temperature}.`);
+    if (!(alpha >= 0 && alpha <= 1)) throw new InvalidArgumentError(`distillation alpha must be in [0, 1], got ${alpha}.`);
+    if (loss !== 'softmaxCrossEntropy') throw new InvalidArgumentError('Distillation trains classifiers: use it with softmaxCrossEntropy data (labels, or none with alpha = 1).');
+  }
   if (loss !== 'softmaxCrossEntropy' && !data.targets) throw new InvalidArgumentError(`${loss} needs targets; use softmaxCrossEntropy for labels.`);
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new InvalidArgumentError(`epochs must be a positive integer, got ${o.epochs}.`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > rows)
@@ -171,6 +190,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   const params = model.layers.flatMap((l) => [l.weight, l.bias]);
   const best = options.earlyStopping ? new BestWeights(params) : undefined;
   const qat = options.quantization ? new FakeQuantTraining(model, options.quantization) : undefined;
+  const teacher = options.distillation ? await TeacherLogits.create(options.distillation, gpuData, raw.rows) : undefined;
   const batches = Math.ceil(n / options.batchSize);
   const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [], aborted: false };
   let step = 0;
@@ -191,7 +211,8 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
         const { bp, y } = workspace(rows);
         gpuData.batch(index, offset, bp.x, y);
         qat?.quantize();
-        bp.gradients(y, stats, { step, labelSmoothing: options.labelSmoothing });
+        const distill = teacher?.forBatch(index, offset, bp.x);
+        bp.gradients(y, stats, { step, labelSmoothing: options.labelSmoothing, distill });
         optimizer.step(qat ? qat.slots(bp.slots()) : bp.slots(), lr, stats);
         step++;
         if (options.pruning && prunesAt(options.pruning, step)) {
@@ -218,7 +239,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
       const report: EpochReport = {
         epoch: epoch + 1,
         loss: s[STATS.lossSum]! / lossDivisor(loss, n, model.outputs),
-        accuracy: accuracyOf(loss, s[STATS.correct]!, n, model.outputs),
+        accuracy: raw.labels || raw.targets ? accuracyOf(loss, s[STATS.correct]!, n, model.outputs) : NaN, // no labels, no accuracy
         seconds: 0,
         learningRate: lr,
       };
@@ -254,6 +275,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   } finally {
     for (const { bp, y } of workspaces.values()) (bp.dispose(), y.dispose());
     qat?.finish();
+    teacher?.dispose();
     best?.dispose();
     optimizer.dispose();
     index.dispose();
@@ -308,6 +330,58 @@ class FakeQuantTraining {
     quantizeWeights(this.model, this.spec);
     for (const m of this.masters) m.dispose();
     this.masters = [];
+  }
+}
+
+/** The teacher's logits for each batch: gathered from a cache of all rows, or computed per batch. */
+class TeacherLogits {
+  private batchLogits = new Map<number, Tensor<'f32'>>();
+  private constructor(
+    private readonly teacher: MLP,
+    private readonly all: Tensor<'f32'> | undefined,
+    private readonly alpha: number,
+    private readonly temperature: number,
+    private readonly labelled: boolean,
+  ) {}
+
+  static async create(d: NonNullable<FitOptions['distillation']>, data: GpuDataset, rows: number): Promise<TeacherLogits> {
+    let all: Tensor<'f32'> | undefined;
+    if (d.cacheTeacher ?? true) {
+      const device = d.teacher.device;
+      all = device.empty([rows, d.teacher.outputs]);
+      const index = device.tensor(Uint32Array.from({ length: rows }, (_, i) => i));
+      for (let offset = 0; offset < rows; offset += 1024) {
+        const count = Math.min(1024, rows - offset);
+        const x = device.empty([count, data.cols]);
+        const y = data.targetTensor(count);
+        data.batch(index, offset, x, y);
+        const z = d.teacher.forward(x);
+        copyInto(z, all, offset * d.teacher.outputs);
+        for (const t of [x, y, z]) t.dispose();
+      }
+      index.dispose();
+    }
+    return new TeacherLogits(d.teacher, all, d.alpha ?? 0.5, d.temperature ?? 4, !!data.labels);
+  }
+
+  forBatch(index: Tensor<'u32'>, offset: number, x: Tensor<'f32'>): { teacher: Tensor<'f32'>; alpha: number; temperature: number; labelled: boolean } {
+    const count = x.shape[0]!;
+    let logits: Tensor<'f32'>;
+    if (this.all) {
+      logits = this.batchLogits.get(count) ?? this.all.device.empty([count, this.teacher.outputs]);
+      this.batchLogits.set(count, logits);
+      gatherRows(this.all, index, { offset, count, out: logits });
+    } else {
+      this.batchLogits.get(count)?.dispose();
+      logits = this.teacher.forward(x);
+      this.batchLogits.set(count, logits);
+    }
+    return { teacher: logits, alpha: this.alpha, temperature: this.temperature, labelled: this.labelled };
+  }
+
+  dispose(): void {
+    this.all?.dispose();
+    for (const t of this.batchLogits.values()) t.dispose();
   }
 }
 
