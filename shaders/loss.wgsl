@@ -138,7 +138,8 @@ fn softmax(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   for (var c = 0u; c < p.cols; c++) { grad[base + c] = exp(z[base + c] - m) / s; }
 }
 
-// log-sum-exp of row `base` of v, divided by temperature tt.
+// log-sum-exp of row `base` of z / tt (student), and of teacher / tt below: two copies because
+// portable WGSL cannot pass a storage array to a function.
 fn lse_z(base: u32, tt: f32) -> f32 {
   var m = z[base] / tt;
   for (var c = 1u; c < p.cols; c++) { m = max(m, z[base + c] / tt); }
