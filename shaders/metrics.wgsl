@@ -4,9 +4,10 @@
 //                    (atomic), and whether the label is among the top-k outputs (atomic count).
 //   regression_sums  per output column c of z against targets t [B, C], added to sums[4c..4c+3]:
 //                    sum (z - t)^2, sum |z - t|, sum t, sum t^2 (for MSE, MAE and R^2).
-//   per_sample       per row: the cross-entropy loss, the top softmax probability and the
-//                    probability of the true class, into samples[3 (offset + r) ..] (the inputs
-//                    of membership-inference attacks).
+//   per_sample       per row: the cross-entropy loss, 1 - the top softmax probability, the
+//                    probability of the true class and 1 if the top class is the label, into
+//                    samples[4 (offset + r) ..] (the inputs of membership-inference attacks),
+//                    computed so that confident rows keep distinct values in f32.
 
 struct Params {
   rows: u32,
@@ -66,18 +67,29 @@ fn regression_sums(@builtin(global_invocation_id) gid: vec3u) {
   sums[4u * c + 3u] += st2;
 }
 
+// log(1 + t) without losing small t to rounding (WGSL has no log1p).
+fn log1p_small(t: f32) -> f32 {
+  return select(log(1.0 + t), t * (1.0 - t * (0.5 - t / 3.0)), t < 1e-3);
+}
+
 @compute @workgroup_size(64)
 fn per_sample(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let r = gid.x + gid.y * nwg.x * 64u;
   if (r >= p.rows) { return; }
   let base = r * p.cols;
   let label = u32(labels[r]);
-  var m = z[base];
-  for (var c = 1u; c < p.cols; c++) { m = max(m, z[base + c]); }
-  var s = 0.0;
-  for (var c = 0u; c < p.cols; c++) { s += exp(z[base + c] - m); }
-  let out = 3u * (p.offset + r);
-  samples[out] = m + log(s) - z[base + label];   // -log softmax(z)[label]
-  samples[out + 1u] = 1.0 / s;                     // softmax of the largest logit
-  samples[out + 2u] = exp(z[base + label] - m) / s;
+  var best = 0u;
+  for (var c = 1u; c < p.cols; c++) { if (z[base + c] > z[base + best]) { best = c; } }
+  let m = z[base + best];
+  // The probability mass outside the top class, summed directly: 1 - p_top would round to 0 for
+  // confident rows, and every such row would tie.
+  var tail = 0.0;
+  for (var c = 0u; c < p.cols; c++) { if (c != best) { tail += exp(z[base + c] - m); } }
+  let s = 1.0 + tail;
+  let out = 4u * (p.offset + r);
+  // -log softmax(z)[label]; when the label is the top class it is log(1 + tail), kept precise.
+  samples[out] = select(m + log(s) - z[base + label], log1p_small(tail), label == best);
+  samples[out + 1u] = tail / s;                      // 1 - top probability
+  samples[out + 2u] = exp(z[base + label] - m) / s;  // probability of the true class
+  samples[out + 3u] = select(0.0, 1.0, label == best);
 }

@@ -4,7 +4,8 @@ import { MLP } from '../src/nn/mlp.js';
 import { fit } from '../src/nn/train.js';
 import { InvalidArgumentError, ShapeError } from '../src/errors.js';
 import { Random } from '../src/random.js';
-import { randomArray, useDevice } from './helpers.js';
+import { randomArray, relativeError, useDevice } from './helpers.js';
+import { perSample } from '../src/kernels/metrics.js';
 
 describe('attack scores (CPU definitions)', () => {
   it('AUC by ranks equals the pairwise probability with ties counted one half', () => {
@@ -36,6 +37,24 @@ describe('membership inference on the GPU', () => {
     const r = new Random(seed);
     return { features: randomArray(rows * 20, seed), rows, cols: 20, labels: Int32Array.from({ length: rows }, () => r.int(4)), classes: 4 };
   };
+
+  it('per-sample losses and confidences match float64, and confident rows stay distinct (no f32 saturation)', async () => {
+    const { device } = ctx;
+    const rows: number[][] = [[20, 0, 0], [30, 0, 0], [30, 1, 0], [2, 1, 0], [0, 5, 1], [10, 10, 0]];
+    const labels = [0, 0, 0, 0, 2, 1];
+    const samples = device.empty([4 * rows.length]);
+    perSample(device.tensor(Float32Array.from(rows.flat()), [rows.length, 3]), device.tensor(Int32Array.from(labels)), samples, 0);
+    const got = await samples.read();
+    rows.forEach((z, r) => {
+      const m = Math.max(...z);
+      const tail = z.reduce((acc, v, c) => acc + (c === z.indexOf(m) ? 0 : Math.exp(v - m)), 0);
+      const loss = Math.log(z.reduce((acc, v) => acc + Math.exp(v - z[labels[r]!]!), 0));
+      const want = [loss, tail / (1 + tail), Math.exp(z[labels[r]!]! - m) / (1 + tail), z.indexOf(m) === labels[r] ? 1 : 0];
+      expect(relativeError(Array.from(got.subarray(4 * r, 4 * r + 4)), want), `row ${r}`).toBeLessThan(1e-5);
+    });
+    expect(got[0]!).toBeGreaterThan(got[4]!); // e^-20-sized losses are told apart from e^-30-sized ones
+    expect(got[4]!).toBeGreaterThan(0);
+  });
 
   it('a model that memorized random labels leaks: AUC near 1; an unseen split: AUC near 0.5', async () => {
     const { device } = ctx;

@@ -39,12 +39,12 @@ export function regressionSums(z: F32, targets: F32, sums: F32): void {
   device.dispatch(device.kernel('metrics'), 'regression_sums', { p: { rows: z.shape[0]!, cols, k: 0, offset: 0 }, z, targets, sums }, [Math.ceil(cols / 64)]);
 }
 
-/** Per row of z [B, C] with labels: loss, top probability, true-class probability into samples [3 * n] at row offset. */
+/** Per row of z [B, C] with labels: loss, 1 - top probability, true-class probability, correct (0/1) into samples [4 * n] at row offset. */
 export function perSample(z: F32, labels: Tensor<'i32'>, samples: F32, offset: number): void {
   requireRank('perSample', 'z', z, 2);
   const [rows, cols] = z.shape as [number, number];
   requireShape('perSample', 'labels', labels, [rows]);
-  if (samples.size < 3 * (offset + rows)) throw new RangeError(`perSample: samples hold ${samples.size / 3} rows, need ${offset + rows}`);
+  if (samples.size < 4 * (offset + rows)) throw new RangeError(`perSample: samples hold ${samples.size / 4} rows, need ${offset + rows}`);
   const device = z.device;
   device.dispatch(
     device.kernel('metrics'),

@@ -3,7 +3,8 @@
  * rows (members) from held-out rows (non-members) by the model's outputs alone:
  *   loss           Yeom et al. 2018: a row is called a member when its loss is low (score = -loss)
  *   confidence     the same on the top softmax probability
- *   trueClass      the same on the probability of the true class
+ *   trueClass      the same on the probability of the true class (= exp(-loss): it ranks rows
+ *                  exactly as the loss attack does, and reports the same figures)
  * Per-row losses and probabilities come from one GPU pass per batch; the attacks then rank the
  * scores. Members and non-members are sampled in equal numbers, seeded.
  */
@@ -83,11 +84,11 @@ function attackResult(attack: Attack, members: number[], nonMembers: number[]): 
   };
 }
 
-/** Loss, top probability and true-class probability of each of `rows` (3 values a row), from the GPU. */
+/** Loss, 1 - top probability, true-class probability and correctness of each of `rows` (4 values a row), from the GPU. */
 async function sampleStats(model: MLP, data: GpuDataset, rows: Uint32Array): Promise<Float32Array> {
   const device = model.device;
   const index = device.tensor(rows);
-  const samples = device.empty([3 * rows.length]);
+  const samples = device.empty([4 * rows.length]);
   const batch = 1024;
   try {
     for (let offset = 0; offset < rows.length; offset += batch) {
@@ -148,13 +149,8 @@ export async function compareLeakage(models: Record<string, MLP>, train: Dataset
     for (const [name, model] of Object.entries(models)) {
       const a = await sampleStats(model, gpuTrain, memberRows);
       const b = await sampleStats(model, gpuHeld, nonMemberRows);
-      const column = (s: Float32Array, c: number, sign = 1) => Array.from({ length: n }, (_, i) => sign * s[3 * i + c]!);
-      // Correct when the true class has the top probability.
-      const accuracy = (s: Float32Array) => {
-        let k = 0;
-        for (let i = 0; i < n; i++) if (s[3 * i + 2]! >= s[3 * i + 1]!) k++;
-        return k / n;
-      };
+      const column = (s: Float32Array, c: number, sign = 1) => Array.from({ length: n }, (_, i) => sign * s[4 * i + c]!);
+      const accuracy = (s: Float32Array) => column(s, 3).reduce((k, v) => k + v, 0) / n;
       const trainAccuracy = accuracy(a), testAccuracy = accuracy(b);
       out[name] = {
         members: n,
@@ -164,8 +160,10 @@ export async function compareLeakage(models: Record<string, MLP>, train: Dataset
         generalizationGap: trainAccuracy - testAccuracy,
         attacks: [
           attackResult('loss', column(a, 0, -1), column(b, 0, -1)),
-          attackResult('confidence', column(a, 1), column(b, 1)),
-          attackResult('trueClass', column(a, 2), column(b, 2)),
+          attackResult('confidence', column(a, 1, -1), column(b, 1, -1)), // higher confidence = smaller 1 - p_top
+          // p_true = exp(-loss): the same ranking as the loss attack, scored through the loss
+          // because p_true itself rounds to 1.0 in f32 for confident rows (and then ties).
+          attackResult('trueClass', column(a, 0, -1), column(b, 0, -1)),
         ],
       };
     }
