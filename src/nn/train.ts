@@ -11,12 +11,11 @@ import { LOSSES, lossDivisor, lossForward, newStats, STATS, type LossKind } from
 import { Optimizer, scheduledRate, type OptimizerConfig, type Schedule } from '../kernels/optim.js';
 import { Random } from '../random.js';
 import { Backprop } from './backprop.js';
-import { copy, copyInto } from '../kernels/elementwise.js';
-import { gatherRows } from '../kernels/gather.js';
 import { checkGradual, prunesAt, pruneToSchedule, type GradualPruning } from '../compress/schedule.js';
-import { checkSpec, observeWeight, quantizeWeights, type QuantSpec } from '../compress/quantize.js';
-import { fakeQuant } from '../kernels/quant.js';
-import type { Slot } from '../kernels/optim.js';
+import { checkSpec, type QuantSpec } from '../compress/quantize.js';
+import { FakeQuantTraining } from './qat.js';
+import { TeacherLogits, type Distillation } from './teacher.js';
+import { BestWeights } from './best-weights.js';
 import type { MLP } from './mlp.js';
 
 export interface EpochReport {
@@ -91,7 +90,7 @@ export interface FitOptions {
    * alpha = 1 needs no labels (an unlabelled transfer set). The teacher's logits are computed
    * once for all rows and gathered per batch (cacheTeacher, default true), or per batch.
    */
-  distillation?: { teacher: MLP; alpha?: number; temperature?: number; cacheTeacher?: boolean };
+  distillation?: Distillation;
   onEpoch?: (report: EpochReport) => void | Promise<void>;
   /** Called every few batches (for progress bars) with batches done and batches per epoch. */
   onBatch?: (done: number, total: number, epoch: number) => void;
@@ -281,135 +280,6 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
     index.dispose();
     stats.dispose();
     if (!(data instanceof GpuDataset)) gpuData.dispose();
-  }
-}
-
-/**
- * Quantization-aware training: float master copies of the weights take the optimizer's updates;
- * before each step the layer weights are set to the fake-quantized masters (parameters observed
- * on the GPU, no readback), so forward and backward see quantized weights.
- */
-class FakeQuantTraining {
-  private masters: Tensor<'f32'>[];
-
-  constructor(
-    private readonly model: MLP,
-    private readonly spec: QuantSpec,
-  ) {
-    this.masters = model.layers.map((l) => copy(l.weight));
-  }
-
-  quantize(): void {
-    this.model.layers.forEach((l, i) => {
-      const q = observeWeight(this.masters[i]!, this.spec);
-      fakeQuant(this.masters[i]!, q, this.spec.perChannel === false ? 'tensor' : 'cols', l.weight);
-      q.scale.dispose();
-      q.zero.dispose();
-    });
-  }
-
-  /** The optimizer updates the masters with the gradients computed through the quantized weights. */
-  slots(slots: Slot[]): Slot[] {
-    return slots.map((s) => {
-      const i = this.model.layers.findIndex((l) => l.weight === s.param);
-      return i >= 0 ? { ...s, param: this.masters[i]! } : s;
-    });
-  }
-
-  restoreMasters(): void {
-    this.model.layers.forEach((l, i) => copy(this.masters[i]!, l.weight));
-  }
-
-  captureMasters(): void {
-    this.model.layers.forEach((l, i) => copy(l.weight, this.masters[i]!));
-  }
-
-  /** Leaves the model with its final quantized weights and their parameters. */
-  finish(): void {
-    this.restoreMasters();
-    quantizeWeights(this.model, this.spec);
-    for (const m of this.masters) m.dispose();
-    this.masters = [];
-  }
-}
-
-/** The teacher's logits for each batch: gathered from a cache of all rows, or computed per batch. */
-class TeacherLogits {
-  private batchLogits = new Map<number, Tensor<'f32'>>();
-  private constructor(
-    private readonly teacher: MLP,
-    private readonly all: Tensor<'f32'> | undefined,
-    private readonly alpha: number,
-    private readonly temperature: number,
-    private readonly labelled: boolean,
-  ) {}
-
-  static async create(d: NonNullable<FitOptions['distillation']>, data: GpuDataset, rows: number): Promise<TeacherLogits> {
-    let all: Tensor<'f32'> | undefined;
-    if (d.cacheTeacher ?? true) {
-      const device = d.teacher.device;
-      all = device.empty([rows, d.teacher.outputs]);
-      const index = device.tensor(Uint32Array.from({ length: rows }, (_, i) => i));
-      for (let offset = 0; offset < rows; offset += 1024) {
-        const count = Math.min(1024, rows - offset);
-        const x = device.empty([count, data.cols]);
-        const y = data.targetTensor(count);
-        data.batch(index, offset, x, y);
-        const z = d.teacher.forward(x);
-        copyInto(z, all, offset * d.teacher.outputs);
-        for (const t of [x, y, z]) t.dispose();
-      }
-      index.dispose();
-    }
-    return new TeacherLogits(d.teacher, all, d.alpha ?? 0.5, d.temperature ?? 4, !!data.labels);
-  }
-
-  forBatch(index: Tensor<'u32'>, offset: number, x: Tensor<'f32'>): { teacher: Tensor<'f32'>; alpha: number; temperature: number; labelled: boolean } {
-    const count = x.shape[0]!;
-    let logits: Tensor<'f32'>;
-    if (this.all) {
-      logits = this.batchLogits.get(count) ?? this.all.device.empty([count, this.teacher.outputs]);
-      this.batchLogits.set(count, logits);
-      gatherRows(this.all, index, { offset, count, out: logits });
-    } else {
-      this.batchLogits.get(count)?.dispose();
-      logits = this.teacher.forward(x);
-      this.batchLogits.set(count, logits);
-    }
-    return { teacher: logits, alpha: this.alpha, temperature: this.temperature, labelled: this.labelled };
-  }
-
-  dispose(): void {
-    this.all?.dispose();
-    for (const t of this.batchLogits.values()) t.dispose();
-  }
-}
-
-/** Copies of the parameters at the best epoch so far, kept on the GPU. */
-class BestWeights {
-  epoch = 0;
-  private value = Infinity;
-  private readonly saved: Tensor<'f32'>[];
-
-  constructor(private readonly params: Tensor<'f32'>[]) {
-    this.saved = params.map((p) => p.device.empty(p.shape));
-  }
-
-  /** Saves the weights if `value` (lower is better) beats the best by more than minDelta. */
-  offer(value: number, epoch: number, minDelta: number): boolean {
-    if (!(value < this.value - minDelta)) return false;
-    this.value = value;
-    this.epoch = epoch;
-    this.params.forEach((p, i) => copy(p, this.saved[i]));
-    return true;
-  }
-
-  restore(): void {
-    if (this.epoch > 0) this.saved.forEach((s, i) => copy(s, this.params[i]));
-  }
-
-  dispose(): void {
-    for (const s of this.saved) s.dispose();
   }
 }
 

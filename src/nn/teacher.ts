@@ -1,0 +1,64 @@
+import type { Tensor } from '../gpu/tensor.js';
+import { copyInto } from '../kernels/elementwise.js';
+import { gatherRows } from '../kernels/gather.js';
+import type { GpuDataset } from '../data/gpu-dataset.js';
+import type { MLP } from './mlp.js';
+
+export interface Distillation {
+  teacher: MLP;
+  alpha?: number;
+  temperature?: number;
+  cacheTeacher?: boolean;
+}
+
+/** The teacher's logits for each batch: gathered from a cache of all rows, or computed per batch. */
+export class TeacherLogits {
+  private batchLogits = new Map<number, Tensor<'f32'>>();
+  private constructor(
+    private readonly teacher: MLP,
+    private readonly all: Tensor<'f32'> | undefined,
+    private readonly alpha: number,
+    private readonly temperature: number,
+    private readonly labelled: boolean,
+  ) {}
+
+  static async create(d: Distillation, data: GpuDataset, rows: number): Promise<TeacherLogits> {
+    let all: Tensor<'f32'> | undefined;
+    if (d.cacheTeacher ?? true) {
+      const device = d.teacher.device;
+      all = device.empty([rows, d.teacher.outputs]);
+      const index = device.tensor(Uint32Array.from({ length: rows }, (_, i) => i));
+      for (let offset = 0; offset < rows; offset += 1024) {
+        const count = Math.min(1024, rows - offset);
+        const x = device.empty([count, data.cols]);
+        const y = data.targetTensor(count);
+        data.batch(index, offset, x, y);
+        const z = d.teacher.forward(x);
+        copyInto(z, all, offset * d.teacher.outputs);
+        for (const t of [x, y, z]) t.dispose();
+      }
+      index.dispose();
+    }
+    return new TeacherLogits(d.teacher, all, d.alpha ?? 0.5, d.temperature ?? 4, !!data.labels);
+  }
+
+  forBatch(index: Tensor<'u32'>, offset: number, x: Tensor<'f32'>): { teacher: Tensor<'f32'>; alpha: number; temperature: number; labelled: boolean } {
+    const count = x.shape[0]!;
+    let logits: Tensor<'f32'>;
+    if (this.all) {
+      logits = this.batchLogits.get(count) ?? this.all.device.empty([count, this.teacher.outputs]);
+      this.batchLogits.set(count, logits);
+      gatherRows(this.all, index, { offset, count, out: logits });
+    } else {
+      this.batchLogits.get(count)?.dispose();
+      logits = this.teacher.forward(x);
+      this.batchLogits.set(count, logits);
+    }
+    return { teacher: logits, alpha: this.alpha, temperature: this.temperature, labelled: this.labelled };
+  }
+
+  dispose(): void {
+    this.all?.dispose();
+    for (const t of this.batchLogits.values()) t.dispose();
+  }
+}
