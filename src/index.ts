@@ -1,42 +1,5 @@
-/** shrinkray: train, compress and validate neural networks with WGSL compute shaders on WebGPU. */
-export * from './errors.js';
-export { createDevice, Device, type CreateDeviceOptions, type DeviceDescription } from './gpu/device.js';
-export { formatDescription } from './gpu/describe.js';
-export { BACKENDS, type Backend } from './gpu/backend.js';
-export { Tensor, type DType } from './gpu/tensor.js';
-export { Kernel, type KernelArgs, type Overrides, type UniformValues } from './gpu/kernel.js';
-export type { MemoryStats } from './gpu/buffer-pool.js';
-export { add, sub, mul, scale, copy, fill } from './kernels/elementwise.js';
-export { reduce, sum, min, max, type ReduceOp, type ReduceAxis } from './kernels/reduce.js';
-export { gemm, ACTIVATIONS, GEMM_VARIANTS, type Activation, type GemmOptions, type GemmVariant } from './kernels/gemm.js';
-export { transpose } from './kernels/transpose.js';
-export { Random } from './random.js';
-export { gatherRows, gatherBytes, gatherLabels, type GatherOptions } from './kernels/gather.js';
-export { lossForward, newStats, softmax, LOSSES, STATS, type LossKind } from './kernels/loss.js';
-export { Optimizer, scheduledRate, type OptimizerConfig, type Schedule, type Slot } from './kernels/optim.js';
-export { MLP, type DenseLayer, type DenseSpec, type MlpOptions } from './nn/mlp.js';
-export { Backprop } from './nn/backprop.js';
-export { fit, evaluate, type FitOptions, type EvaluateOptions, type EpochReport, type History } from './nn/train.js';
-export { validateDataset, subset, type Dataset } from './data/dataset.js';
-export { GpuDataset } from './data/gpu-dataset.js';
-export { parseIdx, type IdxArray } from './data/idx.js';
+/** shrinkray for Node: train, compress and validate neural networks with WGSL compute shaders on WebGPU. */
+export * from './api.js';
+// Node only: files on disk.
 export { loadMnist, datasetFromIdx } from './data/mnist.js';
-export { parseCsv, Standardizer, type CsvOptions } from './data/csv.js';
-export { kFold, stratifiedKFold, leaveOneOut, leavePOut, groupKFold, trainTestSplit, type Split, type Splitter, type TrainTestOptions } from './validate/split.js';
-export { crossValidate, type CrossValidation, type CrossValidateOptions, type FoldResult } from './validate/cross-validate.js';
-export { testMetrics, scoresFromConfusion, type ClassificationMetrics, type RegressionMetrics, type Averages } from './validate/metrics.js';
-export { compareModels, comparePredictions, mcnemarExact, type Comparison } from './validate/compare.js';
-export type { EarlyStopping } from './nn/train.js';
-export { prune, pruneReport, type PruneCriterion, type PruneReport, type LayerSparsity } from './compress/prune.js';
-export { scheduledSparsity, type GradualPruning } from './compress/schedule.js';
-export { iterativePrune } from './compress/iterative.js';
-export { selectKey, type Key } from './kernels/prune.js';
-export { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type SafeTensor, type SafeDType, type TensorToWrite } from './io/safetensors.js';
-export { modelToSafetensors, modelFromSafetensors, architectureOf, describeArchitecture } from './io/model-file.js';
 export { saveModel, loadModel, writeFileAtomic } from './io/files.js';
-export { quantizeWeights, calibrateActivations, observeWeight, referenceParams, qrange, QuantizedMLP, type QuantSpec, type LayerQuant, type ActivationParams } from './compress/quantize.js';
-export { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams, type QGemmOptions } from './kernels/quant.js';
-export { compressedSize, type SizeReport } from './compress/size.js';
-export { auditPrivacy, compareLeakage, rocAuc, rocCurve, ATTACKS, type Attack, type AttackResult, type PrivacyAudit, type AuditOptions } from './validate/privacy.js';
-export { distillationLoss, type DistillationCall } from './kernels/loss.js';
-export { copyInto } from './kernels/elementwise.js';
