@@ -4,12 +4,7 @@ import { comparePredictions, compareModels, mcnemarExact } from '../src/validate
 import { MLP } from '../src/nn/mlp.js';
 import { Random } from '../src/random.js';
 import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';
-import { refForward, type RefLayer } from './reference-mlp.js';
-
-async function toRef(model: MLP): Promise<RefLayer[]> {
-  const w = await model.read();
-  return model.layers.map((l, i) => ({ inputs: l.inputs, units: l.units, activation: l.activation, weight: Float64Array.from(w[i]!.weight), bias: Float64Array.from(w[i]!.bias) }));
-}
+import { refForward, toRef } from './reference-mlp.js';
 
 describe('metric definitions', () => {
   it("precision, recall and F1 match scikit-learn's documented example", () => {

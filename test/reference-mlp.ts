@@ -1,6 +1,7 @@
 /** A plain float64 MLP for the tests: forward, mean losses and SGD, written without the GPU. */
 import type { Activation } from '../src/kernels/gemm.js';
 import type { LossKind } from '../src/kernels/loss.js';
+import type { MLP } from '../src/nn/mlp.js';
 
 export interface RefLayer {
   inputs: number;
@@ -65,4 +66,10 @@ export function refGradients(layers: RefLayer[], kind: LossKind, x: ArrayLike<nu
       return (up - down) / (2 * h);
     });
   return layers.map((l) => ({ weight: diff(l.weight), bias: diff(l.bias) }));
+}
+
+/** A GPU model's current weights as a float64 reference MLP. */
+export async function toRef(model: MLP): Promise<RefLayer[]> {
+  const w = await model.read();
+  return model.layers.map((l, i) => ({ inputs: l.inputs, units: l.units, activation: l.activation, weight: Float64Array.from(w[i]!.weight), bias: Float64Array.from(w[i]!.bias) }));
 }

@@ -9,12 +9,7 @@ import type { Dataset } from '../src/data/dataset.js';
 import { InvalidArgumentError, ShapeError, TrainingDivergedError } from '../src/errors.js';
 import { Random } from '../src/random.js';
 import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';
-import { refForward, refGradients, type RefLayer } from './reference-mlp.js';
-
-async function toRef(model: MLP): Promise<RefLayer[]> {
-  const w = await model.read();
-  return model.layers.map((l, i) => ({ inputs: l.inputs, units: l.units, activation: l.activation, weight: Float64Array.from(w[i]!.weight), bias: Float64Array.from(w[i]!.bias) }));
-}
+import { refForward, refGradients, toRef } from './reference-mlp.js';
 
 /** A small classification problem: two informative features decide the class. */
 function toyData(rows: number, cols: number, classes: number, seed: number): Dataset {

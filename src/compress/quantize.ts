@@ -113,35 +113,27 @@ export async function calibrateActivations(model: MLP, data: Dataset, options: {
   if (!Number.isInteger(options.batches) || options.batches < 1) throw new InvalidArgumentError(`batches must be a positive integer, got ${options.batches}.`);
   const device = model.device;
   const gpu = new GpuDataset(device, data);
-  const index = device.tensor(Uint32Array.from({ length: data.rows }, (_, i) => i));
-  const lo = new Array<number>(model.layers.length).fill(Infinity);
-  const hi = new Array<number>(model.layers.length).fill(-Infinity);
+  const rows = Array.from({ length: Math.min(data.rows, options.batches * batchSize) }, (_, i) => i);
+  // Per batch and layer input: min and max stay on the GPU until every batch is recorded.
+  const ranges: { layer: number; min: Tensor<'f32'>; max: Tensor<'f32'> }[] = [];
   try {
-    for (let b = 0; b < options.batches && b * batchSize < data.rows; b++) {
-      const rows = Math.min(batchSize, data.rows - b * batchSize);
-      const x = device.empty([rows, data.cols]);
-      const y = gpu.targetTensor(rows);
-      gpu.batch(index, b * batchSize, x, y);
-      const outs = model.layers.map((l) => device.empty([rows, l.units]));
+    await gpu.forEachBatch(batchSize, (x) => {
+      const outs = model.layers.map((l) => device.empty([x.shape[0]!, l.units]));
       model.forward(x, outs);
-      const inputs = [x, ...outs.slice(0, -1)];
-      const ranges = await Promise.all(
-        inputs.map(async (t) => {
-          const mn = reduce(t, 'min'), mx = reduce(t, 'max');
-          const r = [(await mn.read())[0]!, (await mx.read())[0]!] as const;
-          mn.dispose();
-          mx.dispose();
-          return r;
-        }),
-      );
-      ranges.forEach(([a, b2], i) => ((lo[i] = Math.min(lo[i]!, a)), (hi[i] = Math.max(hi[i]!, b2))));
-      for (const t of [x, y, ...outs]) t.dispose();
+      [x, ...outs.slice(0, -1)].forEach((t, layer) => ranges.push({ layer, min: reduce(t, 'min'), max: reduce(t, 'max') }));
+      for (const t of outs) t.dispose();
+    }, rows);
+    const lo = new Array<number>(model.layers.length).fill(Infinity);
+    const hi = new Array<number>(model.layers.length).fill(-Infinity);
+    for (const r of ranges) {
+      lo[r.layer] = Math.min(lo[r.layer]!, (await r.min.read())[0]!);
+      hi[r.layer] = Math.max(hi[r.layer]!, (await r.max.read())[0]!);
     }
+    return lo.map((l, i) => referenceParams(l, hi[i]!, { bits: 8, signed: false, symmetric: false }));
   } finally {
-    index.dispose();
+    for (const r of ranges) (r.min.dispose(), r.max.dispose());
     gpu.dispose();
   }
-  return lo.map((l, i) => referenceParams(l, hi[i]!, { bits: 8, signed: false, symmetric: false }));
 }
 
 /**

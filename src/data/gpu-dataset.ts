@@ -51,6 +51,33 @@ export class GpuDataset {
     // An unlabelled dataset (a distillation transfer set) has nothing more to gather.
   }
 
+  /**
+   * Visits `rows` (default all, in order) in batches of at most batchSize: each visit gets the
+   * batch gathered into x [count, cols] and y (labels or targets), and the batch's first position
+   * in `rows`. Tensors are reused across batches and freed at the end.
+   */
+  async forEachBatch(
+    batchSize: number,
+    visit: (x: Tensor<'f32'>, y: Tensor, offset: number) => void | Promise<void>,
+    rows?: ArrayLike<number>,
+  ): Promise<void> {
+    const order = rows ? Uint32Array.from(rows) : Uint32Array.from({ length: this.rows }, (_, i) => i);
+    const index = this.device.tensor(order);
+    const buffers = new Map<number, { x: Tensor<'f32'>; y: Tensor }>();
+    try {
+      for (let offset = 0; offset < order.length; offset += batchSize) {
+        const count = Math.min(batchSize, order.length - offset);
+        let b = buffers.get(count);
+        if (!b) buffers.set(count, (b = { x: this.device.empty([count, this.cols]), y: this.targetTensor(count) }));
+        this.batch(index, offset, b.x, b.y);
+        await visit(b.x, b.y, offset);
+      }
+    } finally {
+      index.dispose();
+      for (const { x, y } of buffers.values()) (x.dispose(), y.dispose());
+    }
+  }
+
   /** A tensor to receive a batch's labels ([count] i32) or targets ([count, k] f32); unlabelled data gets an unused [count] i32. */
   targetTensor(count: number): Tensor {
     return this.targets ? this.device.empty([count, this.targetCols]) : this.device.empty([count], 'i32');

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { output, requireDType, requireRank, requireShape } from './launch.js';
+import { output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -48,8 +48,6 @@ export function applicableVariants(M: number, N: number, K: number, transA: bool
   return v;
 }
 
-const placeholders = new WeakMap<Device, F32>();
-
 /** C = act(alpha * op(A) * op(B) + beta * C + bias). A, B, C are row-major 2D f32 tensors. */
 export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   const { transA = false, transB = false, alpha = 1, beta = 0, bias, activation = 'identity', variant = 'auto' } = options;
@@ -83,9 +81,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   if (!usable.includes(chosen))
     throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
 
-  // Unused bindings still need a tensor: a small one kept per device.
-  let unused = placeholders.get(device);
-  if (!unused || unused.disposed) placeholders.set(device, (unused = device.tensor(new Float32Array(4))));
+  const unused = placeholder(device, 'f32');
   const aVec = chosen === 'tiled_k4' || chosen === 'tiled_ab4' || chosen === 'tiled_tn4';
   const bVec = aVec || chosen === 'tiled_b4';
   const args = {

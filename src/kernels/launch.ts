@@ -42,3 +42,17 @@ export function requireRank(op: string, name: string, t: Tensor, rank: number): 
 export function requireDType(op: string, name: string, t: Tensor, dtype: DType): void {
   if (t.dtype !== dtype) throw new ShapeError(`${op}: ${name} must be ${dtype}, got ${t.dtype}.`);
 }
+
+const placeholders = new WeakMap<Device, Map<DType, Tensor>>();
+
+/**
+ * A small tensor for bindings a dispatch declares but does not read (a bias when there is none,
+ * labels when alpha = 1): WebGPU still wants something bound. One per device and dtype.
+ */
+export function placeholder<D extends DType>(device: Device, dtype: D): Tensor<D> {
+  let byType = placeholders.get(device);
+  if (!byType) placeholders.set(device, (byType = new Map()));
+  let t = byType.get(dtype) as Tensor<D> | undefined;
+  if (!t || t.disposed) byType.set(dtype, (t = device.empty([4], dtype)));
+  return t;
+}

@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { grid, type Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { requireDType, requireRank, requireShape } from './launch.js';
+import { placeholder, requireDType, requireRank, requireShape } from './launch.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -39,7 +39,6 @@ export interface LossCall {
   step?: number;
 }
 
-const placeholders = new WeakMap<Device, F32>();
 
 /** Accumulates the batch's summed loss and correct count into stats, and writes dL/dz if grad is given. */
 export function lossForward(kind: LossKind, call: LossCall): void {
@@ -59,8 +58,6 @@ export function lossForward(kind: LossKind, call: LossCall): void {
   requireShape(kind, 'stats', stats, [STATS.size]);
   if (grad) requireShape(kind, 'grad', grad, [rows, cols]);
   const device = z.device;
-  let unused = placeholders.get(device);
-  if (!unused || unused.disposed) placeholders.set(device, (unused = device.empty([4])));
   const gradScale = call.gradScale ?? 1 / lossDivisor(kind, rows, cols);
   device.dispatch(
     device.kernel('loss'),
@@ -69,7 +66,7 @@ export function lossForward(kind: LossKind, call: LossCall): void {
       p: { rows, cols, eps: labelSmoothing, grad_scale: gradScale, write_grad: grad ? 1 : 0, step, alpha: 0, temperature: 1 },
       z,
       [kind === 'softmaxCrossEntropy' ? 'labels' : 'targets']: target,
-      grad: grad ?? unused,
+      grad: grad ?? placeholder(device, 'f32'),
       stats,
     },
     [1],
@@ -120,10 +117,6 @@ export function distillationLoss(call: DistillationCall): void {
   requireShape('distillation', 'stats', stats, [STATS.size]);
   if (grad) requireShape('distillation', 'grad', grad, [rows, cols]);
   const device = z.device;
-  let unused = placeholders.get(device);
-  if (!unused || unused.disposed) placeholders.set(device, (unused = device.empty([4])));
-  let unusedLabels = labelPlaceholders.get(device);
-  if (!unusedLabels || unusedLabels.disposed) labelPlaceholders.set(device, (unusedLabels = device.tensor(new Int32Array(4))));
   device.dispatch(
     device.kernel('loss'),
     'distillation',
@@ -131,12 +124,10 @@ export function distillationLoss(call: DistillationCall): void {
       p: { rows, cols, eps: 0, grad_scale: 1 / rows, write_grad: grad ? 1 : 0, step, alpha, temperature },
       z,
       teacher,
-      labels: labels ?? unusedLabels,
-      grad: grad ?? unused,
+      labels: labels ?? placeholder(device, 'i32'),
+      grad: grad ?? placeholder(device, 'f32'),
       stats,
     },
     [1],
   );
 }
-
-const labelPlaceholders = new WeakMap<Device, Tensor<'i32'>>();

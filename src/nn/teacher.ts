@@ -22,22 +22,15 @@ export class TeacherLogits {
     private readonly labelled: boolean,
   ) {}
 
-  static async create(d: Distillation, data: GpuDataset, rows: number): Promise<TeacherLogits> {
+  static async create(d: Distillation, data: GpuDataset): Promise<TeacherLogits> {
     let all: Tensor<'f32'> | undefined;
     if (d.cacheTeacher ?? true) {
-      const device = d.teacher.device;
-      all = device.empty([rows, d.teacher.outputs]);
-      const index = device.tensor(Uint32Array.from({ length: rows }, (_, i) => i));
-      for (let offset = 0; offset < rows; offset += 1024) {
-        const count = Math.min(1024, rows - offset);
-        const x = device.empty([count, data.cols]);
-        const y = data.targetTensor(count);
-        data.batch(index, offset, x, y);
+      all = d.teacher.device.empty([data.rows, d.teacher.outputs]);
+      await data.forEachBatch(1024, (x, _y, offset) => {
         const z = d.teacher.forward(x);
-        copyInto(z, all, offset * d.teacher.outputs);
-        for (const t of [x, y, z]) t.dispose();
-      }
-      index.dispose();
+        copyInto(z, all!, offset * d.teacher.outputs);
+        z.dispose();
+      });
     }
     return new TeacherLogits(d.teacher, all, d.alpha ?? 0.5, d.temperature ?? 4, !!data.labels);
   }

@@ -189,7 +189,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   const params = model.layers.flatMap((l) => [l.weight, l.bias]);
   const best = options.earlyStopping ? new BestWeights(params) : undefined;
   const qat = options.quantization ? new FakeQuantTraining(model, options.quantization) : undefined;
-  const teacher = options.distillation ? await TeacherLogits.create(options.distillation, gpuData, raw.rows) : undefined;
+  const teacher = options.distillation ? await TeacherLogits.create(options.distillation, gpuData) : undefined;
   const batches = Math.ceil(n / options.batchSize);
   const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [], aborted: false };
   let step = 0;
@@ -303,30 +303,18 @@ export async function evaluate(model: MLP, data: Dataset | GpuDataset, options: 
   const raw = gpuData.data;
   const loss = options.loss ?? defaultLoss(raw);
   checkFit(model, raw, { epochs: 1, batchSize: 1, learningRate: 1 }, loss);
-  const device = model.device;
-  const order = rowsOf(options.rows, raw.rows);
-  const n = order.length;
-  const batch = Math.min(options.batchSize ?? 1024, n);
-  const index = device.tensor(order);
-  const stats = newStats(device);
-  const x = device.empty([batch, raw.cols]);
-  const y = gpuData.targetTensor(batch);
-  let tailX: Tensor<'f32'> | undefined;
-  let tailY: Tensor | undefined;
+  const n = rowsOf(options.rows, raw.rows).length;
+  const stats = newStats(model.device);
   try {
-    for (let offset = 0; offset < n; offset += batch) {
-      const rows = Math.min(batch, n - offset);
-      const bx = rows === batch ? x : (tailX ??= device.empty([rows, raw.cols]));
-      const by = rows === batch ? y : (tailY ??= gpuData.targetTensor(rows));
-      gpuData.batch(index, offset, bx, by);
-      const z = model.forward(bx);
-      lossForward(loss, { z, target: by, stats });
+    await gpuData.forEachBatch(Math.min(options.batchSize ?? 1024, n), (x, y) => {
+      const z = model.forward(x);
+      lossForward(loss, { z, target: y, stats });
       z.dispose();
-    }
+    }, options.rows);
     const s = await stats.read();
     return { loss: s[STATS.lossSum]! / lossDivisor(loss, n, model.outputs), accuracy: accuracyOf(loss, s[STATS.correct]!, n, model.outputs) };
   } finally {
-    for (const t of [index, stats, x, y, tailX, tailY]) t?.dispose();
+    stats.dispose();
     if (owned) gpuData.dispose();
   }
 }

@@ -86,12 +86,9 @@ export async function testMetrics(
   const order = options.rows ? Uint32Array.from(options.rows) : Uint32Array.from({ length: raw.rows }, (_, i) => i);
   const n = order.length;
   if (n === 0 || order.some((r) => r >= raw.rows)) throw new InvalidArgumentError(`rows must be a non-empty list of rows of the ${raw.rows} rows of data.`);
-  const batch = Math.min(options.batchSize ?? 1024, n);
-  const index = device.tensor(order);
-  const temps: Tensor[] = [index];
+  const temps: Tensor[] = [];
   const take = <T extends Tensor>(t: T): T => (temps.push(t), t);
   try {
-    const xs = new Map<number, { x: Tensor<'f32'>; y: Tensor }>();
     const acc = raw.labels
       ? {
           pred: take(device.empty([n], 'u32')),
@@ -101,18 +98,14 @@ export async function testMetrics(
       : undefined;
     const stats = take(newStats(device));
     const sums = raw.targets ? take(fill(device.empty([4 * C]), 0)) : undefined;
-    for (let offset = 0; offset < n; offset += batch) {
-      const rows = Math.min(batch, n - offset);
-      let io = xs.get(rows);
-      if (!io) xs.set(rows, (io = { x: take(device.empty([rows, raw.cols])), y: take(gpu.targetTensor(rows)) }));
-      gpu.batch(index, offset, io.x, io.y);
-      const z = model.forward(io.x);
+    await gpu.forEachBatch(Math.min(options.batchSize ?? 1024, n), (x, y, offset) => {
+      const z = model.forward(x);
       if (acc) {
-        classifyBatch(z, io.y as Tensor<'i32'>, acc, offset, k);
-        lossForward('softmaxCrossEntropy', { z, target: io.y, stats });
-      } else regressionSums(z, io.y as Tensor<'f32'>, sums!);
+        classifyBatch(z, y as Tensor<'i32'>, acc, offset, k);
+        lossForward('softmaxCrossEntropy', { z, target: y, stats });
+      } else regressionSums(z, y as Tensor<'f32'>, sums!);
       z.dispose();
-    }
+    }, order);
     if (!acc) {
       const s = await sums!.read();
       let mse = 0, mae = 0, r2 = 0;

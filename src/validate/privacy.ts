@@ -86,23 +86,15 @@ function attackResult(attack: Attack, members: number[], nonMembers: number[]): 
 
 /** Loss, 1 - top probability, true-class probability and correctness of each of `rows` (4 values a row), from the GPU. */
 async function sampleStats(model: MLP, data: GpuDataset, rows: Uint32Array): Promise<Float32Array> {
-  const device = model.device;
-  const index = device.tensor(rows);
-  const samples = device.empty([4 * rows.length]);
-  const batch = 1024;
+  const samples = model.device.empty([4 * rows.length]);
   try {
-    for (let offset = 0; offset < rows.length; offset += batch) {
-      const count = Math.min(batch, rows.length - offset);
-      const x = device.empty([count, data.cols]);
-      const y = data.targetTensor(count);
-      data.batch(index, offset, x, y);
+    await data.forEachBatch(1024, (x, y, offset) => {
       const z = model.forward(x);
       perSample(z, y as never, samples, offset);
-      for (const t of [x, y, z]) t.dispose();
-    }
+      z.dispose();
+    }, rows);
     return await samples.read();
   } finally {
-    index.dispose();
     samples.dispose();
   }
 }
