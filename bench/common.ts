@@ -23,10 +23,11 @@ export async function tfOnDevice(device: Device): Promise<Tf> {
   // GPUDevice we hand it and never calls navigator.gpu itself.
   (globalThis as { navigator?: unknown }).navigator ??= { userAgent: 'node', gpu: {} };
   const tf = await import('@tensorflow/tfjs-core');
-  await registerTfGradients();
+  if (!gradientsRegistered) await registerTfGradients();
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
   // Its kernels are registered under the name 'webgpu': replace that backend's factory with ours.
-  tf.removeBackend('webgpu');
+  // (A benchmark earlier in the same process may have removed it already.)
+  if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new WebGPUBackend(device.gpu, device.adapter?.info));
   await tf.setBackend('webgpu');
   await tf.ready();
@@ -56,6 +57,12 @@ export async function timeTasks(
   return out;
 }
 
+let gradientsRegistered = false;
+/** For bundles (bench/device) that import TF.js's gradients themselves. */
+export function markTfGradientsRegistered(): void {
+  gradientsRegistered = true;
+}
+
 /**
  * tfjs-core's Node build registers no gradients, and its ESM files use directory imports that
  * Node refuses; esbuild bundles them once. TF.js keeps its gradient registry on globalThis, so
@@ -70,6 +77,7 @@ async function registerTfGradients(): Promise<void> {
   const { pathToFileURL } = await import('node:url');
   const { resolve } = await import('node:path');
   await import(pathToFileURL(resolve(outfile)).href);
+  gradientsRegistered = true;
 }
 
 export function fmt(x: number, digits = 2): string {
