@@ -38,3 +38,5 @@ export { compressedSize, type SizeReport } from './compress/size.js';
 export { auditPrivacy, compareLeakage, rocAuc, rocCurve, ATTACKS, type Attack, type AttackResult, type PrivacyAudit, type AuditOptions } from './validate/privacy.js';
 export { distillationLoss, type DistillationCall } from './kernels/loss.js';
 export { copyInto } from './kernels/elementwise.js';
+export { modelToOnnx, type OnnxOptions } from './io/onnx.js';
+export { modelFromPytorchSafetensors, type PytorchImportOptions } from './io/pytorch.js';
