@@ -40,3 +40,5 @@ export { distillationLoss, type DistillationCall } from './kernels/loss.js';
 export { copyInto } from './kernels/elementwise.js';
 export { modelToOnnx, type OnnxOptions } from './io/onnx.js';
 export { modelFromPytorchSafetensors, type PytorchImportOptions } from './io/pytorch.js';
+export { unitImportance, layerImportance, removeLayer, IMPORTANCE_CRITERIA, type ImportanceCriterion, type ImportanceOptions, type UnitImportance, type LayerRemoval } from './compress/importance.js';
+export { simplify, removeUnits, figures, type SimplifyOptions, type SimplifyResult, type SimplifyRound, type ModelFigures } from './compress/simplify.js';
