@@ -1,0 +1,63 @@
+/** shrinkray cv: cross-validation of an architecture (k-fold, stratified, leave-one-out). */
+import { MLP } from '../../nn/mlp.js';
+import { crossValidate } from '../../validate/cross-validate.js';
+import { kFold, leaveOneOut, stratifiedKFold } from '../../validate/split.js';
+import { prune } from '../../compress/prune.js';
+import { quantizeWeights } from '../../compress/quantize.js';
+import { choiceOf, numberOf, widthsOf } from '../args.js';
+import type { Command } from '../command.js';
+import { DATA_OPTIONS, loadData } from '../data.js';
+import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+
+export const cv: Command = {
+  name: 'cv',
+  summary: 'cross-validate an architecture, optionally compressed in each fold',
+  usage: 'shrinkray cv [--data ...] [--method stratified|kfold|loo] [--folds 5] [--layers 300,100] [--sparsity F] [--bits N]',
+  description: "The training rows are split (the test data is not used). Each fold trains a fresh model; --sparsity and --bits\nprune (global magnitude) and quantize it before it is scored, so a compressed model's spread can be compared.",
+  options: {
+    ...DATA_OPTIONS,
+    ...TRAIN_OPTIONS,
+    method: { type: 'string', arg: 'NAME', default: 'stratified', help: 'stratified, kfold or loo (leave-one-out)' },
+    folds: { type: 'string', arg: 'K', default: '5', help: 'number of folds' },
+    layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden widths' },
+    sparsity: { type: 'string', arg: 'FRACTION', help: 'prune each fold\'s model to this sparsity before scoring' },
+    bits: { type: 'string', arg: 'N', help: 'quantize each fold\'s model to this bit width before scoring' },
+  },
+  async run(ctx) {
+    const { values, out } = ctx;
+    const method = choiceOf(values, 'method', ['stratified', 'kfold', 'loo'] as const);
+    const k = numberOf(values, 'folds', { integer: true, min: 2 });
+    const fitOptions = fitOptionsOf(values, { epochs: 5, lr: 0.05 });
+    const sparsity = values.sparsity === undefined ? undefined : numberOf(values, 'sparsity', { min: 0, max: 0.999 });
+    const bits = values.bits === undefined ? undefined : numberOf(values, 'bits', { integer: true, min: 2, max: 8 });
+    const hidden = widthsOf(values, 'layers');
+    const data = loadData(values);
+    const all = data.train;
+    const seed = fitOptions.seed ?? 0;
+    const splitter = method === 'loo' ? leaveOneOut() : method === 'kfold' ? kFold(k, { shuffle: true, seed }) : stratifiedKFold(k, { shuffle: true, seed });
+    const folds = splitter.split(all.rows, all.labels).length;
+    const outputs = all.labels ? all.classes! : all.targetCols!;
+    const device = await ctx.device();
+    const bar = out.progress(`cv ${splitter.name}`, folds, 'folds');
+    let done = 0;
+    const result = await crossValidate(device, (d, fold) => MLP.create(d, [all.cols, ...hidden, outputs], { seed: seed + fold }), all, splitter, {
+      fit: fitOptions,
+      ...(sparsity !== undefined || bits !== undefined
+        ? {
+            compress: async (model) => {
+              if (sparsity !== undefined) await prune(model, { type: 'global', sparsity });
+              if (bits !== undefined) quantizeWeights(model, { bits });
+              return model;
+            },
+          }
+        : {}),
+      onFold: (f) => {
+        bar.update(++done, Object.fromEntries(Object.entries(f.scores).slice(0, 1).map(([k2, v]) => [k2, v.toFixed(4)])));
+        if (method !== 'loo') out.log(`fold ${f.fold + 1}: ${Object.entries(f.scores).map(([k2, v]) => `${k2} ${v.toFixed(4)}`).join(', ')} (${f.fitSeconds.toFixed(1)} s)`);
+      },
+    });
+    bar.done();
+    out.log(`${splitter.name} on ${data.name} (${all.rows} rows): ${Object.keys(result.mean).map((m) => `${m} ${result.mean[m]!.toFixed(4)} ± ${result.std[m]!.toFixed(4)}`).join(', ')}`);
+    out.result({ data: data.name, rows: all.rows, ...result });
+  },
+};

@@ -1,0 +1,32 @@
+/** shrinkray devices: which WebGPU adapters exist here and which one shrinkray uses. */
+import { createDevice } from '../../gpu/device.js';
+import { formatDescription } from '../../gpu/describe.js';
+import { BACKENDS } from '../../gpu/backend.js';
+import type { Command } from '../command.js';
+import { backendOf } from '../command.js';
+
+export const devices: Command = {
+  name: 'devices',
+  summary: 'list the WebGPU adapters found and the one shrinkray uses',
+  usage: 'shrinkray devices',
+  options: {},
+  async run(ctx) {
+    const { out } = ctx;
+    const found: Record<string, unknown>[] = [];
+    for (const backend of BACKENDS.filter((b) => b !== 'auto')) {
+      try {
+        const d = await createDevice({ backend });
+        out.log(`  ${formatDescription(d.describe())}`);
+        found.push({ ...d.describe(), available: true });
+        d.destroy();
+      } catch (e) {
+        out.log(`  ${backend}: not available (${(e as Error).message.split('. ')[0]})`);
+        found.push({ backend, available: false, reason: (e as Error).message });
+      }
+    }
+    const used = await createDevice({ backend: backendOf(ctx.values) ?? 'auto' });
+    out.log(`used: ${used.describe().backend}`);
+    out.result({ adapters: found, used: used.describe().backend });
+    used.destroy();
+  },
+};

@@ -1,0 +1,56 @@
+/** shrinkray distill: a small student trained on a teacher's softened outputs (Hinton et al.). */
+import { MLP } from '../../nn/mlp.js';
+import { evaluate } from '../../nn/train.js';
+import { numberOf, requiredString, stringOf, widthsOf } from '../args.js';
+import type { Command } from '../command.js';
+import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { openModel, writeModel } from '../models.js';
+import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
+
+export const distillCommand: Command = {
+  name: 'distill',
+  summary: "train a small student on a teacher's soft targets",
+  usage: 'shrinkray distill --teacher FILE [--student 30] [--alpha 0.5] [--temperature 2.5] [--epochs N] --model-out FILE',
+  description: 'Loss: alpha T^2 KL(softmax(z_t/T) || softmax(z_s/T)) + (1 - alpha) CE(y, z_s). --alpha 1 needs no labels.\n--compare also trains the same student alone (same initialization and epochs) and reports both.',
+  options: {
+    ...DATA_OPTIONS,
+    ...TRAIN_OPTIONS,
+    teacher: { type: 'string', arg: 'FILE', help: 'the teacher model' },
+    student: { type: 'string', arg: 'WIDTHS', default: '30', help: 'hidden widths of the student' },
+    alpha: { type: 'string', arg: 'A', default: '0.5', help: 'weight of the soft targets, 0 to 1' },
+    temperature: { type: 'string', arg: 'T', default: '2.5', help: 'softmax temperature, above 0' },
+    compare: { type: 'boolean', help: 'also train the student alone and report both' },
+    'model-out': { type: 'string', arg: 'FILE', default: 'student.safetensors', help: 'where the student goes' },
+  },
+  async run(ctx) {
+    const { values, out } = ctx;
+    const file = requiredString(values, 'teacher', 'FILE');
+    const alpha = numberOf(values, 'alpha', { min: 0, max: 1 });
+    const temperature = numberOf(values, 'temperature', { min: 0, exclusiveMin: true });
+    const options = fitOptionsOf(values, { epochs: 8, lr: 0.05 });
+    const device = await ctx.device();
+    const opened = openModel(device, file);
+    const teacher = opened.model;
+    const data = loadData(values, { standardize: false });
+    const train = standardize(data.train, opened.standardizer);
+    const test = standardize(data.test, opened.standardizer);
+    const widths = [teacher.inputs, ...widthsOf(values, 'student'), teacher.outputs];
+    const result: Record<string, unknown> = { teacher: { file, test: await evaluate(teacher, test) }, widths, alpha, temperature };
+    if (values.compare) {
+      const alone = MLP.create(device, widths, { seed: (options.seed ?? 0) + 1 });
+      await trainWithProgress(out, 'student alone', alone, train, options, test);
+      result.alone = await evaluate(alone, test);
+      alone.dispose();
+    }
+    const student = MLP.create(device, widths, { seed: (options.seed ?? 0) + 1 });
+    await trainWithProgress(out, 'distilling', student, train, { ...options, distillation: { teacher, alpha, temperature } }, test);
+    result.student = await evaluate(student, test);
+    const target = stringOf(values, 'model-out')!;
+    await writeModel(student, target, { note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, ...(opened.standardizer ? { standardizer: opened.standardizer } : {}) });
+    const acc = (r: unknown) => `${(((r as { accuracy: number }).accuracy) * 100).toFixed(2)} %`;
+    out.log(`teacher ${acc((result.teacher as { test: unknown }).test)}, distilled student ${acc(result.student)}${result.alone ? `, student alone ${acc(result.alone)}` : ''} (test accuracy); saved ${target}`);
+    out.result({ model: target, ...result });
+    student.dispose();
+    teacher.dispose();
+  },
+};

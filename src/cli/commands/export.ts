@@ -1,0 +1,33 @@
+/** shrinkray export: a model as ONNX (or its plain float weights as safetensors). */
+import { writeFileAtomic } from '../../io/files.js';
+import { modelToOnnx } from '../../io/onnx.js';
+import { choiceOf, requiredString, stringOf } from '../args.js';
+import type { Command } from '../command.js';
+import { openModel } from '../models.js';
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write a model as ONNX (opset 13; quantized layers in QDQ form or as float)',
+  usage: 'shrinkray export --model FILE --format onnx [--quantized qdq|float] --output FILE.onnx',
+  description: "Each layer is a Gemm and its activation; input 'input' [batch, inputs], output 'output' (logits).\nQuantized layers: integer weights + DequantizeLinear (qdq, the default), or dequantized float weights.\nA CSV model's standardization is not part of the graph: apply it to inputs first (see inspect).",
+  options: {
+    model: { type: 'string', arg: 'FILE', help: 'the model (safetensors)' },
+    format: { type: 'string', arg: 'NAME', default: 'onnx', help: 'onnx' },
+    quantized: { type: 'string', arg: 'FORM', default: 'qdq', help: 'qdq or float' },
+    output: { type: 'string', short: 'o', arg: 'FILE', help: 'the file to write (default: the model name with .onnx)' },
+  },
+  async run(ctx) {
+    const { values, out } = ctx;
+    const file = requiredString(values, 'model', 'FILE');
+    choiceOf(values, 'format', ['onnx'] as const);
+    const quantized = choiceOf(values, 'quantized', ['qdq', 'float'] as const);
+    const target = stringOf(values, 'output') ?? file.replace(/\.safetensors$/i, '') + '.onnx';
+    const device = await ctx.device();
+    const { model } = openModel(device, file);
+    const bytes = await modelToOnnx(model, { quantized });
+    writeFileAtomic(target, bytes);
+    out.log(`wrote ${target}: ONNX opset 13, ${bytes.length.toLocaleString('en-US')} bytes, ${model.layers.length} Gemm layers${model.layers.some((l) => l.quant) ? `, quantized weights as ${quantized}` : ''}`);
+    out.result({ model: file, output: target, bytes: bytes.length, quantized });
+    model.dispose();
+  },
+};

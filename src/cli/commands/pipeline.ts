@@ -1,0 +1,206 @@
+/**
+ * The default run: train a dense model (LeNet-300-100 on MNIST unless told otherwise), prune it
+ * gradually with fine-tuning, quantize it (int8, and a lower bit width after pruning), distil a
+ * small student, score the units by ablation and remove the least important physically, score
+ * every variant on the test set against the dense model, and write the report. Defaults fit 15 minutes on a 2-core machine with a CPU WebGPU adapter; --quick is a
+ * short run on a subset.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MLP } from '../../nn/mlp.js';
+import { modelFromSafetensors, modelToSafetensors } from '../../io/model-file.js';
+import { quantizeWeights } from '../../compress/quantize.js';
+import { layerImportance, unitImportance } from '../../compress/importance.js';
+import { simplify } from '../../compress/simplify.js';
+import { subset } from '../../data/dataset.js';
+import { testMetrics, type ClassificationMetrics } from '../../validate/metrics.js';
+import { compressedSize } from '../../compress/size.js';
+import { numberOf, stringOf, UsageError, widthsOf, type Options } from '../args.js';
+import type { Command, Context } from '../command.js';
+import { DATA_OPTIONS, loadData } from '../data.js';
+import { writeModel } from '../models.js';
+import { writeReport, type Report, type TrainingRun } from '../report.js';
+import { fitOptionsOf, trainWithProgress } from '../training.js';
+import { measureVariant, type VariantReport } from '../variants.js';
+import type { Device } from '../../gpu/device.js';
+
+const options: Options = {
+  ...DATA_OPTIONS,
+  quick: { type: 'boolean', help: 'a short run (about 2 minutes on 2 cores): 10,000 training images, few epochs' },
+  layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden widths of the dense model' },
+  epochs: { type: 'string', arg: 'N', help: 'epochs of the dense model (default 10; --quick 2)' },
+  'prune-epochs': { type: 'string', arg: 'N', help: 'fine-tuning epochs while pruning (default 6; --quick 1)' },
+  sparsity: { type: 'string', arg: 'FRACTION', default: '0.9', help: 'fraction of weights pruned (global magnitude, gradual)' },
+  bits: { type: 'string', arg: 'N', default: '4', help: 'the lower bit width for the pruned model (2-7; int8 is always made)' },
+  student: { type: 'string', arg: 'WIDTHS', default: '30', help: 'hidden widths of the distilled student' },
+  keep: { type: 'string', arg: 'FRACTION', default: '0.3', help: 'simplification: the fraction of parameters the smaller model keeps' },
+  'student-epochs': { type: 'string', arg: 'N', help: 'epochs of the student, alone and distilled (default 8; --quick 2)' },
+  alpha: { type: 'string', arg: 'A', default: '0.5', help: 'distillation: weight of the teacher\'s soft targets' },
+  temperature: { type: 'string', arg: 'T', default: '2.5', help: 'distillation temperature' },
+  'batch-size': { type: 'string', arg: 'N', default: '128', help: 'mini-batch size' },
+  lr: { type: 'string', arg: 'RATE', default: '0.1', help: 'learning rate of the dense model and the students' },
+  optimizer: { type: 'string', arg: 'NAME', default: 'sgd', help: 'sgd (Nesterov momentum 0.9), adam or adamw' },
+  'weight-decay': { type: 'string', arg: 'L2', default: '0.00005', help: 'weight decay' },
+  out: { type: 'string', arg: 'DIR', default: 'shrinkray-report', help: 'where the report and the models go' },
+};
+
+async function clone(device: Device, m: MLP): Promise<MLP> {
+  return modelFromSafetensors(device, await modelToSafetensors(m));
+}
+
+export async function runPipeline(ctx: Context): Promise<number> {
+  const { values, out } = ctx;
+  const started = performance.now();
+  const quick = !!values.quick;
+  const int = (name: string, fallback: number, quickValue: number, max = 10_000) =>
+    values[name] === undefined ? (quick ? quickValue : fallback) : numberOf(values, name, { integer: true, min: 1, max });
+  const epochs = int('epochs', 10, 2);
+  const pruneEpochs = int('prune-epochs', 6, 1);
+  const studentEpochs = int('student-epochs', 8, 2);
+  const sparsity = numberOf(values, 'sparsity', { min: 0, max: 1, exclusiveMin: true });
+  if (sparsity >= 1) throw new UsageError('--sparsity must be below 1');
+  const bits = numberOf(values, 'bits', { integer: true, min: 2, max: 7 });
+  const alpha = numberOf(values, 'alpha', { min: 0, max: 1 });
+  const temperature = numberOf(values, 'temperature', { min: 0, exclusiveMin: true, max: 100 });
+  const hidden = widthsOf(values, 'layers');
+  const studentHidden = widthsOf(values, 'student');
+  const dir = stringOf(values, 'out')!;
+  if (quick && values.limit === undefined) values.limit = '10000';
+
+  const data = loadData(values);
+  const { train, test } = data;
+  if (!train.labels || !test.labels) throw new UsageError('the pipeline needs classification data (a label column of classes)');
+  const classes = Math.max(train.classes!, test.classes!);
+  const device = await ctx.device();
+  out.log(`device: ${device.describe().backend} (${device.describe().adapter}) · data: ${data.name}, ${train.rows} training and ${test.rows} test rows, ${train.cols} features, ${classes} classes`);
+  const base = fitOptionsOf(values, { epochs, lr: numberOf(values, 'lr', { min: 0, exclusiveMin: true }) });
+  const seed = base.seed ?? 1;
+  mkdirSync(join(dir, 'models'), { recursive: true });
+  const training: TrainingRun[] = [];
+  const models: { name: string; description: string; model: MLP; file: string }[] = [];
+  const save = async (name: string, description: string, model: MLP) => {
+    const file = `models/${name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '').toLowerCase()}.safetensors`;
+    await writeModel(model, join(dir, file), { data: data.name, note: description, ...(data.standardizer ? { standardizer: data.standardizer } : {}) });
+    models.push({ name, description, model, file });
+  };
+
+  // 1. The dense reference.
+  const widths = [train.cols, ...hidden, classes];
+  const dense = MLP.create(device, widths, { seed });
+  training.push(await trainWithProgress(out, 'dense', dense, train, base, test));
+  await save('dense', `trained ${epochs} epochs (${base.optimizer?.type}, lr ${base.learningRate}, batch ${base.batchSize}, cosine schedule)`, dense);
+
+  // 2. Post-training int8 quantization of the dense model (per output channel, symmetric).
+  const int8 = await clone(device, dense);
+  quantizeWeights(int8, { bits: 8, restrictRange: true });
+  await save('int8', 'dense, int8 post-training quantization of the weights (per channel, symmetric)', int8);
+  out.log('int8: quantized the dense model\'s weights');
+
+  // 3. Gradual global magnitude pruning with fine-tuning (Zhu & Gupta's schedule), then lower bit widths.
+  const pruned = await clone(device, dense);
+  const steps = Math.ceil(train.rows / base.batchSize) * pruneEpochs;
+  training.push(
+    await trainWithProgress(out, `pruning to ${Math.round(sparsity * 100)} %`, pruned, train, {
+      ...base,
+      epochs: pruneEpochs,
+      learningRate: base.learningRate / 10,
+      schedule: { type: 'constant' },
+      seed: seed + 1,
+      pruning: { scope: 'global', finalSparsity: sparsity, beginStep: 0, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) },
+    }, test),
+  );
+  await save(`pruned ${Math.round(sparsity * 100)} %`, `gradual global magnitude pruning with ${pruneEpochs} fine-tuning epochs at a tenth of the learning rate`, pruned);
+  const prunedInt8 = await clone(device, pruned);
+  quantizeWeights(prunedInt8, { bits: 8, restrictRange: true });
+  await save(`pruned + int8`, 'the pruned model, int8 weights (per channel)', prunedInt8);
+  const prunedLow = await clone(device, pruned);
+  quantizeWeights(prunedLow, { bits });
+  await save(`pruned + int${bits}`, `the pruned model, ${bits}-bit weights (per channel)`, prunedLow);
+  out.log(`quantized the pruned model to int8 and int${bits}`);
+
+  // 4. A small student, alone and distilled from the dense model, from the same initialization.
+  const studentWidths = [train.cols, ...studentHidden, classes];
+  const studentName = studentWidths.join('-');
+  const studentOptions = { ...base, epochs: studentEpochs, schedule: { type: 'cosine', total: studentEpochs } as const, seed: seed + 2 };
+  const alone = MLP.create(device, studentWidths, { seed: seed + 3 });
+  training.push(await trainWithProgress(out, `student ${studentName}`, alone, train, studentOptions, test));
+  await save('student alone', `${studentName} trained alone, ${studentEpochs} epochs`, alone);
+  const distilled = MLP.create(device, studentWidths, { seed: seed + 3 });
+  training.push(await trainWithProgress(out, `distilled ${studentName}`, distilled, train, { ...studentOptions, distillation: { teacher: dense, alpha, temperature } }, test));
+  await save('student distilled', `${studentName} distilled from the dense model (alpha ${alpha}, T ${temperature}), same initialization and epochs`, distilled);
+
+  // 5. Ablation importance of the dense model's hidden units and layers, and a physically smaller
+  // model: the least important units removed, 60 a round, fine-tuned in between, down to --keep.
+  let t0 = performance.now();
+  const scored = await unitImportance(dense, train, { samples: Math.min(5000, train.rows), seed });
+  const layerRemovals = await layerImportance(dense, train, { samples: Math.min(5000, train.rows), seed });
+  out.log(`importance: ablation scores of ${scored.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${scored.samples} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; removing a hidden layer costs ${layerRemovals.map((l) => `+${l.importance.toFixed(3)}`).join(', ')} loss`);
+  const keep = numberOf(values, 'keep', { min: 0, max: 1, exclusiveMin: true });
+  const target = Math.floor(dense.parameterCount() * keep);
+  const fineTuneRows = Uint32Array.from({ length: Math.min(10_000, train.rows) }, (_, i) => i);
+  const validation = subset(train, Array.from({ length: Math.min(2000, train.rows) }, (_, i) => train.rows - 1 - i));
+  const simplifyBar = out.progress(`simplifying to ${Math.round(keep * 100)} %`, dense.parameterCount() - target, 'parameters');
+  t0 = performance.now();
+  const simplified = await simplify(dense, train, validation, {
+    unitsPerRound: 60,
+    targetParameters: target,
+    scoreSamples: 2000,
+    seed,
+    fineTune: { ...base, epochs: 1, learningRate: base.learningRate / 5, schedule: { type: 'constant' }, rows: fineTuneRows },
+    onRound: (r) => simplifyBar.update(dense.parameterCount() - r.parameters, { widths: r.widths.join('-') }),
+  });
+  simplifyBar.done(`${simplified.after.widths.join('-')} after ${simplified.rounds.length} rounds`);
+  await save('simplified', `hidden units removed physically by ablation importance, 60 a round with 1 epoch of fine-tuning on 10,000 rows, to ${Math.round(keep * 100)} % of the parameters (${simplified.after.widths.join('-')})`, simplified.model);
+
+  // 6. Every variant against the dense model on the test set.
+  const bar = out.progress('scoring variants', models.length, 'variants');
+  const refPredictions = ((await testMetrics(dense, test)) as ClassificationMetrics).predictions;
+  const refBytes = (await compressedSize(dense)).denseBytes;
+  const variants: VariantReport[] = [];
+  for (const [i, m] of models.entries()) {
+    variants.push({ ...(await measureVariant(m.name, m.description, m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, test, seed)), file: m.file });
+    bar.update(i + 1);
+  }
+  bar.done();
+  const report: Report = {
+    tool: 'shrinkray 0.1.0',
+    created: new Date().toISOString(),
+    command: ctx.commandLine,
+    device: device.describe(),
+    data: { name: data.name, trainRows: train.rows, testRows: test.rows, features: train.cols, classes },
+    settings: { quick, widths, epochs, pruneEpochs, sparsity, bits, studentWidths, studentEpochs, alpha, temperature, batchSize: base.batchSize, learningRate: base.learningRate, optimizer: base.optimizer, seed },
+    seconds: (performance.now() - started) / 1000,
+    reference: 'dense',
+    variants,
+    training,
+    importance: scored.layers.flatMap(({ layer, scores }) => Array.from(scores, (importance, unit) => ({ layer: `layer ${layer + 1}`, unit, importance }))),
+    layerRemovals,
+    simplification: { before: simplified.before, after: simplified.after, rounds: simplified.rounds.map((r) => ({ round: r.round, widths: r.widths, parameters: r.parameters, accuracy: r.accuracy })) },
+    notes: [
+      `Ablation importance (loss increase without the unit) of the dense model on ${scored.samples} training rows: baseline loss ${scored.baselineLoss.toFixed(4)}; ${scored.layers.map((l) => `layer ${l.layer + 1}: ${Array.from(l.scores).filter((v) => v <= 0).length} of ${l.scores.length} units do not help`).join(', ')}.`,
+      `Removing a whole hidden layer: ${layerRemovals.map((l) => `layer ${l.layer + 1} (${l.method}) +${l.importance.toFixed(4)} loss, ${l.parametersAfter.toLocaleString('en-US')} parameters left`).join('; ')}.`,
+      `Simplification: ${simplified.before.widths.join('-')} (${simplified.before.parameters.toLocaleString('en-US')} parameters, ${simplified.before.flops.toLocaleString('en-US')} FLOPs per row, validation ${(simplified.before.accuracy * 100).toFixed(2)} %, ${simplified.before.inferenceMs.toFixed(0)} ms) to ${simplified.after.widths.join('-')} (${simplified.after.parameters.toLocaleString('en-US')}, ${simplified.after.flops.toLocaleString('en-US')}, ${(simplified.after.accuracy * 100).toFixed(2)} %, ${simplified.after.inferenceMs.toFixed(0)} ms) in ${simplified.rounds.length} rounds.`,
+    ],
+  };
+  const files = await writeReport(dir, report);
+  for (const m of models) m.model.dispose();
+  out.log('');
+  out.log(['variant'.padEnd(20), 'size'.padStart(10), 'x smaller'.padStart(9), 'accuracy'.padStart(9), 'diff (pts)'.padStart(10), 'p-value'.padStart(8)].join('  '));
+  for (const v of variants)
+    out.log(
+      [v.name.padEnd(20), `${(v.bytes / 1024).toFixed(1)} KiB`.padStart(10), v.ratio.toFixed(1).padStart(9), `${(v.accuracy * 100).toFixed(2)} %`.padStart(9), (v.name === 'dense' ? '' : `${v.difference >= 0 ? '+' : ''}${(v.difference * 100).toFixed(2)}`).padStart(10), (v.name === 'dense' ? '' : v.pValue < 0.001 ? '<0.001' : v.pValue.toFixed(3)).padStart(8)].join('  '),
+    );
+  out.log(`\nreport: ${join(dir, 'report.md')} (${files.join(', ')}), models in ${join(dir, 'models')}; ${report.seconds.toFixed(0)} s in all`);
+  out.result(report);
+  return 0;
+}
+
+export const pipeline: Command = {
+  name: 'run',
+  summary: 'the whole job (the default): train, prune, quantize, distil, compare, report',
+  usage: 'shrinkray [run] [--quick] [--data mnist|FILE.csv|idx] [--out DIR] [options]',
+  description:
+    'Trains a dense model, prunes it gradually (global magnitude) with fine-tuning, quantizes it (int8, and the pruned model\nto int8 and --bits), distils a small student, scores its hidden units by ablation and removes the least important\nphysically (--keep), scores every variant on the test set against the dense model\n(accuracy difference, bootstrap interval, McNemar p-value, size, inference time) and writes report.json,\nreport.md, SVG charts and every model (safetensors) to --out.',
+  options,
+  run: runPipeline,
+};

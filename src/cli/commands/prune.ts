@@ -1,0 +1,59 @@
+/** shrinkray prune: magnitude pruning of a saved model, gradual with fine-tuning or one-shot. */
+import { prune as pruneModel, pruneReport } from '../../compress/prune.js';
+import { evaluate } from '../../nn/train.js';
+import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
+import type { Command } from '../command.js';
+import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { openModel, writeModel } from '../models.js';
+import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
+
+export const pruneCommand: Command = {
+  name: 'prune',
+  summary: 'prune a model: global, per layer, structured (neurons) or N:M; gradual with fine-tuning',
+  usage: 'shrinkray prune --model FILE --sparsity 0.9 [--scope global|layer|structured|nm] [--epochs N] --model-out FILE',
+  description: 'With --epochs > 0 (global or layer scope) the sparsity rises along Zhu & Gupta\'s cubic schedule while\nthe model fine-tunes; with --epochs 0 the model is pruned at once. Masks are kept in the file, so later\ntraining leaves pruned weights at zero.',
+  options: {
+    ...DATA_OPTIONS,
+    ...TRAIN_OPTIONS,
+    model: { type: 'string', arg: 'FILE', help: 'the model to prune' },
+    sparsity: { type: 'string', arg: 'FRACTION', default: '0.9', help: 'fraction of weights (structured: of hidden neurons) to remove' },
+    scope: { type: 'string', arg: 'SCOPE', default: 'global', help: 'global, layer, structured (whole neurons, L2 norm) or nm (with --nm 2:4)' },
+    nm: { type: 'string', arg: 'N:M', default: '2:4', help: 'N:M pattern for --scope nm' },
+    'model-out': { type: 'string', arg: 'FILE', default: 'pruned.safetensors', help: 'where the pruned model goes' },
+  },
+  async run(ctx) {
+    const { values, out } = ctx;
+    const file = requiredString(values, 'model', 'FILE');
+    const scope = choiceOf(values, 'scope', ['global', 'layer', 'structured', 'nm'] as const);
+    const sparsity = numberOf(values, 'sparsity', { min: 0, max: 1 });
+    if (sparsity >= 1) throw new UsageError('--sparsity must be below 1');
+    const oneShot = values.epochs === '0' || scope === 'structured' || scope === 'nm';
+    const options = fitOptionsOf({ ...values, epochs: oneShot ? undefined : values.epochs }, { epochs: 3, lr: 0.005 });
+    const device = await ctx.device();
+    const opened = openModel(device, file);
+    const { model } = opened;
+    const data = loadData(values, { standardize: false });
+    const train = standardize(data.train, opened.standardizer);
+    const test = standardize(data.test, opened.standardizer);
+    const before = await evaluate(model, test);
+    if (!oneShot && (scope === 'global' || scope === 'layer')) {
+      const steps = Math.ceil(train.rows / options.batchSize) * options.epochs;
+      await trainWithProgress(out, `pruning to ${(sparsity * 100).toFixed(0)} %`, model, train, {
+        ...options,
+        schedule: { type: 'constant' },
+        pruning: { scope, finalSparsity: sparsity, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) },
+      }, test);
+    } else if (scope === 'nm') {
+      const [n, m] = (stringOf(values, 'nm') ?? '').split(':').map(Number);
+      await pruneModel(model, { type: 'nm', n: n!, m: m! });
+    } else if (scope === 'structured') await pruneModel(model, { type: 'structured', fraction: sparsity });
+    else await pruneModel(model, { type: scope, sparsity });
+    const after = await evaluate(model, test);
+    const report = await pruneReport(model);
+    const target = stringOf(values, 'model-out')!;
+    await writeModel(model, target, { note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, ...(opened.standardizer ? { standardizer: opened.standardizer } : {}), ...(opened.metadata.data ? { data: opened.metadata.data } : {}) });
+    out.log(`pruned ${(report.sparsity * 100).toFixed(1)} % of weights (${report.layers.map((l) => `${(l.sparsity * 100).toFixed(1)} %`).join(' / ')}); test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; saved ${target}`);
+    out.result({ model: target, scope, sparsity: report.sparsity, layers: report.layers, before, after });
+    model.dispose();
+  },
+};

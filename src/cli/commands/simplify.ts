@@ -1,0 +1,79 @@
+/** shrinkray simplify: remove the least important hidden units physically, fine-tuning between rounds. */
+import { IMPORTANCE_CRITERIA } from '../../compress/importance.js';
+import { simplify } from '../../compress/simplify.js';
+import { subset } from '../../data/dataset.js';
+import { evaluate } from '../../nn/train.js';
+import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
+import type { Command } from '../command.js';
+import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { openModel, writeModel } from '../models.js';
+import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+
+export const simplifyCommand: Command = {
+  name: 'simplify',
+  summary: 'remove the least important units physically (smaller matrices), k per round, with fine-tuning',
+  usage: 'shrinkray simplify --model FILE [--units-per-round 20] [--target-parameters N] [--min-accuracy A] --model-out FILE',
+  description: 'Each round scores the units (--criterion, on --score-samples training rows), removes the --units-per-round\nleast important across all hidden layers, fine-tunes (--epochs per round) and checks the accuracy on a\nvalidation split (--validation, the last rows of the training data). It stops at --target-parameters,\nbefore the accuracy falls below --min-accuracy, or after --rounds, keeping the last model above the floor.',
+  options: {
+    ...DATA_OPTIONS,
+    ...TRAIN_OPTIONS,
+    model: { type: 'string', arg: 'FILE', help: 'the model' },
+    'units-per-round': { type: 'string', arg: 'K', default: '20', help: 'units removed per round' },
+    'target-parameters': { type: 'string', arg: 'N', help: 'stop at this many parameters (or fewer)' },
+    'min-accuracy': { type: 'string', arg: 'A', help: 'validation accuracy floor, 0 to 1' },
+    rounds: { type: 'string', arg: 'N', help: 'at most this many rounds' },
+    criterion: { type: 'string', arg: 'NAME', default: 'ablation', help: IMPORTANCE_CRITERIA.join(', ') },
+    'score-samples': { type: 'string', arg: 'N', default: '2000', help: 'training rows the importance is scored on' },
+    validation: { type: 'string', arg: 'FRACTION', default: '0.1', help: 'fraction of the training rows held out for the accuracy floor' },
+    'model-out': { type: 'string', arg: 'FILE', default: 'simplified.safetensors', help: 'where the smaller model goes' },
+  },
+  async run(ctx) {
+    const { values, out } = ctx;
+    const file = requiredString(values, 'model', 'FILE');
+    const k = numberOf(values, 'units-per-round', { integer: true, min: 1 });
+    const target = values['target-parameters'] === undefined ? undefined : numberOf(values, 'target-parameters', { integer: true, min: 1 });
+    const floor = values['min-accuracy'] === undefined ? undefined : numberOf(values, 'min-accuracy', { min: 0, max: 1 });
+    const rounds = values.rounds === undefined ? undefined : numberOf(values, 'rounds', { integer: true, min: 1 });
+    if (target === undefined && floor === undefined && rounds === undefined) throw new UsageError('give a stopping rule: --target-parameters, --min-accuracy or --rounds');
+    const criterion = choiceOf(values, 'criterion', IMPORTANCE_CRITERIA);
+    const fraction = numberOf(values, 'validation', { min: 0, max: 0.5, exclusiveMin: true });
+    const fineTune = fitOptionsOf(values, { epochs: 1, lr: 0.01 });
+    const device = await ctx.device();
+    const opened = openModel(device, file);
+    const data = loadData(values, { standardize: false });
+    const all = standardize(data.train, opened.standardizer);
+    const cut = Math.floor(all.rows * (1 - fraction));
+    const train = subset(all, Array.from({ length: cut }, (_, i) => i));
+    const validation = subset(all, Array.from({ length: all.rows - cut }, (_, i) => cut + i));
+    const bar = out.progress('simplifying', target ? Math.max(1, opened.model.parameterCount() - target) : (rounds ?? 1), target ? 'parameters' : 'rounds');
+    const start = opened.model.parameterCount();
+    const result = await simplify(opened.model, train, validation, {
+      unitsPerRound: k,
+      criterion,
+      scoreSamples: numberOf(values, 'score-samples', { integer: true, min: 1 }),
+      fineTune,
+      seed: fineTune.seed ?? 0,
+      ...(target !== undefined ? { targetParameters: target } : {}),
+      ...(floor !== undefined ? { minAccuracy: floor } : {}),
+      ...(rounds !== undefined ? { maxRounds: rounds } : {}),
+      onRound: (r) => {
+        bar.update(target ? start - r.parameters : r.round, { widths: r.widths.join('-'), accuracy: `${(r.accuracy * 100).toFixed(2)} %` });
+        if (!process.stderr.isTTY) out.log(`round ${r.round}: ${r.widths.join('-')}, ${r.parameters} parameters, validation accuracy ${(r.accuracy * 100).toFixed(2)} %`);
+      },
+    });
+    bar.done(`stopped by ${result.stoppedBy}`);
+    const test = standardize(data.test, opened.standardizer);
+    const testBefore = (await evaluate(opened.model, test)).accuracy;
+    const testAfter = (await evaluate(result.model, test)).accuracy;
+    const target2 = stringOf(values, 'model-out')!;
+    await writeModel(result.model, target2, { note: `simplified from ${file} (${criterion})`, ...(opened.standardizer ? { standardizer: opened.standardizer } : {}) });
+    const row = (name: string, f: typeof result.before, testAcc: number) =>
+      `${name.padEnd(7)} ${f.widths.join('-').padEnd(18)} ${f.parameters.toLocaleString('en-US').padStart(9)} parameters ${f.flops.toLocaleString('en-US').padStart(10)} FLOPs/row  validation ${(f.accuracy * 100).toFixed(2)} %  test ${(testAcc * 100).toFixed(2)} %  inference ${f.inferenceMs.toFixed(0)} ms`;
+    out.log(row('before', result.before, testBefore));
+    out.log(row('after', result.after, testAfter));
+    out.log(`saved ${target2}`);
+    out.result({ model: target2, before: { ...result.before, testAccuracy: testBefore }, after: { ...result.after, testAccuracy: testAfter }, rounds: result.rounds, stoppedBy: result.stoppedBy });
+    result.model.dispose();
+    opened.model.dispose();
+  },
+};

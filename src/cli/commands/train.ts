@@ -1,0 +1,39 @@
+/** shrinkray train: a new MLP trained on the data, saved as safetensors. */
+import { MLP } from '../../nn/mlp.js';
+import { evaluate } from '../../nn/train.js';
+import { ACTIVATIONS, type Activation } from '../../kernels/gemm.js';
+import { choiceOf, stringOf, widthsOf } from '../args.js';
+import type { Command } from '../command.js';
+import { DATA_OPTIONS, loadData } from '../data.js';
+import { writeModel } from '../models.js';
+import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
+
+export const train: Command = {
+  name: 'train',
+  summary: 'train an MLP and save it',
+  usage: 'shrinkray train [--data ...] [--layers 300,100] [--epochs N] [--model-out FILE]',
+  options: {
+    ...DATA_OPTIONS,
+    ...TRAIN_OPTIONS,
+    layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden layer widths' },
+    activation: { type: 'string', arg: 'NAME', default: 'relu', help: 'hidden activation: relu, tanh, sigmoid, identity' },
+    'model-out': { type: 'string', arg: 'FILE', default: 'model.safetensors', help: 'where the trained model goes' },
+  },
+  async run(ctx) {
+    const { values, out } = ctx;
+    const hidden = widthsOf(values, 'layers');
+    const activation = choiceOf(values, 'activation', Object.keys(ACTIVATIONS) as Activation[]);
+    const options = fitOptionsOf(values, { epochs: 10, lr: 0.05 });
+    const data = loadData(values);
+    const device = await ctx.device();
+    const outputs = data.train.labels ? Math.max(data.train.classes!, data.test.classes ?? 0) : data.train.targetCols!;
+    const model = MLP.create(device, [data.train.cols, ...hidden, outputs], { activation, seed: options.seed });
+    const curves = await trainWithProgress(out, 'train', model, data.train, options, data.test);
+    const scores = await evaluate(model, data.test);
+    const file = stringOf(values, 'model-out')!;
+    await writeModel(model, file, { data: data.name, ...(data.standardizer ? { standardizer: data.standardizer } : {}) });
+    out.log(`test loss ${scores.loss.toFixed(4)}${Number.isNaN(scores.accuracy) ? '' : `, test accuracy ${(scores.accuracy * 100).toFixed(2)} %`}; saved ${file}`);
+    out.result({ model: file, architecture: [data.train.cols, ...hidden, outputs], test: scores, history: curves.epochs });
+    model.dispose();
+  },
+};

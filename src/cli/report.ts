@@ -1,0 +1,109 @@
+/**
+ * The report of a run, in --out DIR: report.json (every figure), report.md (the table of variants
+ * and the charts), and the charts as SVG files. Files are written atomically.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/files.js';
+import type { DeviceDescription } from '../gpu/device.js';
+import { accuracySizeSpec, importanceHistogramSpec, paretoFront, renderSvg, sparsitySpec, trainingCurvesSpec } from './charts.js';
+import type { VariantReport } from './variants.js';
+
+export interface TrainingRun {
+  run: string;
+  epochs: { epoch: number; loss: number; accuracy: number; valAccuracy?: number; seconds: number }[];
+}
+
+export interface Report {
+  tool: string;
+  created: string;
+  command: string;
+  device: DeviceDescription;
+  data: { name: string; trainRows: number; testRows: number; features: number; classes?: number };
+  settings: Record<string, unknown>;
+  seconds: number;
+  reference: string;
+  variants: VariantReport[];
+  training: TrainingRun[];
+  importance?: { layer: string; unit: number; importance: number }[];
+  layerRemovals?: unknown;
+  simplification?: unknown;
+  notes: string[];
+}
+
+const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)} %`;
+const signedPts = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}`;
+
+function kib(bytes: number): string {
+  return bytes >= 10 * 1024 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+export function markdown(report: Report, charts: string[]): string {
+  const front = new Set(paretoFront(report.variants.map((v) => ({ name: v.name, bytes: v.bytes, accuracy: v.accuracy }))).map((p) => p.name));
+  const lines = [
+    `# shrinkray report`,
+    '',
+    `${report.created} · ${report.device.backend} (${report.device.adapter}${report.device.cpuFallback ? ', CPU adapter' : ''}) · ${report.data.name}: ${report.data.trainRows} training and ${report.data.testRows} test rows · ${report.seconds.toFixed(0)} s`,
+    '',
+    `Command: \`${report.command}\``,
+    '',
+    `Every variant is scored on the test set against **${report.reference}**: the difference in accuracy (points), its 95 % bootstrap interval, and McNemar's exact p-value on the rows where the two disagree. A p-value below 0.05 means the difference is unlikely to be chance. Size counts the stored weights at their bit width, the positions of pruned models' kept weights, scales and float32 biases. Pareto-optimal variants (no other is both smaller and more accurate) are marked ★.`,
+    '',
+    '| variant | size | x smaller | parameters | nonzero | sparsity | bits | accuracy | difference (pts) | 95 % interval | p-value | test-set inference |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...report.variants.map((v) =>
+      [
+        `${front.has(v.name) ? '★ ' : ''}${v.name}`,
+        kib(v.bytes),
+        v.ratio.toFixed(1),
+        v.parameters.toLocaleString('en-US'),
+        v.nonzero.toLocaleString('en-US'),
+        pct(v.sparsity, 1),
+        v.bits,
+        pct(v.accuracy),
+        v.name === report.reference ? '—' : signedPts(v.difference),
+        v.name === report.reference ? '—' : `[${signedPts(v.interval[0])}, ${signedPts(v.interval[1])}]`,
+        v.name === report.reference ? '—' : v.pValue < 0.001 ? '< 0.001' : v.pValue.toFixed(3),
+        `${v.inferenceMs.toFixed(0)} ms`,
+      ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
+    ),
+    '',
+    ...report.variants.map((v) => `- **${v.name}** (${v.architecture}): ${v.description}${v.file ? ` — \`${v.file}\`` : ''}`),
+    '',
+    ...charts.map((c) => `![${c.replace(/\.svg$/, '')}](${c})`),
+    '',
+    ...(report.notes.length ? ['## Notes', '', ...report.notes.map((n) => `- ${n}`), ''] : []),
+  ];
+  return lines.join('\n');
+}
+
+/** Renders the charts the report's figures allow and writes everything under dir. */
+export async function writeReport(dir: string, report: Report): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const charts: [string, Parameters<typeof renderSvg>[0]][] = [];
+  if (report.variants.length) {
+    charts.push(['accuracy-size.svg', accuracySizeSpec(report.variants.map((v) => ({ name: v.name, bytes: v.bytes, accuracy: v.accuracy })))]);
+    charts.push(['sparsity.svg', sparsitySpec(report.variants.flatMap((v) => v.layers.map((l) => ({ variant: v.name, layer: l.layer, sparsity: l.sparsity }))))]);
+  }
+  if (report.training.length)
+    charts.push([
+      'training.svg',
+      trainingCurvesSpec(
+        report.training.flatMap((t) =>
+          t.epochs.flatMap((e) => [
+            { run: t.run, epoch: e.epoch, metric: 'training loss', value: e.loss },
+            ...(e.valAccuracy !== undefined ? [{ run: t.run, epoch: e.epoch, metric: 'test accuracy (%)', value: e.valAccuracy * 100 }] : []),
+          ]),
+        ),
+      ),
+    ]);
+  if (report.importance?.length) charts.push(['importance.svg', importanceHistogramSpec(report.importance.map((i) => ({ layer: i.layer, importance: i.importance })))]);
+  const written: string[] = [];
+  for (const [name, spec] of charts) {
+    writeFileAtomic(join(dir, name), new TextEncoder().encode(await renderSvg(spec)));
+    written.push(name);
+  }
+  writeFileAtomic(join(dir, 'report.json'), new TextEncoder().encode(JSON.stringify({ ...report, charts: written }, null, 2)));
+  writeFileAtomic(join(dir, 'report.md'), new TextEncoder().encode(markdown(report, written)));
+  return [...written, 'report.json', 'report.md'];
+}

@@ -1,0 +1,83 @@
+/**
+ * The figures of one model variant against the reference (dense) model on the test set: size at
+ * its bit width, parameters, sparsity (per layer), accuracy, the accuracy difference with its
+ * bootstrap interval and McNemar's exact p-value, and the time to score the test set.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { GpuDataset } from '../data/gpu-dataset.js';
+import type { MLP } from '../nn/mlp.js';
+import { compressedSize } from '../compress/size.js';
+import { pruneReport } from '../compress/prune.js';
+import { testMetrics, type ClassificationMetrics } from '../validate/metrics.js';
+import { comparePredictions } from '../validate/compare.js';
+
+export interface VariantReport {
+  name: string;
+  description: string;
+  /** The saved model, relative to the report directory. */
+  file?: string;
+  architecture: string;
+  parameters: number;
+  nonzero: number;
+  sparsity: number;
+  bits: number;
+  bytes: number;
+  /** Size of the dense float32 reference over this variant's size. */
+  ratio: number;
+  accuracy: number;
+  /** accuracy - reference accuracy, with its interval and p-value (McNemar, exact). */
+  difference: number;
+  interval: [number, number];
+  pValue: number;
+  /** Milliseconds to score the whole test set (after one untimed pass). */
+  inferenceMs: number;
+  layers: { layer: string; sparsity: number }[];
+}
+
+/** The bit width a model's weights are stored in. */
+export function bitsOf(model: MLP): number {
+  return Math.max(...model.layers.map((l) => l.quant?.spec.bits ?? 32));
+}
+
+export async function measureVariant(
+  name: string,
+  description: string,
+  model: MLP,
+  reference: { model: MLP; predictions?: ArrayLike<number>; bytes?: number },
+  test: Dataset,
+  seed = 1,
+): Promise<VariantReport> {
+  const gpu = new GpuDataset(model.device, test);
+  try {
+    const bits = bitsOf(model);
+    const size = await compressedSize(model, { bits });
+    const pr = await pruneReport(model);
+    const refPredictions = reference.predictions ?? ((await testMetrics(reference.model, gpu)) as ClassificationMetrics).predictions;
+    // The first pass compiles what it needs; the second is timed.
+    const metrics = (await testMetrics(model, gpu)) as ClassificationMetrics;
+    const t0 = performance.now();
+    await testMetrics(model, gpu);
+    const inferenceMs = performance.now() - t0;
+    const cmp = comparePredictions(test.labels!, refPredictions, metrics.predictions, { seed });
+    const refBytes = reference.bytes ?? (await compressedSize(reference.model)).denseBytes;
+    return {
+      name,
+      description,
+      architecture: [model.inputs, ...model.layers.map((l) => l.units)].join('-'),
+      parameters: model.parameterCount(),
+      nonzero: pr.nonzero + model.layers.reduce((n, l) => n + l.units, 0),
+      sparsity: pr.sparsity,
+      bits,
+      bytes: size.totalBytes,
+      ratio: refBytes / size.totalBytes,
+      accuracy: metrics.accuracy,
+      difference: cmp.difference,
+      interval: cmp.interval,
+      pValue: cmp.pValue,
+      inferenceMs,
+      layers: pr.layers.map((l) => ({ layer: `layer ${l.layer + 1}`, sparsity: l.sparsity })),
+    };
+  } finally {
+    gpu.dispose();
+  }
+}

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { accuracySizeSpec, importanceHistogramSpec, paretoFront, renderSvg, sparsitySpec, trainingCurvesSpec } from '../src/cli/charts.js';
+
+/** The aria-labels Vega gives each mark item of a role="graphics-symbol" (points, bars, line). */
+function items(svg: string, kind: string): string[] {
+  return [...svg.matchAll(new RegExp(`aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="${kind}"`, 'g'))].map((m) => m[1]!);
+}
+
+const variants = [
+  { name: 'dense', bytes: 1_066_000, accuracy: 0.9846 },
+  { name: 'int8', bytes: 300_000, accuracy: 0.9845 },
+  { name: 'pruned', bytes: 133_000, accuracy: 0.9832 },
+  { name: 'student', bytes: 95_000, accuracy: 0.9701 },
+  { name: 'worse', bytes: 140_000, accuracy: 0.9600 },
+];
+
+describe('report charts (Vega-Lite rendered to SVG in Node)', () => {
+  it('the Pareto front keeps the variants nothing beats on both size and accuracy', () => {
+    expect(paretoFront(variants).map((v) => v.name)).toEqual(['student', 'pruned', 'int8', 'dense']);
+  });
+
+  it('accuracy against size: axes, one point per variant with its figures, labels, and the front as a line', async () => {
+    const svg = await renderSvg(accuracySizeSpec(variants));
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('model size (KiB, log scale)');
+    expect(svg).toContain('test accuracy (%)');
+    const points = items(svg, 'point');
+    expect(points).toHaveLength(variants.length);
+    for (const v of variants) expect(points.some((p) => p.includes(`variant: ${v.name}`) && p.includes(`test accuracy (%): ${+(v.accuracy * 100).toFixed(2)}`))).toBe(true);
+    expect(items(svg, 'text mark')).toHaveLength(variants.length);
+    // The front (student, pruned, int8, dense) is one line through four points.
+    expect(items(svg, 'line mark')).toHaveLength(1);
+  });
+
+  it('per-layer sparsity: one bar per variant and layer', async () => {
+    const rows = ['dense', 'pruned'].flatMap((variant) => ['layer 1', 'layer 2', 'layer 3'].map((layer, i) => ({ variant, layer, sparsity: variant === 'dense' ? 0 : 0.9 - i * 0.1 })));
+    const svg = await renderSvg(sparsitySpec(rows));
+    expect(svg).toContain('weights pruned (%)');
+    const bars = items(svg, 'bar');
+    expect(bars).toHaveLength(6);
+    expect(bars.some((b) => b.includes('layer: layer 3') && b.includes('weights pruned (%): 70') && b.includes('variant: pruned'))).toBe(true);
+  });
+
+  it('training curves: a line per run in each panel', async () => {
+    const rows = ['dense', 'student'].flatMap((run) =>
+      [1, 2, 3].flatMap((epoch) => [
+        { run, epoch, metric: 'training loss', value: 1 / epoch },
+        { run, epoch, metric: 'test accuracy (%)', value: 90 + epoch },
+      ]),
+    );
+    const svg = await renderSvg(trainingCurvesSpec(rows));
+    expect(svg).toContain('training loss');
+    expect(svg).toContain('test accuracy (%)');
+    expect(svg).toContain('epoch');
+    expect(items(svg, 'line mark')).toHaveLength(4);
+    expect(items(svg, 'point')).toHaveLength(12);
+  });
+
+  it('importance histogram: binned counts that add up to the units', async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ layer: i < 30 ? 'layer 1' : 'layer 2', importance: (i % 10) / 100 }));
+    const svg = await renderSvg(importanceHistogramSpec(rows));
+    expect(svg).toContain('loss increase when the unit is removed');
+    const counts = items(svg, 'bar').map((b) => Number(/units: (\d+)/.exec(b)![1]));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(50);
+  });
+});

