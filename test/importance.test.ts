@@ -44,7 +44,7 @@ function refTaylor(layers: RefLayer[], d: Dataset): Float64Array[] {
   const out = layers.slice(0, -1).map((l) => new Float64Array(l.units));
   for (let r = 0; r < d.rows; r++) {
     const acts: Float64Array[] = [];
-    let h = Float64Array.from(d.features.subarray(r * d.cols, (r + 1) * d.cols));
+    let h: Float64Array = Float64Array.from(d.features.subarray(r * d.cols, (r + 1) * d.cols));
     for (const l of layers) (h = refForward([l], h, 1)), acts.push(h);
     const z = acts[acts.length - 1]!;
     const m = Math.max(...z);
