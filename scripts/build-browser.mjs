@@ -4,9 +4,9 @@
 // no Node module and no unresolvable import end up in it.
 import { build } from 'esbuild';
 
-export async function buildBrowser(outfile = 'dist/shrinkray.browser.js') {
+export async function buildBrowser(outfile = 'dist/shrinkray.browser.js', entry = 'src/browser.ts') {
   return build({
-    entryPoints: ['src/browser.ts'],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',

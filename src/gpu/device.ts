@@ -26,6 +26,11 @@ export interface CreateDeviceOptions {
   device?: GPUDevice;
   /** Wrap every dispatch in error scopes and report validation errors by kernel name (slow). */
   debug?: boolean;
+  /**
+   * Browsers: 'compatibility' asks for a compatibility-level adapter only (what many Android and
+   * older Windows machines offer), to test there; default core first, then compatibility.
+   */
+  featureLevel?: 'core' | 'compatibility';
 }
 
 export interface DeviceDescription {
@@ -83,7 +88,8 @@ export async function createDevice(options: CreateDeviceOptions = {}): Promise<D
     const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
     if (!gpu) throw new NoAdapterError('This browser has no WebGPU (navigator.gpu is missing). Use a recent Chrome, Edge or Firefox.');
     const found =
-      (await gpu.requestAdapter({ featureLevel: 'core' })) ?? (await gpu.requestAdapter({ featureLevel: 'compatibility' }));
+      (options.featureLevel === 'compatibility' ? null : await gpu.requestAdapter({ featureLevel: 'core' })) ??
+      (options.featureLevel === 'core' ? null : await gpu.requestAdapter({ featureLevel: 'compatibility' }));
     if (!found) throw new NoAdapterError('navigator.gpu returned no adapter. Enable WebGPU (chrome://flags/#enable-unsafe-webgpu).');
     adapter = found;
     backend = 'browser';
