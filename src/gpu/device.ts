@@ -166,6 +166,12 @@ export class Device {
     }
   }
 
+  private cpu?: boolean;
+  /** Whether the adapter is a CPU rasterizer (llvmpipe, SwiftShader): kernels pick versions by it. */
+  get cpuFallback(): boolean {
+    return (this.cpu ??= this.describe().cpuFallback);
+  }
+
   describe(): DeviceDescription {
     const info: GPUAdapterInfo | undefined = this.adapter?.info ?? (this.gpu as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     const limits = {} as DeviceDescription['limits'];

@@ -48,6 +48,18 @@ export function applicableVariants(M: number, N: number, K: number, transA: bool
   return v;
 }
 
+/**
+ * The version 'auto' runs: the fastest that applies (measured on CPU adapters, bench/RESULTS.md).
+ * On a GPU the blocked versions (64 x 32 outputs per workgroup) leave most of the chip idle when
+ * they make few workgroups; there the naive kernel (one output per thread) is faster. On an H200
+ * it won on every MLP shape (2 to 130 workgroups), tied at 128 and lost at 512 (1024^3), so
+ * below 256 workgroups a GPU gets the naive version.
+ */
+export function autoVariant(M: number, N: number, K: number, transA: boolean, transB: boolean, gpu: boolean): GemmVariant {
+  if (gpu && Math.ceil(M / (TM * WG)) * Math.ceil(N / (TN * WG)) < 256) return 'naive';
+  return applicableVariants(M, N, K, transA, transB)[0]!;
+}
+
 /** C = act(alpha * op(A) * op(B) + beta * C + bias). A, B, C are row-major 2D f32 tensors. */
 export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   const { transA = false, transB = false, alpha = 1, beta = 0, bias, activation = 'identity', variant = 'auto' } = options;
@@ -77,7 +89,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   const device = a.device;
   const c = output(device, [M, N], 'f32', options.out, 'gemm');
   const usable = applicableVariants(M, N, K, transA, transB);
-  const chosen = variant === 'auto' ? usable[0]! : variant;
+  const chosen = variant === 'auto' ? autoVariant(M, N, K, transA, transB, !device.cpuFallback) : variant;
   if (!usable.includes(chosen))
     throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
 

@@ -3,7 +3,7 @@
  * against the naive one (one thread per output) on the shapes of training LeNet-300-100, and
  * training and inference throughput on MNIST. The full benchmarks against TF.js are `npm run bench`.
  */
-import { applicableVariants, gemm } from '../../kernels/gemm.js';
+import { autoVariant, gemm } from '../../kernels/gemm.js';
 import { loadMnist } from '../../data/mnist.js';
 import { MLP } from '../../nn/mlp.js';
 import { fit } from '../../nn/train.js';
@@ -44,7 +44,7 @@ export const bench: Command = {
       };
       const ours = await time('auto');
       const naive = await time('naive');
-      const version = applicableVariants(M, N, K, transA, transB)[0];
+      const version = autoVariant(M, N, K, transA, transB, !device.cpuFallback);
       out.log(`GEMM ${name.padEnd(22)} ${version?.padEnd(10)} ${ours.toFixed(2).padStart(8)} GFLOP/s, naive ${naive.toFixed(2).padStart(7)} (${(ours / naive).toFixed(1)}x)`);
       gemms.push({ shape: name, version, gflops: ours, naiveGflops: naive });
       a.dispose(), b.dispose(), c.dispose();
