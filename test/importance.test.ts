@@ -7,20 +7,10 @@ import { quantizeWeights } from '../src/compress/quantize.js';
 import { prune } from '../src/compress/prune.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { InvalidArgumentError } from '../src/errors.js';
-import { Random } from '../src/random.js';
 import type { Activation } from '../src/kernels/gemm.js';
 import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, refLoss, toRef, type RefLayer } from './reference-mlp.js';
-
-function labelled(rows: number, cols: number, classes: number, seed: number): Dataset {
-  const r = new Random(seed);
-  const features = Float32Array.from({ length: rows * cols }, () => r.uniform(-1, 1));
-  const labels = Int32Array.from({ length: rows }, (_, i) => {
-    const a = features[i * cols]!, b = features[i * cols + 1]!;
-    return Math.min(classes - 1, Math.floor(((Math.atan2(b, a) + Math.PI) / (2 * Math.PI)) * classes));
-  });
-  return { features, rows, cols, labels, classes };
-}
+import { toyData } from './toy-data.js';
 
 const meanLoss = (layers: RefLayer[], d: Dataset) => refLoss('softmaxCrossEntropy', refForward(layers, d.features, d.rows), d.rows, layers[layers.length - 1]!.units, d.labels!);
 
@@ -66,7 +56,7 @@ describe.each(testBackends())('unit and layer importance on %s', (backend) => {
 
   it('ablation scores of every hidden unit equal the float64 definition (3 hidden layers, odd sizes, several chunks)', async () => {
     const model = MLP.create(ctx.device, [13, 11, 9, 7, 5], { activation: 'tanh', seed: 3 });
-    const data = labelled(97, 13, 5, 4);
+    const data = toyData(97, 13, 5, 4);
     const ref = await toRef(model);
     const expected = refAblation(ref, data);
     // Small chunks and budget: several sample chunks and variant passes per layer.
@@ -79,7 +69,7 @@ describe.each(testBackends())('unit and layer importance on %s', (backend) => {
 
   it('relu units, a subset of the rows (seeded), and the Taylor, L1, L2 and random criteria', async () => {
     const model = MLP.create(ctx.device, [6, 10, 7, 4], { seed: 5 });
-    const data = labelled(150, 6, 4, 6);
+    const data = toyData(150, 6, 4, 6);
     await fit(model, data, { epochs: 5, batchSize: 16, learningRate: 0.1, seed: 1 });
     const ref = await toRef(model);
     const a = await unitImportance(model, data, { samples: 60, seed: 9 });
@@ -114,7 +104,7 @@ describe.each(testBackends())('unit and layer importance on %s', (backend) => {
 
   it('layers: a square layer is bypassed, others merged into the next; the loss change matches float64', async () => {
     const model = MLP.create(ctx.device, [5, 8, 8, 6, 3], { seed: 7 });
-    const data = labelled(50, 5, 3, 8);
+    const data = toyData(50, 5, 3, 8);
     const ref = await toRef(model);
     const removals = await layerImportance(model, data);
     expect(removals.map((r) => r.method)).toEqual(['merge', 'bypass', 'merge']);
@@ -173,8 +163,8 @@ describe('structural simplification', () => {
   });
 
   it('simplify: removes k units a round until the target parameter count, fine-tuning between rounds; an accuracy floor stops it', async () => {
-    const train = labelled(600, 8, 3, 11);
-    const validation = labelled(300, 8, 3, 12);
+    const train = toyData(600, 8, 3, 11);
+    const validation = toyData(300, 8, 3, 12);
     const model = MLP.create(ctx.device, [8, 24, 16, 3], { seed: 1 });
     await fit(model, train, { epochs: 30, batchSize: 32, learningRate: 0.1, optimizer: { type: 'sgd', momentum: 0.9 }, seed: 1 });
     const dense = model.parameterCount();

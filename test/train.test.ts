@@ -3,24 +3,14 @@ import { MLP } from '../src/nn/mlp.js';
 import { Backprop } from '../src/nn/backprop.js';
 import { evaluate, fit } from '../src/nn/train.js';
 import { newStats, type LossKind } from '../src/kernels/loss.js';
-import { Optimizer } from '../src/kernels/optim.js';
 import type { Activation } from '../src/kernels/gemm.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { InvalidArgumentError, ShapeError, TrainingDivergedError } from '../src/errors.js';
 import { Random } from '../src/random.js';
 import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, refGradients, toRef } from './reference-mlp.js';
-
-/** A small classification problem: two informative features decide the class. */
-function toyData(rows: number, cols: number, classes: number, seed: number): Dataset {
-  const r = new Random(seed);
-  const features = Float32Array.from({ length: rows * cols }, () => r.uniform(-1, 1));
-  const labels = Int32Array.from({ length: rows }, (_, i) => {
-    const a = features[i * cols]!, b = features[i * cols + 1]!;
-    return Math.min(classes - 1, Math.floor(((Math.atan2(b, a) + Math.PI) / (2 * Math.PI)) * classes));
-  });
-  return { features, rows, cols, labels, classes };
-}
+import { toyData } from './toy-data.js';
+import { stepChecks } from './kernel-checks.js';
 
 describe.each(testBackends())('training on %s', (backend) => {
   const ctx = useDevice(backend);
@@ -48,29 +38,9 @@ describe.each(testBackends())('training on %s', (backend) => {
   });
 
   it('the GPU forward pass agrees with a float64 MLP to 1e-5, and one SGD step to 1e-4', async () => {
-    const { device } = ctx;
-    const model = MLP.create(device, [30, 20, 13, 5], { activation: 'tanh', seed: 9 });
-    const rows = 17;
-    const x = randomArray(rows * 30, 10);
-    const ref = await toRef(model);
-    expect(relativeError(await model.predict(x), refForward(ref, x, rows))).toBeLessThan(1e-5);
-
-    const labels = Int32Array.from({ length: rows }, (_, i) => i % 5);
-    const bp = new Backprop(model, rows, 'softmaxCrossEntropy');
-    bp.x.write(x);
-    const stats = newStats(device);
-    bp.gradients(device.tensor(labels), stats);
-    new Optimizer({ type: 'sgd' }).step(bp.slots(), 0.5, stats);
-    const grads = refGradients(ref, 'softmaxCrossEntropy', x, rows, labels, 1e-6);
-    const after = await model.read();
-    ref.forEach((l, i) => {
-      const w = Float64Array.from(l.weight, (v, j) => v - 0.5 * grads[i]!.weight[j]!);
-      const b = Float64Array.from(l.bias, (v, j) => v - 0.5 * grads[i]!.bias[j]!);
-      expect(relativeError(after[i]!.weight, w), `layer ${i} weights`).toBeLessThan(1e-4);
-      expect(relativeError(after[i]!.bias, b), `layer ${i} biases`).toBeLessThan(1e-4);
-    });
-    bp.dispose();
-    model.dispose();
+    const checks = await stepChecks(ctx.device); // shared with the browser and GPU runs
+    expect(checks.map((c) => c.name)).toContain('SGD step, layer 2 biases');
+    for (const c of checks) expect(c.error, c.name).toBeLessThan(c.tolerance);
   });
 
   it('fit learns a toy problem; the same seed gives the same weights', async () => {

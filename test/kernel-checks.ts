@@ -1,0 +1,112 @@
+/**
+ * Kernel checks against float64 references that run anywhere (no vitest): in the test suite, in
+ * a browser page (test/browser/checks.ts) and on a lent GPU (bench/device/entry.ts). Each returns
+ * named relative errors with their tolerance; the caller asserts or reports them.
+ */
+import type { Device } from '../src/gpu/device.js';
+import { applicableVariants, gemm } from '../src/kernels/gemm.js';
+import { lossForward, newStats } from '../src/kernels/loss.js';
+import { Optimizer } from '../src/kernels/optim.js';
+import { Backprop } from '../src/nn/backprop.js';
+import { MLP } from '../src/nn/mlp.js';
+import { Random } from '../src/random.js';
+import { refForward, refGradients, toRef } from './reference-mlp.js';
+
+export interface Check {
+  name: string;
+  error: number;
+  tolerance: number;
+}
+
+export function randomValues(n: number, seed: number): Float32Array {
+  const r = new Random(seed);
+  return Float32Array.from({ length: n }, () => r.uniform(-1, 1));
+}
+
+/** ||a - e|| / ||e||; Infinity for a non-finite value or a length mismatch. */
+export function relError(a: ArrayLike<number>, e: ArrayLike<number>): number {
+  if (a.length !== e.length) return Infinity;
+  let num = 0, den = 0;
+  for (let i = 0; i < e.length; i++) {
+    if (!Number.isFinite(a[i]!)) return Infinity;
+    num += (a[i]! - e[i]!) ** 2;
+    den += e[i]! ** 2;
+  }
+  return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+}
+
+/** Every applicable GEMM version on shapes that are not tile multiples, all transposes, NaN-poisoned outputs. */
+export async function gemmChecks(device: Device, shapes: [number, number, number][] = [[67, 45, 33], [130, 132, 260], [1, 7, 3]]): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const [M, N, K] of shapes)
+    for (const [transA, transB] of [[false, false], [true, false], [false, true]] as const) {
+      const a = randomValues(M * K, M + K), b = randomValues(K * N, N + 1);
+      const ref = new Float64Array(M * N);
+      for (let i = 0; i < M; i++)
+        for (let j = 0; j < N; j++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += a[transA ? k * M + i : i * K + k]! * b[transB ? j * K + k : k * N + j]!;
+          ref[i * N + j] = s;
+        }
+      const ta = device.tensor(a, transA ? [K, M] : [M, K]), tb = device.tensor(b, transB ? [N, K] : [K, N]);
+      for (const variant of applicableVariants(M, N, K, transA, transB)) {
+        const out = device.tensor(new Float32Array(M * N).fill(NaN), [M, N]);
+        gemm(ta, tb, { transA, transB, out, variant });
+        checks.push({ name: `gemm ${variant} ${M}x${N}x${K}${transA ? ' A^T' : ''}${transB ? ' B^T' : ''}`, error: relError(await out.read(), ref), tolerance: 1e-5 });
+        out.dispose();
+      }
+      ta.dispose();
+      tb.dispose();
+    }
+  return checks;
+}
+
+/** Softmax cross-entropy: the summed loss and the gradient (softmax - onehot) / B. */
+export async function lossChecks(device: Device): Promise<Check[]> {
+  const [B, C] = [37, 11];
+  const z = randomValues(B * C, 5).map((v) => 4 * v);
+  const labels = Int32Array.from({ length: B }, (_, i) => (i * 7) % C);
+  let loss = 0;
+  const grad = new Float64Array(B * C);
+  for (let r = 0; r < B; r++) {
+    const row = Array.from(z.subarray(r * C, (r + 1) * C));
+    const m = Math.max(...row);
+    const s = row.reduce((t, v) => t + Math.exp(v - m), 0);
+    loss += m + Math.log(s) - row[labels[r]!]!;
+    row.forEach((v, c) => (grad[r * C + c] = (Math.exp(v - m) / s - (c === labels[r] ? 1 : 0)) / B));
+  }
+  const stats = newStats(device);
+  const g = device.tensor(new Float32Array(B * C).fill(NaN), [B, C]);
+  lossForward('softmaxCrossEntropy', { z: device.tensor(z, [B, C]), target: device.tensor(labels), stats, grad: g });
+  return [
+    { name: 'softmax cross-entropy loss (summed)', error: Math.abs((await stats.read())[0]! - loss) / loss, tolerance: 1e-5 },
+    { name: 'softmax cross-entropy gradient', error: relError(await g.read(), grad), tolerance: 1e-5 },
+  ];
+}
+
+/** A 30-20-13-5 tanh MLP: the forward pass (1e-5) and one SGD step of weights and biases (1e-4) against float64. */
+export async function stepChecks(device: Device): Promise<Check[]> {
+  const checks: Check[] = [];
+  const model = MLP.create(device, [30, 20, 13, 5], { activation: 'tanh', seed: 9 });
+  const rows = 17;
+  const x = randomValues(rows * 30, 10);
+  const ref = await toRef(model);
+  checks.push({ name: 'MLP forward 30-20-13-5', error: relError(await model.predict(x), refForward(ref, x, rows)), tolerance: 1e-5 });
+  const labels = Int32Array.from({ length: rows }, (_, i) => i % 5);
+  const bp = new Backprop(model, rows, 'softmaxCrossEntropy');
+  bp.x.write(x);
+  const stats = newStats(device);
+  bp.gradients(device.tensor(labels), stats);
+  new Optimizer({ type: 'sgd' }).step(bp.slots(), 0.5, stats);
+  const grads = refGradients(ref, 'softmaxCrossEntropy', x, rows, labels, 1e-6);
+  const after = await model.read();
+  ref.forEach((l, i) => {
+    const w = Float64Array.from(l.weight, (v, j) => v - 0.5 * grads[i]!.weight[j]!);
+    const b = Float64Array.from(l.bias, (v, j) => v - 0.5 * grads[i]!.bias[j]!);
+    checks.push({ name: `SGD step, layer ${i} weights`, error: relError(after[i]!.weight, w), tolerance: 1e-4 });
+    checks.push({ name: `SGD step, layer ${i} biases`, error: relError(after[i]!.bias, b), tolerance: 1e-4 });
+  });
+  bp.dispose();
+  model.dispose();
+  return checks;
+}
