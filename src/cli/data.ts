@@ -5,6 +5,7 @@
  * CSV features are standardized with statistics of the training rows only.
  */
 import { readFileSync } from 'node:fs';
+import Papa from 'papaparse';
 import type { Dataset } from '../data/dataset.js';
 import { subset, validateDataset } from '../data/dataset.js';
 import { loadMnist, datasetFromIdx } from '../data/mnist.js';
@@ -41,8 +42,8 @@ function read(path: string): Uint8Array {
 function loadCsv(values: Values, path: string, seed: number, fitStandardizer: boolean): LoadedData {
   const labelArg = stringOf(values, 'label');
   const text = new TextDecoder().decode(read(path));
-  const header = text.slice(0, text.indexOf('\n')).split(',');
-  const label = labelArg === undefined ? header.length - 1 : /^\d+$/.test(labelArg) ? Number(labelArg) : labelArg;
+  const columns = Papa.parse<string[]>(text, { preview: 1 }).data[0]?.length ?? 0;
+  const label = labelArg === undefined ? columns - 1 : /^\d+$/.test(labelArg) ? Number(labelArg) : labelArg;
   const all = parseCsv(text, { label }) as Dataset;
   let train: Dataset, test: Dataset;
   const testPath = stringOf(values, 'test');

@@ -2,8 +2,9 @@
  * The default run: train a dense model (LeNet-300-100 on MNIST unless told otherwise), prune it
  * gradually with fine-tuning, quantize it (int8, and a lower bit width after pruning), distil a
  * small student, score the units by ablation and remove the least important physically, score
- * every variant on the test set against the dense model, and write the report. Defaults fit 15 minutes on a 2-core machine with a CPU WebGPU adapter; --quick is a
- * short run on a subset.
+ * every variant on the test set against the dense model, and write the report. The defaults fit
+ * 15 minutes on a 2-core machine with a CPU WebGPU adapter (about 7); --quick is a short run on a
+ * subset. Every option is checked before any work starts.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ import type { Device } from '../../gpu/device.js';
 
 const options: Options = {
   ...DATA_OPTIONS,
-  quick: { type: 'boolean', help: 'a short run (about 2 minutes on 2 cores): 10,000 training images, few epochs' },
+  quick: { type: 'boolean', help: 'a short run (about a minute on 2 cores): 10,000 training images, few epochs' },
   layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden widths of the dense model' },
   epochs: { type: 'string', arg: 'N', help: 'epochs of the dense model (default 10; --quick 2)' },
   'prune-epochs': { type: 'string', arg: 'N', help: 'fine-tuning epochs while pruning (default 6; --quick 1)' },
@@ -64,6 +65,8 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const temperature = numberOf(values, 'temperature', { min: 0, exclusiveMin: true, max: 100 });
   const hidden = widthsOf(values, 'layers');
   const studentHidden = widthsOf(values, 'student');
+  const keep = numberOf(values, 'keep', { min: 0, max: 1, exclusiveMin: true });
+  if (keep >= 1) throw new UsageError('--keep must be below 1');
   const dir = stringOf(values, 'out')!;
   if (quick && values.limit === undefined) values.limit = '10000';
 
@@ -132,16 +135,14 @@ export async function runPipeline(ctx: Context): Promise<number> {
   // 5. Ablation importance of the dense model's hidden units and layers, and a physically smaller
   // model: the least important units removed, 30 a round (re-scored each round: ablation
   // scores are effects of one unit alone), fine-tuned in between, down to --keep.
-  let t0 = performance.now();
+  const t0 = performance.now();
   const scored = await unitImportance(dense, train, { samples: Math.min(5000, train.rows), seed });
   const layerRemovals = await layerImportance(dense, train, { samples: Math.min(5000, train.rows), seed });
   out.log(`importance: ablation scores of ${scored.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${scored.samples} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; removing a hidden layer costs ${layerRemovals.map((l) => `+${l.importance.toFixed(3)}`).join(', ')} loss`);
-  const keep = numberOf(values, 'keep', { min: 0, max: 1, exclusiveMin: true });
   const target = Math.floor(dense.parameterCount() * keep);
   const fineTuneRows = Uint32Array.from({ length: Math.min(10_000, train.rows) }, (_, i) => i);
   const validation = subset(train, Array.from({ length: Math.min(2000, train.rows) }, (_, i) => train.rows - 1 - i));
   const simplifyBar = out.progress(`simplifying to ${Math.round(keep * 100)} %`, dense.parameterCount() - target, 'parameters');
-  t0 = performance.now();
   const simplified = await simplify(dense, train, validation, {
     unitsPerRound: 30,
     targetParameters: target,
