@@ -3,7 +3,8 @@
  * only node and dawn.node there. It describes the adapter, checks the kernels against float64
  * references on that adapter (a speed figure from wrong results would be worthless), then runs
  * the GEMM and training benchmarks against TF.js WebGPU on the same device, and the MNIST
- * quality run; 'distill' runs bench/distill-quality.ts. DEVICE_PARTS=check,gemm,train,quality picks parts.
+ * quality run; 'distill' runs bench/distill-quality.ts, 'ablate' the ablation benchmark, 'cli' the
+ * CLI's default run. DEVICE_PARTS=check,gemm,train,quality picks parts.
  */
 // TF.js's gradients, bundled here instead of built at run time by bench/common.ts.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
@@ -14,6 +15,7 @@ import { gemmChecks, lossChecks, randomValues, stepChecks } from '../../test/ker
 import { markTfGradientsRegistered } from '../common.js';
 import { benchGemm } from '../gemm.bench.js';
 import { benchTrain } from '../train.bench.js';
+import { benchAblate } from '../ablate.bench.js';
 
 markTfGradientsRegistered();
 const parts = (process.env.DEVICE_PARTS ?? 'check,gemm,train,quality').split(',');
@@ -75,3 +77,9 @@ if (parts.includes('train')) await benchTrain();
 if (parts.includes('quality')) await import('../mnist-quality.js');
 if (parts.includes('variants')) await timeVariants();
 if (parts.includes('distill')) await import('../distill-quality.js');
+if (parts.includes('ablate')) await benchAblate();
+if (parts.includes('cli')) {
+  // The CLI's default run, as `npx shrinkray --out DEVICE_REPORT` (its main runs on import).
+  process.argv = [process.argv[0]!, 'shrinkray', '--out', process.env.DEVICE_REPORT ?? 'shrinkray-report'];
+  await import('../../src/cli/main.js');
+}

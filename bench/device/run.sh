@@ -23,6 +23,12 @@ export VK_LOADER_DEBUG=error
 quiet() { tee -a $OUT/raw.log | grep --line-buffered -v -E '^Warning|XDG_RUNTIME_DIR|While initializing|While trying|at InitializeImpl|at Check|at Initialize|^$'; }
 (cd /tmp/run && DEVICE_PARTS=${1:-check,gemm,train,quality} timeout 240 /tmp/node run.mjs) 2>&1 | quiet | tee $OUT/shrinkray.log
 [ "${SKIP_TORCH:-}" = 1 ] || timeout 80 python3 bench/device/torch_peer.py 2>&1 | tee $OUT/torch.log
+# The CLI's default run and the ablation benchmark (NAIVE_EVERY=1: the whole naive loop).
+if [ "${CLI:-}" = 1 ]; then
+  (cd /tmp/run && DEVICE_PARTS=cli DEVICE_REPORT=/tmp/report timeout 300 /tmp/node run.mjs) 2>&1 | quiet | tee $OUT/cli.log
+  cp /tmp/report/report.md /tmp/report/report.json $OUT/ 2>/dev/null
+  (cd /tmp/run && DEVICE_PARTS=ablate NAIVE_EVERY=1 timeout 200 /tmp/node run.mjs) 2>&1 | quiet | tee -a $OUT/cli.log
+fi
 [ "${SKIP_DISTILL:-}" = 1 ] && exit 0
 # Distillation with a teacher trained longer than a CPU allows (bench/distill-quality.ts).
 (cd /tmp/run && DEVICE_PARTS=distill TEACHER_EPOCHS=30 STUDENT_EPOCHS=20 timeout 130 /tmp/node run.mjs) 2>&1 | quiet | tee $OUT/distill.log
