@@ -75,7 +75,7 @@ describe('shrinkray CLI: usage and errors', () => {
 });
 
 describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
-  it('train, inspect, evaluate, prune, quantize, export to ONNX, cv, audit, import', async () => {
+  it('train, inspect, evaluate, prune, quantize, export to ONNX, cv, audit, importance, simplify, distill, import', async () => {
     const data = ['--data', irisCsv, '--label', 'species', '--seed', '3'];
     const trained = await cli(['train', ...data, '--layers', '16', '--epochs', '60', '--batch-size', '16', '--lr', '0.05', '--model-out', path('iris.safetensors'), '--json']);
     expect(trained.code, trained.stderr).toBe(0);
@@ -124,6 +124,27 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(Object.keys(a)).toHaveLength(2);
     for (const x of Object.values<{ attacks: { auc: number }[] }>(a)) for (const at of x.attacks) expect(at.auc).toBeGreaterThanOrEqual(0);
 
+    const imp = await cli(['importance', '--model', path('iris.safetensors'), ...data, '--out', path('imp'), '--json']);
+    expect(imp.code, imp.stderr).toBe(0);
+    const i = JSON.parse(imp.stdout);
+    expect(i.units).toHaveLength(16);
+    expect(i.layers).toEqual([expect.objectContaining({ layer: 0, method: 'merge' })]);
+    expect(readFileSync(path('imp/importance.svg'), 'utf8')).toContain('loss increase when the unit is removed');
+
+    const simple = await cli(['simplify', '--model', path('iris.safetensors'), ...data, '--units-per-round', '4', '--rounds', '2', '--epochs', '5', '--batch-size', '16', '--model-out', path('small.safetensors'), '--json']);
+    expect(simple.code, simple.stderr).toBe(0);
+    const sm = JSON.parse(simple.stdout);
+    expect(sm.after.widths).toEqual([4, 8, 3]);
+    expect(sm.after.parameters).toBeLessThan(sm.before.parameters);
+    expect(JSON.parse((await cli(['inspect', path('small.safetensors'), '--json'])).stdout).architecture).toEqual([4, 8, 3]);
+
+    const distilled = await cli(['distill', '--teacher', path('iris.safetensors'), ...data, '--student', '4', '--epochs', '40', '--batch-size', '16', '--compare', '--model-out', path('student.safetensors'), '--json']);
+    expect(distilled.code, distilled.stderr).toBe(0);
+    const d = JSON.parse(distilled.stdout);
+    expect(d.widths).toEqual([4, 4, 3]);
+    expect(d.student.accuracy).toBeGreaterThan(0.6);
+    expect(d.alone.accuracy).toBeGreaterThan(0);
+
     // A PyTorch nn.Sequential(Linear(4, 3)) state dict, written per the safetensors format.
     const w = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]);
     const header = JSON.stringify({ '0.weight': { dtype: 'F32', shape: [3, 4], data_offsets: [0, 48] } }).padEnd(64, ' ');
@@ -133,6 +154,22 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(JSON.parse(imported.stdout).architecture).toEqual([4, 3]);
     expect(existsSync(path('imported.safetensors'))).toBe(true);
+  });
+});
+
+describe('shrinkray CLI: devices and bench', () => {
+  it('lists the adapters and measures this machine', async () => {
+    const dev = await cli(['devices', '--json']);
+    expect(dev.code, dev.stderr).toBe(0);
+    const d = JSON.parse(dev.stdout);
+    expect(d.adapters.find((a: { backend: string }) => a.backend === 'llvmpipe').available).toBe(true);
+    expect(['hardware', 'llvmpipe', 'swiftshader']).toContain(d.used);
+    const b = await cli(['bench', '--steps', '4', '--backend', 'llvmpipe', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const r = JSON.parse(b.stdout);
+    expect(r.gemm).toHaveLength(4);
+    for (const g of r.gemm) expect(g.gflops).toBeGreaterThan(0);
+    expect(r.trainingSamplesPerSecond).toBeGreaterThan(0);
   });
 });
 

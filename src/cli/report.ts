@@ -51,8 +51,8 @@ export function markdown(report: Report, charts: string[]): string {
     '',
     '| variant | size | x smaller | parameters | nonzero | sparsity | bits | accuracy | difference (pts) | 95 % interval | p-value | test-set inference |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...report.variants.map((v) =>
-      [
+    ...report.variants.map((v) => {
+      const cells = [
         `${front.has(v.name) ? '★ ' : ''}${v.name}`,
         kib(v.bytes),
         v.ratio.toFixed(1),
@@ -65,8 +65,9 @@ export function markdown(report: Report, charts: string[]): string {
         v.name === report.reference ? '—' : `[${signedPts(v.interval[0])}, ${signedPts(v.interval[1])}]`,
         v.name === report.reference ? '—' : v.pValue < 0.001 ? '< 0.001' : v.pValue.toFixed(3),
         `${v.inferenceMs.toFixed(0)} ms`,
-      ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
-    ),
+      ];
+      return `| ${cells.join(' | ')} |`;
+    }),
     '',
     ...report.variants.map((v) => `- **${v.name}** (${v.architecture}): ${v.description}${v.file ? ` — \`${v.file}\`` : ''}`),
     '',

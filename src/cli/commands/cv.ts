@@ -53,7 +53,7 @@ export const cv: Command = {
         : {}),
       onFold: (f) => {
         bar.update(++done, Object.fromEntries(Object.entries(f.scores).slice(0, 1).map(([k2, v]) => [k2, v.toFixed(4)])));
-        if (method !== 'loo') out.log(`fold ${f.fold + 1}: ${Object.entries(f.scores).map(([k2, v]) => `${k2} ${v.toFixed(4)}`).join(', ')} (${f.fitSeconds.toFixed(1)} s)`);
+        if (method !== 'loo' && !out.interactive) out.log(`fold ${f.fold + 1}: ${Object.entries(f.scores).map(([k2, v]) => `${k2} ${v.toFixed(4)}`).join(', ')} (${f.fitSeconds.toFixed(1)} s)`);
       },
     });
     bar.done();

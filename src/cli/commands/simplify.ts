@@ -58,7 +58,7 @@ export const simplifyCommand: Command = {
       ...(rounds !== undefined ? { maxRounds: rounds } : {}),
       onRound: (r) => {
         bar.update(target ? start - r.parameters : r.round, { widths: r.widths.join('-'), accuracy: `${(r.accuracy * 100).toFixed(2)} %` });
-        if (!process.stderr.isTTY) out.log(`round ${r.round}: ${r.widths.join('-')}, ${r.parameters} parameters, validation accuracy ${(r.accuracy * 100).toFixed(2)} %`);
+        if (!out.interactive) out.log(`round ${r.round}: ${r.widths.join('-')}, ${r.parameters} parameters, validation accuracy ${(r.accuracy * 100).toFixed(2)} %`);
       },
     });
     bar.done(`stopped by ${result.stoppedBy}`);
