@@ -154,7 +154,7 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(imported.code, imported.stderr).toBe(0);
     expect(JSON.parse(imported.stdout).architecture).toEqual([4, 3]);
     expect(existsSync(path('imported.safetensors'))).toBe(true);
-  });
+  }, 300_000);
 });
 
 describe('shrinkray CLI: devices and bench', () => {
@@ -170,7 +170,7 @@ describe('shrinkray CLI: devices and bench', () => {
     expect(r.gemm).toHaveLength(4);
     for (const g of r.gemm) expect(g.gflops).toBeGreaterThan(0);
     expect(r.trainingSamplesPerSecond).toBeGreaterThan(0);
-  });
+  }, 240_000);
 });
 
 describe('shrinkray CLI: IDX files', () => {
