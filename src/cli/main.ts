@@ -4,6 +4,9 @@
  * compare, report) on MNIST; `shrinkray COMMAND --help` documents each command.
  * Exit codes: 0 done, 1 an error (a missing or bad file, bad data, a GPU problem), 2 bad usage.
  */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ShrinkrayError } from '../errors.js';
 import { helpText, parse, UsageError } from './args.js';
 import { makeContext, type Command } from './command.js';
@@ -65,7 +68,24 @@ function describeError(e: unknown): string {
   return err?.message ?? String(e);
 }
 
+/**
+ * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid" while Dawn probes for a GPU where the
+ * variable is unset (containers, CI); a private runtime folder keeps the command's output clean.
+ */
+function runtimeDirForMesa(): void {
+  if (process.env.XDG_RUNTIME_DIR || process.platform !== 'linux') return;
+  const dir = join(tmpdir(), `shrinkray-runtime-${process.getuid?.() ?? 'user'}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    process.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    // Only cosmetic: without it Mesa prints a warning and works the same.
+  }
+}
+
 const argv = process.argv.slice(2);
+runtimeDirForMesa();
 main(argv).then(
   (code) => (process.exitCode = code),
   (e: unknown) => {
