@@ -225,6 +225,12 @@ describe('shrinkray CLI: the default pipeline', () => {
       expect(md).toContain(`](${chart})`);
       expect(readFileSync(join(out, chart), 'utf8')).toMatch(/^<svg/);
     }
+    // Simplification: parameters, FLOPs, accuracy and inference time before and after.
+    expect(md).toContain('## Simplification');
+    expect(md).toMatch(/\| before \| 784-64-32-10 \| 52,650 \|/);
+    expect(md).toMatch(/\| after the final fine-tune \| 784-\d+-\d+-10 \|/);
+    expect(report.simplification.after.parameters).toBe(byName.simplified.parameters);
+    expect(report.simplification.after.flops).toBeLessThan(report.simplification.before.flops);
     // Plain progress lines (stderr is not a terminal here), one per training run.
     expect(r.stderr.match(/: done in [\d.]+ s/g)!.length).toBeGreaterThanOrEqual(5);
   }, 320_000);

@@ -8,6 +8,8 @@ import { writeFileAtomic } from '../io/files.js';
 import type { DeviceDescription } from '../gpu/device.js';
 import { accuracySizeSpec, importanceHistogramSpec, paretoFront, renderSvg, sparsitySpec, trainingCurvesSpec } from './charts.js';
 import type { VariantReport } from './variants.js';
+import type { LayerRemoval } from '../compress/importance.js';
+import type { ModelFigures } from '../compress/simplify.js';
 
 export interface TrainingRun {
   run: string;
@@ -26,8 +28,8 @@ export interface Report {
   variants: VariantReport[];
   training: TrainingRun[];
   importance?: { layer: string; unit: number; importance: number }[];
-  layerRemovals?: unknown;
-  simplification?: unknown;
+  layerRemovals?: LayerRemoval[];
+  simplification?: { before: ModelFigures; afterRounds: ModelFigures; after: ModelFigures; rounds: { round: number; widths: number[]; parameters: number; accuracy: number }[] };
   notes: string[];
 }
 
@@ -73,9 +75,30 @@ export function markdown(report: Report, charts: string[]): string {
     '',
     ...charts.map((c) => `![${c.replace(/\.svg$/, '')}](${c})`),
     '',
+    ...simplificationSection(report),
     ...(report.notes.length ? ['## Notes', '', ...report.notes.map((n) => `- ${n}`), ''] : []),
   ];
   return lines.join('\n');
+}
+
+/** The simplified model before, after the rounds and after the final fine-tune (validation rows). */
+function simplificationSection(report: Report): string[] {
+  const s = report.simplification;
+  if (!s) return [];
+  const row = (name: string, f: ModelFigures) =>
+    `| ${name} | ${f.widths.join('-')} | ${f.parameters.toLocaleString('en-US')} | ${f.flops.toLocaleString('en-US')} | ${pct(f.accuracy)} | ${f.inferenceMs.toFixed(0)} ms |`;
+  return [
+    '## Simplification',
+    '',
+    `Hidden units removed physically by ablation importance in ${s.rounds.length} rounds (widths by round: ${s.rounds.map((r) => r.widths.slice(1, -1).join('-')).join(', ')}), on validation rows held out of the training data:`,
+    '',
+    '| model | widths | parameters | FLOPs per row | validation accuracy | inference |',
+    '|---|---|---:|---:|---:|---:|',
+    row('before', s.before),
+    row('after the rounds', s.afterRounds),
+    row('after the final fine-tune', s.after),
+    '',
+  ];
 }
 
 /** Renders the charts the report's figures allow and writes everything under dir. */
