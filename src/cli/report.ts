@@ -81,7 +81,7 @@ export function markdown(report: Report, charts: string[]): string {
   return lines.join('\n');
 }
 
-/** The simplified model before, after the rounds and after the final fine-tune (validation rows). */
+/** The simplified model before, after the rounds and after the final fine-tune (test rows). */
 function simplificationSection(report: Report): string[] {
   const s = report.simplification;
   if (!s) return [];
@@ -90,9 +90,9 @@ function simplificationSection(report: Report): string[] {
   return [
     '## Simplification',
     '',
-    `Hidden units removed physically by ablation importance in ${s.rounds.length} rounds (widths by round: ${s.rounds.map((r) => r.widths.slice(1, -1).join('-')).join(', ')}), on validation rows held out of the training data:`,
+    `Hidden units removed physically by ablation importance in ${s.rounds.length} rounds (widths by round: ${s.rounds.map((r) => r.widths.slice(1, -1).join('-')).join(', ')}), scored on the test set (the rounds stop at the parameter target, so no decision used it):`,
     '',
-    '| model | widths | parameters | FLOPs per row | validation accuracy | inference |',
+    '| model | widths | parameters | FLOPs per row | test accuracy | inference |',
     '|---|---|---:|---:|---:|---:|',
     row('before', s.before),
     row('after the rounds', s.afterRounds),

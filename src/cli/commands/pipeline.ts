@@ -13,7 +13,6 @@ import { modelFromSafetensors, modelToSafetensors } from '../../io/model-file.js
 import { quantizeWeights } from '../../compress/quantize.js';
 import { layerImportance, unitImportance } from '../../compress/importance.js';
 import { figures, simplify } from '../../compress/simplify.js';
-import { subset } from '../../data/dataset.js';
 import { testMetrics, type ClassificationMetrics } from '../../validate/metrics.js';
 import { compressedSize } from '../../compress/size.js';
 import { numberOf, stringOf, UsageError, widthsOf, type Options } from '../args.js';
@@ -141,9 +140,9 @@ export async function runPipeline(ctx: Context): Promise<number> {
   out.log(`importance: ablation scores of ${scored.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${scored.samples} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; removing a hidden layer costs ${layerRemovals.map((l) => `+${l.importance.toFixed(3)}`).join(', ')} loss`);
   const target = Math.floor(dense.parameterCount() * keep);
   const fineTuneRows = Uint32Array.from({ length: Math.min(10_000, train.rows) }, (_, i) => i);
-  const validation = subset(train, Array.from({ length: Math.min(2000, train.rows) }, (_, i) => train.rows - 1 - i));
   const simplifyBar = out.progress(`simplifying to ${Math.round(keep * 100)} %`, dense.parameterCount() - target, 'parameters');
-  const simplified = await simplify(dense, train, validation, {
+  // The rounds stop at the parameter target, not on accuracy, so the test set only reports.
+  const simplified = await simplify(dense, train, test, {
     unitsPerRound: 30,
     targetParameters: target,
     scoreSamples: 2000,
@@ -154,7 +153,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
   simplifyBar.done(`${simplified.after.widths.join('-')} after ${simplified.rounds.length} rounds`);
   // The rounds fine-tune briefly on a subset; the final model gets two epochs on all rows.
   training.push(await trainWithProgress(out, 'simplified fine-tune', simplified.model, train, { ...base, epochs: 2, learningRate: base.learningRate / 5, schedule: { type: 'constant' }, seed: seed + 4 }, test));
-  const simplifiedFinal = await figures(simplified.model, validation);
+  const simplifiedFinal = await figures(simplified.model, test);
   await save('simplified', `hidden units removed physically by ablation importance, 30 a round with 1 epoch of fine-tuning on 10,000 rows, to ${Math.round(keep * 100)} % of the parameters (${simplified.after.widths.join('-')}), then 2 epochs on all rows`, simplified.model);
 
   // 6. Every variant against the dense model on the test set.
