@@ -57,6 +57,8 @@ fn rank1_ablate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   out[i] = activate(z[r * p.cols + j] - a[r * p.units + u] * w[u * p.cols + j]);
 }
 
+// Cross-entropy of one row, once per array: WGSL without unrestricted_pointer_parameters cannot
+// pass a storage array to a function.
 fn row_loss_logits(row: u32, label: u32) -> f32 {
   let b = row * p.cols;
   var m = logits[b];
