@@ -57,6 +57,23 @@ export async function timeTasks(
   return out;
 }
 
+/**
+ * TF.js's wasm backend (XNNPACK, one thread in Node), registered beside the WebGPU one: the
+ * fastest TF.js backend on a machine without a GPU. Null where its package is absent (GPU runs).
+ */
+export async function tfWasm(tf: Tf): Promise<boolean> {
+  try {
+    const { createRequire } = await import('node:module');
+    const { dirname } = await import('node:path');
+    const require = createRequire(import.meta.url);
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
+    wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);
+    return await tf.setBackend('wasm');
+  } catch {
+    return false;
+  }
+}
+
 let gradientsRegistered = false;
 /** For bundles (bench/device) that import TF.js's gradients themselves. */
 export function markTfGradientsRegistered(): void {

@@ -2,7 +2,7 @@
  * Training throughput: LeNet-300-100 (784-300-100-10, relu, softmax cross-entropy) on MNIST at
  * batch 128 with plain SGD at 0.1 and the same initialization scheme (He normal for the relu
  * layers, Glorot uniform for the output layer), shrinkray against TF.js's WebGPU backend on the
- * same GPUDevice. Speed: after a warm-up (pipelines compile), each trains STEPS steps over the
+ * same GPUDevice, and against TF.js's wasm backend (XNNPACK on the CPU) where it loads. Speed: after a warm-up (pipelines compile), each trains STEPS steps over the
  * same shuffled rows, timed in two interleaved rounds (the machine's two vCPUs are noisy).
  * Quality: fresh models train one full epoch each (untimed) and are scored on the 10,000 test
  * images. BENCH_QUICK=1: fewer steps, and 6,400 training images.
@@ -12,7 +12,7 @@ import { MLP } from '../src/nn/mlp.js';
 import { evaluate, fit } from '../src/nn/train.js';
 import { Random } from '../src/random.js';
 import { GpuDataset } from '../src/data/gpu-dataset.js';
-import { benchDevice, fmt, tfOnDevice, type Tf } from './common.js';
+import { benchDevice, fmt, tfOnDevice, tfWasm, type Tf } from './common.js';
 import type { Dataset } from '../src/data/dataset.js';
 import type { Tensor as TfTensor, Scalar } from '@tensorflow/tfjs-core';
 
@@ -88,43 +88,59 @@ export async function benchTrain(): Promise<void> {
   const rows = order.slice(0, steps * BATCH);
   const warm = order.slice(0, 10 * BATCH);
 
+  // Peers: TF.js's WebGPU backend on our device, and its wasm backend (XNNPACK on the CPU, the
+  // fastest TF.js backend on a machine without a GPU). Each trains under its own backend.
+  const wasm = await tfWasm(tf);
+  const peers: { name: string; backend: string; trainer: ReturnType<typeof tfTrainer>; seconds: number[] }[] = [];
+  for (const [name, backend] of [['TF.js WebGPU', 'webgpu'], ...(wasm ? [['TF.js wasm', 'wasm']] : [])] as [string, string][]) {
+    await tf.setBackend(backend); // variables live on the backend active when they are made
+    peers.push({ name, backend, trainer: tfTrainer(tf, 1), seconds: [] });
+  }
   const ours = MLP.create(device, [784, 300, 100, 10], { seed: 1 });
-  const theirs = tfTrainer(tf, 1);
   // Uploaded once, as a user who calls fit repeatedly keeps it (TF.js's data stays on the CPU).
   const gpuTrain = new GpuDataset(device, train);
   const oursSteps = (r: Uint32Array) => fit(ours, gpuTrain, { epochs: 1, batchSize: BATCH, learningRate: LR, seed: 1, rows: r });
   await oursSteps(warm);
-  await theirs.epoch(train, warm);
-  const seconds = { shrinkray: [] as number[], tfjs: [] as number[] };
+  for (const p of peers) (await tf.setBackend(p.backend), await p.trainer.epoch(train, warm));
+  const oursSeconds: number[] = [];
   for (let round = 0; round < 2; round++) {
-    const t0 = performance.now();
+    let t0 = performance.now();
     await oursSteps(rows);
-    const t1 = performance.now();
-    await theirs.epoch(train, rows);
-    seconds.shrinkray.push((t1 - t0) / 1000);
-    seconds.tfjs.push((performance.now() - t1) / 1000);
+    oursSeconds.push((performance.now() - t0) / 1000);
+    for (const p of peers) {
+      await tf.setBackend(p.backend);
+      t0 = performance.now();
+      await p.trainer.epoch(train, rows);
+      p.seconds.push((performance.now() - t0) / 1000);
+    }
   }
   ours.dispose();
-  theirs.dispose();
   gpuTrain.dispose();
   const best = (v: number[]) => Math.min(...v);
   const sps = (v: number[]) => (steps * BATCH) / best(v);
 
   // Quality after one epoch: fresh models, the same epoch of data, untimed.
   const oursFresh = MLP.create(device, [784, 300, 100, 10], { seed: 1 });
-  const theirsFresh = tfTrainer(tf, 1);
   await fit(oursFresh, train, { epochs: 1, batchSize: BATCH, learningRate: LR, seed: 1 });
-  await theirsFresh.epoch(train, order);
   const oursAcc = (await evaluate(oursFresh, test)).accuracy;
-  const theirAcc = await theirsFresh.accuracy(test);
   oursFresh.dispose();
-  theirsFresh.dispose();
+  const accuracies: number[] = [];
+  for (const p of peers) {
+    await tf.setBackend(p.backend);
+    p.trainer.dispose();
+    const fresh = tfTrainer(tf, 1);
+    await fresh.epoch(train, order);
+    accuracies.push(await fresh.accuracy(test));
+    fresh.dispose();
+  }
 
   console.log(`\nLeNet-300-100 training, batch ${BATCH}, SGD ${LR}: ${steps} steps (${steps * BATCH} images), best of 2 interleaved rounds`);
-  console.log(['library'.padEnd(10), 'samples/s', 'rounds (s)', `test accuracy after 1 epoch of ${train.rows}`].join('  '));
-  for (const [name, v, acc] of [['shrinkray', seconds.shrinkray, oursAcc], ['TF.js', seconds.tfjs, theirAcc]] as const)
-    console.log([name.padEnd(10), fmt(sps(v), 0).padStart(9), v.map((x) => fmt(x, 1)).join(' / ').padStart(10), `${fmt(acc * 100)} %`.padStart(12)].join('  '));
-  console.log(`ratio: shrinkray / TF.js = ${fmt(sps(seconds.shrinkray) / sps(seconds.tfjs))}x samples per second`);
+  console.log(['library'.padEnd(13), 'samples/s', 'rounds (s)', `test accuracy after 1 epoch of ${train.rows}`].join('  '));
+  const rowsOut: [string, number[], number][] = [['shrinkray', oursSeconds, oursAcc], ...peers.map((p, i): [string, number[], number] => [p.name, p.seconds, accuracies[i]!])];
+  for (const [name, v, acc] of rowsOut)
+    console.log([name.padEnd(13), fmt(sps(v), 0).padStart(9), v.map((x) => fmt(x, 1)).join(' / ').padStart(10), `${fmt(acc * 100)} %`.padStart(12)].join('  '));
+  for (const p of peers) console.log(`ratio: shrinkray / ${p.name} = ${fmt(sps(oursSeconds) / sps(p.seconds))}x samples per second`);
+  if (wasm) tf.removeBackend('wasm');
   tf.removeBackend('webgpu');
   device.destroy();
 }
