@@ -36,8 +36,8 @@ export function paretoFront<T extends VariantPoint>(points: T[]): T[] {
 export function accuracySizeSpec(points: VariantPoint[]): TopLevelSpec {
   const front = new Set(paretoFront(points).map((p) => p.name));
   const values = points.map((p) => ({ variant: p.name, kib: p.bytes / 1024, accuracy: p.accuracy * 100, front: front.has(p.name) }));
-  const x = { field: 'kib', type: 'quantitative', scale: { type: 'log' }, title: 'model size (KiB, log scale)' } as const;
-  const y = { field: 'accuracy', type: 'quantitative', scale: { zero: false }, title: 'test accuracy (%)' } as const;
+  const x = { field: 'kib', type: 'quantitative', scale: { type: 'log', nice: false, padding: 24 }, title: 'model size (KiB, log scale)' } as const;
+  const y = { field: 'accuracy', type: 'quantitative', scale: { zero: false, padding: 12 }, title: 'test accuracy (%)' } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Accuracy against size: the Pareto front of the variants',
