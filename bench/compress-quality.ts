@@ -10,13 +10,11 @@ import { loadMnist } from '../src/data/mnist.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { MLP } from '../src/nn/mlp.js';
 import { evaluate, fit } from '../src/nn/train.js';
-import { modelFromSafetensors, modelToSafetensors } from '../src/io/model-file.js';
 import { pruneReport } from '../src/compress/prune.js';
 import { calibrateActivations, QuantizedMLP, quantizeWeights } from '../src/compress/quantize.js';
 import { compressedSize } from '../src/compress/size.js';
 import { benchDevice } from './common.js';
 import { compareLeakage } from '../src/validate/privacy.js';
-import type { Device } from '../src/gpu/device.js';
 
 const epochs = Number(process.env.EPOCHS ?? 12);
 const device = await benchDevice();
@@ -24,7 +22,6 @@ const train = loadMnist('train');
 const test = loadMnist('test');
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 const error = async (m: MLP) => 1 - (await evaluate(m, test)).accuracy;
-const clone = async (d: Device, m: MLP) => modelFromSafetensors(d, await modelToSafetensors(m));
 
 async function integerError(q: QuantizedMLP, data: Dataset): Promise<number> {
   let wrong = 0;
@@ -50,7 +47,7 @@ await fit(dense, train, { epochs, batchSize: 64, learningRate: 0.05, optimizer: 
 const denseError = await error(dense);
 console.log(`dense: ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(0)} s, test error ${pct(denseError)}, ${(await compressedSize(dense)).denseBytes} bytes`);
 
-const int8 = await clone(device, dense);
+const int8 = dense.clone();
 quantizeWeights(int8, { bits: 8, restrictRange: true });
 const int8Error = await error(int8);
 const q8 = await QuantizedMLP.from(int8, await calibrateActivations(int8, train, { batches: 8, batchSize: 256 }));
@@ -58,7 +55,7 @@ const int8Integer = await integerError(q8, test);
 console.log(`int8 PTQ of the dense model: test error ${pct(int8Error)} (weights only), ${pct(int8Integer)} (integer inference, uint8 activations); accuracy lost ${((int8Integer - denseError) * 100).toFixed(2)} points; ${(await compressedSize(int8, { bits: 8 })).ratio.toFixed(1)}x smaller`);
 q8.dispose();
 
-const pruned = await clone(device, dense);
+const pruned = dense.clone();
 const steps = Math.ceil(train.rows / 64);
 t0 = performance.now();
 await fit(pruned, train, {
@@ -70,7 +67,7 @@ const report = await pruneReport(pruned);
 console.log(`pruned: ${pct(1 - report.sparsity)} of weights kept (${report.layers.map((l) => pct(1 - l.sparsity)).join(' / ')}), ${report.nonzero} of ${report.weights}, test error ${pct(prunedError)}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 const variants: Record<string, MLP> = { dense, int8, pruned };
 for (const bits of [6, 5, 4]) {
-  const m = await clone(device, pruned);
+  const m = pruned.clone();
   quantizeWeights(m, { bits });
   const size = await compressedSize(m, { bits, indexBits: 5 });
   console.log(

@@ -4,7 +4,7 @@
  * shown on an accuracy-against-size chart; a digit drawn on the pad is classified by every
  * variant. Query parameters for tests: ?epochs=N&rows=N.
  */
-import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, modelFromSafetensors, modelToSafetensors, type Dataset, type Device } from '../src/browser.js';
+import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, type Dataset, type Device } from '../src/browser.js';
 import { accuracySizeSpec, renderSvg, trainingCurvesSpec } from '../src/cli/charts.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -67,19 +67,18 @@ async function train(): Promise<void> {
 async function compress(): Promise<void> {
   $<HTMLButtonElement>('compress').disabled = true;
   for (const v of variants.splice(0)) if (v.model !== dense) v.model.dispose();
-  const clone = async (m: MLP) => modelFromSafetensors(device, await modelToSafetensors(m));
   const add = async (name: string, model: MLP, bits: number) =>
     variants.push({ name, model, bytes: (await compressedSize(model, { bits })).totalBytes, accuracy: (await evaluate(model, data.test)).accuracy });
   await add('dense', dense!, 32);
-  const int8 = await clone(dense!);
+  const int8 = dense!.clone();
   quantizeWeights(int8, { bits: 8 });
   await add('int8', int8, 8);
   status('pruning 90 % of the weights and fine-tuning…');
-  const pruned = await clone(dense!);
+  const pruned = dense!.clone();
   await prune(pruned, { type: 'global', sparsity: 0.9 });
   await fit(pruned, data.train, { epochs: 1, batchSize: 64, learningRate: 0.01, seed: 2 });
   await add('pruned 90 %', pruned, 32);
-  const pruned4 = await clone(pruned);
+  const pruned4 = pruned.clone();
   quantizeWeights(pruned4, { bits: 4 });
   await add('pruned + int4', pruned4, 4);
   $('pareto').innerHTML = await renderSvg(accuracySizeSpec(variants));

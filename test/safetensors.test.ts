@@ -188,3 +188,26 @@ describe('model files', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 });
+
+describe('MLP.clone', () => {
+  const ctx = useDevice();
+
+  it('copies weights, biases, masks and quantization on the GPU, independently of the original', async () => {
+    const model = MLP.create(ctx.device, [9, 7, 4], { seed: 3 });
+    await prune(model, { type: 'structured', fraction: 0.3 }); // weight and bias masks
+    quantizeWeights(model, { bits: 5, symmetric: false });
+    const copy = model.clone();
+    // The same file, byte for byte: every tensor and every setting came along.
+    expect(await modelToSafetensors(copy)).toEqual(await modelToSafetensors(model));
+    expect(copy.layers[0]!.biasMask).toBeDefined();
+    const before = await model.read();
+    copy.layers[0]!.weight.write(new Float32Array(63).fill(7));
+    copy.layers[0]!.quant!.weight.zero.write(new Int32Array(7).fill(1));
+    expect(await model.read()).toEqual(before);
+    expect(Array.from(await model.layers[0]!.quant!.weight.zero.read())).not.toEqual(new Array(7).fill(1));
+    copy.dispose();
+    expect(await model.read()).toEqual(before); // disposing the copy leaves the original whole
+    model.dispose();
+    expect(() => model.clone()).toThrow(/after dispose/);
+  });
+});

@@ -182,11 +182,6 @@ export async function simplify(model: MLP, train: Dataset, validation: Dataset, 
   }
   if (stoppedBy === 'rounds' && targetParameters !== undefined && current.parameterCount() <= targetParameters) stoppedBy = 'target';
   // The result is always a new model, even when nothing could be removed.
-  const result = current === model ? await removeNothing(model) : current;
+  const result = current === model ? model.clone() : current;
   return { model: result, before, after: await figures(result, validation), rounds, stoppedBy };
-}
-
-async function removeNothing(model: MLP): Promise<MLP> {
-  const w = await model.read();
-  return MLP.fromWeights(model.device, model.layers.map((l, i) => ({ inputs: l.inputs, units: l.units, activation: l.activation, weight: w[i]!.weight, bias: w[i]!.bias })));
 }

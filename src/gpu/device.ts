@@ -241,6 +241,16 @@ export class Device {
     return t;
   }
 
+  /** A copy of `tensor` (any dtype) made on the GPU, ordered after all work recorded before it. */
+  duplicate<D extends DType>(tensor: Tensor<D>): Tensor<D> {
+    const source = tensor.buffer; // throws DisposedError for a disposed tensor
+    const copy = this.allocate(tensor.shape, tensor.dtype);
+    this.endPass();
+    this.encoder ??= this.gpu.createCommandEncoder();
+    if (tensor.byteLength > 0) this.encoder.copyBufferToBuffer(source, 0, copy.buffer, 0, tensor.byteLength);
+    return copy;
+  }
+
   /** Queues a write of `data` into `tensor`, ordered after all work recorded before it. */
   write<D extends DType>(tensor: Tensor<D>, data: TypedArrayFor<D>): void {
     this.check();

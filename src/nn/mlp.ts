@@ -165,6 +165,24 @@ export class MLP {
     return Promise.all(this.layers.map(async (l) => ({ weight: await l.weight.read(), bias: await l.bias.read() })));
   }
 
+  /** An independent copy made on the GPU: weights, biases, masks and quantization parameters. */
+  clone(): MLP {
+    const d = this.device;
+    return new MLP(
+      d,
+      this.layers.map((l) => ({
+        inputs: l.inputs,
+        units: l.units,
+        activation: l.activation,
+        weight: d.duplicate(l.weight),
+        bias: d.duplicate(l.bias),
+        ...(l.mask ? { mask: d.duplicate(l.mask) } : {}),
+        ...(l.biasMask ? { biasMask: d.duplicate(l.biasMask) } : {}),
+        ...(l.quant ? { quant: { spec: { ...l.quant.spec }, weight: { ...l.quant.weight, scale: d.duplicate(l.quant.weight.scale), zero: d.duplicate(l.quant.weight.zero) } } } : {}),
+      })),
+    );
+  }
+
   dispose(): void {
     for (const l of this.layers) {
       l.weight.dispose();

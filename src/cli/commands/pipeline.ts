@@ -9,7 +9,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MLP } from '../../nn/mlp.js';
-import { modelFromSafetensors, modelToSafetensors } from '../../io/model-file.js';
 import { quantizeWeights } from '../../compress/quantize.js';
 import { layerImportance, unitImportance } from '../../compress/importance.js';
 import { figures, simplify } from '../../compress/simplify.js';
@@ -22,7 +21,6 @@ import { writeModel } from '../models.js';
 import { writeReport, type Report, type TrainingRun } from '../report.js';
 import { fitOptionsOf, trainWithProgress } from '../training.js';
 import { measureVariant, type VariantReport } from '../variants.js';
-import type { Device } from '../../gpu/device.js';
 
 const options: Options = {
   ...DATA_OPTIONS,
@@ -43,10 +41,6 @@ const options: Options = {
   'weight-decay': { type: 'string', arg: 'L2', default: '0.00005', help: 'weight decay' },
   out: { type: 'string', arg: 'DIR', default: 'shrinkray-report', help: 'where the report and the models go' },
 };
-
-async function clone(device: Device, m: MLP): Promise<MLP> {
-  return modelFromSafetensors(device, await modelToSafetensors(m));
-}
 
 export async function runPipeline(ctx: Context): Promise<number> {
   const { values, out } = ctx;
@@ -93,13 +87,13 @@ export async function runPipeline(ctx: Context): Promise<number> {
   await save('dense', `trained ${epochs} epochs (${base.optimizer?.type}, lr ${base.learningRate}, batch ${base.batchSize}, cosine schedule)`, dense);
 
   // 2. Post-training int8 quantization of the dense model (per output channel, symmetric).
-  const int8 = await clone(device, dense);
+  const int8 = dense.clone();
   quantizeWeights(int8, { bits: 8, restrictRange: true });
   await save('int8', 'dense, int8 post-training quantization of the weights (per channel, symmetric)', int8);
   out.log('int8: quantized the dense model\'s weights');
 
   // 3. Gradual global magnitude pruning with fine-tuning (Zhu & Gupta's schedule), then lower bit widths.
-  const pruned = await clone(device, dense);
+  const pruned = dense.clone();
   const steps = Math.ceil(train.rows / base.batchSize) * pruneEpochs;
   training.push(
     await trainWithProgress(out, `pruning to ${Math.round(sparsity * 100)} %`, pruned, train, {
@@ -112,10 +106,10 @@ export async function runPipeline(ctx: Context): Promise<number> {
     }, test),
   );
   await save(`pruned ${Math.round(sparsity * 100)} %`, `gradual global magnitude pruning with ${pruneEpochs} fine-tuning epochs at a tenth of the learning rate`, pruned);
-  const prunedInt8 = await clone(device, pruned);
+  const prunedInt8 = pruned.clone();
   quantizeWeights(prunedInt8, { bits: 8, restrictRange: true });
   await save(`pruned + int8`, 'the pruned model, int8 weights (per channel)', prunedInt8);
-  const prunedLow = await clone(device, pruned);
+  const prunedLow = pruned.clone();
   quantizeWeights(prunedLow, { bits });
   await save(`pruned + int${bits}`, `the pruned model, ${bits}-bit weights (per channel)`, prunedLow);
   out.log(`quantized the pruned model to int8 and int${bits}`);
