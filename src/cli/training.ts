@@ -1,5 +1,6 @@
 /** Training from the command line: the shared options, and fit with a progress bar per run. */
 import type { Dataset } from '../data/dataset.js';
+import { GpuDataset } from '../data/gpu-dataset.js';
 import type { MLP } from '../nn/mlp.js';
 import { fit, type FitOptions } from '../nn/train.js';
 import { choiceOf, numberOf, type Options, type Values } from './args.js';
@@ -27,8 +28,9 @@ export function fitOptionsOf(values: Values, defaults: { epochs: number; lr: num
 }
 
 /** fit with a progress bar over all its batches; returns the run's curves for the report. */
-export async function trainWithProgress(out: Output, run: string, model: MLP, data: Dataset, options: FitOptions, test?: Dataset): Promise<TrainingRun> {
-  const batches = Math.ceil((options.rows?.length ?? data.rows) / options.batchSize);
+export async function trainWithProgress(out: Output, run: string, model: MLP, data: Dataset | GpuDataset, options: FitOptions, test?: Dataset | GpuDataset): Promise<TrainingRun> {
+  const rows = data instanceof GpuDataset ? data.data.rows : data.rows;
+  const batches = Math.ceil((options.rows?.length ?? rows) / options.batchSize);
   const bar = out.progress(run, options.epochs * batches, 'batches');
   let lastLoss = '';
   const curves: TrainingRun = { run, epochs: [] };

@@ -44,10 +44,10 @@ export async function measureVariant(
   description: string,
   model: MLP,
   reference: { model: MLP; predictions?: ArrayLike<number>; bytes?: number },
-  test: Dataset,
+  test: Dataset | GpuDataset,
   seed = 1,
 ): Promise<VariantReport> {
-  const gpu = new GpuDataset(model.device, test);
+  const gpu = test instanceof GpuDataset ? test : new GpuDataset(model.device, test);
   try {
     const bits = bitsOf(model);
     const size = await compressedSize(model, { bits });
@@ -58,7 +58,7 @@ export async function measureVariant(
     const t0 = performance.now();
     await testMetrics(model, gpu);
     const inferenceMs = performance.now() - t0;
-    const cmp = comparePredictions(test.labels!, refPredictions, metrics.predictions, { seed });
+    const cmp = comparePredictions(gpu.data.labels!, refPredictions, metrics.predictions, { seed });
     const refBytes = reference.bytes ?? (await compressedSize(reference.model)).denseBytes;
     return {
       name,
@@ -78,6 +78,6 @@ export async function measureVariant(
       layers: pr.layers.map((l) => ({ layer: `layer ${l.layer + 1}`, sparsity: l.sparsity })),
     };
   } finally {
-    gpu.dispose();
+    if (gpu !== test) gpu.dispose();
   }
 }

@@ -9,6 +9,7 @@ import type { Dataset } from '../data/dataset.js';
 import { InvalidArgumentError } from '../errors.js';
 import { MLP } from '../nn/mlp.js';
 import { evaluate, fit, type FitOptions } from '../nn/train.js';
+import { GpuDataset } from '../data/gpu-dataset.js';
 import { unitImportance, type ImportanceCriterion } from './importance.js';
 
 /** A new model without the given units of hidden layer `layer` (masks kept for the rest). */
@@ -105,7 +106,7 @@ function widthsOf(m: MLP): number[] {
   return [m.inputs, ...m.layers.map((l) => l.units)];
 }
 
-export async function figures(model: MLP, data: Dataset): Promise<ModelFigures> {
+export async function figures(model: MLP, data: Dataset | GpuDataset): Promise<ModelFigures> {
   const scores = await evaluate(model, data);
   const t0 = performance.now();
   await evaluate(model, data);
@@ -124,7 +125,11 @@ function parameters(inputs: number, widths: number[]): number {
   return widths.reduce((n, w, i) => n + (i === 0 ? inputs : widths[i - 1]!) * w + w, 0);
 }
 
-export async function simplify(model: MLP, train: Dataset, validation: Dataset, options: SimplifyOptions): Promise<SimplifyResult> {
+/**
+ * Train and validation data may be given already on the GPU (GpuDataset); otherwise each is
+ * uploaded once here for all rounds.
+ */
+export async function simplify(model: MLP, train: Dataset | GpuDataset, validation: Dataset | GpuDataset, options: SimplifyOptions): Promise<SimplifyResult> {
   const { unitsPerRound: k, targetParameters, minAccuracy, maxRounds } = options;
   if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError(`unitsPerRound must be a positive integer, got ${k}.`);
   if (targetParameters === undefined && minAccuracy === undefined && maxRounds === undefined)
@@ -134,8 +139,20 @@ export async function simplify(model: MLP, train: Dataset, validation: Dataset, 
   if (minAccuracy !== undefined && !(minAccuracy >= 0 && minAccuracy <= 1)) throw new InvalidArgumentError(`minAccuracy must be in [0, 1], got ${minAccuracy}.`);
   if (maxRounds !== undefined && !(Number.isInteger(maxRounds) && maxRounds >= 1)) throw new InvalidArgumentError(`maxRounds must be a positive integer, got ${maxRounds}.`);
   if (model.layers.length < 2) throw new InvalidArgumentError('The model has no hidden layer to simplify.');
+  const trainGpu = train instanceof GpuDataset ? train : new GpuDataset(model.device, train);
+  const validationGpu = validation instanceof GpuDataset ? validation : new GpuDataset(model.device, validation);
+  try {
+    return await simplifyRounds(model, trainGpu, validationGpu, options);
+  } finally {
+    if (trainGpu !== train) trainGpu.dispose();
+    if (validationGpu !== validation) validationGpu.dispose();
+  }
+}
+
+async function simplifyRounds(model: MLP, train: GpuDataset, validation: GpuDataset, options: SimplifyOptions): Promise<SimplifyResult> {
+  const { unitsPerRound: k, targetParameters, minAccuracy, maxRounds } = options;
   const before = await figures(model, validation);
-  const rounds: SimplifyRound[] = [];
+  const done: SimplifyRound[] = [];
   let current = model;
   let stoppedBy: SimplifyResult['stoppedBy'] = 'rounds';
   const seed = options.seed ?? 0;
@@ -144,7 +161,7 @@ export async function simplify(model: MLP, train: Dataset, validation: Dataset, 
       stoppedBy = 'target';
       break;
     }
-    const importance = await unitImportance(current, train, { criterion: options.criterion ?? 'ablation', samples: options.scoreSamples ?? 2000, seed: seed + round });
+    const importance = await unitImportance(current, train.data, { criterion: options.criterion ?? 'ablation', samples: options.scoreSamples ?? 2000, seed: seed + round });
     const ranked = importance.layers.flatMap(({ layer, scores }) => Array.from(scores, (importance, unit) => ({ layer, unit, importance }))).sort((a, b) => a.importance - b.importance);
     const left = current.layers.map((l) => l.units);
     const removed: SimplifyRound['removed'] = [];
@@ -177,11 +194,11 @@ export async function simplify(model: MLP, train: Dataset, validation: Dataset, 
     if (current !== model) current.dispose();
     current = next;
     const r = { round, removed, widths: widthsOf(current), parameters: current.parameterCount(), accuracy };
-    rounds.push(r);
+    done.push(r);
     await options.onRound?.(r);
   }
   if (stoppedBy === 'rounds' && targetParameters !== undefined && current.parameterCount() <= targetParameters) stoppedBy = 'target';
   // The result is always a new model, even when nothing could be removed.
   const result = current === model ? model.clone() : current;
-  return { model: result, before, after: await figures(result, validation), rounds, stoppedBy };
+  return { model: result, before, after: await figures(result, validation), rounds: done, stoppedBy };
 }

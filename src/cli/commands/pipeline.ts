@@ -13,6 +13,7 @@ import { quantizeWeights } from '../../compress/quantize.js';
 import { layerImportance, unitImportance } from '../../compress/importance.js';
 import { figures, simplify } from '../../compress/simplify.js';
 import { testMetrics, type ClassificationMetrics } from '../../validate/metrics.js';
+import { GpuDataset } from '../../data/gpu-dataset.js';
 import { compressedSize } from '../../compress/size.js';
 import { numberOf, stringOf, UsageError, widthsOf, type Options } from '../args.js';
 import type { Command, Context } from '../command.js';
@@ -71,6 +72,9 @@ export async function runPipeline(ctx: Context): Promise<number> {
   out.log(`device: ${device.describe().backend} (${device.describe().adapter}) · data: ${data.name}, ${train.rows} training and ${test.rows} test rows, ${train.cols} features, ${classes} classes`);
   const base = fitOptionsOf(values, { epochs, lr: numberOf(values, 'lr', { min: 0, exclusiveMin: true }) });
   const seed = base.seed ?? 1;
+  // On the GPU once for every training run, every evaluation and every variant's scoring.
+  const gpuTrain = new GpuDataset(device, train);
+  const gpuTest = new GpuDataset(device, test);
   mkdirSync(join(dir, 'models'), { recursive: true });
   const training: TrainingRun[] = [];
   const models: { name: string; description: string; model: MLP; file: string }[] = [];
@@ -83,7 +87,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
   // 1. The dense reference.
   const widths = [train.cols, ...hidden, classes];
   const dense = MLP.create(device, widths, { seed });
-  training.push(await trainWithProgress(out, 'dense', dense, train, base, test));
+  training.push(await trainWithProgress(out, 'dense', dense, gpuTrain, base, gpuTest));
   await save('dense', `trained ${epochs} epochs (${base.optimizer?.type}, lr ${base.learningRate}, batch ${base.batchSize}, cosine schedule)`, dense);
 
   // 2. Post-training int8 quantization of the dense model (per output channel, symmetric).
@@ -96,14 +100,14 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const pruned = dense.clone();
   const steps = Math.ceil(train.rows / base.batchSize) * pruneEpochs;
   training.push(
-    await trainWithProgress(out, `pruning to ${Math.round(sparsity * 100)} %`, pruned, train, {
+    await trainWithProgress(out, `pruning to ${Math.round(sparsity * 100)} %`, pruned, gpuTrain, {
       ...base,
       epochs: pruneEpochs,
       learningRate: base.learningRate / 10,
       schedule: { type: 'constant' },
       seed: seed + 1,
       pruning: { scope: 'global', finalSparsity: sparsity, beginStep: 0, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) },
-    }, test),
+    }, gpuTest),
   );
   await save(`pruned ${Math.round(sparsity * 100)} %`, `gradual global magnitude pruning with ${pruneEpochs} fine-tuning epochs at a tenth of the learning rate`, pruned);
   const prunedInt8 = pruned.clone();
@@ -119,10 +123,10 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const studentName = studentWidths.join('-');
   const studentOptions = { ...base, epochs: studentEpochs, schedule: { type: 'cosine', total: studentEpochs } as const, seed: seed + 2 };
   const alone = MLP.create(device, studentWidths, { seed: seed + 3 });
-  training.push(await trainWithProgress(out, `student ${studentName}`, alone, train, studentOptions, test));
+  training.push(await trainWithProgress(out, `student ${studentName}`, alone, gpuTrain, studentOptions, gpuTest));
   await save('student alone', `${studentName} trained alone, ${studentEpochs} epochs`, alone);
   const distilled = MLP.create(device, studentWidths, { seed: seed + 3 });
-  training.push(await trainWithProgress(out, `distilled ${studentName}`, distilled, train, { ...studentOptions, distillation: { teacher: dense, alpha, temperature } }, test));
+  training.push(await trainWithProgress(out, `distilled ${studentName}`, distilled, gpuTrain, { ...studentOptions, distillation: { teacher: dense, alpha, temperature } }, gpuTest));
   await save('student distilled', `${studentName} distilled from the dense model (alpha ${alpha}, T ${temperature}), same initialization and epochs`, distilled);
 
   // 5. Ablation importance of the dense model's hidden units and layers, and a physically smaller
@@ -136,7 +140,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const fineTuneRows = Uint32Array.from({ length: Math.min(10_000, train.rows) }, (_, i) => i);
   const simplifyBar = out.progress(`simplifying to ${Math.round(keep * 100)} %`, dense.parameterCount() - target, 'parameters');
   // The rounds stop at the parameter target, not on accuracy, so the test set only reports.
-  const simplified = await simplify(dense, train, test, {
+  const simplified = await simplify(dense, gpuTrain, gpuTest, {
     unitsPerRound: 30,
     targetParameters: target,
     scoreSamples: 2000,
@@ -146,17 +150,17 @@ export async function runPipeline(ctx: Context): Promise<number> {
   });
   simplifyBar.done(`${simplified.after.widths.join('-')} after ${simplified.rounds.length} rounds`);
   // The rounds fine-tune briefly on a subset; the final model gets two epochs on all rows.
-  training.push(await trainWithProgress(out, 'simplified fine-tune', simplified.model, train, { ...base, epochs: 2, learningRate: base.learningRate / 5, schedule: { type: 'constant' }, seed: seed + 4 }, test));
-  const simplifiedFinal = await figures(simplified.model, test);
+  training.push(await trainWithProgress(out, 'simplified fine-tune', simplified.model, gpuTrain, { ...base, epochs: 2, learningRate: base.learningRate / 5, schedule: { type: 'constant' }, seed: seed + 4 }, gpuTest));
+  const simplifiedFinal = await figures(simplified.model, gpuTest);
   await save('simplified', `hidden units removed physically by ablation importance, 30 a round with 1 epoch of fine-tuning on 10,000 rows, to ${Math.round(keep * 100)} % of the parameters (${simplified.after.widths.join('-')}), then 2 epochs on all rows`, simplified.model);
 
   // 6. Every variant against the dense model on the test set.
   const bar = out.progress('scoring variants', models.length, 'variants');
-  const refPredictions = ((await testMetrics(dense, test)) as ClassificationMetrics).predictions;
+  const refPredictions = ((await testMetrics(dense, gpuTest)) as ClassificationMetrics).predictions;
   const refBytes = (await compressedSize(dense)).denseBytes;
   const variants: VariantReport[] = [];
   for (const [i, m] of models.entries()) {
-    variants.push({ ...(await measureVariant(m.name, m.description, m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, test, seed)), file: m.file });
+    variants.push({ ...(await measureVariant(m.name, m.description, m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, seed)), file: m.file });
     bar.update(i + 1);
   }
   bar.done();
@@ -181,6 +185,8 @@ export async function runPipeline(ctx: Context): Promise<number> {
   };
   const files = await writeReport(dir, report);
   for (const m of models) m.model.dispose();
+  gpuTrain.dispose();
+  gpuTest.dispose();
   out.log('');
   out.log(['variant'.padEnd(20), 'size'.padStart(10), 'x smaller'.padStart(9), 'accuracy'.padStart(9), 'diff (pts)'.padStart(10), 'p-value'.padStart(8)].join('  '));
   for (const v of variants)
