@@ -56,6 +56,11 @@ describe('CSV', () => {
     expect(Array.from(s.std)).toEqual([1, 1]); // b is constant: std 1, not 0
     expect(Array.from(s.transform(train).features)).toEqual([-1, 0, 1, 0]);
     expect(Array.from(s.transform(test).features)).toEqual([3, -3]);
+    // Rebuilt from saved statistics (a model file's), it transforms the same way.
+    const saved = Standardizer.of({ mean: Array.from(s.mean), std: Array.from(s.std) });
+    expect(Array.from(saved.transform(test).features)).toEqual([3, -3]);
+    expect(() => Standardizer.of({ mean: [1, 2], std: [1, 0] })).toThrow(/std > 0/);
+    expect(() => Standardizer.of({ mean: [1], std: [1, 2] })).toThrow(/one length/);
   });
 });
 

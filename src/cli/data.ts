@@ -89,12 +89,10 @@ export function loadData(values: Values, options: { standardize?: boolean } = {}
   return data;
 }
 
-/** Applies a standardization stored with a model to new data. */
-export function standardize(data: Dataset, s: { mean: number[]; std: number[] } | undefined): Dataset {
-  if (!s) return data;
-  if (s.mean.length !== data.cols) throw new UsageError(`the model was trained on ${s.mean.length} features, the data has ${data.cols}`);
-  const features = new Float32Array(data.features.length);
-  for (let i = 0; i < features.length; i++) features[i] = (data.features[i]! - s.mean[i % data.cols]!) / s.std[i % data.cols]!;
-  const { bytes: _bytes, byteScale: _scale, ...rest } = data;
-  return { ...rest, features };
+/** The data for a saved model: CSV features standardized with the statistics stored in it. */
+export function loadDataFor(values: Values, standardizer: { mean: number[]; std: number[] } | undefined): LoadedData {
+  const raw = loadData(values, { standardize: false });
+  if (!standardizer) return raw;
+  const s = Standardizer.of(standardizer);
+  return { ...raw, train: s.transform(raw.train), test: s.transform(raw.test), standardizer };
 }

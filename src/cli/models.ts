@@ -26,7 +26,7 @@ export function openModel(device: Device, path: string): OpenedModel {
   return { model, metadata, standardizer, fileBytes: bytes.length };
 }
 
-export async function writeModel(model: MLP, path: string, info: { standardizer?: Standardization; data?: string; note?: string } = {}): Promise<void> {
+export async function writeModel(model: MLP, path: string, info: { standardizer?: Standardization | undefined; data?: string | undefined; note?: string } = {}): Promise<void> {
   const metadata: Record<string, string> = { created: new Date().toISOString() };
   if (info.standardizer) metadata.standardize = JSON.stringify(info.standardizer);
   if (info.data) metadata.data = info.data;

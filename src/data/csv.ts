@@ -99,6 +99,15 @@ export class Standardizer {
     return new Standardizer(mean, std);
   }
 
+  /** One from saved statistics (as a model file keeps them), checked for length and positive std. */
+  static of(stats: { mean: ArrayLike<number>; std: ArrayLike<number> }): Standardizer {
+    const mean = Float64Array.from(stats.mean);
+    const std = Float64Array.from(stats.std);
+    if (mean.length !== std.length || mean.length === 0 || !std.every((s) => s > 0 && Number.isFinite(s)) || !mean.every(Number.isFinite))
+      throw new InvalidArgumentError('Standardizer: mean and std must be non-empty, of one length, finite, with std > 0.');
+    return new Standardizer(mean, std);
+  }
+
   /** A copy of `data` with standardized features (byte features are dropped: they no longer apply). */
   transform<D extends Dataset>(data: D): D {
     if (data.cols !== this.mean.length) throw new InvalidArgumentError(`Standardizer: fitted on ${this.mean.length} columns, got ${data.cols}.`);

@@ -2,7 +2,7 @@
 import { compareLeakage } from '../../validate/privacy.js';
 import { numberOf, requiredString } from '../args.js';
 import type { Command } from '../command.js';
-import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel } from '../models.js';
 import type { MLP } from '../../nn/mlp.js';
 
@@ -22,11 +22,10 @@ export const audit: Command = {
     const samples = numberOf(values, 'samples', { integer: true, min: 10 });
     const seed = numberOf(values, 'seed', { integer: true, min: 0 });
     const device = await ctx.device();
-    const data = loadData(values, { standardize: false });
     const opened = files.map((f) => openModel(device, f));
-    const std = opened[0]!.standardizer;
+    const data = loadDataFor(values, opened[0]!.standardizer);
     const models: Record<string, MLP> = Object.fromEntries(opened.map((o, i) => [files[i]!, o.model]));
-    const audits = await compareLeakage(models, standardize(data.train, std), standardize(data.test, std), { samples, seed });
+    const audits = await compareLeakage(models, data.train, data.test, { samples, seed });
     for (const [name, a] of Object.entries(audits)) {
       out.log(`${name}: train accuracy ${(a.trainAccuracy * 100).toFixed(2)} %, test ${(a.testAccuracy * 100).toFixed(2)} % (gap ${(a.generalizationGap * 100).toFixed(2)} points)`);
       for (const x of a.attacks) out.log(`  ${x.attack.padEnd(10)} AUC ${x.auc.toFixed(4)}  advantage ${x.advantage.toFixed(4)}  TPR at 1 % FPR ${x.tprAt1PctFpr.toFixed(4)}`);

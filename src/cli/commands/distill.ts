@@ -3,7 +3,7 @@ import { MLP } from '../../nn/mlp.js';
 import { evaluate } from '../../nn/train.js';
 import { numberOf, requiredString, stringOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
@@ -31,9 +31,7 @@ export const distillCommand: Command = {
     const device = await ctx.device();
     const opened = openModel(device, file);
     const teacher = opened.model;
-    const data = loadData(values, { standardize: false });
-    const train = standardize(data.train, opened.standardizer);
-    const test = standardize(data.test, opened.standardizer);
+    const { train, test } = loadDataFor(values, opened.standardizer);
     const widths = [teacher.inputs, ...widthsOf(values, 'student'), teacher.outputs];
     const result: Record<string, unknown> = { teacher: { file, test: await evaluate(teacher, test) }, widths, alpha, temperature };
     if (values.compare) {
@@ -46,7 +44,7 @@ export const distillCommand: Command = {
     await trainWithProgress(out, 'distilling', student, train, { ...options, distillation: { teacher, alpha, temperature } }, test);
     result.student = await evaluate(student, test);
     const target = stringOf(values, 'model-out')!;
-    await writeModel(student, target, { note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, ...(opened.standardizer ? { standardizer: opened.standardizer } : {}) });
+    await writeModel(student, target, { note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, standardizer: opened.standardizer });
     const acc = (r: unknown) => `${(((r as { accuracy: number }).accuracy) * 100).toFixed(2)} %`;
     out.log(`teacher ${acc((result.teacher as { test: unknown }).test)}, distilled student ${acc(result.student)}${result.alone ? `, student alone ${acc(result.alone)}` : ''} (test accuracy); saved ${target}`);
     out.result({ model: target, ...result });

@@ -2,7 +2,7 @@
 import { testMetrics, type ClassificationMetrics, type RegressionMetrics } from '../../validate/metrics.js';
 import { requiredString } from '../args.js';
 import type { Command } from '../command.js';
-import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel } from '../models.js';
 
 export const evaluateCommand: Command = {
@@ -16,8 +16,8 @@ export const evaluateCommand: Command = {
     const device = await ctx.device();
     const { model, standardizer } = openModel(device, file);
     // CSV features get the standardization stored with the model, fitted when it was trained.
-    const raw = loadData(values, { standardize: false });
-    const test = standardize(raw.test, standardizer);
+    const raw = loadDataFor(values, standardizer);
+    const test = raw.test;
     const m = await testMetrics(model, test);
     if (m.kind === 'classification') {
       const c = m as ClassificationMetrics;

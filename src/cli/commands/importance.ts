@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../../io/files.js';
 import { choiceOf, numberOf, requiredString, stringOf } from '../args.js';
 import { importanceHistogramSpec, renderSvg } from '../charts.js';
 import type { Command } from '../command.js';
-import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel } from '../models.js';
 
 export const importance: Command = {
@@ -31,8 +31,7 @@ export const importance: Command = {
     const seed = numberOf(values, 'seed', { integer: true, min: 0 });
     const device = await ctx.device();
     const opened = openModel(device, file);
-    const data = loadData(values, { standardize: false });
-    const test = standardize(data.test, opened.standardizer);
+    const { test } = loadDataFor(values, opened.standardizer);
     const t0 = performance.now();
     const units = await unitImportance(opened.model, test, { criterion, seed, ...(samples !== undefined ? { samples } : {}) });
     const seconds = (performance.now() - t0) / 1000;

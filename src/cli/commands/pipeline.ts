@@ -80,7 +80,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const models: { name: string; description: string; model: MLP; file: string }[] = [];
   const save = async (name: string, description: string, model: MLP) => {
     const file = `models/${name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '').toLowerCase()}.safetensors`;
-    await writeModel(model, join(dir, file), { data: data.name, note: description, ...(data.standardizer ? { standardizer: data.standardizer } : {}) });
+    await writeModel(model, join(dir, file), { data: data.name, note: description, standardizer: data.standardizer });
     models.push({ name, description, model, file });
   };
 

@@ -3,7 +3,7 @@ import { prune as pruneModel, pruneReport } from '../../compress/prune.js';
 import { evaluate } from '../../nn/train.js';
 import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
@@ -32,9 +32,7 @@ export const pruneCommand: Command = {
     const device = await ctx.device();
     const opened = openModel(device, file);
     const { model } = opened;
-    const data = loadData(values, { standardize: false });
-    const train = standardize(data.train, opened.standardizer);
-    const test = standardize(data.test, opened.standardizer);
+    const { train, test } = loadDataFor(values, opened.standardizer);
     const before = await evaluate(model, test);
     if (!oneShot && (scope === 'global' || scope === 'layer')) {
       const steps = Math.ceil(train.rows / options.batchSize) * options.epochs;
@@ -51,7 +49,7 @@ export const pruneCommand: Command = {
     const after = await evaluate(model, test);
     const report = await pruneReport(model);
     const target = stringOf(values, 'model-out')!;
-    await writeModel(model, target, { note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, ...(opened.standardizer ? { standardizer: opened.standardizer } : {}), ...(opened.metadata.data ? { data: opened.metadata.data } : {}) });
+    await writeModel(model, target, { note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, standardizer: opened.standardizer, data: opened.metadata.data });
     out.log(`pruned ${(report.sparsity * 100).toFixed(1)} % of weights (${report.layers.map((l) => `${(l.sparsity * 100).toFixed(1)} %`).join(' / ')}); test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; saved ${target}`);
     out.result({ model: target, scope, sparsity: report.sparsity, layers: report.layers, before, after });
     model.dispose();

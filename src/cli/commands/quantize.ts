@@ -4,7 +4,7 @@ import { compressedSize } from '../../compress/size.js';
 import { evaluate } from '../../nn/train.js';
 import { numberOf, requiredString, stringOf } from '../args.js';
 import type { Command } from '../command.js';
-import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
@@ -30,15 +30,14 @@ export const quantizeCommand: Command = {
     const device = await ctx.device();
     const opened = openModel(device, file);
     const { model } = opened;
-    const data = loadData(values, { standardize: false });
-    const test = standardize(data.test, opened.standardizer);
+    const { train, test } = loadDataFor(values, opened.standardizer);
     const before = await evaluate(model, test);
-    if (qat) await trainWithProgress(out, `QAT ${spec.bits}-bit`, model, standardize(data.train, opened.standardizer), { ...options, quantization: spec }, test);
+    if (qat) await trainWithProgress(out, `QAT ${spec.bits}-bit`, model, train, { ...options, quantization: spec }, test);
     else quantizeWeights(model, spec);
     const after = await evaluate(model, test);
     const size = await compressedSize(model, { bits: spec.bits });
     const target = stringOf(values, 'model-out')!;
-    await writeModel(model, target, { note: `${spec.bits}-bit ${qat ? 'QAT' : 'PTQ'} of ${file}`, ...(opened.standardizer ? { standardizer: opened.standardizer } : {}), ...(opened.metadata.data ? { data: opened.metadata.data } : {}) });
+    await writeModel(model, target, { note: `${spec.bits}-bit ${qat ? 'QAT' : 'PTQ'} of ${file}`, standardizer: opened.standardizer, data: opened.metadata.data });
     out.log(`${spec.bits}-bit ${qat ? 'quantization-aware training' : 'post-training quantization'}: test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %, ${size.totalBytes.toLocaleString('en-US')} bytes (${size.ratio.toFixed(1)}x smaller); saved ${target}`);
     out.result({ model: target, spec, qat, before, after, size });
     model.dispose();

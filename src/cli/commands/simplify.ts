@@ -5,7 +5,7 @@ import { subset } from '../../data/dataset.js';
 import { evaluate } from '../../nn/train.js';
 import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { DATA_OPTIONS, loadData, standardize } from '../data.js';
+import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
 
@@ -40,8 +40,7 @@ export const simplifyCommand: Command = {
     const fineTune = fitOptionsOf(values, { epochs: 1, lr: 0.01 });
     const device = await ctx.device();
     const opened = openModel(device, file);
-    const data = loadData(values, { standardize: false });
-    const all = standardize(data.train, opened.standardizer);
+    const { train: all, test } = loadDataFor(values, opened.standardizer);
     const cut = Math.floor(all.rows * (1 - fraction));
     const train = subset(all, Array.from({ length: cut }, (_, i) => i));
     const validation = subset(all, Array.from({ length: all.rows - cut }, (_, i) => cut + i));
@@ -62,11 +61,10 @@ export const simplifyCommand: Command = {
       },
     });
     bar.done(`stopped by ${result.stoppedBy}`);
-    const test = standardize(data.test, opened.standardizer);
     const testBefore = (await evaluate(opened.model, test)).accuracy;
     const testAfter = (await evaluate(result.model, test)).accuracy;
     const target2 = stringOf(values, 'model-out')!;
-    await writeModel(result.model, target2, { note: `simplified from ${file} (${criterion})`, ...(opened.standardizer ? { standardizer: opened.standardizer } : {}) });
+    await writeModel(result.model, target2, { note: `simplified from ${file} (${criterion})`, standardizer: opened.standardizer });
     const row = (name: string, f: typeof result.before, testAcc: number) =>
       `${name.padEnd(7)} ${f.widths.join('-').padEnd(18)} ${f.parameters.toLocaleString('en-US').padStart(9)} parameters ${f.flops.toLocaleString('en-US').padStart(10)} FLOPs/row  validation ${(f.accuracy * 100).toFixed(2)} %  test ${(testAcc * 100).toFixed(2)} %  inference ${f.inferenceMs.toFixed(0)} ms`;
     out.log(row('before', result.before, testBefore));

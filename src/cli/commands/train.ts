@@ -31,7 +31,7 @@ export const train: Command = {
     const curves = await trainWithProgress(out, 'train', model, data.train, options, data.test);
     const scores = await evaluate(model, data.test);
     const file = stringOf(values, 'model-out')!;
-    await writeModel(model, file, { data: data.name, ...(data.standardizer ? { standardizer: data.standardizer } : {}) });
+    await writeModel(model, file, { data: data.name, standardizer: data.standardizer });
     out.log(`test loss ${scores.loss.toFixed(4)}${Number.isNaN(scores.accuracy) ? '' : `, test accuracy ${(scores.accuracy * 100).toFixed(2)} %`}; saved ${file}`);
     out.result({ model: file, architecture: [data.train.cols, ...hidden, outputs], test: scores, history: curves.epochs });
     model.dispose();
