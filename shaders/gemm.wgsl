@@ -8,15 +8,20 @@
 //   gemm_naive     one invocation per element of C. The baseline.
 //   gemm_tiled     one invocation per 8x4 block of C, held in 8 vec4 registers; A and B read as
 //                  scalars, any layout.
-//   gemm_tiled_b4  B read as vec4 along N (B not transposed, N % 4 == 0); A as scalars.
-//   gemm_tiled_ab4 A as vec4 along K and B as vec4 along N (C = A B, K and N % 4 == 0).
-//   gemm_tiled_k4  A and B^T both as vec4 along K, combined with dot() (C = A B^T, K % 4 == 0).
-//   gemm_tiled_tn4 A^T as vec4 along M and B as vec4 along N (C = A^T B, M and N % 4 == 0).
-// Why this shape: on CPU adapters (llvmpipe, SwiftShader) an invocation is one SIMD lane, every
-// load costs about as much as ten multiply-adds, and workgroup memory with barriers costs more
-// than it saves. So: no workgroup memory, each loaded value reused 4 or 8 times from registers,
-// vec4 loads wherever the layout allows. Larger blocks (8x16) spill registers and measured
-// slower (bench/RESULTS.md).
+//   gemm_tiled_b4  the same with B read as vec4 along N (B not transposed, N % 4 == 0).
+//   gemm_mat_nn    one invocation per 8x8 block of C, written as 4x4 matrix products (below):
+//                  C = A B with A as vec4 along K and B as vec4 along N (K and N % 4 == 0).
+//   gemm_mat_tn    the same for C = A^T B (A^T as vec4 along M, B along N; M and N % 4 == 0).
+//   gemm_mat_nt    the same for C = A B^T (A and B^T as vec4 along K; K and N % 4 == 0).
+// The gemm_mat_* versions also write C as vec4 rows (N % 4 == 0).
+// Why these shapes: on CPU adapters (llvmpipe, SwiftShader) an invocation is one SIMD lane and
+// workgroup memory with barriers costs more than it saves, so there is none; each loaded value
+// is reused from registers instead. On llvmpipe a storage-buffer load costs about 25 multiply-adds
+// (a loop over the lanes with a bounds check per component; bench/RESULTS.md), so the number of
+// loads per multiply-add decides the speed: gemm_mat_* load 16 vec4 per 4 k for 256 multiply-adds
+// (an 8x4 block: 12 for 128). They have no loops or arrays inside the k loop: a register array
+// indexed by a loop counter that the compiler leaves rolled becomes memory with a gather per
+// access (unrolling alone made the 8x4 block 1.5x faster).
 
 struct Params {
   M: u32,
@@ -28,10 +33,15 @@ struct Params {
   b_n: u32,
   alpha: f32,
   beta: f32,
-  has_bias: u32,
-  act: u32,     // 0 identity, 1 relu, 2 tanh, 3 sigmoid (src/kernels/gemm.ts: ACTIVATIONS)
-  dact: u32,    // the same codes: multiply by f'(z) of this activation, from y = f(z); 0 = none
 }
+
+// The epilogue is fixed per pipeline, so each pipeline holds only the code it runs: a CPU
+// adapter executes every side of a branch under a lane mask, even when the condition is uniform
+// (computing tanh and exp for a relu layer, for instance).
+override ACT: u32 = 0u;           // 0 identity, 1 relu, 2 tanh, 3 sigmoid (src/kernels/gemm.ts: ACTIVATIONS)
+override DACT: u32 = 0u;          // the same codes: multiply by f'(z) of this activation, from y = f(z); 0 = none
+override HAS_BIAS: bool = false;
+override HAS_BETA: bool = false;  // beta != 0; otherwise C is never read, so a NaN there cannot leak in
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -39,17 +49,24 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> bias4: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<storage, read_write> c4: array<vec4f>;
 @group(0) @binding(5) var<storage, read> y: array<f32>;
+@group(0) @binding(5) var<storage, read> y4: array<vec4f>;
 
 const TM: u32 = 8u;   // rows of C per invocation
 const TN: u32 = 4u;   // columns of C per invocation (one vec4)
 
 fn activate(x: f32) -> f32 {
-  switch p.act {
-    case 1u: { return max(x, 0.0); }
+  return activate4(vec4f(x)).x;
+}
+
+fn activate4(x: vec4f) -> vec4f {
+  switch ACT {
+    case 1u: { return max(x, vec4f(0.0)); }
     // tanh of a large |x| can overflow inside some implementations; |x| > 15 is +-1 in f32.
-    case 2u: { return tanh(clamp(x, -15.0, 15.0)); }
+    case 2u: { return tanh(clamp(x, vec4f(-15.0), vec4f(15.0))); }
     case 3u: { return 1.0 / (1.0 + exp(-x)); }
     default: { return x; }
   }
@@ -57,11 +74,15 @@ fn activate(x: f32) -> f32 {
 
 // f'(z) written in terms of y = f(z), so backpropagation needs only the stored outputs.
 fn derivative(yv: f32) -> f32 {
-  switch p.dact {
-    case 1u: { return select(0.0, 1.0, yv > 0.0); }
+  return derivative4(vec4f(yv)).x;
+}
+
+fn derivative4(yv: vec4f) -> vec4f {
+  switch DACT {
+    case 1u: { return select(vec4f(0.0), vec4f(1.0), yv > vec4f(0.0)); }
     case 2u: { return 1.0 - yv * yv; }
     case 3u: { return yv * (1.0 - yv); }
-    default: { return 1.0; }
+    default: { return vec4f(1.0); }
   }
 }
 
@@ -73,15 +94,27 @@ fn b_at(k: u32, n: u32) -> f32 {
   return b[k * p.b_k + n * p.b_n];
 }
 
-// Writes one element of C; beta == 0 never reads C, so a NaN already there cannot leak in.
+// Writes one element of C.
 fn store(m: u32, n: u32, acc: f32) {
   let i = m * p.N + n;
   var v = p.alpha * acc;
-  if (p.beta != 0.0) { v += p.beta * c[i]; }
-  if (p.has_bias != 0u) { v += bias[n]; }
+  if (HAS_BETA) { v += p.beta * c[i]; }
+  if (HAS_BIAS) { v += bias[n]; }
   v = activate(v);
-  if (p.dact != 0u) { v *= derivative(y[i]); }
+  if (DACT != 0u) { v *= derivative(y[i]); }
   c[i] = v;
+}
+
+// Writes C[m, n0..n0+3] (N % 4 == 0): one vec4 store instead of four scalar ones.
+fn store_row(m: u32, n0: u32, acc: vec4f) {
+  if (m >= p.M || n0 >= p.N) { return; }
+  let i = (m * p.N + n0) / 4u;
+  var v = p.alpha * acc;
+  if (HAS_BETA) { v += p.beta * c4[i]; }
+  if (HAS_BIAS) { v += bias4[n0 / 4u]; }
+  v = activate4(v);
+  if (DACT != 0u) { v *= derivative4(y4[i]); }
+  c4[i] = v;
 }
 
 @compute @workgroup_size(8, 8)
@@ -141,67 +174,106 @@ fn gemm_tiled_b4(@builtin(global_invocation_id) gid: vec3u) {
   store_block(&acc, m0, n0);
 }
 
+// ---- 8x8 blocks as 4x4 matrix products ----
+// With the rows of C as the columns of a mat4x4f ct (ct[i][j] = C[m0 + i, n0 + j]), one step of
+// 4 k is ct += bm * am, where am[i] = (A[m0 + i, k..k+3]) and bm[r] = (B[k + r, n0..n0+3]):
+// (bm * am)[i] = sum_r bm[r] * am[i][r]. Loads that come the other way round are transposed,
+// which costs nothing on CPU adapters (registers are renamed).
+
+// Constant indices only: a matrix indexed by a loop counter would be spilled and gathered.
+fn store_mat(ct: mat4x4f, m0: u32, n0: u32) {
+  store_row(m0, n0, ct[0]);
+  store_row(m0 + 1u, n0, ct[1]);
+  store_row(m0 + 2u, n0, ct[2]);
+  store_row(m0 + 3u, n0, ct[3]);
+}
+
+fn store_mats(c00: mat4x4f, c01: mat4x4f, c10: mat4x4f, c11: mat4x4f, m0: u32, n0: u32) {
+  store_mat(c00, m0, n0);
+  store_mat(c01, m0, n0 + 4u);
+  store_mat(c10, m0 + 4u, n0);
+  store_mat(c11, m0 + 4u, n0 + 4u);
+}
+
 @compute @workgroup_size(8, 8)
-fn gemm_tiled_ab4(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = gid.x * TN;
-  let m0 = gid.y * TM;
+fn gemm_mat_nn(@builtin(global_invocation_id) gid: vec3u) {
+  let n0 = gid.x * 8u;
+  let m0 = gid.y * 8u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let k4 = p.K / 4u;
-  let col4 = n0 / 4u;
-  var acc: array<vec4f, 8>;
+  let q0 = min(n0 / 4u, n4 - 1u);
+  let q1 = min(n0 / 4u + 1u, n4 - 1u);
+  let r0 = row_of(0u, m0) * k4; let r1 = row_of(1u, m0) * k4; let r2 = row_of(2u, m0) * k4; let r3 = row_of(3u, m0) * k4;
+  let r4 = row_of(4u, m0) * k4; let r5 = row_of(5u, m0) * k4; let r6 = row_of(6u, m0) * k4; let r7 = row_of(7u, m0) * k4;
+  var c00 = mat4x4f(); var c01 = mat4x4f(); var c10 = mat4x4f(); var c11 = mat4x4f();
   for (var kk = 0u; kk < k4; kk++) {
-    var av: array<vec4f, 8>;
-    for (var i = 0u; i < TM; i++) { av[i] = a4[row_of(i, m0) * k4 + kk]; }
-    for (var r = 0u; r < 4u; r++) {
-      let bv = b4[(kk * 4u + r) * n4 + col4];
-      for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4f(av[i][r]), bv, acc[i]); }
-    }
+    let am0 = mat4x4f(a4[r0 + kk], a4[r1 + kk], a4[r2 + kk], a4[r3 + kk]);
+    let am1 = mat4x4f(a4[r4 + kk], a4[r5 + kk], a4[r6 + kk], a4[r7 + kk]);
+    let b0 = kk * 4u * n4;
+    let b1 = b0 + n4; let b2 = b1 + n4; let b3 = b2 + n4;
+    let bm0 = mat4x4f(b4[b0 + q0], b4[b1 + q0], b4[b2 + q0], b4[b3 + q0]);
+    let bm1 = mat4x4f(b4[b0 + q1], b4[b1 + q1], b4[b2 + q1], b4[b3 + q1]);
+    c00 += bm0 * am0; c01 += bm1 * am0; c10 += bm0 * am1; c11 += bm1 * am1;
   }
-  store_block(&acc, m0, n0);
+  store_mats(c00, c01, c10, c11, m0, n0);
 }
 
 @compute @workgroup_size(8, 8)
-fn gemm_tiled_k4(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = gid.x * TN;
-  let m0 = gid.y * TM;
-  if (m0 >= p.M || n0 >= p.N) { return; }
-  let k4 = p.K / 4u;
-  var acc: array<vec4f, 8>;
-  for (var kk = 0u; kk < k4; kk++) {
-    // Four columns of op(B) = four rows of the stored B^T, four k at a time.
-    let b0 = b4[col_of(0u, n0) * k4 + kk];
-    let b1 = b4[col_of(1u, n0) * k4 + kk];
-    let b2 = b4[col_of(2u, n0) * k4 + kk];
-    let b3 = b4[col_of(3u, n0) * k4 + kk];
-    for (var i = 0u; i < TM; i++) {
-      let av = a4[row_of(i, m0) * k4 + kk];
-      acc[i] += vec4f(dot(av, b0), dot(av, b1), dot(av, b2), dot(av, b3));
-    }
-  }
-  store_block(&acc, m0, n0);
-}
-
-@compute @workgroup_size(8, 8)
-fn gemm_tiled_tn4(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = gid.x * TN;
-  let m0 = gid.y * TM;
+fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
+  let n0 = gid.x * 8u;
+  let m0 = gid.y * 8u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let m4 = p.M / 4u;
-  let col4 = n0 / 4u;
-  // Rows m0..m0+7 of op(A) for one k are two vec4s of the stored A^T (clamped past the edge).
-  let r0 = m0 / 4u;
-  let r1 = min(r0 + 1u, m4 - 1u);
-  var acc: array<vec4f, 8>;
-  for (var k = 0u; k < p.K; k++) {
-    let bv = b4[k * n4 + col4];
-    let lo = a4[k * m4 + r0];
-    let hi = a4[k * m4 + r1];
-    for (var i = 0u; i < 4u; i++) {
-      acc[i] = fma(vec4f(lo[i]), bv, acc[i]);
-      acc[i + 4u] = fma(vec4f(hi[i]), bv, acc[i + 4u]);
-    }
+  let q0 = min(n0 / 4u, n4 - 1u);
+  let q1 = min(n0 / 4u + 1u, n4 - 1u);
+  // Rows m0..m0+7 of op(A) for one k are two vec4s of the stored A^T.
+  let s0 = min(m0 / 4u, m4 - 1u);
+  let s1 = min(m0 / 4u + 1u, m4 - 1u);
+  var c00 = mat4x4f(); var c01 = mat4x4f(); var c10 = mat4x4f(); var c11 = mat4x4f();
+  var k = 0u;
+  for (; k + 3u < p.K; k += 4u) {
+    let a0 = k * m4; let a1 = a0 + m4; let a2 = a1 + m4; let a3 = a2 + m4;
+    let am0 = transpose(mat4x4f(a4[a0 + s0], a4[a1 + s0], a4[a2 + s0], a4[a3 + s0]));
+    let am1 = transpose(mat4x4f(a4[a0 + s1], a4[a1 + s1], a4[a2 + s1], a4[a3 + s1]));
+    let b0 = k * n4; let b1 = b0 + n4; let b2 = b1 + n4; let b3 = b2 + n4;
+    let bm0 = mat4x4f(b4[b0 + q0], b4[b1 + q0], b4[b2 + q0], b4[b3 + q0]);
+    let bm1 = mat4x4f(b4[b0 + q1], b4[b1 + q1], b4[b2 + q1], b4[b3 + q1]);
+    c00 += bm0 * am0; c01 += bm1 * am0; c10 += bm0 * am1; c11 += bm1 * am1;
   }
-  store_block(&acc, m0, n0);
+  // The last K % 4 values of k: one outer product each.
+  for (; k < p.K; k++) {
+    let lo = a4[k * m4 + s0];
+    let hi = a4[k * m4 + s1];
+    let bv0 = b4[k * n4 + q0];
+    let bv1 = b4[k * n4 + q1];
+    c00 += mat4x4f(bv0 * lo.x, bv0 * lo.y, bv0 * lo.z, bv0 * lo.w);
+    c01 += mat4x4f(bv1 * lo.x, bv1 * lo.y, bv1 * lo.z, bv1 * lo.w);
+    c10 += mat4x4f(bv0 * hi.x, bv0 * hi.y, bv0 * hi.z, bv0 * hi.w);
+    c11 += mat4x4f(bv1 * hi.x, bv1 * hi.y, bv1 * hi.z, bv1 * hi.w);
+  }
+  store_mats(c00, c01, c10, c11, m0, n0);
+}
+
+@compute @workgroup_size(8, 8)
+fn gemm_mat_nt(@builtin(global_invocation_id) gid: vec3u) {
+  let n0 = gid.x * 8u;
+  let m0 = gid.y * 8u;
+  if (m0 >= p.M || n0 >= p.N) { return; }
+  let k4 = p.K / 4u;
+  let r0 = row_of(0u, m0) * k4; let r1 = row_of(1u, m0) * k4; let r2 = row_of(2u, m0) * k4; let r3 = row_of(3u, m0) * k4;
+  let r4 = row_of(4u, m0) * k4; let r5 = row_of(5u, m0) * k4; let r6 = row_of(6u, m0) * k4; let r7 = row_of(7u, m0) * k4;
+  // Columns of op(B) are rows of the stored B^T.
+  let w0 = col_of(0u, n0) * k4; let w1 = col_of(1u, n0) * k4; let w2 = col_of(2u, n0) * k4; let w3 = col_of(3u, n0) * k4;
+  let w4 = col_of(4u, n0) * k4; let w5 = col_of(5u, n0) * k4; let w6 = col_of(6u, n0) * k4; let w7 = col_of(7u, n0) * k4;
+  var c00 = mat4x4f(); var c01 = mat4x4f(); var c10 = mat4x4f(); var c11 = mat4x4f();
+  for (var kk = 0u; kk < k4; kk++) {
+    let am0 = mat4x4f(a4[r0 + kk], a4[r1 + kk], a4[r2 + kk], a4[r3 + kk]);
+    let am1 = mat4x4f(a4[r4 + kk], a4[r5 + kk], a4[r6 + kk], a4[r7 + kk]);
+    let bm0 = transpose(mat4x4f(b4[w0 + kk], b4[w1 + kk], b4[w2 + kk], b4[w3 + kk]));
+    let bm1 = transpose(mat4x4f(b4[w4 + kk], b4[w5 + kk], b4[w6 + kk], b4[w7 + kk]));
+    c00 += bm0 * am0; c01 += bm1 * am0; c10 += bm0 * am1; c11 += bm1 * am1;
+  }
+  store_mats(c00, c01, c10, c11, m0, n0);
 }

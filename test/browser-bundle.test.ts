@@ -18,7 +18,7 @@ it('the browser bundle is one ESM file with the whole API and no Node built-ins 
     for (const m of builtinModules) expect(code.includes(`"node:${m}"`) || code.includes(`from "${m}"`), m).toBe(false);
     expect(code).not.toContain('dawn.node');
     expect(code).toContain('navigator'); // the browser path of createDevice
-    expect(code).toContain('fn gemm_tiled_ab4'); // the WGSL travels inside
+    expect(code).toContain('fn gemm_mat_nn'); // the WGSL travels inside
     for (const name of ['createDevice', 'gemm', 'fit', 'prune', 'quantizeWeights', 'crossValidate', 'auditPrivacy', 'modelFromSafetensors'])
       expect(code, name).toMatch(new RegExp(`\\b${name}\\b`));
     expect(code).not.toMatch(/\bloadMnist\b|\bsaveModel\b/); // Node-only, in the Node entry

@@ -24,7 +24,7 @@ function gemmRef(
 // Not multiples of the 8x16 block or the 8x8 workgroup; some with N or K a multiple of 4 so the
 // vec4 versions apply, and degenerate ones (1 x 1, a single row or column).
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [37, 53, 29], [37, 52, 28], [36, 52, 28], [12, 20, 37], [100, 8, 1], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3], [4, 4, 4],
+  [1, 1, 1], [37, 53, 29], [37, 52, 28], [36, 52, 28], [12, 20, 37], [132, 76, 44], [68, 72, 30], [100, 8, 1], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3], [4, 4, 4],
 ];
 
 describe.each(testBackends())('gemm on %s', (backend) => {
@@ -51,9 +51,9 @@ describe.each(testBackends())('gemm on %s', (backend) => {
 
     it(`${variant}: alpha, beta, bias and each activation in the epilogue`, async () => {
       const { device } = ctx;
-      const [M, N, K] = variant.startsWith('tiled_') ? [20, 44, 36] : [23, 45, 37];
-      const transA = variant === 'tiled_tn4';
-      const transB = variant === 'tiled_k4';
+      const [M, N, K] = variant === 'tiled_b4' || variant.startsWith('mat_') ? [20, 44, 36] : [23, 45, 37];
+      const transA = variant === 'mat_tn';
+      const transB = variant === 'mat_nt';
       const a = randomArray(M * K, 11), b = randomArray(K * N, 12), c = randomArray(M * N, 13), bias = randomArray(N, 14);
       for (const act of ['identity', 'relu', 'tanh', 'sigmoid'] as const) {
         const out = device.tensor(c, [M, N]);
@@ -77,19 +77,20 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     }
   });
 
-  it('picks a vec4 version for the MLP training shapes', () => {
-    expect(applicableVariants(128, 300, 784, false, false)[0]).toBe('tiled_ab4');
-    expect(applicableVariants(128, 784, 300, false, true)[0]).toBe('tiled_k4');
-    expect(applicableVariants(784, 300, 128, true, false)[0]).toBe('tiled_tn4');
+  it('picks an 8x8-blocked vec4 version for the MLP training shapes', () => {
+    expect(applicableVariants(128, 300, 784, false, false)[0]).toBe('mat_nn');
+    expect(applicableVariants(128, 784, 300, false, true)[0]).toBe('mat_nt');
+    expect(applicableVariants(784, 300, 128, true, false)[0]).toBe('mat_tn');
+    expect(applicableVariants(784, 300, 130, true, false)[0]).toBe('mat_tn'); // K % 4 != 0: tail loop
     expect(applicableVariants(128, 10, 100, false, false)[0]).toBe('tiled');
   });
 
   it('auto: the fastest version on a CPU adapter; on a GPU the naive one until the blocked ones fill 256 workgroups', () => {
-    expect(autoVariant(128, 300, 784, false, false, false)).toBe('tiled_ab4');
+    expect(autoVariant(128, 300, 784, false, false, false)).toBe('mat_nn');
     expect(autoVariant(128, 300, 784, false, false, true)).toBe('naive');
     expect(autoVariant(784, 300, 128, true, false, true)).toBe('naive');
-    expect(autoVariant(1024, 1024, 1024, false, false, true)).toBe('tiled_ab4'); // 16 x 32 = 512 workgroups
-    expect(autoVariant(512, 512, 512, false, false, true)).toBe('naive'); // 8 x 16 = 128
+    expect(autoVariant(1024, 1024, 1024, false, false, true)).toBe('mat_nn'); // 512 workgroups of 64 x 32
+    expect(autoVariant(512, 512, 512, false, false, true)).toBe('naive'); // 128 of them
     expect(ctx.device.cpuFallback).toBe(true); // so the CPU tests above ran the blocked versions
   });
 
@@ -99,6 +100,6 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     expect(() => gemm(a, b)).toThrow(/inner sizes must match/);
     expect(() => gemm(a, device.empty([4, 6]), { bias: device.empty([5]) })).toThrow(/bias has shape \[5\], expected \[6\]/);
     expect(() => gemm(a, device.empty([4, 6]), { beta: 1 })).toThrow(/pass it as out/);
-    expect(() => gemm(a, device.empty([4, 6]), { variant: 'tiled_k4' })).toThrow(/does not apply/);
+    expect(() => gemm(a, device.empty([4, 6]), { variant: 'mat_nt' })).toThrow(/does not apply/);
   });
 });

@@ -6,11 +6,11 @@ import { output, placeholder, requireDType, requireRank, requireShape } from './
 
 type F32 = Tensor<'f32'>;
 
-/** Activation codes shared with Params.act in shaders/gemm.wgsl. */
+/** Activation codes shared with the ACT and DACT overrides in shaders/gemm.wgsl. */
 export const ACTIVATIONS = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
 export type Activation = keyof typeof ACTIVATIONS;
 
-export const GEMM_VARIANTS = ['naive', 'tiled', 'tiled_b4', 'tiled_ab4', 'tiled_k4', 'tiled_tn4'] as const;
+export const GEMM_VARIANTS = ['naive', 'tiled', 'tiled_b4', 'mat_nn', 'mat_tn', 'mat_nt'] as const;
 export type GemmVariant = (typeof GEMM_VARIANTS)[number];
 
 export interface GemmOptions {
@@ -36,13 +36,17 @@ export interface GemmOptions {
 const TM = 8;
 const TN = 4;
 const WG = 8;
+/** Rows and columns of C per invocation in the gemm_mat_* versions. */
+const MAT = 8;
+/** Outputs below which a GPU runs the naive version: 256 workgroups of 64 x 32 (see autoVariant). */
+const GPU_NAIVE_BELOW = 256 * 64 * 32;
 
 /** The versions whose layout requirements hold for this problem, fastest first. */
 export function applicableVariants(M: number, N: number, K: number, transA: boolean, transB: boolean): GemmVariant[] {
   const v: GemmVariant[] = [];
-  if (!transA && transB && K % 4 === 0) v.push('tiled_k4');
-  if (!transA && !transB && K % 4 === 0 && N % 4 === 0) v.push('tiled_ab4');
-  if (transA && !transB && M % 4 === 0 && N % 4 === 0) v.push('tiled_tn4');
+  if (!transA && !transB && K % 4 === 0 && N % 4 === 0) v.push('mat_nn');
+  if (transA && !transB && M % 4 === 0 && N % 4 === 0) v.push('mat_tn');
+  if (!transA && transB && K % 4 === 0 && N % 4 === 0) v.push('mat_nt');
   if (!transB && N % 4 === 0) v.push('tiled_b4');
   v.push('tiled', 'naive');
   return v;
@@ -50,13 +54,13 @@ export function applicableVariants(M: number, N: number, K: number, transA: bool
 
 /**
  * The version 'auto' runs: the fastest that applies (measured on CPU adapters, bench/RESULTS.md).
- * On a GPU the blocked versions (64 x 32 outputs per workgroup) leave most of the chip idle when
- * they make few workgroups; there the naive kernel (one output per thread) is faster. On an H200
- * it won on every MLP shape (2 to 130 workgroups), tied at 128 and lost at 512 (1024^3), so
- * below 256 workgroups a GPU gets the naive version.
+ * On a GPU the blocked versions leave most of the chip idle when they make few workgroups; there
+ * the naive kernel (one output per thread) is faster. On an H200 it beat an 8x4-blocked version
+ * (64 x 32 outputs per workgroup) on every MLP shape (2 to 130 workgroups), tied at 128 and lost
+ * at 512 (1024^3), so a GPU gets the naive version below 256 such workgroups' worth of outputs.
  */
 export function autoVariant(M: number, N: number, K: number, transA: boolean, transB: boolean, gpu: boolean): GemmVariant {
-  if (gpu && Math.ceil(M / (TM * WG)) * Math.ceil(N / (TN * WG)) < 256) return 'naive';
+  if (gpu && M * N < GPU_NAIVE_BELOW) return 'naive';
   return applicableVariants(M, N, K, transA, transB)[0]!;
 }
 
@@ -94,26 +98,28 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
 
   const unused = placeholder(device, 'f32');
-  const aVec = chosen === 'tiled_k4' || chosen === 'tiled_ab4' || chosen === 'tiled_tn4';
-  const bVec = aVec || chosen === 'tiled_b4';
+  const mat = chosen.startsWith('mat_'); // vec4 loads of A and B, vec4 epilogue
+  const vec4 = (name: string, yes: boolean) => (yes ? `${name}4` : name);
   const args = {
     p: {
       M, N, K, alpha, beta,
       a_m: transA ? 1 : K, a_k: transA ? M : 1,
       b_k: transB ? 1 : N, b_n: transB ? K : 1,
-      has_bias: bias ? 1 : 0, act: ACTIVATIONS[activation],
-      dact: deriv ? ACTIVATIONS[deriv.activation] : 0,
     },
-    [aVec ? 'a4' : 'a']: a,
-    [bVec ? 'b4' : 'b']: b,
-    bias: bias ?? unused,
-    c,
-    y: deriv?.output ?? unused,
+    [vec4('a', mat)]: a,
+    [vec4('b', mat || chosen === 'tiled_b4')]: b,
+    [vec4('bias', mat)]: bias ?? unused,
+    [vec4('c', mat)]: c,
+    [vec4('y', mat)]: deriv?.output ?? unused,
   };
-  const groups =
-    chosen === 'naive'
-      ? [Math.ceil(N / WG), Math.ceil(M / WG)]
-      : [Math.ceil(Math.ceil(N / TN) / WG), Math.ceil(Math.ceil(M / TM) / WG)];
-  device.dispatch(device.kernel('gemm'), `gemm_${chosen}`, args, groups);
+  const epilogue = {
+    ACT: ACTIVATIONS[activation],
+    DACT: deriv ? ACTIVATIONS[deriv.activation] : 0,
+    HAS_BIAS: bias !== undefined,
+    HAS_BETA: beta !== 0,
+  };
+  const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT, MAT] : [TM, TN];
+  const groups = [Math.ceil(N / (cols * WG)), Math.ceil(M / (rows * WG))];
+  device.dispatch(device.kernel('gemm'), `gemm_${chosen}`, args, groups, epilogue);
   return c;
 }
