@@ -59,10 +59,14 @@ export class Optimizer {
         st = { s1: fill(device.empty(param.shape), 0), s2: adam ? fill(device.empty(param.shape), 0) : undefined };
         this.state.set(param, st);
       }
+      // Four parameters per invocation where the size allows (shaders/optim.wgsl: sgd4, adam4).
+      const vec = param.size % 4 === 0;
       const wg = linearWorkgroup(device);
+      const items = vec ? param.size / 4 : param.size;
+      const buffers = { w: param, g: grad, s1: st.s1, ...(st.s2 ? { s2: st.s2 } : {}), mask: mask ?? grad }; // mask: read only when has_mask
       device.dispatch(
         device.kernel('optim'),
-        adam ? 'adam' : 'sgd',
+        (adam ? 'adam' : 'sgd') + (vec ? '4' : ''),
         {
           p: {
             n: param.size,
@@ -78,14 +82,10 @@ export class Optimizer {
             c1: adam ? 1 - beta1 ** this.t : 1,
             c2: adam ? 1 - beta2 ** this.t : 1,
           },
-          w: param,
-          g: grad,
-          s1: st.s1,
-          ...(st.s2 ? { s2: st.s2 } : {}),
-          mask: mask ?? grad, // read only when has_mask; any f32 tensor will do
+          ...(vec ? Object.fromEntries(Object.entries(buffers).map(([k, t]) => [k === 's1' || k === 's2' ? `${k}_4` : `${k}4`, t])) : buffers),
           stats,
         },
-        grid(Math.ceil(param.size / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+        grid(Math.ceil(items / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
         { WG: wg },
       );
     }
