@@ -9,19 +9,21 @@
 //   gemm_tiled     one invocation per 8x4 block of C, held in 8 vec4 registers; A and B read as
 //                  scalars, any layout.
 //   gemm_tiled_b4  the same with B read as vec4 along N (B not transposed, N % 4 == 0).
-//   gemm_mat_nn    one invocation per 8x8 block of C, written as 4x4 matrix products (below):
-//                  C = A B with A as vec4 along K and B as vec4 along N (K and N % 4 == 0).
-//   gemm_mat_tn    the same for C = A^T B (A^T as vec4 along M, B along N; M and N % 4 == 0).
-//   gemm_mat_nt    the same for C = A B^T (A and B^T as vec4 along K; K and N % 4 == 0).
-// The gemm_mat_* versions also write C as vec4 rows (N % 4 == 0).
+//   gemm_mat_nn    one invocation per 16x8 block of C, written as 4x4 matrix products (below),
+//                  stored as vec4 rows: C = A B with A as vec4 along K, B along N.
+//   gemm_mat_tn    the same for C = A^T B (A^T as vec4 along M, B along N; M % 4 == 0).
+//   gemm_mat_nt    the same for C = A B^T (A and B^T as vec4 along K).
+//                  All three need N % 4 == 0, and K % 4 == 0 where A or B is read along K.
 // Why these shapes: on CPU adapters (llvmpipe, SwiftShader) an invocation is one SIMD lane and
 // workgroup memory with barriers costs more than it saves, so there is none; each loaded value
 // is reused from registers instead. On llvmpipe a storage-buffer load costs about 25 multiply-adds
 // (a loop over the lanes with a bounds check per component; bench/RESULTS.md), so the number of
-// loads per multiply-add decides the speed: gemm_mat_* load 16 vec4 per 4 k for 256 multiply-adds
-// (an 8x4 block: 12 for 128). They have no loops or arrays inside the k loop: a register array
-// indexed by a loop counter that the compiler leaves rolled becomes memory with a gather per
-// access (unrolling alone made the 8x4 block 1.5x faster).
+// loads per multiply-add decides the speed: gemm_mat_* load 24 vec4 per 4 k for 512 multiply-adds
+// (an 8x8 block: 16 for 256; 8x4: 12 for 128), and measured faster than 8x8 blocks on every MLP
+// shape although their accumulators no longer fit in registers. They have no loops or arrays
+// indexed by a variable inside the k loop: a register array indexed by a loop counter that the
+// compiler leaves rolled becomes memory with a gather per access (unrolling alone made the 8x4
+// block 1.5x faster).
 
 struct Params {
   M: u32,
@@ -174,11 +176,12 @@ fn gemm_tiled_b4(@builtin(global_invocation_id) gid: vec3u) {
   store_block(&acc, m0, n0);
 }
 
-// ---- 8x8 blocks as 4x4 matrix products ----
+// ---- 16x8 blocks as 4x4 matrix products ----
 // With the rows of C as the columns of a mat4x4f ct (ct[i][j] = C[m0 + i, n0 + j]), one step of
 // 4 k is ct += bm * am, where am[i] = (A[m0 + i, k..k+3]) and bm[r] = (B[k + r, n0..n0+3]):
 // (bm * am)[i] = sum_r bm[r] * am[i][r]. Loads that come the other way round are transposed,
-// which costs nothing on CPU adapters (registers are renamed).
+// which costs nothing on CPU adapters (registers are renamed). An invocation holds four row
+// quads (am0..am3) by two column quads (bm0, bm1): c<row quad><column quad>.
 
 // Constant indices only: a matrix indexed by a loop counter would be spilled and gathered.
 fn store_mat(ct: mat4x4f, m0: u32, n0: u32) {
@@ -188,17 +191,27 @@ fn store_mat(ct: mat4x4f, m0: u32, n0: u32) {
   store_row(m0 + 3u, n0, ct[3]);
 }
 
-fn store_mats(c00: mat4x4f, c01: mat4x4f, c10: mat4x4f, c11: mat4x4f, m0: u32, n0: u32) {
+fn store_block16(c00: mat4x4f, c01: mat4x4f, c10: mat4x4f, c11: mat4x4f, c20: mat4x4f, c21: mat4x4f, c30: mat4x4f, c31: mat4x4f, m0: u32, n0: u32) {
   store_mat(c00, m0, n0);
   store_mat(c01, m0, n0 + 4u);
   store_mat(c10, m0 + 4u, n0);
   store_mat(c11, m0 + 4u, n0 + 4u);
+  store_mat(c20, m0 + 8u, n0);
+  store_mat(c21, m0 + 8u, n0 + 4u);
+  store_mat(c30, m0 + 12u, n0);
+  store_mat(c31, m0 + 12u, n0 + 4u);
+}
+
+// One k of the product: ct[i] += bk * ak[i], where ak holds 4 values of op(A)'s column k and bk
+// 4 of op(B)'s row k. (Names differ from the bindings': reflection does not see shadowing.)
+fn outer(bk: vec4f, ak: vec4f) -> mat4x4f {
+  return mat4x4f(bk * ak.x, bk * ak.y, bk * ak.z, bk * ak.w);
 }
 
 @compute @workgroup_size(8, 8)
 fn gemm_mat_nn(@builtin(global_invocation_id) gid: vec3u) {
   let n0 = gid.x * 8u;
-  let m0 = gid.y * 8u;
+  let m0 = gid.y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let k4 = p.K / 4u;
@@ -206,74 +219,87 @@ fn gemm_mat_nn(@builtin(global_invocation_id) gid: vec3u) {
   let q1 = min(n0 / 4u + 1u, n4 - 1u);
   let r0 = row_of(0u, m0) * k4; let r1 = row_of(1u, m0) * k4; let r2 = row_of(2u, m0) * k4; let r3 = row_of(3u, m0) * k4;
   let r4 = row_of(4u, m0) * k4; let r5 = row_of(5u, m0) * k4; let r6 = row_of(6u, m0) * k4; let r7 = row_of(7u, m0) * k4;
+  let r8 = row_of(8u, m0) * k4; let r9 = row_of(9u, m0) * k4; let r10 = row_of(10u, m0) * k4; let r11 = row_of(11u, m0) * k4;
+  let r12 = row_of(12u, m0) * k4; let r13 = row_of(13u, m0) * k4; let r14 = row_of(14u, m0) * k4; let r15 = row_of(15u, m0) * k4;
   var c00 = mat4x4f(); var c01 = mat4x4f(); var c10 = mat4x4f(); var c11 = mat4x4f();
+  var c20 = mat4x4f(); var c21 = mat4x4f(); var c30 = mat4x4f(); var c31 = mat4x4f();
   for (var kk = 0u; kk < k4; kk++) {
     let am0 = mat4x4f(a4[r0 + kk], a4[r1 + kk], a4[r2 + kk], a4[r3 + kk]);
     let am1 = mat4x4f(a4[r4 + kk], a4[r5 + kk], a4[r6 + kk], a4[r7 + kk]);
+    let am2 = mat4x4f(a4[r8 + kk], a4[r9 + kk], a4[r10 + kk], a4[r11 + kk]);
+    let am3 = mat4x4f(a4[r12 + kk], a4[r13 + kk], a4[r14 + kk], a4[r15 + kk]);
     let b0 = kk * 4u * n4;
     let b1 = b0 + n4; let b2 = b1 + n4; let b3 = b2 + n4;
     let bm0 = mat4x4f(b4[b0 + q0], b4[b1 + q0], b4[b2 + q0], b4[b3 + q0]);
     let bm1 = mat4x4f(b4[b0 + q1], b4[b1 + q1], b4[b2 + q1], b4[b3 + q1]);
     c00 += bm0 * am0; c01 += bm1 * am0; c10 += bm0 * am1; c11 += bm1 * am1;
+    c20 += bm0 * am2; c21 += bm1 * am2; c30 += bm0 * am3; c31 += bm1 * am3;
   }
-  store_mats(c00, c01, c10, c11, m0, n0);
+  store_block16(c00, c01, c10, c11, c20, c21, c30, c31, m0, n0);
 }
 
 @compute @workgroup_size(8, 8)
 fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
   let n0 = gid.x * 8u;
-  let m0 = gid.y * 8u;
+  let m0 = gid.y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let m4 = p.M / 4u;
   let q0 = min(n0 / 4u, n4 - 1u);
   let q1 = min(n0 / 4u + 1u, n4 - 1u);
-  // Rows m0..m0+7 of op(A) for one k are two vec4s of the stored A^T.
-  let s0 = min(m0 / 4u, m4 - 1u);
-  let s1 = min(m0 / 4u + 1u, m4 - 1u);
+  // Rows m0..m0+15 of op(A) for one k are four vec4s of the stored A^T.
+  let s0 = min(m0 / 4u, m4 - 1u); let s1 = min(m0 / 4u + 1u, m4 - 1u);
+  let s2 = min(m0 / 4u + 2u, m4 - 1u); let s3 = min(m0 / 4u + 3u, m4 - 1u);
   var c00 = mat4x4f(); var c01 = mat4x4f(); var c10 = mat4x4f(); var c11 = mat4x4f();
+  var c20 = mat4x4f(); var c21 = mat4x4f(); var c30 = mat4x4f(); var c31 = mat4x4f();
   var k = 0u;
   for (; k + 3u < p.K; k += 4u) {
     let a0 = k * m4; let a1 = a0 + m4; let a2 = a1 + m4; let a3 = a2 + m4;
     let am0 = transpose(mat4x4f(a4[a0 + s0], a4[a1 + s0], a4[a2 + s0], a4[a3 + s0]));
     let am1 = transpose(mat4x4f(a4[a0 + s1], a4[a1 + s1], a4[a2 + s1], a4[a3 + s1]));
+    let am2 = transpose(mat4x4f(a4[a0 + s2], a4[a1 + s2], a4[a2 + s2], a4[a3 + s2]));
+    let am3 = transpose(mat4x4f(a4[a0 + s3], a4[a1 + s3], a4[a2 + s3], a4[a3 + s3]));
     let b0 = k * n4; let b1 = b0 + n4; let b2 = b1 + n4; let b3 = b2 + n4;
     let bm0 = mat4x4f(b4[b0 + q0], b4[b1 + q0], b4[b2 + q0], b4[b3 + q0]);
     let bm1 = mat4x4f(b4[b0 + q1], b4[b1 + q1], b4[b2 + q1], b4[b3 + q1]);
     c00 += bm0 * am0; c01 += bm1 * am0; c10 += bm0 * am1; c11 += bm1 * am1;
+    c20 += bm0 * am2; c21 += bm1 * am2; c30 += bm0 * am3; c31 += bm1 * am3;
   }
   // The last K % 4 values of k: one outer product each.
   for (; k < p.K; k++) {
-    let lo = a4[k * m4 + s0];
-    let hi = a4[k * m4 + s1];
+    let a0 = a4[k * m4 + s0]; let a1 = a4[k * m4 + s1]; let a2 = a4[k * m4 + s2]; let a3 = a4[k * m4 + s3];
     let bv0 = b4[k * n4 + q0];
     let bv1 = b4[k * n4 + q1];
-    c00 += mat4x4f(bv0 * lo.x, bv0 * lo.y, bv0 * lo.z, bv0 * lo.w);
-    c01 += mat4x4f(bv1 * lo.x, bv1 * lo.y, bv1 * lo.z, bv1 * lo.w);
-    c10 += mat4x4f(bv0 * hi.x, bv0 * hi.y, bv0 * hi.z, bv0 * hi.w);
-    c11 += mat4x4f(bv1 * hi.x, bv1 * hi.y, bv1 * hi.z, bv1 * hi.w);
+    c00 += outer(bv0, a0); c01 += outer(bv1, a0); c10 += outer(bv0, a1); c11 += outer(bv1, a1);
+    c20 += outer(bv0, a2); c21 += outer(bv1, a2); c30 += outer(bv0, a3); c31 += outer(bv1, a3);
   }
-  store_mats(c00, c01, c10, c11, m0, n0);
+  store_block16(c00, c01, c10, c11, c20, c21, c30, c31, m0, n0);
 }
 
 @compute @workgroup_size(8, 8)
 fn gemm_mat_nt(@builtin(global_invocation_id) gid: vec3u) {
   let n0 = gid.x * 8u;
-  let m0 = gid.y * 8u;
+  let m0 = gid.y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let k4 = p.K / 4u;
   let r0 = row_of(0u, m0) * k4; let r1 = row_of(1u, m0) * k4; let r2 = row_of(2u, m0) * k4; let r3 = row_of(3u, m0) * k4;
   let r4 = row_of(4u, m0) * k4; let r5 = row_of(5u, m0) * k4; let r6 = row_of(6u, m0) * k4; let r7 = row_of(7u, m0) * k4;
+  let r8 = row_of(8u, m0) * k4; let r9 = row_of(9u, m0) * k4; let r10 = row_of(10u, m0) * k4; let r11 = row_of(11u, m0) * k4;
+  let r12 = row_of(12u, m0) * k4; let r13 = row_of(13u, m0) * k4; let r14 = row_of(14u, m0) * k4; let r15 = row_of(15u, m0) * k4;
   // Columns of op(B) are rows of the stored B^T.
   let w0 = col_of(0u, n0) * k4; let w1 = col_of(1u, n0) * k4; let w2 = col_of(2u, n0) * k4; let w3 = col_of(3u, n0) * k4;
   let w4 = col_of(4u, n0) * k4; let w5 = col_of(5u, n0) * k4; let w6 = col_of(6u, n0) * k4; let w7 = col_of(7u, n0) * k4;
   var c00 = mat4x4f(); var c01 = mat4x4f(); var c10 = mat4x4f(); var c11 = mat4x4f();
+  var c20 = mat4x4f(); var c21 = mat4x4f(); var c30 = mat4x4f(); var c31 = mat4x4f();
   for (var kk = 0u; kk < k4; kk++) {
     let am0 = mat4x4f(a4[r0 + kk], a4[r1 + kk], a4[r2 + kk], a4[r3 + kk]);
     let am1 = mat4x4f(a4[r4 + kk], a4[r5 + kk], a4[r6 + kk], a4[r7 + kk]);
+    let am2 = mat4x4f(a4[r8 + kk], a4[r9 + kk], a4[r10 + kk], a4[r11 + kk]);
+    let am3 = mat4x4f(a4[r12 + kk], a4[r13 + kk], a4[r14 + kk], a4[r15 + kk]);
     let bm0 = transpose(mat4x4f(b4[w0 + kk], b4[w1 + kk], b4[w2 + kk], b4[w3 + kk]));
     let bm1 = transpose(mat4x4f(b4[w4 + kk], b4[w5 + kk], b4[w6 + kk], b4[w7 + kk]));
     c00 += bm0 * am0; c01 += bm1 * am0; c10 += bm0 * am1; c11 += bm1 * am1;
+    c20 += bm0 * am2; c21 += bm1 * am2; c30 += bm0 * am3; c31 += bm1 * am3;
   }
-  store_mats(c00, c01, c10, c11, m0, n0);
+  store_block16(c00, c01, c10, c11, c20, c21, c30, c31, m0, n0);
 }

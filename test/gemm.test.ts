@@ -21,10 +21,11 @@ function gemmRef(
   return out;
 }
 
-// Not multiples of the 8x16 block or the 8x8 workgroup; some with N or K a multiple of 4 so the
-// vec4 versions apply, and degenerate ones (1 x 1, a single row or column).
+// Not multiples of the 8x4, 8x8 or 16x8 blocks or of a workgroup's 64- or 128-row tile; some with
+// N, K or M a multiple of 4 so the vec4 versions apply, and degenerate ones (1 x 1, a single row
+// or column).
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [37, 53, 29], [37, 52, 28], [36, 52, 28], [12, 20, 37], [132, 76, 44], [68, 72, 30], [100, 8, 1], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3], [4, 4, 4],
+  [1, 1, 1], [37, 53, 29], [37, 52, 28], [36, 52, 28], [12, 20, 37], [132, 76, 44], [68, 72, 30], [260, 12, 8], [100, 8, 1], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3], [4, 4, 4],
 ];
 
 describe.each(testBackends())('gemm on %s', (backend) => {
@@ -51,9 +52,9 @@ describe.each(testBackends())('gemm on %s', (backend) => {
 
     it(`${variant}: alpha, beta, bias and each activation in the epilogue`, async () => {
       const { device } = ctx;
-      const [M, N, K] = variant === 'tiled_b4' || variant.startsWith('mat_') ? [20, 44, 36] : [23, 45, 37];
-      const transA = variant === 'mat_tn';
-      const transB = variant === 'mat_nt';
+      const [M, N, K] = variant === 'tiled_b4' || variant.startsWith('mat') ? [20, 44, 36] : [23, 45, 37];
+      const transA = variant.endsWith('_tn');
+      const transB = variant.endsWith('_nt');
       const a = randomArray(M * K, 11), b = randomArray(K * N, 12), c = randomArray(M * N, 13), bias = randomArray(N, 14);
       for (const act of ['identity', 'relu', 'tanh', 'sigmoid'] as const) {
         const out = device.tensor(c, [M, N]);
@@ -77,7 +78,7 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     }
   });
 
-  it('picks an 8x8-blocked vec4 version for the MLP training shapes', () => {
+  it('picks a 16x8-blocked vec4 version for the MLP training shapes', () => {
     expect(applicableVariants(128, 300, 784, false, false)[0]).toBe('mat_nn');
     expect(applicableVariants(128, 784, 300, false, true)[0]).toBe('mat_nt');
     expect(applicableVariants(784, 300, 128, true, false)[0]).toBe('mat_tn');

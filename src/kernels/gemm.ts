@@ -37,11 +37,12 @@ const TM = 8;
 const TN = 4;
 const WG = 8;
 /** Rows and columns of C per invocation in the gemm_mat_* versions. */
-const MAT = 8;
+const MAT_ROWS = 16;
+const MAT_COLS = 8;
 /** Outputs below which a GPU runs the naive version: 256 workgroups of 64 x 32 (see autoVariant). */
 const GPU_NAIVE_BELOW = 256 * 64 * 32;
 
-/** The versions whose layout requirements hold for this problem, fastest first. */
+/** The versions whose layout requirements hold for this problem, fastest first (on llvmpipe, bench/RESULTS.md). */
 export function applicableVariants(M: number, N: number, K: number, transA: boolean, transB: boolean): GemmVariant[] {
   const v: GemmVariant[] = [];
   if (!transA && !transB && K % 4 === 0 && N % 4 === 0) v.push('mat_nn');
@@ -118,7 +119,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     HAS_BIAS: bias !== undefined,
     HAS_BETA: beta !== 0,
   };
-  const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT, MAT] : [TM, TN];
+  const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT_ROWS, MAT_COLS] : [TM, TN];
   const groups = [Math.ceil(N / (cols * WG)), Math.ceil(M / (rows * WG))];
   device.dispatch(device.kernel('gemm'), `gemm_${chosen}`, args, groups, epilogue);
   return c;
