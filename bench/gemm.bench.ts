@@ -2,7 +2,7 @@
  * GEMM throughput: shrinkray's chosen version against a naive one-thread-per-output WGSL kernel
  * and TF.js's WebGPU backend, all on the same GPUDevice in the same run. Each timed call runs
  * the product enough times for about 1 GFLOP and waits for the GPU (TF.js: reads the last
- * result; shrinkray: sync). After a warm-up call each, three rounds of tinybench runs take turns
+ * result; shrinkray: sync). After a warm-up call each, five rounds of tinybench runs take turns
  * between the three (the machine's two vCPUs are noisy); the best round counts.
  */
 import { autoVariant, gemm } from '../src/kernels/gemm.js';
@@ -37,6 +37,9 @@ function randomData(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => r.uniform(-1, 1));
 }
 
+/** Rounds per shape; the best counts. The project's 2-vCPU machines vary 30 % from minute to minute. */
+const ROUNDS = 5;
+
 export async function benchGemm(): Promise<void> {
   const device = await benchDevice();
   const tf = await tfOnDevice(device);
@@ -64,7 +67,7 @@ export async function benchGemm(): Promise<void> {
       c.dispose();
     };
     const t: Record<string, number> = { shrinkray: Infinity, naive: Infinity, tfjs: Infinity };
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       const r = await timeTasks({ shrinkray: ours('auto'), naive: ours('naive'), tfjs: theirs }, { iterations: 1, time: 0, warm: round === 0 });
       for (const k of Object.keys(t)) t[k] = Math.min(t[k]!, r[k]!);
     }

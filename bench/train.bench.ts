@@ -3,7 +3,7 @@
  * batch 128 with plain SGD at 0.1 and the same initialization scheme (He normal for the relu
  * layers, Glorot uniform for the output layer), shrinkray against TF.js's WebGPU backend on the
  * same GPUDevice, and against TF.js's wasm backend (XNNPACK on the CPU) where it loads. Speed: after a warm-up (pipelines compile), each trains STEPS steps over the
- * same shuffled rows, timed in two interleaved rounds (the machine's two vCPUs are noisy).
+ * same shuffled rows, timed in three interleaved rounds (the machine's two vCPUs are noisy).
  * Quality: fresh models train one full epoch each (untimed) and are scored on the 10,000 test
  * images. BENCH_QUICK=1: fewer steps, and 6,400 training images.
  */
@@ -103,7 +103,7 @@ export async function benchTrain(): Promise<void> {
   await oursSteps(warm);
   for (const p of peers) (await tf.setBackend(p.backend), await p.trainer.epoch(train, warm));
   const oursSeconds: number[] = [];
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 3; round++) {
     let t0 = performance.now();
     await oursSteps(rows);
     oursSeconds.push((performance.now() - t0) / 1000);
@@ -134,7 +134,7 @@ export async function benchTrain(): Promise<void> {
     fresh.dispose();
   }
 
-  console.log(`\nLeNet-300-100 training, batch ${BATCH}, SGD ${LR}: ${steps} steps (${steps * BATCH} images), best of 2 interleaved rounds`);
+  console.log(`\nLeNet-300-100 training, batch ${BATCH}, SGD ${LR}: ${steps} steps (${steps * BATCH} images), best of 3 interleaved rounds`);
   console.log(['library'.padEnd(13), 'samples/s', 'rounds (s)', `test accuracy after 1 epoch of ${train.rows}`].join('  '));
   const rowsOut: [string, number[], number][] = [['shrinkray', oursSeconds, oursAcc], ...peers.map((p, i): [string, number[], number] => [p.name, p.seconds, accuracies[i]!])];
   for (const [name, v, acc] of rowsOut)
