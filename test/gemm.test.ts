@@ -84,6 +84,9 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     expect(applicableVariants(784, 300, 128, true, false)[0]).toBe('mat_tn');
     expect(applicableVariants(784, 300, 130, true, false)[0]).toBe('mat_tn'); // K % 4 != 0: tail loop
     expect(applicableVariants(128, 10, 100, false, false)[0]).toBe('tiled');
+    // The mat versions read A and B as textures; an operand larger than one falls back.
+    expect(applicableVariants(128, 300, 784, false, false, 784 * 300)[0]).toBe('mat_nn');
+    expect(applicableVariants(128, 300, 784, false, false, 784 * 300 - 4)[0]).toBe('tiled_b4');
   });
 
   it('auto: the fastest version on a CPU adapter; on a GPU the naive one until the blocked ones fill 256 workgroups', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createDevice } from '../src/gpu/device.js';
 import { GpuError, KernelArgumentError, ShaderCompileError } from '../src/errors.js';
 import { fill, add } from '../src/kernels/elementwise.js';
+import { TEXTURE_ROW } from '../src/gpu/kernel.js';
 import { testBackends, useDevice } from './helpers.js';
 
 const SAXPY = /* wgsl */ `
@@ -92,6 +93,42 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
     } finally {
       queue.submit = submit;
     }
+  });
+
+  it('binds an f32 tensor to a texture_2d<f32> as its vec4s in order, 1024 to a row, one copy per dispatch', async () => {
+    const { device } = ctx;
+    // out[i] = texel i of t (its four components summed with weights 1, 10, 100, 1000).
+    const k = device.kernel('texels', `
+      struct Params { n: u32 }
+      @group(0) @binding(0) var<uniform> p: Params;
+      @group(0) @binding(1) var t: texture_2d<f32>;
+      @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+      @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
+        let i = id.x + id.y * 64u * 1024u;
+        if (i >= p.n) { return; }
+        let v = textureLoad(t, vec2u(i % ${TEXTURE_ROW}u, i / ${TEXTURE_ROW}u), 0);
+        out[i] = dot(v, vec4f(1.0, 10.0, 100.0, 1000.0));
+      }`);
+    // 2.5 rows of texels (a partial last row), then a second tensor through the same texture
+    // before any sync: each dispatch must see its own copy.
+    const texels = 2 * TEXTURE_ROW + 517;
+    const first = Float32Array.from({ length: 4 * texels }, (_, i) => (i * 7) % 13);
+    const second = Float32Array.from({ length: 4 * texels }, (_, i) => (i * 5) % 11);
+    const outs = [first, second].map((values) => {
+      const out = device.tensor(new Float32Array(texels).fill(NaN));
+      device.dispatch(k, 'main', { p: { n: texels }, t: device.tensor(values), out }, [Math.ceil(texels / 64)]);
+      return out;
+    });
+    for (const [j, values] of [first, second].entries()) {
+      const expected = Array.from({ length: texels }, (_, i) => values[4 * i]! + 10 * values[4 * i + 1]! + 100 * values[4 * i + 2]! + 1000 * values[4 * i + 3]!);
+      expect(Array.from(await outs[j]!.read())).toEqual(expected);
+    }
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ p: { n: 1 }, t: device.tensor(new Float32Array(6)), out: outs[0] }, /binding 't': a texture holds whole vec4s, but the tensor has 6 elements/],
+      [{ p: { n: 1 }, t: { n: 1 }, out: outs[0] }, /binding 't': is a texture; pass a Tensor/],
+      [{ p: { n: 1 }, t: device.tensor(new Int32Array(4)), out: outs[0] }, /binding 't': expects f32 elements/],
+    ];
+    for (const [args, message] of bad) expect(() => device.dispatch(k, 'main', args as never, [1])).toThrow(message);
   });
 });
 

@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import { BACKENDS, isCpuAdapter, type Backend } from './backend.js';
 import { BufferPool, type MemoryStats } from './buffer-pool.js';
-import { checkArgs, Kernel, packUniform, type KernelArgs, type Overrides, type UniformValues } from './kernel.js';
+import { checkArgs, Kernel, packUniform, TEXTURE_ROW, type KernelArgs, type Overrides, type UniformValues } from './kernel.js';
 import { SHADERS, type ShaderName } from './shaders.generated.js';
 import { dtypeOf, elementCount, Tensor, typedArrayFor, type AnyTypedArray, type DType, type TypedArrayFor } from './tensor.js';
 
@@ -56,6 +56,7 @@ const KERNEL_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
   'maxStorageBufferBindingSize',
   'maxBufferSize',
+  'maxTextureDimension2D',
 ] as const;
 
 /** Optional features we use when present. */
@@ -121,6 +122,9 @@ export class Device {
   private uniformOffset = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** Textures for texture_2d bindings, by (binding slot, rows): reused across dispatches, since a
+   * copy recorded for one dispatch runs after every dispatch recorded before it. */
+  private readonly textures = new Map<string, GPUTexture>();
   private pendingError: ShrinkrayError | null = null;
   private lostError: DeviceLostError | null = null;
   private readonly pendingChecks = new Set<Promise<unknown>>();
@@ -195,6 +199,8 @@ export class Device {
     this.pass = null;
     this.encoder = null;
     this.pool.trim();
+    for (const t of this.textures.values()) t.destroy();
+    this.textures.clear();
     this.uniformRing.destroy();
     if (this.adapter) this.gpu.destroy();
     this.instance = null;
@@ -335,6 +341,8 @@ export class Device {
         const offset = this.stageUniform(b.fields!, arg as UniformValues, b.uniformBytes!);
         dynamicOffsets.push(offset);
         entries.push({ binding: b.binding, resource: { buffer: this.uniformRing, offset: 0, size: alignTo(b.uniformBytes!, 16) } });
+      } else if (b.kind === 'texture') {
+        entries.push({ binding: b.binding, resource: this.textureOf(arg as Tensor, b.binding, `${kernel.name}.${entry}`) });
       } else {
         const t = arg as Tensor;
         // Bind the tensor's bytes (rounded up so vec4 views see whole elements), not the pool's slack.
@@ -357,6 +365,37 @@ export class Device {
         }),
       );
     }
+  }
+
+  /** Texture rows a tensor of `elements` f32 values needs when bound to a texture_2d<f32>. */
+  private textureRows(elements: number): number {
+    return Math.max(1, Math.ceil(elements / 4 / TEXTURE_ROW));
+  }
+
+  /**
+   * Records a copy of `tensor` into the texture of binding slot `slot` (kernel.ts: TEXTURE_ROW
+   * vec4s a row) and returns its view. Rows past the tensor keep stale texels; kernels never read
+   * beyond the tensor's length.
+   */
+  private textureOf(tensor: Tensor, slot: number, where: string): GPUTextureView {
+    const texels = tensor.size / 4;
+    const rows = this.textureRows(tensor.size);
+    const limit = this.gpu.limits.maxTextureDimension2D;
+    if (rows > limit)
+      throw new LimitError(`kernel '${where}': a tensor of ${tensor.size} elements needs ${rows} texture rows of ${TEXTURE_ROW} texels; maxTextureDimension2D is ${limit}.`);
+    const key = `${slot}:${rows}`;
+    let texture = this.textures.get(key);
+    if (!texture) {
+      texture = this.gpu.createTexture({ size: [TEXTURE_ROW, rows], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST, label: `shrinkray-texture-${key}` });
+      this.textures.set(key, texture);
+    }
+    const buffer = tensor.buffer;
+    this.endPass();
+    this.encoder ??= this.gpu.createCommandEncoder();
+    const full = Math.floor(texels / TEXTURE_ROW), rest = texels % TEXTURE_ROW;
+    if (full > 0) this.encoder.copyBufferToTexture({ buffer, bytesPerRow: TEXTURE_ROW * 16 }, { texture }, [TEXTURE_ROW, full]);
+    if (rest > 0) this.encoder.copyBufferToTexture({ buffer, offset: full * TEXTURE_ROW * 16 }, { texture, origin: [0, full] }, [rest, 1]);
+    return texture.createView();
   }
 
   /** Ends the pass, uploads this batch's uniforms and submits everything recorded. */

@@ -2,6 +2,10 @@
  * A compiled WGSL module: its bindings come from reflecting the source with wgsl_reflect, so a
  * bind group layout is never written by hand, and every dispatch is checked against them.
  * One bind group (group 0) per kernel; uniforms are structs of u32/i32/f32 fields passed by name.
+ * A `texture_2d<f32>` binding takes an f32 tensor too: the device copies it, before the dispatch,
+ * into an rgba32float texture whose texels are the tensor's vec4s in order, TEXTURE_ROW to a row
+ * (read texel i at (i % TEXTURE_ROW, i / TEXTURE_ROW)). On llvmpipe a texel loads in 0.7 the time
+ * of a storage vec4 (bench/RESULTS.md), and the copy runs at memory speed.
  */
 import { ResourceType, WgslReflect, type TypeInfo, type VariableInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KernelArgumentError, ShaderCompileError } from '../errors.js';
@@ -18,10 +22,13 @@ export interface UniformField {
   type: Scalar;
 }
 
+/** Texels per row of the textures that texture_2d<f32> bindings receive (16 KiB rows). */
+export const TEXTURE_ROW = 1024;
+
 export interface BindingInfo {
   name: string;
   binding: number;
-  kind: 'uniform' | 'storage';
+  kind: 'uniform' | 'storage' | 'texture';
   access: 'read' | 'read_write';
   /** Storage: element scalar type, and the fewest bytes a bound tensor may have (one element of a
    * runtime-sized array, 16 for vec4<f32>; the whole array when its size is fixed). */
@@ -68,7 +75,11 @@ function describeBinding(kernel: string, v: VariableInfo): Omit<BindingInfo, 'bi
     const minBytes = v.count > 0 ? v.size : v.stride || 4;
     return { name: v.name, binding: v.binding, kind: 'storage', access, scalar, minBytes };
   }
-  throw new KernelArgumentError(`${where}: only uniform and storage buffers are supported.`);
+  if (v.resourceType === ResourceType.Texture) {
+    if (v.type.name !== 'texture_2d' || scalarOf(v.type) !== 'f32') throw new KernelArgumentError(`${where}: the only texture type supported is texture_2d<f32>.`);
+    return { name: v.name, binding: v.binding, kind: 'texture', access: 'read', scalar: 'f32', minBytes: 16 };
+  }
+  throw new KernelArgumentError(`${where}: only uniform and storage buffers and texture_2d<f32> are supported.`);
 }
 
 export class Kernel {
@@ -117,14 +128,18 @@ export class Kernel {
     const bindings = fn.resources.map((v) => describeBinding(this.name, v)).sort((a, b) => a.binding - b.binding);
     const layout = this.device.createBindGroupLayout({
       label: `${this.name}.${entryName}`,
-      entries: bindings.map((b) => ({
-        binding: b.binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer:
-          b.kind === 'uniform'
-            ? { type: 'uniform' as const, hasDynamicOffset: true }
-            : { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
-      })),
+      entries: bindings.map((b) =>
+        b.kind === 'texture'
+          ? { binding: b.binding, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: 'unfilterable-float' as const } }
+          : {
+              binding: b.binding,
+              visibility: GPUShaderStage.COMPUTE,
+              buffer:
+                b.kind === 'uniform'
+                  ? { type: 'uniform' as const, hasDynamicOffset: true }
+                  : { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+            },
+      ),
     });
     const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [layout] });
     e = { name: entryName, bindings, layout, pipelineLayout };
@@ -178,7 +193,9 @@ export function checkArgs(kernel: string, entry: EntryPoint, args: KernelArgs, o
       if (extra.length) throw new KernelArgumentError(`${where(b.name)}: unknown field ${extra.join(', ')}.`);
       continue;
     }
-    if (!isTensor(arg)) throw new KernelArgumentError(`${where(b.name)}: is a storage buffer; pass a Tensor.`);
+    if (!isTensor(arg)) throw new KernelArgumentError(`${where(b.name)}: is a ${b.kind === 'texture' ? 'texture' : 'storage buffer'}; pass a Tensor.`);
+    if (b.kind === 'texture' && arg.size % 4 !== 0)
+      throw new KernelArgumentError(`${where(b.name)}: a texture holds whole vec4s, but the tensor has ${arg.size} elements (not a multiple of 4).`);
     if (arg.device !== owner) throw new KernelArgumentError(`${where(b.name)}: the tensor belongs to another device.`);
     if (arg.dtype !== b.scalar) throw new KernelArgumentError(`${where(b.name)}: expects ${b.scalar} elements but got a ${arg.dtype} tensor.`);
     if (arg.byteLength < b.minBytes)

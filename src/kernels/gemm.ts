@@ -2,6 +2,7 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { TEXTURE_ROW } from '../gpu/kernel.js';
 import { output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
 
 type F32 = Tensor<'f32'>;
@@ -42,12 +43,18 @@ const MAT_COLS = 8;
 /** Outputs below which a GPU runs the naive version: 256 workgroups of 64 x 32 (see autoVariant). */
 const GPU_NAIVE_BELOW = 256 * 64 * 32;
 
-/** The versions whose layout requirements hold for this problem, fastest first (on llvmpipe, bench/RESULTS.md). */
-export function applicableVariants(M: number, N: number, K: number, transA: boolean, transB: boolean): GemmVariant[] {
+/**
+ * The versions whose layout requirements hold for this problem, fastest first (on llvmpipe,
+ * bench/RESULTS.md). The mat versions read A and B as textures, so each must fit one:
+ * textureElements is the most f32 values a texture binding holds (4 x 1024 x
+ * maxTextureDimension2D; the default is WebGPU's compatibility-level minimum).
+ */
+export function applicableVariants(M: number, N: number, K: number, transA: boolean, transB: boolean, textureElements = 4 * TEXTURE_ROW * 4096): GemmVariant[] {
   const v: GemmVariant[] = [];
-  if (!transA && !transB && K % 4 === 0 && N % 4 === 0) v.push('mat_nn');
-  if (transA && !transB && M % 4 === 0 && N % 4 === 0) v.push('mat_tn');
-  if (!transA && transB && K % 4 === 0 && N % 4 === 0) v.push('mat_nt');
+  const fit = M * K <= textureElements && K * N <= textureElements;
+  if (fit && !transA && !transB && K % 4 === 0 && N % 4 === 0) v.push('mat_nn');
+  if (fit && transA && !transB && M % 4 === 0 && N % 4 === 0) v.push('mat_tn');
+  if (fit && !transA && transB && K % 4 === 0 && N % 4 === 0) v.push('mat_nt');
   if (!transB && N % 4 === 0) v.push('tiled_b4');
   v.push('tiled', 'naive');
   return v;
@@ -60,9 +67,9 @@ export function applicableVariants(M: number, N: number, K: number, transA: bool
  * (64 x 32 outputs per workgroup) on every MLP shape (2 to 130 workgroups), tied at 128 and lost
  * at 512 (1024^3), so a GPU gets the naive version below 256 such workgroups' worth of outputs.
  */
-export function autoVariant(M: number, N: number, K: number, transA: boolean, transB: boolean, gpu: boolean): GemmVariant {
+export function autoVariant(M: number, N: number, K: number, transA: boolean, transB: boolean, gpu: boolean, textureElements?: number): GemmVariant {
   if (gpu && M * N < GPU_NAIVE_BELOW) return 'naive';
-  return applicableVariants(M, N, K, transA, transB)[0]!;
+  return applicableVariants(M, N, K, transA, transB, textureElements)[0]!;
 }
 
 /** C = act(alpha * op(A) * op(B) + beta * C + bias). A, B, C are row-major 2D f32 tensors. */
@@ -93,13 +100,14 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
 
   const device = a.device;
   const c = output(device, [M, N], 'f32', options.out, 'gemm');
-  const usable = applicableVariants(M, N, K, transA, transB);
-  const chosen = variant === 'auto' ? autoVariant(M, N, K, transA, transB, !device.cpuFallback) : variant;
+  const textureElements = 4 * TEXTURE_ROW * device.gpu.limits.maxTextureDimension2D;
+  const usable = applicableVariants(M, N, K, transA, transB, textureElements);
+  const chosen = variant === 'auto' ? autoVariant(M, N, K, transA, transB, !device.cpuFallback, textureElements) : variant;
   if (!usable.includes(chosen))
     throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
 
   const unused = placeholder(device, 'f32');
-  const mat = chosen.startsWith('mat_'); // vec4 loads of A and B, vec4 epilogue
+  const mat = chosen.startsWith('mat_'); // A and B as textures of vec4s, vec4 epilogue
   const vec4 = (name: string, yes: boolean) => (yes ? `${name}4` : name);
   const args = {
     p: {
@@ -107,8 +115,8 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
       a_m: transA ? 1 : K, a_k: transA ? M : 1,
       b_k: transB ? 1 : N, b_n: transB ? K : 1,
     },
-    [vec4('a', mat)]: a,
-    [vec4('b', mat || chosen === 'tiled_b4')]: b,
+    [mat ? 'ta' : 'a']: a,
+    [mat ? 'tb' : vec4('b', chosen === 'tiled_b4')]: b,
     [vec4('bias', mat)]: bias ?? unused,
     [vec4('c', mat)]: c,
     [vec4('y', mat)]: deriv?.output ?? unused,
