@@ -129,6 +129,11 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
       [{ p: { n: 1 }, t: device.tensor(new Int32Array(4)), out: outs[0] }, /binding 't': expects f32 elements/],
     ];
     for (const [args, message] of bad) expect(() => device.dispatch(k, 'main', args as never, [1])).toThrow(message);
+    // trim() frees the textures; the next dispatch makes new ones.
+    device.trim();
+    const again = device.tensor(new Float32Array(texels).fill(NaN));
+    device.dispatch(k, 'main', { p: { n: texels }, t: device.tensor(second), out: again }, [Math.ceil(texels / 64)]);
+    expect(Array.from(await again.read())).toEqual(Array.from(await outs[1]!.read()));
   });
 });
 

@@ -200,7 +200,6 @@ export class Device {
     this.encoder = null;
     this.pool.trim();
     for (const t of this.textures.values()) t.destroy();
-    this.textures.clear();
     this.uniformRing.destroy();
     if (this.adapter) this.gpu.destroy();
     this.instance = null;
@@ -210,10 +209,12 @@ export class Device {
     return this.pool.memory();
   }
 
-  /** Frees pooled (unused) buffers. */
+  /** Frees pooled (unused) buffers and the textures kept for texture_2d bindings. */
   trim(): void {
     this.flush();
     this.pool.trim();
+    for (const t of this.textures.values()) t.destroy();
+    this.textures.clear();
   }
 
   // ---- tensors ----
