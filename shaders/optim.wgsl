@@ -37,11 +37,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> s2: array<f32>;   // adam v
 @group(0) @binding(5) var<storage, read> mask: array<f32>;
 @group(0) @binding(6) var<storage, read> stats: array<f32>;
-@group(0) @binding(1) var<storage, read_write> w4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> g4: array<vec4f>;
+@group(0) @binding(1) var<storage, read_write> w_4: array<vec4f>;
+@group(0) @binding(2) var<storage, read> g_4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> s1_4: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> s2_4: array<vec4f>;
-@group(0) @binding(5) var<storage, read> mask4: array<vec4f>;
+@group(0) @binding(5) var<storage, read> mask_4: array<vec4f>;
 
 override WG: u32 = 256u;
 
@@ -80,7 +80,7 @@ fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 fn keep4(i: u32) -> vec4f {
-  if (p.has_mask != 0u) { return mask4[i]; }
+  if (p.has_mask != 0u) { return mask_4[i]; }
   return vec4f(1.0);
 }
 
@@ -89,15 +89,15 @@ fn sgd4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let i = index(gid, nwg);
   if (i >= p.n / 4u || stats[2] >= 0.0) { return; }
   let k = keep4(i);
-  let wi = w4[i];
-  let gi = (g4[i] + p.wd * wi) * k;
+  let wi = w_4[i];
+  let gi = (g_4[i] + p.wd * wi) * k;
   var v = gi;
   if (p.momentum != 0.0) {
     v += p.momentum * s1_4[i];
     s1_4[i] = v;
   }
   let step = select(v, gi + p.momentum * v, p.nesterov != 0u);
-  w4[i] = select(vec4f(0.0), wi - p.lr * step, k != vec4f(0.0));
+  w_4[i] = select(vec4f(0.0), wi - p.lr * step, k != vec4f(0.0));
 }
 
 @compute @workgroup_size(WG)
@@ -105,11 +105,11 @@ fn adam4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
   let i = index(gid, nwg);
   if (i >= p.n / 4u || stats[2] >= 0.0) { return; }
   let k = keep4(i);
-  let wi = w4[i];
-  let gi = (g4[i] + p.wd * wi) * k;
+  let wi = w_4[i];
+  let gi = (g_4[i] + p.wd * wi) * k;
   let m = p.beta1 * s1_4[i] + (1.0 - p.beta1) * gi;
   let v = p.beta2 * s2_4[i] + (1.0 - p.beta2) * gi * gi;
   s1_4[i] = m;
   s2_4[i] = v;
-  w4[i] = select(vec4f(0.0), wi - p.lr * (m / p.c1) / (sqrt(v / p.c2) + p.eps) - p.lr * p.decoupled * wi, k != vec4f(0.0));
+  w_4[i] = select(vec4f(0.0), wi - p.lr * (m / p.c1) / (sqrt(v / p.c2) + p.eps) - p.lr * p.decoupled * wi, k != vec4f(0.0));
 }

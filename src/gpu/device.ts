@@ -124,7 +124,7 @@ export class Device {
   private pass: GPUComputePassEncoder | null = null;
   /** Textures for texture_2d bindings, by (binding slot, rows): reused across dispatches, since a
    * copy recorded for one dispatch runs after every dispatch recorded before it. */
-  private readonly textures = new Map<string, GPUTexture>();
+  private readonly textures = new Map<string, { texture: GPUTexture; view: GPUTextureView }>();
   private pendingError: ShrinkrayError | null = null;
   private lostError: DeviceLostError | null = null;
   private readonly pendingChecks = new Set<Promise<unknown>>();
@@ -199,7 +199,7 @@ export class Device {
     this.pass = null;
     this.encoder = null;
     this.pool.trim();
-    for (const t of this.textures.values()) t.destroy();
+    for (const t of this.textures.values()) t.texture.destroy();
     this.uniformRing.destroy();
     if (this.adapter) this.gpu.destroy();
     this.instance = null;
@@ -213,7 +213,7 @@ export class Device {
   trim(): void {
     this.flush();
     this.pool.trim();
-    for (const t of this.textures.values()) t.destroy();
+    for (const t of this.textures.values()) t.texture.destroy();
     this.textures.clear();
   }
 
@@ -385,18 +385,20 @@ export class Device {
     if (rows > limit)
       throw new LimitError(`kernel '${where}': a tensor of ${tensor.size} elements needs ${rows} texture rows of ${TEXTURE_ROW} texels; maxTextureDimension2D is ${limit}.`);
     const key = `${slot}:${rows}`;
-    let texture = this.textures.get(key);
-    if (!texture) {
-      texture = this.gpu.createTexture({ size: [TEXTURE_ROW, rows], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST, label: `shrinkray-texture-${key}` });
-      this.textures.set(key, texture);
+    let cached = this.textures.get(key);
+    if (!cached) {
+      const texture = this.gpu.createTexture({ size: [TEXTURE_ROW, rows], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST, label: `shrinkray-texture-${key}` });
+      cached = { texture, view: texture.createView() };
+      this.textures.set(key, cached);
     }
+    const { texture, view } = cached;
     const buffer = tensor.buffer;
     this.endPass();
     this.encoder ??= this.gpu.createCommandEncoder();
     const full = Math.floor(texels / TEXTURE_ROW), rest = texels % TEXTURE_ROW;
     if (full > 0) this.encoder.copyBufferToTexture({ buffer, bytesPerRow: TEXTURE_ROW * 16 }, { texture }, [TEXTURE_ROW, full]);
     if (rest > 0) this.encoder.copyBufferToTexture({ buffer, offset: full * TEXTURE_ROW * 16 }, { texture, origin: [0, full] }, [rest, 1]);
-    return texture.createView();
+    return view;
   }
 
   /** Ends the pass, uploads this batch's uniforms and submits everything recorded. */

@@ -82,7 +82,8 @@ export class Optimizer {
             c1: adam ? 1 - beta1 ** this.t : 1,
             c2: adam ? 1 - beta2 ** this.t : 1,
           },
-          ...(vec ? Object.fromEntries(Object.entries(buffers).map(([k, t]) => [k === 's1' || k === 's2' ? `${k}_4` : `${k}4`, t])) : buffers),
+          // The vec4 entry points name the same buffers with a _4 suffix.
+          ...(vec ? Object.fromEntries(Object.entries(buffers).map(([k, t]) => [`${k}_4`, t])) : buffers),
           stats,
         },
         grid(Math.ceil(items / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
