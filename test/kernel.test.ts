@@ -62,6 +62,34 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
     expect(k.pipeline('saxpy', { WG: 32 })).not.toBe(k.pipeline('saxpy', { WG: 64 }));
   });
 
+  it('reuses a bind group for the same tensors and gives each dispatch its own uniforms', async () => {
+    const { device } = ctx;
+    const k = device.kernel('saxpy', SAXPY);
+    const x = device.tensor(new Float32Array([1, 2, 3, 4]));
+    const y = device.tensor(new Float32Array(4));
+    const createBindGroup = device.gpu.createBindGroup.bind(device.gpu);
+    let created = 0;
+    device.gpu.createBindGroup = (d) => (created++, createBindGroup(d));
+    try {
+      for (const alpha of [1, 10, 100]) device.dispatch(k, 'saxpy', { p: { n: 4, alpha }, x, y }, [1]);
+      expect(Array.from(await y.read())).toEqual([111, 222, 333, 444]);
+      expect(created).toBe(1);
+      // A buffer back in the pool and handed to a tensor of another size: bound at its new size.
+      x.dispose();
+      const x2 = device.tensor(new Float32Array([5, 6, 7, 8, 9, 10]));
+      device.dispatch(k, 'saxpy', { p: { n: 4, alpha: 1 }, x: x2, y }, [1]);
+      expect(Array.from(await y.read())).toEqual([116, 228, 340, 452]);
+      expect(created).toBe(2);
+      // trim() may destroy buffers cached bind groups hold, so it drops them.
+      device.trim();
+      device.dispatch(k, 'saxpy', { p: { n: 2, alpha: 1 }, x: x2, y }, [1]);
+      expect(Array.from(await y.read())).toEqual([121, 234, 340, 452]);
+      expect(created).toBe(3);
+    } finally {
+      device.gpu.createBindGroup = createBindGroup;
+    }
+  });
+
   it('a WGSL compile error surfaces as ShaderCompileError with the line', async () => {
     const { device } = ctx;
     const code = '@group(0) @binding(0) var<storage, read_write> v: array<f32>;\n@compute @workgroup_size(1) fn main() {\n  let x: f32 = 1u;\n  v[0] = x;\n}';

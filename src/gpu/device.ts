@@ -63,6 +63,8 @@ const KERNEL_LIMITS = [
 const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
 
 const UNIFORM_RING_BYTES = 256 * 1024;
+/** Bind groups kept for reuse; a training step of a deep MLP binds a few dozen. */
+const BIND_GROUP_CACHE = 1024;
 
 function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -122,9 +124,14 @@ export class Device {
   private uniformOffset = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
-  /** Textures for texture_2d bindings, by (binding slot, rows): reused across dispatches, since a
+  /** Textures for texture bindings, by (binding slot, rows): reused across dispatches, since a
    * copy recorded for one dispatch runs after every dispatch recorded before it. */
   private readonly textures = new Map<string, { texture: GPUTexture; view: GPUTextureView }>();
+  /** Bind groups by layout and resources. Creating one costs more than the rest of recording a
+   * dispatch (11 us on Dawn in Node), and a training loop binds the same tensors every step. */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 0;
   private pendingError: ShrinkrayError | null = null;
   private lostError: DeviceLostError | null = null;
   private readonly pendingChecks = new Set<Promise<unknown>>();
@@ -198,6 +205,7 @@ export class Device {
     this.destroyed = true;
     this.pass = null;
     this.encoder = null;
+    this.bindGroups.clear();
     this.pool.trim();
     for (const t of this.textures.values()) t.texture.destroy();
     this.uniformRing.destroy();
@@ -209,9 +217,10 @@ export class Device {
     return this.pool.memory();
   }
 
-  /** Frees pooled (unused) buffers and the textures kept for texture_2d bindings. */
+  /** Frees pooled (unused) buffers and the textures kept for texture bindings. */
   trim(): void {
     this.flush();
+    this.bindGroups.clear();
     this.pool.trim();
     for (const t of this.textures.values()) t.texture.destroy();
     this.textures.clear();
@@ -336,6 +345,7 @@ export class Device {
 
     const dynamicOffsets: number[] = [];
     const entries: GPUBindGroupEntry[] = [];
+    let key = String(this.idOf(info.layout));
     for (const b of info.bindings) {
       const arg = args[b.name]!;
       if (b.kind === 'uniform') {
@@ -343,15 +353,18 @@ export class Device {
         dynamicOffsets.push(offset);
         entries.push({ binding: b.binding, resource: { buffer: this.uniformRing, offset: 0, size: alignTo(b.uniformBytes!, 16) } });
       } else if (b.kind === 'texture') {
-        entries.push({ binding: b.binding, resource: this.textureOf(arg as Tensor, b.binding, `${kernel.name}.${entry}`) });
+        const view = this.textureOf(arg as Tensor, b.binding, `${kernel.name}.${entry}`);
+        entries.push({ binding: b.binding, resource: view });
+        key += `,t${this.idOf(view)}`;
       } else {
         const t = arg as Tensor;
         // Bind the tensor's bytes (rounded up so vec4 views see whole elements), not the pool's slack.
         const size = Math.min(alignTo(t.byteLength, 16), t.buffer.size);
         entries.push({ binding: b.binding, resource: { buffer: t.buffer, offset: 0, size } });
+        key += `,${this.idOf(t.buffer)}:${size}`;
       }
     }
-    const bindGroup = this.gpu.createBindGroup({ layout: info.layout, entries });
+    const bindGroup = this.bindGroupFor(key, info.layout, entries);
     this.encoder ??= this.gpu.createCommandEncoder();
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
@@ -368,7 +381,25 @@ export class Device {
     }
   }
 
-  /** Texture rows a tensor of `elements` f32 values needs when bound to a texture_2d<f32>. */
+  /** A cached bind group for these resources, or a new one. The cache is dropped when it grows
+   * past a training step's worth of shapes, and by trim() (which may destroy what it holds). */
+  private bindGroupFor(key: string, layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[]): GPUBindGroup {
+    let group = this.bindGroups.get(key);
+    if (!group) {
+      if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
+      group = this.gpu.createBindGroup({ layout, entries });
+      this.bindGroups.set(key, group);
+    }
+    return group;
+  }
+
+  private idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
+    return id;
+  }
+
+  /** Texture rows a tensor of `elements` f32 values needs when bound to a texture. */
   private textureRows(elements: number): number {
     return Math.max(1, Math.ceil(elements / 4 / TEXTURE_ROW));
   }
