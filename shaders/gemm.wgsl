@@ -57,15 +57,19 @@ override HAS_BETA: bool = false;  // beta != 0; otherwise C is never read, so a 
 @group(0) @binding(5) var<storage, read> y: array<f32>;
 @group(0) @binding(5) var<storage, read> y4: array<vec4f>;
 // The gemm_mat_* versions read A and B as textures: the runtime copies each tensor into an
-// rgba32float texture, its vec4s in order, TEXTURE_ROW to a row (src/gpu/kernel.ts). On llvmpipe a
-// texel loads in 0.7 the time of a storage vec4, and the copies run at memory speed.
-@group(0) @binding(1) var ta: texture_2d<f32>;
-@group(0) @binding(2) var tb: texture_2d<f32>;
+// rgba32float texture, its vec4s in order, TEXTURE_ROW to a row (src/gpu/kernel.ts), and the
+// copies run at memory speed. Read-only storage textures, not sampled ones: WebGPU's robustness
+// clamps a sampled texture's mip level to a count read from a uniform, so llvmpipe fetches every
+// texel through its per-lane mip-level path; an image load has no level and made these GEMMs
+// 1.6-2x faster (bench/RESULTS.md). Where WGSL lacks read-only storage textures, gemm.ts rewrites
+// these declarations and texel() to a texture_2d<f32> (sampledTextures).
+@group(0) @binding(1) var ta: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var tb: texture_storage_2d<rgba32float, read>;
 const TEXTURE_ROW: u32 = 1024u;
 
 // vec4 number i of the tensor copied into t.
-fn texel(t: texture_2d<f32>, i: u32) -> vec4f {
-  return textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0);
+fn texel(t: texture_storage_2d<rgba32float, read>, i: u32) -> vec4f {
+  return textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW));
 }
 
 const TM: u32 = 8u;   // rows of C per invocation
@@ -216,7 +220,7 @@ fn store_block16(c00: mat4x4f, c01: mat4x4f, c10: mat4x4f, c11: mat4x4f, c20: ma
 // Rows first..first+3 (clamped below `rows`) of a row-major matrix of `stride` vec4s a row, at
 // vec4 column kk: am for 4 rows of A read along K. The row offsets do not depend on kk (measured
 // as fast as offsets computed before the loop, for A).
-fn rows4(t: texture_2d<f32>, first: u32, rows: u32, stride: u32, kk: u32) -> mat4x4f {
+fn rows4(t: texture_storage_2d<rgba32float, read>, first: u32, rows: u32, stride: u32, kk: u32) -> mat4x4f {
   let last = rows - 1u;
   return mat4x4f(
     texel(t, min(first, last) * stride + kk),

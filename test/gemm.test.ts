@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applicableVariants, autoVariant, gemm, GEMM_VARIANTS, type Activation } from '../src/kernels/gemm.js';
+import { applicableVariants, autoVariant, gemm, gemmKernel, GEMM_VARIANTS, sampledTextures, STORAGE_TEXTURE_FEATURE, type Activation } from '../src/kernels/gemm.js';
+import { SHADERS } from '../src/gpu/shaders.generated.js';
 import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
 
 /** float64 reference of act(alpha * op(A) op(B) + beta * C + bias). */
@@ -76,6 +77,27 @@ describe.each(testBackends())('gemm on %s', (backend) => {
       });
       await expectClose(out, gemmRef(a, b, M, N, K, { transA: false, transB: true, alpha: 1, beta: 0, act: 'identity', dact, y }), 1e-6);
     }
+  });
+
+  it('mat versions read read-only storage textures, or sampled ones where WGSL lacks them', async () => {
+    const { device } = ctx;
+    expect(device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)).toBe(true); // Dawn has it: the tests above used it
+    expect(gemmKernel(device).code).toBe(SHADERS.gemm);
+    const features = device.wgslFeatures as Set<string>;
+    features.delete(STORAGE_TEXTURE_FEATURE);
+    try {
+      expect(gemmKernel(device).code).toMatch(/var ta: texture_2d<f32>;/);
+      const [M, N, K] = [37, 52, 28];
+      for (const [variant, transA, transB] of [['mat_nn', false, false], ['mat_tn', true, false], ['mat_nt', false, true]] as const) {
+        const [MM, KK] = variant === 'mat_tn' ? [36, 29] : [M, K]; // mat_tn: M % 4 == 0, any K
+        const a = randomArray(MM * KK, 31), b = randomArray(KK * N, 32);
+        const out = gemm(device.tensor(a, transA ? [KK, MM] : [MM, KK]), device.tensor(b, transB ? [N, KK] : [KK, N]), { transA, transB, variant, out: poisoned(device, [MM, N]) });
+        await expectClose(out, gemmRef(a, b, MM, N, KK, { transA, transB, alpha: 1, beta: 0, act: 'identity' }), 1e-6);
+      }
+    } finally {
+      features.add(STORAGE_TEXTURE_FEATURE);
+    }
+    expect(() => sampledTextures(SHADERS.gemm.replace('var tb: texture_storage_2d<rgba32float, read>;', 'var tb: texture_2d<f32>;'))).toThrow(/update sampledTextures/);
   });
 
   it('picks a 16x8-blocked vec4 version for the MLP training shapes', () => {

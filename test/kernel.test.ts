@@ -123,18 +123,21 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
     }
   });
 
-  it('binds an f32 tensor to a texture_2d<f32> as its vec4s in order, 1024 to a row, one copy per dispatch', async () => {
+  it.each([
+    ['texture_2d<f32>', ', 0'],
+    ['texture_storage_2d<rgba32float, read>', ''],
+  ])('binds an f32 tensor to a %s as its vec4s in order, 1024 to a row, one copy per dispatch', async (type, level) => {
     const { device } = ctx;
     // out[i] = texel i of t (its four components summed with weights 1, 10, 100, 1000).
-    const k = device.kernel('texels', `
+    const k = device.kernel(`texels ${type}`, `
       struct Params { n: u32 }
       @group(0) @binding(0) var<uniform> p: Params;
-      @group(0) @binding(1) var t: texture_2d<f32>;
+      @group(0) @binding(1) var t: ${type};
       @group(0) @binding(2) var<storage, read_write> out: array<f32>;
       @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
         let i = id.x + id.y * 64u * 1024u;
         if (i >= p.n) { return; }
-        let v = textureLoad(t, vec2u(i % ${TEXTURE_ROW}u, i / ${TEXTURE_ROW}u), 0);
+        let v = textureLoad(t, vec2u(i % ${TEXTURE_ROW}u, i / ${TEXTURE_ROW}u)${level});
         out[i] = dot(v, vec4f(1.0, 10.0, 100.0, 1000.0));
       }`);
     // 2.5 rows of texels (a partial last row), then a second tensor through the same texture
@@ -157,6 +160,8 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
       [{ p: { n: 1 }, t: device.tensor(new Int32Array(4)), out: outs[0] }, /binding 't': expects f32 elements/],
     ];
     for (const [args, message] of bad) expect(() => device.dispatch(k, 'main', args as never, [1])).toThrow(message);
+    const writable = device.kernel('writable texture', '@group(0) @binding(0) var t: texture_storage_2d<rgba32float, write>;\n@compute @workgroup_size(1) fn main() { textureStore(t, vec2u(0u, 0u), vec4f(1.0)); }');
+    expect(() => device.dispatch(writable, 'main', { t: device.tensor(new Float32Array(4)) }, [1])).toThrow(/only storage texture type supported is texture_storage_2d<rgba32float, read>/);
     // trim() frees the textures; the next dispatch makes new ones.
     device.trim();
     const again = device.tensor(new Float32Array(texels).fill(NaN));

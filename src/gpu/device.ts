@@ -148,6 +148,8 @@ export class Device {
     options: CreateDeviceOptions,
   ) {
     this.debug = options.debug ?? false;
+    const gpuObject = instance ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+    this.wgslFeatures = new Set(gpuObject?.wgslLanguageFeatures ?? []);
     this.pool = new BufferPool(gpu);
     this.uniformRing = gpu.createBuffer({
       size: UNIFORM_RING_BYTES,
@@ -176,6 +178,10 @@ export class Device {
       throw e;
     }
   }
+
+  /** WGSL language features this device's compiler accepts (wgslLanguageFeatures of the Dawn
+   * instance or navigator.gpu; empty where neither is known, e.g. a caller's device in Node). */
+  readonly wgslFeatures: ReadonlySet<string>;
 
   private cpu?: boolean;
   /** Whether the adapter is a CPU rasterizer (llvmpipe, SwiftShader): kernels pick versions by it. */
@@ -418,7 +424,7 @@ export class Device {
     const key = `${slot}:${rows}`;
     let cached = this.textures.get(key);
     if (!cached) {
-      const texture = this.gpu.createTexture({ size: [TEXTURE_ROW, rows], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST, label: `shrinkray-texture-${key}` });
+      const texture = this.gpu.createTexture({ size: [TEXTURE_ROW, rows], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST, label: `shrinkray-texture-${key}` });
       cached = { texture, view: texture.createView() };
       this.textures.set(key, cached);
     }

@@ -2,10 +2,11 @@
  * A compiled WGSL module: its bindings come from reflecting the source with wgsl_reflect, so a
  * bind group layout is never written by hand, and every dispatch is checked against them.
  * One bind group (group 0) per kernel; uniforms are structs of u32/i32/f32 fields passed by name.
- * A `texture_2d<f32>` binding takes an f32 tensor too: the device copies it, before the dispatch,
- * into an rgba32float texture whose texels are the tensor's vec4s in order, TEXTURE_ROW to a row
- * (read texel i at (i % TEXTURE_ROW, i / TEXTURE_ROW)). On llvmpipe a texel loads in 0.7 the time
- * of a storage vec4 (bench/RESULTS.md), and the copy runs at memory speed.
+ * A `texture_2d<f32>` or `texture_storage_2d<rgba32float, read>` binding takes an f32 tensor too:
+ * the device copies it, before the dispatch, into an rgba32float texture whose texels are the
+ * tensor's vec4s in order, TEXTURE_ROW to a row (read texel i at (i % TEXTURE_ROW, i / TEXTURE_ROW)).
+ * On llvmpipe a texel loads faster than a storage vec4 (bench/RESULTS.md), and the copy runs at
+ * memory speed.
  */
 import { ResourceType, WgslReflect, type TypeInfo, type VariableInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KernelArgumentError, ShaderCompileError } from '../errors.js';
@@ -22,13 +23,15 @@ export interface UniformField {
   type: Scalar;
 }
 
-/** Texels per row of the textures that texture_2d<f32> bindings receive (16 KiB rows). */
+/** Texels per row of the textures that texture bindings receive (16 KiB rows). */
 export const TEXTURE_ROW = 1024;
 
 export interface BindingInfo {
   name: string;
   binding: number;
   kind: 'uniform' | 'storage' | 'texture';
+  /** Texture: read as a read-only storage texture (texture_storage_2d<rgba32float, read>). */
+  storageTexture?: boolean;
   access: 'read' | 'read_write';
   /** Storage: element scalar type, and the fewest bytes a bound tensor may have (one element of a
    * runtime-sized array, 16 for vec4<f32>; the whole array when its size is fixed). */
@@ -79,7 +82,13 @@ function describeBinding(kernel: string, v: VariableInfo): Omit<BindingInfo, 'bi
     if (v.type.name !== 'texture_2d' || scalarOf(v.type) !== 'f32') throw new KernelArgumentError(`${where}: the only texture type supported is texture_2d<f32>.`);
     return { name: v.name, binding: v.binding, kind: 'texture', access: 'read', scalar: 'f32', minBytes: 16 };
   }
-  throw new KernelArgumentError(`${where}: only uniform and storage buffers and texture_2d<f32> are supported.`);
+  if (v.resourceType === ResourceType.StorageTexture) {
+    const format = (v.type as { format?: TypeInfo | null }).format?.name;
+    if (v.type.name !== 'texture_storage_2d' || format !== 'rgba32float' || v.access !== 'read')
+      throw new KernelArgumentError(`${where}: the only storage texture type supported is texture_storage_2d<rgba32float, read>.`);
+    return { name: v.name, binding: v.binding, kind: 'texture', storageTexture: true, access: 'read', scalar: 'f32', minBytes: 16 };
+  }
+  throw new KernelArgumentError(`${where}: only uniform and storage buffers, texture_2d<f32> and texture_storage_2d<rgba32float, read> are supported.`);
 }
 
 export class Kernel {
@@ -130,7 +139,9 @@ export class Kernel {
       label: `${this.name}.${entryName}`,
       entries: bindings.map((b) =>
         b.kind === 'texture'
-          ? { binding: b.binding, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: 'unfilterable-float' as const } }
+          ? b.storageTexture
+            ? { binding: b.binding, visibility: GPUShaderStage.COMPUTE, storageTexture: { access: 'read-only' as const, format: 'rgba32float' as const } }
+            : { binding: b.binding, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: 'unfilterable-float' as const } }
           : {
               binding: b.binding,
               visibility: GPUShaderStage.COMPUTE,

@@ -2,7 +2,8 @@
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { TEXTURE_ROW } from '../gpu/kernel.js';
+import { TEXTURE_ROW, type Kernel } from '../gpu/kernel.js';
+import { SHADERS } from '../gpu/shaders.generated.js';
 import { output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
 
 type F32 = Tensor<'f32'>;
@@ -129,6 +130,27 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   };
   const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT_ROWS, MAT_COLS] : [TM, TN];
   const groups = [Math.ceil(N / (cols * WG)), Math.ceil(M / (rows * WG))];
-  device.dispatch(device.kernel('gemm'), `gemm_${chosen}`, args, groups, epilogue);
+  device.dispatch(gemmKernel(device), `gemm_${chosen}`, args, groups, epilogue);
   return c;
+}
+
+/** The WGSL feature the mat versions' read-only storage textures need. */
+export const STORAGE_TEXTURE_FEATURE = 'readonly_and_readwrite_storage_textures';
+
+/** gemm.wgsl, or where the compiler lacks read-only storage textures its sampled-texture form. */
+export function gemmKernel(device: Device): Kernel {
+  if (device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)) return device.kernel('gemm');
+  return device.kernel('gemm-sampled', sampledTextures(SHADERS.gemm));
+}
+
+/**
+ * gemm.wgsl with ta and tb as texture_2d<f32>, read at mip level 0: the same texels through the
+ * sampled-texture path, which every WebGPU implementation has (slower on llvmpipe, see gemm.wgsl).
+ */
+export function sampledTextures(source: string): string {
+  const storage = 'texture_storage_2d<rgba32float, read>';
+  const load = 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))';
+  if (source.split(storage).length !== 5 || !source.includes(load))
+    throw new Error('gemm.wgsl changed: update sampledTextures (four texture_storage_2d uses and texel() expected).');
+  return source.replaceAll(storage, 'texture_2d<f32>').replace(load, 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
 }
