@@ -61,8 +61,9 @@ override HAS_BETA: bool = false;  // beta != 0; otherwise C is never read, so a 
 // copies run at memory speed. Read-only storage textures, not sampled ones: WebGPU's robustness
 // clamps a sampled texture's mip level to a count read from a uniform, so llvmpipe fetches every
 // texel through its per-lane mip-level path; an image load has no level and made these GEMMs
-// 1.6-2x faster (bench/RESULTS.md). Where WGSL lacks read-only storage textures, gemm.ts rewrites
-// these declarations and texel() to a texture_2d<f32> (sampledTextures).
+// 1.6-2x faster (bench/RESULTS.md). Other adapters (SwiftShader read storage textures 0.7-0.9x as
+// fast) and compilers without read-only storage textures get these declarations and texel()
+// rewritten to a texture_2d<f32> (gemm.ts: gemmKernel, sampledTextures).
 @group(0) @binding(1) var ta: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var tb: texture_storage_2d<rgba32float, read>;
 const TEXTURE_ROW: u32 = 1024u;

@@ -137,9 +137,18 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
 /** The WGSL feature the mat versions' read-only storage textures need. */
 export const STORAGE_TEXTURE_FEATURE = 'readonly_and_readwrite_storage_textures';
 
-/** gemm.wgsl, or where the compiler lacks read-only storage textures its sampled-texture form. */
+const llvmpipe = new WeakMap<Device, boolean>();
+
+/**
+ * gemm.wgsl, whose mat versions read read-only storage textures, on llvmpipe: there they ran
+ * 1.6-2x faster than sampled ones (bench/RESULTS.md). Elsewhere its sampled-texture form:
+ * SwiftShader read storage textures slower (0.7-0.9x), GPUs are unmeasured, and some WGSL
+ * compilers lack read-only storage textures.
+ */
 export function gemmKernel(device: Device): Kernel {
-  if (device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)) return device.kernel('gemm');
+  let isLlvmpipe = llvmpipe.get(device);
+  if (isLlvmpipe === undefined) llvmpipe.set(device, (isLlvmpipe = /llvmpipe/i.test(device.describe().adapter)));
+  if (isLlvmpipe && device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)) return device.kernel('gemm');
   return device.kernel('gemm-sampled', sampledTextures(SHADERS.gemm));
 }
 
