@@ -12,15 +12,17 @@
 //
 // sgd4 and adam4 do the same four parameters at a time (n % 4 == 0: every weight matrix of an
 // MLP with a width divisible by 4): on llvmpipe a vec4 load costs about 1.6 scalar loads, not 4.
-// They skip the velocity when momentum is 0 and the mask when there is none, which the scalar
-// versions read anyway (bench/RESULTS.md: the optimizer was an eighth of a training step).
+// Every version updates PER elements per invocation, PER invocations' worth apart (so neighbouring
+// invocations touch neighbouring memory on a GPU): the stats[2] check, a load at one address for
+// all lanes that llvmpipe still makes per lane, cost a third of an update when made for each.
+// Momentum, Nesterov and the mask are override constants, so a step without them carries none of
+// their code: CPU adapters run both sides of a branch under a lane mask even when it is uniform
+// (SGD on 235,200 weights, one interleaved run: 966 -> 646 us, with momentum 1202 -> 1004 us).
 
 struct Params {
   n: u32,
-  has_mask: u32,
   lr: f32,
   momentum: f32,    // sgd
-  nesterov: u32,    // sgd
   wd: f32,          // L2 weight decay added to the gradient (sgd, adam)
   decoupled: f32,   // AdamW's decoupled weight decay
   beta1: f32,
@@ -44,72 +46,120 @@ struct Params {
 @group(0) @binding(5) var<storage, read> mask_4: array<vec4f>;
 
 override WG: u32 = 256u;
+override HAS_MASK: bool = false;
+override MOMENTUM: bool = false;  // sgd: keep a velocity (momentum > 0)
+override NESTEROV: bool = false;  // sgd
+const PER: u32 = 4u;
 
-fn index(gid: vec3u, nwg: vec3u) -> u32 {
+// The elements of invocation gid: first, first + stride, ... (PER of them), stride = invocations.
+fn first(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
-fn keep(i: u32) -> f32 {
-  return select(1.0, mask[i], p.has_mask != 0u);
+fn stride(nwg: vec3u) -> u32 {
+  return nwg.x * nwg.y * WG;
 }
 
-@compute @workgroup_size(WG)
-fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n || stats[2] >= 0.0) { return; }
-  let k = keep(i);
-  let gi = (g[i] + p.wd * w[i]) * k;
-  let v = p.momentum * s1[i] + gi;
-  s1[i] = v;
-  let step = select(v, gi + p.momentum * v, p.nesterov != 0u);
-  w[i] = select(0.0, w[i] - p.lr * step, k != 0.0);  // pruned: exactly +0
+fn stopped() -> bool {
+  return stats[2] >= 0.0;
 }
 
-@compute @workgroup_size(WG)
-fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n || stats[2] >= 0.0) { return; }
-  let k = keep(i);
+fn sgd_at(i: u32) {
   let wi = w[i];
-  let gi = (g[i] + p.wd * wi) * k;
+  var gi = g[i] + p.wd * wi;
+  var k = 1.0;
+  if (HAS_MASK) { k = mask[i]; gi *= k; }
+  var step = gi;
+  if (MOMENTUM) {
+    let v = p.momentum * s1[i] + gi;
+    s1[i] = v;
+    step = select(v, gi + p.momentum * v, NESTEROV);
+  }
+  var updated = wi - p.lr * step;
+  if (HAS_MASK) { updated = select(0.0, updated, k != 0.0); }  // pruned: exactly +0
+  w[i] = updated;
+}
+
+fn adam_at(i: u32) {
+  let wi = w[i];
+  var gi = g[i] + p.wd * wi;
+  var k = 1.0;
+  if (HAS_MASK) { k = mask[i]; gi *= k; }
   let m = p.beta1 * s1[i] + (1.0 - p.beta1) * gi;
   let v = p.beta2 * s2[i] + (1.0 - p.beta2) * gi * gi;
   s1[i] = m;
   s2[i] = v;
-  w[i] = select(0.0, wi - p.lr * (m / p.c1) / (sqrt(v / p.c2) + p.eps) - p.lr * p.decoupled * wi, k != 0.0);
+  var updated = wi - p.lr * (m / p.c1) / (sqrt(v / p.c2) + p.eps) - p.lr * p.decoupled * wi;
+  if (HAS_MASK) { updated = select(0.0, updated, k != 0.0); }
+  w[i] = updated;
 }
 
-fn keep4(i: u32) -> vec4f {
-  if (p.has_mask != 0u) { return mask_4[i]; }
-  return vec4f(1.0);
-}
-
-@compute @workgroup_size(WG)
-fn sgd4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n / 4u || stats[2] >= 0.0) { return; }
-  let k = keep4(i);
+fn sgd4_at(i: u32) {
   let wi = w_4[i];
-  let gi = (g_4[i] + p.wd * wi) * k;
-  var v = gi;
-  if (p.momentum != 0.0) {
-    v += p.momentum * s1_4[i];
+  var gi = g_4[i] + p.wd * wi;
+  var k = vec4f(1.0);
+  if (HAS_MASK) { k = mask_4[i]; gi *= k; }
+  var step = gi;
+  if (MOMENTUM) {
+    let v = p.momentum * s1_4[i] + gi;
     s1_4[i] = v;
+    step = select(v, gi + p.momentum * v, NESTEROV);
   }
-  let step = select(v, gi + p.momentum * v, p.nesterov != 0u);
-  w_4[i] = select(vec4f(0.0), wi - p.lr * step, k != vec4f(0.0));
+  var updated = wi - p.lr * step;
+  if (HAS_MASK) { updated = select(vec4f(0.0), updated, k != vec4f(0.0)); }
+  w_4[i] = updated;
 }
 
-@compute @workgroup_size(WG)
-fn adam4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n / 4u || stats[2] >= 0.0) { return; }
-  let k = keep4(i);
+fn adam4_at(i: u32) {
   let wi = w_4[i];
-  let gi = (g_4[i] + p.wd * wi) * k;
+  var gi = g_4[i] + p.wd * wi;
+  var k = vec4f(1.0);
+  if (HAS_MASK) { k = mask_4[i]; gi *= k; }
   let m = p.beta1 * s1_4[i] + (1.0 - p.beta1) * gi;
   let v = p.beta2 * s2_4[i] + (1.0 - p.beta2) * gi * gi;
   s1_4[i] = m;
   s2_4[i] = v;
-  w_4[i] = select(vec4f(0.0), wi - p.lr * (m / p.c1) / (sqrt(v / p.c2) + p.eps) - p.lr * p.decoupled * wi, k != vec4f(0.0));
+  var updated = wi - p.lr * (m / p.c1) / (sqrt(v / p.c2) + p.eps) - p.lr * p.decoupled * wi;
+  if (HAS_MASK) { updated = select(vec4f(0.0), updated, k != vec4f(0.0)); }
+  w_4[i] = updated;
+}
+
+@compute @workgroup_size(WG)
+fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i0 = first(gid, nwg);
+  if (i0 >= p.n || stopped()) { return; }
+  for (var j = 0u; j < PER; j++) {
+    let i = i0 + j * stride(nwg);
+    if (i < p.n) { sgd_at(i); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i0 = first(gid, nwg);
+  if (i0 >= p.n || stopped()) { return; }
+  for (var j = 0u; j < PER; j++) {
+    let i = i0 + j * stride(nwg);
+    if (i < p.n) { adam_at(i); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn sgd4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i0 = first(gid, nwg);
+  if (i0 >= p.n / 4u || stopped()) { return; }
+  for (var j = 0u; j < PER; j++) {
+    let i = i0 + j * stride(nwg);
+    if (i < p.n / 4u) { sgd4_at(i); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn adam4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i0 = first(gid, nwg);
+  if (i0 >= p.n / 4u || stopped()) { return; }
+  for (var j = 0u; j < PER; j++) {
+    let i = i0 + j * stride(nwg);
+    if (i < p.n / 4u) { adam4_at(i); }
+  }
 }

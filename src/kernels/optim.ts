@@ -7,6 +7,9 @@ import { fill } from './elementwise.js';
 
 type F32 = Tensor<'f32'>;
 
+/** Elements per invocation (shaders/optim.wgsl: PER). */
+const PER = 4;
+
 export type OptimizerConfig =
   | { type: 'sgd'; momentum?: number; nesterov?: boolean; weightDecay?: number }
   | { type: 'adam' | 'adamw'; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
@@ -50,6 +53,7 @@ export class Optimizer {
     const beta1 = adam ? (c.beta1 ?? 0.9) : 0;
     const beta2 = adam ? (c.beta2 ?? 0.999) : 0;
     const wd = c.weightDecay ?? 0;
+    const momentum = c.type === 'sgd' ? (c.momentum ?? 0) : 0;
     for (const { param, grad, mask } of slots) {
       requireShape('optimizer', 'grad', grad, param.shape);
       if (mask) requireShape('optimizer', 'mask', mask, param.shape);
@@ -59,21 +63,20 @@ export class Optimizer {
         st = { s1: fill(device.empty(param.shape), 0), s2: adam ? fill(device.empty(param.shape), 0) : undefined };
         this.state.set(param, st);
       }
-      // Four parameters per invocation where the size allows (shaders/optim.wgsl: sgd4, adam4).
+      // Four parameters per element where the size allows (shaders/optim.wgsl: sgd4, adam4), and
+      // PER elements per invocation.
       const vec = param.size % 4 === 0;
       const wg = linearWorkgroup(device);
-      const items = vec ? param.size / 4 : param.size;
-      const buffers = { w: param, g: grad, s1: st.s1, ...(st.s2 ? { s2: st.s2 } : {}), mask: mask ?? grad }; // mask: read only when has_mask
+      const invocations = Math.ceil((vec ? param.size / 4 : param.size) / PER);
+      const buffers = { w: param, g: grad, s1: st.s1, ...(st.s2 ? { s2: st.s2 } : {}), mask: mask ?? grad }; // mask: read only with HAS_MASK
       device.dispatch(
         device.kernel('optim'),
         (adam ? 'adam' : 'sgd') + (vec ? '4' : ''),
         {
           p: {
             n: param.size,
-            has_mask: mask ? 1 : 0,
             lr,
-            momentum: c.type === 'sgd' ? (c.momentum ?? 0) : 0,
-            nesterov: c.type === 'sgd' && c.nesterov ? 1 : 0,
+            momentum,
             wd: c.type === 'adamw' ? 0 : wd,
             decoupled: c.type === 'adamw' ? wd : 0,
             beta1,
@@ -86,8 +89,8 @@ export class Optimizer {
           ...(vec ? Object.fromEntries(Object.entries(buffers).map(([k, t]) => [`${k}_4`, t])) : buffers),
           stats,
         },
-        grid(Math.ceil(items / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-        { WG: wg },
+        grid(Math.ceil(invocations / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+        { WG: wg, HAS_MASK: mask !== undefined, MOMENTUM: momentum !== 0, NESTEROV: c.type === 'sgd' && (c.nesterov ?? false) },
       );
     }
   }
