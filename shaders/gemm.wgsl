@@ -45,6 +45,11 @@ override ACT: u32 = 0u;           // 0 identity, 1 relu, 2 tanh, 3 sigmoid (src/
 override DACT: u32 = 0u;          // the same codes: multiply by f'(z) of this activation, from y = f(z); 0 = none
 override HAS_BIAS: bool = false;
 override HAS_BETA: bool = false;  // beta != 0; otherwise C is never read, so a NaN there cannot leak in
+// The blocked versions' grid runs x along the column blocks of C, or with this along the row
+// blocks. A CPU adapter runs 8 invocations along x as the lanes of one SIMD register, so x should
+// take the side that leaves fewer lanes idle (gemm.ts: rowsAlongX): a 10-wide output layer has
+// three blocks of 4 columns, 5 of 8 lanes idle, but 16 blocks of 8 rows.
+override ROWS_ALONG_X: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -112,6 +117,11 @@ fn b_at(k: u32, n: u32) -> f32 {
   return b[k * p.b_k + n * p.b_n];
 }
 
+// (column block, row block) of C for this invocation.
+fn block_of(gid: vec3u) -> vec2u {
+  return select(gid.xy, gid.yx, ROWS_ALONG_X);
+}
+
 // Writes one element of C.
 fn store(m: u32, n: u32, acc: f32) {
   let i = m * p.N + n;
@@ -166,8 +176,8 @@ fn col_of(j: u32, n0: u32) -> u32 { return min(n0 + j, p.N - 1u); }
 
 @compute @workgroup_size(8, 8)
 fn gemm_tiled(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = gid.x * TN;
-  let m0 = gid.y * TM;
+  let n0 = block_of(gid).x * TN;
+  let m0 = block_of(gid).y * TM;
   if (m0 >= p.M || n0 >= p.N) { return; }
   var acc: array<vec4f, 8>;
   for (var k = 0u; k < p.K; k++) {
@@ -179,8 +189,8 @@ fn gemm_tiled(@builtin(global_invocation_id) gid: vec3u) {
 
 @compute @workgroup_size(8, 8)
 fn gemm_tiled_b4(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = gid.x * TN;
-  let m0 = gid.y * TM;
+  let n0 = block_of(gid).x * TN;
+  let m0 = block_of(gid).y * TM;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let col4 = n0 / 4u;
@@ -238,8 +248,8 @@ fn outer(bk: vec4f, ak: vec4f) -> mat4x4f {
 
 @compute @workgroup_size(8, 8)
 fn gemm_mat_nn(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = gid.x * 8u;
-  let m0 = gid.y * 16u;
+  let n0 = block_of(gid).x * 8u;
+  let m0 = block_of(gid).y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let k4 = p.K / 4u;
@@ -264,8 +274,8 @@ fn gemm_mat_nn(@builtin(global_invocation_id) gid: vec3u) {
 
 @compute @workgroup_size(8, 8)
 fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = gid.x * 8u;
-  let m0 = gid.y * 16u;
+  let n0 = block_of(gid).x * 8u;
+  let m0 = block_of(gid).y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let m4 = p.M / 4u;
@@ -302,8 +312,8 @@ fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
 
 @compute @workgroup_size(8, 8)
 fn gemm_mat_nt(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = gid.x * 8u;
-  let m0 = gid.y * 16u;
+  let n0 = block_of(gid).x * 8u;
+  let m0 = block_of(gid).y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let k4 = p.K / 4u;
   // Columns of op(B) are rows of the stored B^T; their offsets are kept outside the k loop here

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applicableVariants, autoVariant, gemm, gemmKernel, GEMM_VARIANTS, sampledTextures, STORAGE_TEXTURE_FEATURE, type Activation } from '../src/kernels/gemm.js';
+import { applicableVariants, autoVariant, gemm, gemmKernel, GEMM_VARIANTS, rowsAlongX, sampledTextures, STORAGE_TEXTURE_FEATURE, type Activation } from '../src/kernels/gemm.js';
 import { SHADERS } from '../src/gpu/shaders.generated.js';
 import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
 
@@ -27,6 +27,7 @@ function gemmRef(
 // or column).
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [37, 53, 29], [37, 52, 28], [36, 52, 28], [12, 20, 37], [132, 76, 44], [68, 72, 30], [260, 12, 8], [100, 8, 1], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3], [4, 4, 4],
+  [135, 20, 36], [136, 20, 36], // tall and narrow: the grid's x runs along the rows (rowsAlongX)
 ];
 
 describe.each(testBackends())('gemm on %s', (backend) => {
@@ -99,6 +100,13 @@ describe.each(testBackends())('gemm on %s', (backend) => {
       features.add(STORAGE_TEXTURE_FEATURE);
     }
     expect(() => sampledTextures(SHADERS.gemm.replace('var tb: texture_storage_2d<rgba32float, read>;', 'var tb: texture_2d<f32>;'))).toThrow(/update sampledTextures/);
+  });
+
+  it('runs the grid along the side of C that leaves fewer SIMD lanes idle', () => {
+    expect(rowsAlongX(16, 3)).toBe(true); // LeNet's output layer: 128 rows, 10 columns in blocks of 8 and 4
+    expect(rowsAlongX(8, 38)).toBe(true); // its first layer, 16x8 blocks: 8 of 8 lanes against 38 of 40
+    expect(rowsAlongX(8, 8)).toBe(false); // a tie keeps x along the columns
+    expect(rowsAlongX(5, 14)).toBe(false);
   });
 
   it('picks a 16x8-blocked vec4 version for the MLP training shapes', () => {
