@@ -12,7 +12,8 @@
 //   gemm_mat_nn    one invocation per 16x8 block of C, written as 4x4 matrix products (below),
 //                  read from textures, stored as vec4 rows: C = A B with A as vec4 along K, B
 //                  along N.
-//   gemm_mat_tn    the same for C = A^T B (A^T as vec4 along M, B along N; M % 4 == 0).
+//   gemm_mat_tn    the same for C = A^T B (A^T as vec4 along M, B along N; M % 4 == 0), and
+//                  optionally B's column sums (HAS_SUMS: the bias gradient beside the weights').
 //   gemm_mat_nt    the same for C = A B^T (A and B^T as vec4 along K).
 //                  All three need N % 4 == 0, and K % 4 == 0 where A or B is read along K.
 // Why these shapes: on CPU adapters (llvmpipe, SwiftShader) an invocation is one SIMD lane and
@@ -50,6 +51,7 @@ override HAS_BETA: bool = false;  // beta != 0; otherwise C is never read, so a 
 // take the side that leaves fewer lanes idle (gemm.ts: rowsAlongX): a 10-wide output layer has
 // three blocks of 4 columns, 5 of 8 lanes idle, but 16 blocks of 8 rows.
 override ROWS_ALONG_X: bool = false;
+override HAS_SUMS: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -61,6 +63,10 @@ override ROWS_ALONG_X: bool = false;
 @group(0) @binding(4) var<storage, read_write> c4: array<vec4f>;
 @group(0) @binding(5) var<storage, read> y: array<f32>;
 @group(0) @binding(5) var<storage, read> y4: array<vec4f>;
+// gemm_mat_tn with HAS_SUMS: also the column sums of B, sums[n] = sum over k of B[k, n] (a layer's
+// bias gradient, when B holds its deltas), from the loads it makes anyway: a separate reduction
+// was one more dispatch per layer, about 70 us on llvmpipe.
+@group(0) @binding(6) var<storage, read_write> sums4: array<vec4f>;
 // The gemm_mat_* versions read A and B as textures: the runtime copies each tensor into an
 // rgba32float texture, its vec4s in order, TEXTURE_ROW to a row (src/gpu/kernel.ts), and the
 // copies run at memory speed. Read-only storage textures, not sampled ones: WebGPU's robustness
@@ -286,6 +292,7 @@ fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
   let s2 = min(m0 / 4u + 2u, m4 - 1u); let s3 = min(m0 / 4u + 3u, m4 - 1u);
   var c00 = mat4x4f(); var c01 = mat4x4f(); var c10 = mat4x4f(); var c11 = mat4x4f();
   var c20 = mat4x4f(); var c21 = mat4x4f(); var c30 = mat4x4f(); var c31 = mat4x4f();
+  var sum0 = vec4f(); var sum1 = vec4f();  // column sums of B over columns n0..n0+3, n0+4..n0+7
   var k = 0u;
   for (; k + 3u < p.K; k += 4u) {
     let a0 = k * m4; let a1 = a0 + m4; let a2 = a1 + m4; let a3 = a2 + m4;
@@ -298,6 +305,7 @@ fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
     let bm1 = mat4x4f(texel(tb, b0 + q1), texel(tb, b1 + q1), texel(tb, b2 + q1), texel(tb, b3 + q1));
     c00 += bm0 * am0; c01 += bm1 * am0; c10 += bm0 * am1; c11 += bm1 * am1;
     c20 += bm0 * am2; c21 += bm1 * am2; c30 += bm0 * am3; c31 += bm1 * am3;
+    if (HAS_SUMS) { sum0 += bm0[0] + bm0[1] + bm0[2] + bm0[3]; sum1 += bm1[0] + bm1[1] + bm1[2] + bm1[3]; }
   }
   // The last K % 4 values of k: one outer product each.
   for (; k < p.K; k++) {
@@ -306,8 +314,14 @@ fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
     let bv1 = texel(tb, k * n4 + q1);
     c00 += outer(bv0, a0); c01 += outer(bv1, a0); c10 += outer(bv0, a1); c11 += outer(bv1, a1);
     c20 += outer(bv0, a2); c21 += outer(bv1, a2); c30 += outer(bv0, a3); c31 += outer(bv1, a3);
+    if (HAS_SUMS) { sum0 += bv0; sum1 += bv1; }
   }
   store_block16(c00, c01, c10, c11, c20, c21, c30, c31, m0, n0);
+  // Every block row computed the sums; the first writes them (q1 is clamped past the last column).
+  if (HAS_SUMS && m0 == 0u) {
+    sums4[q0] = sum0;
+    if (n0 + 4u < p.N) { sums4[q1] = sum1; }
+  }
 }
 
 @compute @workgroup_size(8, 8)

@@ -68,6 +68,27 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     });
   }
 
+  it('writes the column sums of op(B) beside C: fused in mat_tn, a reduction in the other versions', async () => {
+    const { device } = ctx;
+    let fused = 0;
+    // mat_tn with a K % 4 tail and a last column quad past N; others with any layout.
+    for (const [M, N, K] of [[36, 52, 29], [136, 20, 36], [37, 53, 29], [1, 1, 1]] as [number, number, number][])
+      for (const transA of [true, false])
+        for (const transB of [false, true])
+          for (const variant of applicableVariants(M, N, K, transA, transB)) {
+            const a = randomArray(M * K, 41), b = randomArray(K * N, 42);
+            const sums = poisoned(device, [N]);
+            const out = gemm(device.tensor(a, transA ? [K, M] : [M, K]), device.tensor(b, transB ? [N, K] : [K, N]), { transA, transB, variant, out: poisoned(device, [M, N]), columnSums: sums });
+            const ref = new Float64Array(N);
+            for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) ref[n]! += b[transB ? n * K + k : k * N + n]!;
+            await expectClose(sums, ref, 1e-6);
+            await expectClose(out, gemmRef(a, b, M, N, K, { transA, transB, alpha: 1, beta: 0, act: 'identity' }), 1e-6);
+            if (variant === 'mat_tn') fused++;
+          }
+    expect(fused).toBe(2);
+    expect(() => gemm(device.empty([3, 4]), device.empty([4, 6]), { columnSums: device.empty([4]) })).toThrow(/columnSums has shape \[4\], expected \[6\]/);
+  });
+
   it('multiplies by the activation derivative from stored outputs (backpropagation)', async () => {
     const { device } = ctx;
     const [M, N, K] = [19, 36, 24];

@@ -5,6 +5,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { TEXTURE_ROW, type Kernel } from '../gpu/kernel.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
 import { output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
+import { reduce } from './reduce.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -31,6 +32,11 @@ export interface GemmOptions {
   derivativeOf?: { activation: Activation; output: F32 };
   /** Result tensor [M, N]; allocated when absent. */
   out?: F32;
+  /**
+   * Also write the column sums of op(B) here, [N]: a layer's bias gradient beside its weight
+   * gradient (A^T B with B its deltas). Fused into the mat_tn version; a reduction otherwise.
+   */
+  columnSums?: F32;
   /** Force a kernel version (tests and benchmarks); default picks the fastest that applies. */
   variant?: GemmVariant | 'auto';
 }
@@ -93,6 +99,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   if (beta !== 0 && !options.out) throw new InvalidArgumentError('gemm: beta != 0 scales the existing C, so pass it as out.');
   if (!(activation in ACTIVATIONS)) throw new InvalidArgumentError(`gemm: unknown activation '${activation}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
   if (bias) requireShape('gemm', 'bias', bias, [N]);
+  if (options.columnSums) requireShape('gemm', 'columnSums', options.columnSums, [N]);
   const deriv = options.derivativeOf;
   if (deriv) {
     requireShape('gemm', 'derivativeOf.output', deriv.output, [M, N]);
@@ -121,7 +128,9 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     [vec4('bias', mat)]: bias ?? unused,
     [vec4('c', mat)]: c,
     [vec4('y', mat)]: deriv?.output ?? unused,
+    ...(chosen === 'mat_tn' ? { sums4: options.columnSums ?? placeholder(device, 'f32', 1) } : {}),
   };
+  const fusedSums = chosen === 'mat_tn' && options.columnSums !== undefined;
   const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT_ROWS, MAT_COLS] : [TM, TN];
   const rowBlocks = Math.ceil(M / rows), colBlocks = Math.ceil(N / cols);
   const alongX = chosen !== 'naive' && rowsAlongX(rowBlocks, colBlocks); // naive: x along N, coalesced on a GPU
@@ -131,9 +140,11 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     HAS_BIAS: bias !== undefined,
     HAS_BETA: beta !== 0,
     ROWS_ALONG_X: alongX,
+    HAS_SUMS: fusedSums,
   };
   const groups = alongX ? [Math.ceil(rowBlocks / WG), Math.ceil(colBlocks / WG)] : [Math.ceil(colBlocks / WG), Math.ceil(rowBlocks / WG)];
   device.dispatch(gemmKernel(device), `gemm_${chosen}`, args, groups, overrides);
+  if (options.columnSums && !fusedSums) reduce(b, 'sum', transB ? 'rows' : 'cols', options.columnSums);
   return c;
 }
 

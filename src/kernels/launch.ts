@@ -43,16 +43,19 @@ export function requireDType(op: string, name: string, t: Tensor, dtype: DType):
   if (t.dtype !== dtype) throw new ShapeError(`${op}: ${name} must be ${dtype}, got ${t.dtype}.`);
 }
 
-const placeholders = new WeakMap<Device, Map<DType, Tensor>>();
+const placeholders = new WeakMap<Device, Map<string, Tensor>>();
 
 /**
- * A small tensor for bindings a dispatch declares but does not read (a bias when there is none,
- * labels when alpha = 1): WebGPU still wants something bound. One per device and dtype.
+ * A small tensor for bindings a dispatch declares but does not use (a bias when there is none,
+ * labels when alpha = 1): WebGPU still wants something bound. One per device, dtype and number;
+ * a writable binding takes another number than the read ones of the same dispatch, since a
+ * buffer may not be bound writable and read at once.
  */
-export function placeholder<D extends DType>(device: Device, dtype: D): Tensor<D> {
-  let byType = placeholders.get(device);
-  if (!byType) placeholders.set(device, (byType = new Map()));
-  let t = byType.get(dtype) as Tensor<D> | undefined;
-  if (!t || t.disposed) byType.set(dtype, (t = device.empty([4], dtype)));
+export function placeholder<D extends DType>(device: Device, dtype: D, number = 0): Tensor<D> {
+  let byKey = placeholders.get(device);
+  if (!byKey) placeholders.set(device, (byKey = new Map()));
+  const key = `${dtype}${number}`;
+  let t = byKey.get(key) as Tensor<D> | undefined;
+  if (!t || t.disposed) byKey.set(key, (t = device.empty([4], dtype)));
   return t;
 }

@@ -9,7 +9,6 @@ import type { Tensor } from '../gpu/tensor.js';
 import { gemm } from '../kernels/gemm.js';
 import { distillationLoss, lossForward, type LossKind } from '../kernels/loss.js';
 import type { Slot } from '../kernels/optim.js';
-import { reduce } from '../kernels/reduce.js';
 import type { MLP } from './mlp.js';
 
 type F32 = Tensor<'f32'>;
@@ -62,8 +61,7 @@ export class Backprop {
     for (let l = last; l >= 0; l--) {
       const input = l === 0 ? this.x : this.outputs[l - 1]!;
       const delta = this.deltas[l]!;
-      gemm(input, delta, { transA: true, out: this.weightGrads[l] });
-      reduce(delta, 'sum', 'cols', this.biasGrads[l]);
+      gemm(input, delta, { transA: true, out: this.weightGrads[l], columnSums: this.biasGrads[l] });
       if (l > 0) {
         const prev = layers[l - 1]!;
         gemm(delta, layers[l]!.weight, {
