@@ -133,7 +133,9 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   const fusedSums = chosen === 'mat_tn' && options.columnSums !== undefined;
   const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT_ROWS, MAT_COLS] : [TM, TN];
   const rowBlocks = Math.ceil(M / rows), colBlocks = Math.ceil(N / cols);
-  const alongX = chosen !== 'naive' && rowsAlongX(rowBlocks, colBlocks); // naive: x along N, coalesced on a GPU
+  // On a GPU, x stays along N: neighbouring threads then read neighbouring columns of B (and the
+  // rule was measured on CPU adapters only).
+  const alongX = device.cpuFallback && chosen !== 'naive' && rowsAlongX(rowBlocks, colBlocks);
   const overrides = {
     ACT: ACTIVATIONS[activation],
     DACT: deriv ? ACTIVATIONS[deriv.activation] : 0,
@@ -152,7 +154,8 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
  * Whether the blocked versions should run the grid's x (the 8 lanes of a CPU adapter's SIMD
  * register) along the row blocks of C: when that leaves fewer of the lanes idle than along the
  * column blocks. The 10-wide output layer of an MLP (3 blocks of 4 columns, 16 of 8 rows) ran
- * its three products 1.2-1.9x faster so on llvmpipe; ties keep x along the columns.
+ * its three products 1.2-1.9x faster so on llvmpipe; ties keep x along the columns. CPU
+ * adapters only.
  */
 export function rowsAlongX(rowBlocks: number, colBlocks: number): boolean {
   const idle = (blocks: number) => (Math.ceil(blocks / WG) * WG - blocks) / (Math.ceil(blocks / WG) * WG);
