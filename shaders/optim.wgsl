@@ -12,7 +12,7 @@
 //
 // sgd4 and adam4 do the same four parameters at a time (n % 4 == 0: every weight matrix of an
 // MLP with a width divisible by 4): on llvmpipe a vec4 load costs about 1.6 scalar loads, not 4.
-// Every version updates PER elements per invocation, PER invocations' worth apart (so neighbouring
+// Every version updates PER elements per invocation, a dispatch's invocations apart (so neighbouring
 // invocations touch neighbouring memory on a GPU): the stats[2] check, a load at one address for
 // all lanes that llvmpipe still makes per lane, cost a third of an update when made for each.
 // Momentum, Nesterov and the mask are override constants, so a step without them carries none of

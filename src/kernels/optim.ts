@@ -63,8 +63,8 @@ export class Optimizer {
         st = { s1: fill(device.empty(param.shape), 0), s2: adam ? fill(device.empty(param.shape), 0) : undefined };
         this.state.set(param, st);
       }
-      // Four parameters per element where the size allows (shaders/optim.wgsl: sgd4, adam4), and
-      // PER elements per invocation.
+      // Four parameters to an element (a vec4) where the size allows (shaders/optim.wgsl: sgd4,
+      // adam4), and PER elements per invocation.
       const vec = param.size % 4 === 0;
       const wg = linearWorkgroup(device);
       const invocations = Math.ceil((vec ? param.size / 4 : param.size) / PER);
