@@ -7,6 +7,9 @@
 //   gather_i32    one i32 per row (class labels)
 //   gather_bytes  rows of bytes packed four to a u32 (p.cols counts u32 words), unpacked to f32
 //                 and multiplied by p.scale: image pixels stay 4x smaller on the GPU
+//   gather_bytes16  the same 16 bytes (a vec4<u32>) per invocation when the words of a row are a
+//                 multiple of 4 (p.cols counts vec4s): one index load for 16 pixels instead of 4
+//                 (MNIST's 784-byte rows: 459 -> 192 us for a batch of 128 on llvmpipe)
 
 struct Params {
   rows: u32,     // rows of x
@@ -21,6 +24,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> xi: array<i32>;
 @group(0) @binding(1) var<storage, read> xu: array<u32>;
+@group(0) @binding(1) var<storage, read> xu4: array<vec4u>;
 @group(0) @binding(2) var<storage, read> index: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4f>;
@@ -53,13 +57,30 @@ fn gather_i32(@builtin(global_invocation_id) gid: vec3u) {
   outi[r] = select(0, xi[src], src < p.rows);
 }
 
+// Four bytes of a word, lowest first, as floats times p.scale.
+fn unpack(word: u32) -> vec4f {
+  return vec4f(vec4u(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u)) * p.scale;
+}
+
 @compute @workgroup_size(64, 4)
 fn gather_bytes(@builtin(global_invocation_id) gid: vec3u) {
   let j = gid.x;
   let r = gid.y;
   if (r >= p.count || j >= p.cols) { return; }
   let src = index[p.offset + r];
-  let word = select(0u, xu[src * p.cols + j], src < p.rows);
-  let bytes = vec4u(word & 0xffu, (word >> 8u) & 0xffu, (word >> 16u) & 0xffu, word >> 24u);
-  out4[r * p.cols + j] = vec4f(bytes) * p.scale;
+  out4[r * p.cols + j] = unpack(select(0u, xu[src * p.cols + j], src < p.rows));
+}
+
+@compute @workgroup_size(64, 4)
+fn gather_bytes16(@builtin(global_invocation_id) gid: vec3u) {
+  let j = gid.x;
+  let r = gid.y;
+  if (r >= p.count || j >= p.cols) { return; }
+  let src = index[p.offset + r];
+  let words = select(vec4u(0u), xu4[src * p.cols + j], src < p.rows);
+  let o = (r * p.cols + j) * 4u;
+  out4[o] = unpack(words.x);
+  out4[o + 1u] = unpack(words.y);
+  out4[o + 2u] = unpack(words.z);
+  out4[o + 3u] = unpack(words.w);
 }

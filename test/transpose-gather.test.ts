@@ -42,11 +42,16 @@ describe.each(testBackends())('transpose and gather on %s', (backend) => {
     const got = await gatherLabels(device.tensor(labels), ti, { offset, count, out: device.tensor(new Int32Array(count).fill(-99)) }).read();
     expect(Array.from(got)).toEqual(Array.from({ length: count }, (_, i) => labels[index[offset + i]!]));
 
-    const bytes = Uint8Array.from({ length: rows * cols }, () => r.int(256));
-    const packed = device.tensor(new Uint32Array(bytes.buffer), [rows, cols / 4]);
-    const refBytes = new Float64Array(count * cols);
-    for (let i = 0; i < count; i++) for (let j = 0; j < cols; j++) refBytes[i * cols + j] = bytes[index[offset + i]! * cols + j]! / 255;
-    await expectClose(gatherBytes(packed, ti, 1 / 255, { offset, count, out: poisoned(device, [count, cols]) }), refBytes, 1e-7);
+    // Rows of 12 bytes (3 words: one per invocation) and of 48 (16 bytes per invocation); the
+    // last index is out of range and gives zeros.
+    for (const width of [12, 48]) {
+      const bytes = Uint8Array.from({ length: rows * width }, () => r.int(256));
+      const packed = device.tensor(new Uint32Array(bytes.buffer), [rows, width / 4]);
+      const bad = Uint32Array.from([...index.slice(0, offset + count - 1), rows + 3]);
+      const refBytes = new Float64Array(count * width);
+      for (let i = 0; i < count - 1; i++) for (let j = 0; j < width; j++) refBytes[i * width + j] = bytes[bad[offset + i]! * width + j]! / 255;
+      await expectClose(gatherBytes(packed, device.tensor(bad), 1 / 255, { offset, count, out: poisoned(device, [count, width]) }), refBytes, 1e-7);
+    }
     expect(() => gatherRows(device.tensor(x, [rows, cols]), ti, { offset: 25, count: 9 })).toThrow(/do not fit an index of 30/);
   });
 
