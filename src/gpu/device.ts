@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import { BACKENDS, isCpuAdapter, type Backend } from './backend.js';
 import { BufferPool, type MemoryStats } from './buffer-pool.js';
-import { checkArgs, Kernel, packUniform, TEXTURE_ROW, type KernelArgs, type Overrides, type UniformValues } from './kernel.js';
+import { checkArgs, Kernel, packUniform, TEXTURE_ROW, type EntryPoint, type KernelArgs, type Overrides, type UniformValues } from './kernel.js';
 import { SHADERS, type ShaderName } from './shaders.generated.js';
 import { dtypeOf, elementCount, Tensor, typedArrayFor, type AnyTypedArray, type DType, type TypedArrayFor } from './tensor.js';
 
@@ -350,27 +350,27 @@ export class Device {
     const pipeline = kernel.pipeline(entry, overrides);
 
     const dynamicOffsets: number[] = [];
-    const entries: GPUBindGroupEntry[] = [];
+    const resources: (GPUBufferBinding | GPUTextureView)[] = [];
     let key = String(this.idOf(info.layout));
     for (const b of info.bindings) {
       const arg = args[b.name]!;
       if (b.kind === 'uniform') {
-        const offset = this.stageUniform(b.fields!, arg as UniformValues, b.uniformBytes!);
-        dynamicOffsets.push(offset);
-        entries.push({ binding: b.binding, resource: { buffer: this.uniformRing, offset: 0, size: alignTo(b.uniformBytes!, 16) } });
+        dynamicOffsets.push(this.stageUniform(b.fields!, arg as UniformValues, b.uniformBytes!));
+        resources.push({ buffer: this.uniformRing, offset: 0, size: alignTo(b.uniformBytes!, 16) });
       } else if (b.kind === 'texture') {
         const view = this.textureOf(arg as Tensor, b.binding, `${kernel.name}.${entry}`);
-        entries.push({ binding: b.binding, resource: view });
+        resources.push(view);
         key += `,t${this.idOf(view)}`;
       } else {
         const t = arg as Tensor;
         // Bind the tensor's bytes (rounded up so vec4 views see whole elements), not the pool's slack.
-        const size = Math.min(alignTo(t.byteLength, 16), t.buffer.size);
-        entries.push({ binding: b.binding, resource: { buffer: t.buffer, offset: 0, size } });
-        key += `,${this.idOf(t.buffer)}:${size}`;
+        const buffer = t.buffer;
+        const size = Math.min(alignTo(t.byteLength, 16), buffer.size);
+        resources.push({ buffer, offset: 0, size });
+        key += `,${this.idOf(buffer)}:${size}`;
       }
     }
-    const bindGroup = this.bindGroupFor(key, info.layout, entries);
+    const bindGroup = this.bindGroupFor(key, info, resources);
     this.encoder ??= this.gpu.createCommandEncoder();
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
@@ -389,11 +389,12 @@ export class Device {
 
   /** A cached bind group for these resources, or a new one. The cache is dropped when it grows
    * past a training step's worth of shapes, and by trim() (which may destroy what it holds). */
-  private bindGroupFor(key: string, layout: GPUBindGroupLayout, entries: GPUBindGroupEntry[]): GPUBindGroup {
+  private bindGroupFor(key: string, info: EntryPoint, resources: (GPUBufferBinding | GPUTextureView)[]): GPUBindGroup {
     let group = this.bindGroups.get(key);
     if (!group) {
       if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.clear();
-      group = this.gpu.createBindGroup({ layout, entries });
+      const entries = info.bindings.map((b, i) => ({ binding: b.binding, resource: resources[i]! }));
+      group = this.gpu.createBindGroup({ layout: info.layout, entries });
       this.bindGroups.set(key, group);
     }
     return group;

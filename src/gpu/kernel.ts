@@ -45,6 +45,8 @@ export interface BindingInfo {
 export interface EntryPoint {
   name: string;
   bindings: BindingInfo[];
+  /** The bindings' names, for checking arguments. */
+  names: ReadonlySet<string>;
   layout: GPUBindGroupLayout;
   pipelineLayout: GPUPipelineLayout;
 }
@@ -153,17 +155,25 @@ export class Kernel {
       ),
     });
     const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [layout] });
-    e = { name: entryName, bindings, layout, pipelineLayout };
+    e = { name: entryName, bindings, names: new Set(bindings.map((b) => b.name)), layout, pipelineLayout };
     this.entries.set(entryName, e);
     return e;
   }
 
   /** The pipeline for (entry point, override constants), compiled once and cached. */
   pipeline(entryName: string, overrides: Overrides = {}): GPUComputePipeline {
+    // Looked up first by the overrides in the order given (callers repeat theirs), then sorted.
+    let quick = entryName;
+    for (const k in overrides) quick += `|${k}=${overrides[k]}`;
+    let p = this.pipelines.get(quick);
+    if (p) return p;
     const keys = Object.keys(overrides).sort();
     const key = entryName + JSON.stringify(keys.map((k) => [k, overrides[k]]));
-    let p = this.pipelines.get(key);
-    if (p) return p;
+    p = this.pipelines.get(key);
+    if (p) {
+      this.pipelines.set(quick, p);
+      return p;
+    }
     const known = new Set(this.reflect.overrides.map((o) => o.name));
     const unknown = keys.filter((k) => !known.has(k));
     if (unknown.length) throw new KernelArgumentError(`Kernel '${this.name}' has no override constant ${unknown.join(', ')}.`);
@@ -176,6 +186,7 @@ export class Kernel {
       compute: { module: this.module, entryPoint: entryName, constants },
     });
     this.pipelines.set(key, p);
+    this.pipelines.set(quick, p);
     return p;
   }
 }
@@ -183,8 +194,8 @@ export class Kernel {
 /** Checks args against the entry point's reflected bindings; throws KernelArgumentError naming the binding. */
 export function checkArgs(kernel: string, entry: EntryPoint, args: KernelArgs, owner: unknown): void {
   const where = (name: string) => `kernel '${kernel}.${entry.name}', binding '${name}'`;
-  const expected = new Set(entry.bindings.map((b) => b.name));
-  for (const name of Object.keys(args)) {
+  const expected = entry.names;
+  for (const name in args) {
     if (!expected.has(name)) throw new KernelArgumentError(`${where(name)}: no such binding (expected ${[...expected].join(', ')}).`);
   }
   const writable = new Map<GPUBuffer, string>();
