@@ -12,8 +12,7 @@
 //   gemm_mat_nn    one invocation per 16x8 block of C, written as 4x4 matrix products (below),
 //                  read from textures, stored as vec4 rows: C = A B with A as vec4 along K, B
 //                  along N.
-//   gemm_mat_tn    the same for C = A^T B (A^T as vec4 along M, B along N; M % 4 == 0), and
-//                  optionally B's column sums (HAS_SUMS: the bias gradient beside the weights').
+//   gemm_mat_tn    the same for C = A^T B (A^T as vec4 along M, B along N; M % 4 == 0).
 //   gemm_mat_nt    the same for C = A B^T (A and B^T as vec4 along K).
 //                  All three need N % 4 == 0, and K % 4 == 0 where A or B is read along K.
 // Why these shapes: on CPU adapters (llvmpipe, SwiftShader) an invocation is one SIMD lane and
@@ -63,9 +62,11 @@ override HAS_SUMS: bool = false;
 @group(0) @binding(4) var<storage, read_write> c4: array<vec4f>;
 @group(0) @binding(5) var<storage, read> y: array<f32>;
 @group(0) @binding(5) var<storage, read> y4: array<vec4f>;
-// gemm_mat_tn with HAS_SUMS: also the column sums of B, sums[n] = sum over k of B[k, n] (a layer's
-// bias gradient, when B holds its deltas), from the loads it makes anyway: a separate reduction
-// was one more dispatch per layer, about 70 us on llvmpipe.
+// With HAS_SUMS, gemm_mat_tn, gemm_tiled and gemm_tiled_b4 also write the column sums of op(B),
+// sums[n] = sum over k of op(B)[k, n] (a layer's bias gradient, when B holds its deltas), from
+// the loads they make anyway: a separate reduction was one more dispatch per layer, about 70 us
+// on llvmpipe. The invocations of the first block row store them.
+@group(0) @binding(6) var<storage, read_write> sums: array<f32>;
 @group(0) @binding(6) var<storage, read_write> sums4: array<vec4f>;
 // The gemm_mat_* versions read A and B as textures: the runtime copies each tensor into an
 // rgba32float texture, its vec4s in order, TEXTURE_ROW to a row (src/gpu/kernel.ts), and the
@@ -180,17 +181,29 @@ fn store_block(acc: ptr<function, array<vec4f, 8>>, m0: u32, n0: u32) {
 fn row_of(i: u32, m0: u32) -> u32 { return min(m0 + i, p.M - 1u); }
 fn col_of(j: u32, n0: u32) -> u32 { return min(n0 + j, p.N - 1u); }
 
+// Column sums of op(B) for columns n0..n0+3 (those below N), from the first block row.
+fn store_sums(total: vec4f, m0: u32, n0: u32) {
+  if (!HAS_SUMS || m0 != 0u) { return; }
+  if (n0 < p.N) { sums[n0] = total.x; }
+  if (n0 + 1u < p.N) { sums[n0 + 1u] = total.y; }
+  if (n0 + 2u < p.N) { sums[n0 + 2u] = total.z; }
+  if (n0 + 3u < p.N) { sums[n0 + 3u] = total.w; }
+}
+
 @compute @workgroup_size(8, 8)
 fn gemm_tiled(@builtin(global_invocation_id) gid: vec3u) {
   let n0 = block_of(gid).x * TN;
   let m0 = block_of(gid).y * TM;
   if (m0 >= p.M || n0 >= p.N) { return; }
   var acc: array<vec4f, 8>;
+  var total = vec4f();
   for (var k = 0u; k < p.K; k++) {
     let bv = vec4f(b_at(k, col_of(0u, n0)), b_at(k, col_of(1u, n0)), b_at(k, col_of(2u, n0)), b_at(k, col_of(3u, n0)));
     for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4f(a_at(row_of(i, m0), k)), bv, acc[i]); }
+    if (HAS_SUMS) { total += bv; }
   }
   store_block(&acc, m0, n0);
+  store_sums(total, m0, n0);
 }
 
 @compute @workgroup_size(8, 8)
@@ -201,11 +214,14 @@ fn gemm_tiled_b4(@builtin(global_invocation_id) gid: vec3u) {
   let n4 = p.N / 4u;
   let col4 = n0 / 4u;
   var acc: array<vec4f, 8>;
+  var total = vec4f();
   for (var k = 0u; k < p.K; k++) {
     let bv = b4[k * n4 + col4];
     for (var i = 0u; i < TM; i++) { acc[i] = fma(vec4f(a_at(row_of(i, m0), k)), bv, acc[i]); }
+    if (HAS_SUMS) { total += bv; }
   }
   store_block(&acc, m0, n0);
+  store_sums(total, m0, n0);
 }
 
 // ---- 16x8 blocks as 4x4 matrix products ----
@@ -317,7 +333,7 @@ fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
     if (HAS_SUMS) { sum0 += bv0; sum1 += bv1; }
   }
   store_block16(c00, c01, c10, c11, c20, c21, c30, c31, m0, n0);
-  // Every block row computed the sums; the first writes them (q1 is clamped past the last column).
+  // Every block row computed the sums; the first stores them (q1 is clamped past the last column).
   if (HAS_SUMS && m0 == 0u) {
     sums4[q0] = sum0;
     if (n0 + 4u < p.N) { sums4[q1] = sum1; }

@@ -34,7 +34,8 @@ export interface GemmOptions {
   out?: F32;
   /**
    * Also write the column sums of op(B) here, [N]: a layer's bias gradient beside its weight
-   * gradient (A^T B with B its deltas). Fused into the mat_tn version; a reduction otherwise.
+   * gradient (A^T B with B its deltas). Fused into mat_tn, tiled and tiled_b4; a reduction
+   * after the others.
    */
   columnSums?: F32;
   /** Force a kernel version (tests and benchmarks); default picks the fastest that applies. */
@@ -47,6 +48,8 @@ const WG = 8;
 /** Rows and columns of C per invocation in the gemm_mat_* versions. */
 const MAT_ROWS = 16;
 const MAT_COLS = 8;
+/** The versions that can write op(B)'s column sums as they go (HAS_SUMS), by their binding. */
+const SUMS_BINDING: Partial<Record<GemmVariant, string>> = { mat_tn: 'sums4', tiled: 'sums', tiled_b4: 'sums' };
 /** Outputs below which a GPU runs the naive version: 256 workgroups of 64 x 32 (see autoVariant). */
 const GPU_NAIVE_BELOW = 256 * 64 * 32;
 
@@ -115,6 +118,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
 
   const unused = placeholder(device, 'f32');
+  const sumsBinding = SUMS_BINDING[chosen];
   const mat = chosen.startsWith('mat_'); // A and B as textures of vec4s, vec4 epilogue
   const vec4 = (name: string, yes: boolean) => (yes ? `${name}4` : name);
   const args = {
@@ -128,9 +132,9 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     [vec4('bias', mat)]: bias ?? unused,
     [vec4('c', mat)]: c,
     [vec4('y', mat)]: deriv?.output ?? unused,
-    ...(chosen === 'mat_tn' ? { sums4: options.columnSums ?? placeholder(device, 'f32', 1) } : {}),
+    ...(sumsBinding ? { [sumsBinding]: options.columnSums ?? placeholder(device, 'f32', 1) } : {}),
   };
-  const fusedSums = chosen === 'mat_tn' && options.columnSums !== undefined;
+  const fusedSums = sumsBinding !== undefined && options.columnSums !== undefined;
   const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT_ROWS, MAT_COLS] : [TM, TN];
   const rowBlocks = Math.ceil(M / rows), colBlocks = Math.ceil(N / cols);
   // On a GPU, x stays along N: neighbouring threads then read neighbouring columns of B (and the
