@@ -15,7 +15,7 @@ interface Probe {
   name: string;
   declaration: string;
   body: string;
-  binding?: 'storage' | 'uniform' | 'texture';
+  binding?: 'storage' | 'uniform' | 'texture' | 'storageTexture';
 }
 
 // i wraps within 1024 vec4s so every source can hold it (a 16 KiB uniform buffer is the default limit).
@@ -26,6 +26,8 @@ const probes: Probe[] = [
   { name: 'storage, vec4, same address in every lane', declaration: 'var<storage, read> s4: array<vec4f>;', body: 'let v = s4[k / 4u];', binding: 'storage' },
   { name: 'uniform, vec4', declaration: 'var<uniform> u: array<vec4f, 1024>;', body: 'let v = u[i];', binding: 'uniform' },
   { name: 'texture rgba32float, textureLoad', declaration: 'var t: texture_2d<f32>;', body: 'let v = textureLoad(t, vec2u(i % 64u, i / 64u), 0);', binding: 'texture' },
+  // No mip level to clamp (WebGPU's robustness clamps a sampled texture's to a count in a uniform).
+  { name: 'storage texture rgba32float, read', declaration: 'var ts: texture_storage_2d<rgba32float, read>;', body: 'let v = textureLoad(ts, vec2u(i % 64u, i / 64u));', binding: 'storageTexture' },
   { name: 'private array, dynamic index', declaration: '', body: 'let v = local[(k / 4u + lid) & 15u];' },
 ];
 
@@ -35,7 +37,7 @@ export async function benchLoads(): Promise<void> {
   const out = g.createBuffer({ size: GROUPS * LANES * 4, usage: GPUBufferUsage.STORAGE });
   const storage = g.createBuffer({ size: 16384, usage: GPUBufferUsage.STORAGE });
   const uniform = g.createBuffer({ size: 16384, usage: GPUBufferUsage.UNIFORM });
-  const texture = g.createTexture({ size: [64, 16], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING });
+  const texture = g.createTexture({ size: [64, 16], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING });
   const timings: { name: string; ns: number }[] = [];
   for (const probe of probes) {
     const code = `
@@ -60,7 +62,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(global_invocation_id
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: out } }];
     if (probe.binding === 'storage') entries.push({ binding: 1, resource: { buffer: storage } });
     if (probe.binding === 'uniform') entries.push({ binding: 1, resource: { buffer: uniform } });
-    if (probe.binding === 'texture') entries.push({ binding: 1, resource: texture.createView() });
+    if (probe.binding === 'texture' || probe.binding === 'storageTexture') entries.push({ binding: 1, resource: texture.createView() });
     const group = g.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const run = async (reps: number) => {
       const encoder = g.createCommandEncoder();
