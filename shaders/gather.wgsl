@@ -10,6 +10,9 @@
 //   gather_bytes16  the same 16 bytes (a vec4<u32>) per invocation when the words of a row are a
 //                 multiple of 4 (p.cols counts vec4s): one index load for 16 pixels instead of 4
 //                 (MNIST's 784-byte rows: 459 -> 192 us for a batch of 128 on llvmpipe)
+//   Both byte versions with LABELS also gather the rows' class labels (label_out[r] =
+//   labels[index[offset + r]]), written by the first invocation of each row: a batch of images
+//   and labels in one dispatch instead of two.
 
 struct Params {
   rows: u32,     // rows of x
@@ -29,6 +32,15 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> outi: array<i32>;
+@group(0) @binding(4) var<storage, read> labels: array<i32>;
+@group(0) @binding(5) var<storage, read_write> label_out: array<i32>;
+
+override LABELS: bool = false;
+
+// The label of output row r, whose source row is src (byte versions with LABELS).
+fn gather_label(r: u32, src: u32) {
+  if (LABELS) { label_out[r] = select(0, labels[src], src < p.rows); }
+}
 
 // x: element (or vec4, or word) within the row; y: output row.
 @compute @workgroup_size(64, 4)
@@ -69,6 +81,7 @@ fn gather_bytes(@builtin(global_invocation_id) gid: vec3u) {
   if (r >= p.count || j >= p.cols) { return; }
   let src = index[p.offset + r];
   out4[r * p.cols + j] = unpack(select(0u, xu[src * p.cols + j], src < p.rows));
+  if (j == 0u) { gather_label(r, src); }
 }
 
 @compute @workgroup_size(64, 4)
@@ -83,4 +96,5 @@ fn gather_bytes16(@builtin(global_invocation_id) gid: vec3u) {
   out4[o + 1u] = unpack(words.y);
   out4[o + 2u] = unpack(words.z);
   out4[o + 3u] = unpack(words.w);
+  if (j == 0u) { gather_label(r, src); }
 }

@@ -50,8 +50,13 @@ describe.each(testBackends())('transpose and gather on %s', (backend) => {
       const bad = Uint32Array.from([...index.slice(0, offset + count - 1), rows + 3]);
       const refBytes = new Float64Array(count * width);
       for (let i = 0; i < count - 1; i++) for (let j = 0; j < width; j++) refBytes[i * width + j] = bytes[bad[offset + i]! * width + j]! / 255;
-      await expectClose(gatherBytes(packed, device.tensor(bad), 1 / 255, { offset, count, out: poisoned(device, [count, width]) }), refBytes, 1e-7);
+      // With the labels in the same dispatch.
+      const out = device.tensor(new Int32Array(count).fill(-99));
+      const images = gatherBytes(packed, device.tensor(bad), 1 / 255, { offset, count, out: poisoned(device, [count, width]), labels: { from: device.tensor(labels), out } });
+      await expectClose(images, refBytes, 1e-7);
+      expect(Array.from(await out.read())).toEqual(Array.from({ length: count }, (_, i) => (i < count - 1 ? labels[bad[offset + i]!] : 0)));
     }
+    expect(() => gatherBytes(device.empty([4, 3], 'u32'), ti, 1, { count: 2, labels: { from: device.empty([5], 'i32'), out: device.empty([2], 'i32') } })).toThrow(/labels.from has shape \[5\], expected \[4\]/);
     expect(() => gatherRows(device.tensor(x, [rows, cols]), ti, { offset: 25, count: 9 })).toThrow(/do not fit an index of 30/);
   });
 

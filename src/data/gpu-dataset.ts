@@ -44,9 +44,11 @@ export class GpuDataset {
   /** Gathers rows index[offset .. offset + x.rows) into x (and their labels or targets into y). */
   batch(index: Tensor<'u32'>, offset: number, x: Tensor<'f32'>, y: Tensor): void {
     const count = x.shape[0]!;
-    if (this.packed) gatherBytes(this.packed, index, this.data.byteScale!, { offset, count, out: x });
+    // Images and their labels in one dispatch.
+    const labels = this.labels ? { from: this.labels, out: y as Tensor<'i32'> } : undefined;
+    if (this.packed) gatherBytes(this.packed, index, this.data.byteScale!, { offset, count, out: x, labels });
     else gatherRows(this.features!, index, { offset, count, out: x });
-    if (this.labels) gatherLabels(this.labels, index, { offset, count, out: y as Tensor<'i32'> });
+    if (this.labels && !this.packed) gatherLabels(this.labels, index, { offset, count, out: y as Tensor<'i32'> });
     else if (this.targets) gatherRows(this.targets, index, { offset, count, out: y as Tensor<'f32'> });
     // An unlabelled dataset (a distillation transfer set) has nothing more to gather.
   }

@@ -1,7 +1,7 @@
 /** Host side of shaders/gather.wgsl: picks rows by an index tensor (mini-batches from a dataset on the GPU). */
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { output, requireDType, requireRank } from './launch.js';
+import { output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
 
 export interface GatherOptions {
   /** First entry of index to use (default 0). */
@@ -58,23 +58,45 @@ export function gatherLabels(labels: Tensor<'i32'>, index: Tensor<'u32'>, option
 
 /**
  * Rows of bytes packed four to a u32 (`packed` is [rows, cols / 4] u32, little-endian), gathered
- * and converted: out[r, j] = byte(index[offset + r], j) * scale; out is [count, cols] f32.
+ * and converted: out[r, j] = byte(index[offset + r], j) * scale; out is [count, cols] f32. With
+ * `labels`, the same rows' labels (`from` [rows] i32) go to `labels.out` [count] in the same
+ * dispatch, as gatherLabels would write them.
  */
-export function gatherBytes(packed: Tensor<'u32'>, index: Tensor<'u32'>, scale: number, options: GatherOptions & { out?: Tensor<'f32'> } = {}): Tensor<'f32'> {
+export function gatherBytes(
+  packed: Tensor<'u32'>,
+  index: Tensor<'u32'>,
+  scale: number,
+  options: GatherOptions & { out?: Tensor<'f32'>; labels?: { from: Tensor<'i32'>; out: Tensor<'i32'> } } = {},
+): Tensor<'f32'> {
   requireRank('gatherBytes', 'packed', packed, 2);
   requireDType('gatherBytes', 'packed', packed, 'u32');
   const { offset, count } = span(index, options);
   const [rows, words] = packed.shape as [number, number];
   const device = packed.device;
   const target = output(device, [count, words * 4], 'f32', options.out, 'gatherBytes');
+  const labels = options.labels;
+  if (labels) {
+    requireShape('gatherBytes', 'labels.from', labels.from, [rows]);
+    requireDType('gatherBytes', 'labels.from', labels.from, 'i32');
+    requireShape('gatherBytes', 'labels.out', labels.out, [count]);
+    requireDType('gatherBytes', 'labels.out', labels.out, 'i32');
+  }
   // 16 bytes per invocation where a row holds whole groups of them (MNIST's 784 do).
   const wide = words % 4 === 0;
   const cols = wide ? words / 4 : words;
   device.dispatch(
     device.kernel('gather'),
     wide ? 'gather_bytes16' : 'gather_bytes',
-    { p: { rows, cols, count, offset, scale }, [wide ? 'xu4' : 'xu']: packed, index, out4: target },
+    {
+      p: { rows, cols, count, offset, scale },
+      [wide ? 'xu4' : 'xu']: packed,
+      index,
+      out4: target,
+      labels: labels?.from ?? placeholder(device, 'i32'),
+      label_out: labels?.out ?? placeholder(device, 'i32', 1),
+    },
     [Math.ceil(cols / 64), Math.ceil(count / 4)],
+    { LABELS: labels !== undefined },
   );
   return target;
 }
