@@ -44,7 +44,7 @@ export class GpuDataset {
   /** Gathers rows index[offset .. offset + x.rows) into x (and their labels or targets into y). */
   batch(index: Tensor<'u32'>, offset: number, x: Tensor<'f32'>, y: Tensor): void {
     const count = x.shape[0]!;
-    // Images and their labels in one dispatch.
+    // Packed images and their labels in one dispatch.
     const labels = this.labels ? { from: this.labels, out: y as Tensor<'i32'> } : undefined;
     if (this.packed) gatherBytes(this.packed, index, this.data.byteScale!, { offset, count, out: x, labels });
     else gatherRows(this.features!, index, { offset, count, out: x });
