@@ -189,6 +189,12 @@ export class Device {
     return (this.cpu ??= this.describe().cpuFallback);
   }
 
+  private mesa?: boolean;
+  /** Whether the adapter is Mesa's llvmpipe, whose costs differ from SwiftShader's (gemm.ts). */
+  get llvmpipe(): boolean {
+    return (this.mesa ??= /llvmpipe/i.test(this.describe().adapter));
+  }
+
   describe(): DeviceDescription {
     const info: GPUAdapterInfo | undefined = this.adapter?.info ?? (this.gpu as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     const limits = {} as DeviceDescription['limits'];

@@ -169,8 +169,6 @@ export function rowsAlongX(rowBlocks: number, colBlocks: number): boolean {
 /** The WGSL feature the mat versions' read-only storage textures need. */
 export const STORAGE_TEXTURE_FEATURE = 'readonly_and_readwrite_storage_textures';
 
-const llvmpipe = new WeakMap<Device, boolean>();
-
 /**
  * gemm.wgsl, whose mat versions read read-only storage textures, on llvmpipe: there they ran
  * 1.6-2x faster than sampled ones (bench/RESULTS.md). Elsewhere its sampled-texture form:
@@ -178,9 +176,7 @@ const llvmpipe = new WeakMap<Device, boolean>();
  * compilers lack read-only storage textures.
  */
 export function gemmKernel(device: Device): Kernel {
-  let isLlvmpipe = llvmpipe.get(device);
-  if (isLlvmpipe === undefined) llvmpipe.set(device, (isLlvmpipe = /llvmpipe/i.test(device.describe().adapter)));
-  if (isLlvmpipe && device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)) return device.kernel('gemm');
+  if (device.llvmpipe && device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)) return device.kernel('gemm');
   return device.kernel('gemm-sampled', sampledTextures(SHADERS.gemm));
 }
 
