@@ -1,11 +1,19 @@
 /**
  * The documented compression run on MNIST (LeNet-300-100), for bench/RESULTS.md:
- *   npm run quality:compress         (EPOCHS=n for the dense training, default 12)
- * 1. dense training; 2. int8 post-training quantization of the dense model (weights per channel,
- * and integer inference with calibrated uint8 activations); 3. gradual global pruning to 8 % of
- * the weights with fine-tuning at a tenth of the learning rate (Han et al.); 4. the pruned model
- * quantized to 6, 5 and 4 bits, sizes counted with relative indices or a bitmap.
+ *   npm run quality:compress
+ * 1. dense training (EPOCHS, default 12); 2. int8 post-training quantization of the dense model
+ * (weights per channel, and integer inference with calibrated uint8 activations); 3. gradual
+ * global pruning to KEEP (default 0.08) of the weights with fine-tuning (Han et al.); 4. the
+ * pruned model min-max quantized to 6, 5 and 4 bits; 5. Deep Compression: the pruned model's
+ * weights shared by k-means (SHARE_BITS, default 5), the shared values fine-tuned, and every
+ * stream Huffman coded; 6. ternary and binary weights trained with QAT on the pruned model;
+ * 7. a membership-inference audit of the main variants.
+ * Every size is the byte length of the model file written to OUT (default a temporary folder).
+ * DENSE=FILE reuses (or first writes) the dense model there, to try compression settings quickly.
  */
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadMnist } from '../src/data/mnist.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { MLP } from '../src/nn/mlp.js';
@@ -13,25 +21,46 @@ import { evaluate, fit } from '../src/nn/train.js';
 import { pruneReport } from '../src/compress/prune.js';
 import { calibrateActivations, QuantizedMLP, quantizeWeights } from '../src/compress/quantize.js';
 import { compressedSize } from '../src/compress/size.js';
+import { loadModel, saveModel } from '../src/io/files.js';
 import { benchDevice } from './common.js';
 import { compareLeakage } from '../src/validate/privacy.js';
 
-const epochs = Number(process.env.EPOCHS ?? 12);
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const epochs = env('EPOCHS', 12);
+const keep = env('KEEP', 0.08);
+const pruneEpochs = env('PRUNE_EPOCHS', 12);
+const shareBits = env('SHARE_BITS', 5);
+const shareEpochs = env('SHARE_EPOCHS', 3);
+const out = process.env.OUT ?? mkdtempSync(join(tmpdir(), 'shrinkray-compress-'));
 const device = await benchDevice();
 const train = loadMnist('train');
 const test = loadMnist('test');
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 const error = async (m: MLP) => 1 - (await evaluate(m, test)).accuracy;
+const rows: { name: string; error: number; bytes: number }[] = [];
+
+/** Saves the model, checks that compressedSize predicted the file's length, and records its row. */
+async function record(name: string, model: MLP, err?: number): Promise<number> {
+  const file = join(out, `${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.safetensors`);
+  const predicted = (await compressedSize(model)).totalBytes;
+  await saveModel(model, file);
+  const bytes = statSync(file).size;
+  if (bytes !== predicted) throw new Error(`${name}: compressedSize said ${predicted} bytes, the file has ${bytes}`);
+  const e = err ?? (await error(model));
+  rows.push({ name, error: e, bytes });
+  console.log(`${name}: test error ${pct(e)}, ${bytes.toLocaleString('en-US')} bytes (${file})`);
+  return e;
+}
 
 async function integerError(q: QuantizedMLP, data: Dataset): Promise<number> {
   let wrong = 0;
   for (let start = 0; start < data.rows; start += 1000) {
-    const rows = Math.min(1000, data.rows - start);
-    const x = device.tensor(data.features.slice(start * data.cols, (start + rows) * data.cols), [rows, data.cols]);
+    const n = Math.min(1000, data.rows - start);
+    const x = device.tensor(data.features.slice(start * data.cols, (start + n) * data.cols), [n, data.cols]);
     const z = q.forward(x);
-    const out = await z.read();
-    for (let r = 0; r < rows; r++) {
-      const row = Array.from(out.subarray(r * 10, r * 10 + 10));
+    const outs = await z.read();
+    for (let r = 0; r < n; r++) {
+      const row = Array.from(outs.subarray(r * 10, r * 10 + 10));
       if (row.indexOf(Math.max(...row)) !== data.labels![start + r]) wrong++;
     }
     x.dispose();
@@ -41,43 +70,74 @@ async function integerError(q: QuantizedMLP, data: Dataset): Promise<number> {
 }
 
 const sgd = { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-5 } as const;
-const dense = MLP.create(device, [784, 300, 100, 10], { seed: 1 });
 let t0 = performance.now();
-await fit(dense, train, { epochs, batchSize: 64, learningRate: 0.05, optimizer: sgd, schedule: { type: 'cosine', total: epochs }, seed: 1 });
-const denseError = await error(dense);
-console.log(`dense: ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(0)} s, test error ${pct(denseError)}, ${(await compressedSize(dense)).denseBytes} bytes`);
+let dense: MLP;
+if (process.env.DENSE && existsSync(process.env.DENSE)) dense = loadModel(device, process.env.DENSE);
+else {
+  dense = MLP.create(device, [784, 300, 100, 10], { seed: 1 });
+  await fit(dense, train, { epochs, batchSize: 64, learningRate: 0.05, optimizer: sgd, schedule: { type: 'cosine', total: epochs }, seed: 1 });
+  if (process.env.DENSE) await saveModel(dense, process.env.DENSE);
+  console.log(`dense: ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+const denseError = await record('dense', dense);
 
 const int8 = dense.clone();
-quantizeWeights(int8, { bits: 8, restrictRange: true });
-const int8Error = await error(int8);
+await quantizeWeights(int8, { bits: 8, restrictRange: true });
+await record('int8', int8);
 const q8 = await QuantizedMLP.from(int8, await calibrateActivations(int8, train, { batches: 8, batchSize: 256 }));
 const int8Integer = await integerError(q8, test);
-console.log(`int8 PTQ of the dense model: test error ${pct(int8Error)} (weights only), ${pct(int8Integer)} (integer inference, uint8 activations); accuracy lost ${((int8Integer - denseError) * 100).toFixed(2)} points; ${(await compressedSize(int8, { bits: 8 })).ratio.toFixed(1)}x smaller`);
+console.log(`int8 integer inference (uint8 activations): test error ${pct(int8Integer)}; accuracy lost ${((int8Integer - denseError) * 100).toFixed(2)} points`);
 q8.dispose();
 
+// Gradual pruning over the first half of the epochs, then fine-tuning at the final sparsity.
 const pruned = dense.clone();
 const steps = Math.ceil(train.rows / 64);
 t0 = performance.now();
 await fit(pruned, train, {
-  epochs: 8, batchSize: 64, learningRate: 0.005, optimizer: sgd, seed: 2,
-  pruning: { scope: 'global', finalSparsity: 0.92, beginStep: 0, endStep: 5 * steps, frequency: 100 },
+  epochs: pruneEpochs, batchSize: 64, learningRate: 0.01, optimizer: sgd, schedule: { type: 'cosine', total: pruneEpochs }, seed: 2,
+  pruning: { scope: 'global', finalSparsity: 1 - keep, beginStep: 0, endStep: Math.ceil(pruneEpochs / 2) * steps, frequency: 100 },
 });
-const prunedError = await error(pruned);
 const report = await pruneReport(pruned);
-console.log(`pruned: ${pct(1 - report.sparsity)} of weights kept (${report.layers.map((l) => pct(1 - l.sparsity)).join(' / ')}), ${report.nonzero} of ${report.weights}, test error ${pct(prunedError)}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+console.log(`pruned: ${pct(1 - report.sparsity)} of weights kept (${report.layers.map((l) => pct(1 - l.sparsity)).join(' / ')}), ${report.nonzero} of ${report.weights}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+await record(`pruned ${pct(1 - report.sparsity)} kept`, pruned);
 const variants: Record<string, MLP> = { dense, int8, pruned };
 for (const bits of [6, 5, 4]) {
   const m = pruned.clone();
-  quantizeWeights(m, { bits });
-  const size = await compressedSize(m, { bits, indexBits: 5 });
-  console.log(
-    `pruned + ${bits}-bit: test error ${pct(await error(m))}, ${size.totalBytes} bytes (values ${size.valueBytes}, ${size.index} index ${Math.min(size.relativeIndexBytes, size.bitmapBytes)} [relative ${size.relativeIndexBytes} with ${size.fillers} fillers, bitmap ${size.bitmapBytes}], scales ${size.scaleBytes}, biases ${size.biasBytes}): ${size.ratio.toFixed(1)}x smaller`,
-  );
-  if (bits === 6) variants['pruned + 6-bit'] = m;
-  else m.dispose();
+  await quantizeWeights(m, { bits });
+  await record(`pruned + ${bits}-bit min-max`, m);
+  m.dispose();
 }
-const audits = await compareLeakage(variants, train, test, { samples: 10_000, seed: 1 });
-for (const [name, a] of Object.entries(audits))
-  console.log(`privacy ${name}: gap ${((a.generalizationGap) * 100).toFixed(2)} points; ${a.attacks.map((x) => `${x.attack} AUC ${x.auc.toFixed(4)} adv ${x.advantage.toFixed(4)} TPR@1%FPR ${x.tprAt1PctFpr.toFixed(4)}`).join('; ')}`);
+
+// Deep Compression: k-means weight sharing, the shared values fine-tuned, Huffman coding.
+const shared = pruned.clone();
+await quantizeWeights(shared, { method: 'kmeans', bits: shareBits });
+const beforeTuning = await error(shared);
+t0 = performance.now();
+await fit(shared, train, { epochs: shareEpochs, batchSize: 64, learningRate: 0.0005, optimizer: { type: 'sgd', momentum: 0.9 }, schedule: { type: 'cosine', total: shareEpochs }, seed: 3 });
+console.log(`k-means ${shareBits}-bit: test error ${pct(beforeTuning)} before fine-tuning the shared values, ${shareEpochs} epochs in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+const sharedError = await record(`deep compression (pruned + k-means ${shareBits}-bit + Huffman)`, shared);
+const size = await compressedSize(shared);
+console.log(`  bytes by part: ${JSON.stringify(size.parts)}; ${(rows[0]!.bytes / size.totalBytes).toFixed(1)}x smaller than the dense file; layers ${JSON.stringify(size.layers)}`);
+variants['deep compression'] = shared;
+const half = shared.clone();
+const halfBytes = await saveModel(half, join(out, 'deep-compression-f16.safetensors'), {}, { float16: true });
+rows.push({ name: `deep compression, f16 biases`, error: sharedError, bytes: halfBytes });
+console.log(`deep compression with f16 biases: ${halfBytes.toLocaleString('en-US')} bytes`);
+half.dispose();
+
+for (const method of ['ternary', 'binary'] as const) {
+  const m = pruned.clone();
+  await fit(m, train, { epochs: 2, batchSize: 64, learningRate: 0.005, optimizer: sgd, seed: 4, quantization: { method } });
+  await record(`pruned + ${method} (QAT 2 epochs)`, m);
+  m.dispose();
+}
+
+console.log('\n| model | test error | file bytes | smaller than the dense file |\n|---|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${pct(r.error)} | ${r.bytes.toLocaleString('en-US')} | ${(rows[0]!.bytes / r.bytes).toFixed(1)}x |`);
+if (!process.env.SKIP_AUDIT) {
+  const audits = await compareLeakage(variants, train, test, { samples: 10_000, seed: 1 });
+  for (const [name, a] of Object.entries(audits))
+    console.log(`privacy ${name}: gap ${(a.generalizationGap * 100).toFixed(2)} points; ${a.attacks.map((x) => `${x.attack} AUC ${x.auc.toFixed(4)} adv ${x.advantage.toFixed(4)} TPR@1%FPR ${x.tprAt1PctFpr.toFixed(4)}`).join('; ')}`);
+}
 for (const m of Object.values(variants)) m.dispose();
 device.destroy();

@@ -67,23 +67,26 @@ async function train(): Promise<void> {
 async function compress(): Promise<void> {
   $<HTMLButtonElement>('compress').disabled = true;
   for (const v of variants.splice(0)) if (v.model !== dense) v.model.dispose();
-  const add = async (name: string, model: MLP, bits: number) =>
-    variants.push({ name, model, bytes: (await compressedSize(model, { bits })).totalBytes, accuracy: (await evaluate(model, data.test)).accuracy });
-  await add('dense', dense!, 32);
+  // A size is the byte length of the model file (modelToSafetensors), which compressedSize measures.
+  const add = async (name: string, model: MLP) => variants.push({ name, model, bytes: (await compressedSize(model)).totalBytes, accuracy: (await evaluate(model, data.test)).accuracy });
+  await add('dense', dense!);
   const int8 = dense!.clone();
-  quantizeWeights(int8, { bits: 8 });
-  await add('int8', int8, 8);
+  await quantizeWeights(int8, { bits: 8 });
+  await add('int8', int8);
   status('pruning 90 % of the weights and fine-tuning…');
   const pruned = dense!.clone();
   await prune(pruned, { type: 'global', sparsity: 0.9 });
   await fit(pruned, data.train, { epochs: 1, batchSize: 64, learningRate: 0.01, seed: 2 });
-  await add('pruned 90 %', pruned, 32);
+  await add('pruned 90 %', pruned);
   const pruned4 = pruned.clone();
-  quantizeWeights(pruned4, { bits: 4 });
-  await add('pruned + int4', pruned4, 4);
+  await quantizeWeights(pruned4, { bits: 4 });
+  await add('pruned + int4', pruned4);
+  const shared = pruned.clone();
+  await quantizeWeights(shared, { method: 'kmeans', bits: 4 });
+  await add('pruned + k-means 4-bit', shared);
   $('pareto').innerHTML = await renderSvg(accuracySizeSpec(variants));
   const body = $('variants').querySelector('tbody')!;
-  body.innerHTML = variants.map((v) => `<tr data-variant="${v.name}"><td>${v.name}</td><td>${(v.bytes / 1024).toFixed(1)} KiB</td><td>${(v.accuracy * 100).toFixed(1)} %</td><td class="digit">–</td><td class="confidence">–</td></tr>`).join('');
+  body.innerHTML = variants.map((v) => `<tr data-variant="${v.name}"><td>${v.name}</td><td>${v.bytes.toLocaleString('en-US')} B</td><td>${(v.accuracy * 100).toFixed(1)} %</td><td class="digit">–</td><td class="confidence">–</td></tr>`).join('');
   status(`${variants.length} variants ready: draw a digit and press Predict`);
   $('status').dataset.state = 'compressed';
   $<HTMLButtonElement>('compress').disabled = false;

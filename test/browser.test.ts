@@ -69,6 +69,10 @@ describe('in headless Chromium', () => {
       for (const c of r.checks) expect(c.error, c.name).toBeLessThan(c.tolerance);
       const t = (await page.evaluate(() => (globalThis as any).shrinkrayChecks.trainCheck())) as { accuracy: number };
       expect(t.accuracy).toBeGreaterThan(0.85);
+      // The compressed format's decoder in the bundle: the same predictions, the size is the bytes.
+      const f = (await page.evaluate(() => (globalThis as any).shrinkrayChecks.formatCheck())) as { bytes: number; predicted: number; same: boolean };
+      expect(f.same).toBe(true);
+      expect(f.predicted).toBe(f.bytes);
     });
   }, 240_000);
 
@@ -99,8 +103,13 @@ describe('the demo page (npm run demo), driven in headless Chromium', () => {
         await page.click('#compress');
         await state('compressed');
         const names = await page.locator('#variants tbody tr td:first-child').allTextContents();
-        expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned + int4']);
-        expect(await page.locator('#pareto svg [aria-roledescription="point"]').count()).toBe(4);
+        expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned + int4', 'pruned + k-means 4-bit']);
+        expect(await page.locator('#pareto svg [aria-roledescription="point"]').count()).toBe(5);
+        // Sizes are the models' file bytes: each compression step makes the file smaller.
+        const bytes = (await page.locator('#variants tbody tr td:nth-child(2)').allTextContents()).map((t) => Number(t.replace(/[, B]/g, '')));
+        expect(bytes[1]).toBeLessThan(bytes[0]! / 3.5);
+        expect(bytes[3]).toBeLessThan(bytes[2]!);
+        expect(bytes[2]).toBeLessThan(bytes[0]! / 5);
         for (const acc of await page.locator('#variants tbody tr td:nth-child(3)').allTextContents()) expect(parseFloat(acc)).toBeGreaterThan(50);
         // Draw a "1": a vertical stroke on the pad.
         await page.locator('#pad').scrollIntoViewIfNeeded();
@@ -117,9 +126,9 @@ describe('the demo page (npm run demo), driven in headless Chromium', () => {
         await page.click('#predict');
         await state('predicted');
         const digits = await page.locator('#variants tbody tr td.digit').allTextContents();
-        expect(digits).toHaveLength(4);
+        expect(digits).toHaveLength(5);
         for (const d of digits) expect(d).toMatch(/^[0-9]$/);
-        expect(digits.filter((d) => d === '1').length).toBeGreaterThanOrEqual(3);
+        expect(digits.filter((d) => d === '1').length).toBeGreaterThanOrEqual(4);
         // A confident answer, not the near-uniform output of an empty image.
         expect(parseFloat((await page.locator('#variants tbody tr td.confidence').allTextContents())[0]!)).toBeGreaterThan(40);
         const shot = await page.screenshot({ path: join(process.env.SHRINKRAY_SCREENSHOT_DIR ?? dir, 'demo.png'), fullPage: true });

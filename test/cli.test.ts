@@ -4,7 +4,7 @@
  * small MNIST subset.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -103,6 +103,24 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     const q6 = JSON.parse((await cli(['inspect', path('q6.safetensors'), '--json'])).stdout);
     expect(q6.bits).toBe(6);
     expect(q6.sparsity).toBeCloseTo(pruned.sparsity, 6);
+    // Printed sizes are the files' byte lengths; 4 bits make the small iris model's file smaller too.
+    expect(quantized.bytes).toBe(statSync(path('q6.safetensors')).size);
+    expect(q6.fileBytes).toBe(quantized.bytes);
+    const q4 = await cli(['quantize', '--model', path('iris.safetensors'), ...data, '--bits', '4', '--model-out', path('q4.safetensors'), '--json']);
+    const q4r = JSON.parse(q4.stdout);
+    expect(q4r.bytes).toBe(statSync(path('q4.safetensors')).size);
+    expect(q4r.inputBytes).toBe(statSync(path('iris.safetensors')).size);
+    expect(q4r.bytes).toBeLessThan(q4r.inputBytes);
+    for (const method of ['kmeans', 'ternary', 'binary']) {
+      const r = await cli(['quantize', '--model', path('pruned.safetensors'), ...data, '--method', method, ...(method === 'kmeans' ? ['--bits', '3'] : []), '--epochs', '3', '--batch-size', '16', '--model-out', path(`${method}.safetensors`), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const q = JSON.parse(r.stdout);
+      expect(q.spec.method).toBe(method);
+      expect(q.bytes).toBe(statSync(path(`${method}.safetensors`)).size);
+      const info = JSON.parse((await cli(['inspect', path(`${method}.safetensors`), '--json'])).stdout);
+      expect(info.layers[0].quantization).toMatch(method === 'kmeans' ? /^k-means 8 shared values/ : new RegExp(`^${method} per channel`));
+      expect(info.size.totalBytes).toBe(q.bytes); // inspect re-encodes it to the same length
+    }
 
     const exported = await cli(['export', '--model', path('q6.safetensors'), '--format', 'onnx', '--output', path('q6.onnx')]);
     expect(exported.code, exported.stderr).toBe(0);
@@ -199,20 +217,25 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     const names = report.variants.map((v: { name: string }) => v.name);
-    expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned + int8', 'pruned + int4', 'student alone', 'student distilled', 'simplified']);
+    expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned + int8', 'pruned + int4', 'deep compression', 'student alone', 'student distilled', 'simplified']);
     for (const v of report.variants) {
       expect(v.accuracy).toBeGreaterThan(0.5);
       expect(v.interval[0]).toBeLessThanOrEqual(v.difference + 1e-12);
       expect(v.interval[1]).toBeGreaterThanOrEqual(v.difference - 1e-12);
       expect(v.pValue).toBeGreaterThanOrEqual(0);
       expect(v.pValue).toBeLessThanOrEqual(1);
-      expect(existsSync(join(out, v.file))).toBe(true);
+      // Every size is the byte length of the variant's file, every ratio one of file lengths.
+      expect(v.bytes).toBe(statSync(join(out, v.file)).size);
+      expect(v.ratio).toBeCloseTo(statSync(join(out, report.variants[0].file)).size / v.bytes, 10);
     }
     const byName = Object.fromEntries(report.variants.map((v: { name: string }) => [v.name, v]));
     expect(byName['pruned 90 %'].sparsity).toBeCloseTo(0.9, 2);
     expect(byName['pruned + int4'].bits).toBe(4);
     expect(byName['pruned + int4'].bytes).toBeLessThan(byName['pruned + int8'].bytes);
     expect(byName.int8.ratio).toBeGreaterThan(3.5);
+    expect(byName['pruned 90 %'].bytes).toBeLessThan(byName.dense.bytes / 5); // sparse storage, not dense zeros
+    expect(byName['deep compression'].bytes).toBeLessThan(byName['pruned + int8'].bytes);
+    expect(byName['deep compression'].ratio).toBeGreaterThan(12);
     expect(byName.dense.difference).toBe(0);
     // Simplified: physically smaller, at most --keep (0.3) of the dense parameters.
     expect(byName.simplified.parameters).toBeLessThanOrEqual(0.3 * byName.dense.parameters);
@@ -220,7 +243,7 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(report.importance).toHaveLength(64 + 32);
     expect(report.layerRemovals.map((l: { method: string }) => l.method)).toEqual(['merge', 'merge']);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md.split('\n').filter((l) => /^\| (★ )?(dense|int8|pruned|student|simplified)/.test(l))).toHaveLength(8);
+    expect(md.split('\n').filter((l) => /^\| (★ )?(dense|int8|pruned|deep|student|simplified)/.test(l))).toHaveLength(9);
     for (const chart of ['accuracy-size.svg', 'sparsity.svg', 'training.svg', 'importance.svg']) {
       expect(md).toContain(`](${chart})`);
       expect(readFileSync(join(out, chart), 'utf8')).toMatch(/^<svg/);

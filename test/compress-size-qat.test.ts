@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { saveModel } from '../src/io/files.js';
 import { compressedSize } from '../src/compress/size.js';
 import { prune } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
@@ -9,26 +13,32 @@ import { randomArray, useDevice } from './helpers.js';
 describe('compressed size and quantization-aware training', () => {
   const ctx = useDevice('llvmpipe');
 
-  it('counts values, relative indices with fillers, bitmaps, scales and biases exactly', async () => {
+  it('is the byte length of the file saveModel writes, broken down by part: relative indices with fillers, packed values, scales, biases, header', async () => {
     const { device } = ctx;
-    const w = new Float32Array(20);
-    w[0] = 1; w[3] = -2; w[19] = 0.5; // kept at 0, 3, 19: gaps 1, 3, 16
-    const model = MLP.fromWeights(device, [{ inputs: 4, units: 5, activation: 'identity', weight: w, bias: new Float32Array(5) }]);
+    const w = new Float32Array(200);
+    w[0] = 1; w[3] = -2; w[199] = 0.5; // kept at 0, 3, 199: gaps 1, 3, 196
+    const model = MLP.fromWeights(device, [{ inputs: 4, units: 50, activation: 'identity', weight: w, bias: new Float32Array(50) }]);
     await prune(model, { type: 'threshold', threshold: 0 }); // gives the layer a mask of its zeros
-    quantizeWeights(model, { bits: 4 }); // symmetric per channel: 5 scales, no zero points
-    const s = await compressedSize(model, { bits: 4, indexBits: 2 });
-    // maxGap 3: the gap of 16 needs floor(15 / 3) = 5 fillers of 4 + 2 bits; 3 indices of 2 bits.
-    expect(s.fillers).toBe(5);
-    expect(s.relativeIndexBytes).toBe(Math.ceil((3 * 2 + 5 * 6) / 8));
-    expect(s.bitmapBytes).toBe(3);
-    expect(s.valueBytes).toBe(Math.ceil((3 * 4) / 8));
-    expect(s.scaleBytes).toBe(5 * 4);
-    expect(s.biasBytes).toBe(20);
-    expect(s.index).toBe('bitmap'); // 3 bytes beat 5
-    expect(s.totalBytes).toBe(2 + 3 + 20 + 20);
-    expect(s.denseBytes).toBe(4 * 25);
-    const dense = await compressedSize(MLP.create(device, [4, 5], { seed: 1 }), { bits: 32 });
-    expect([dense.index, dense.totalBytes, dense.ratio]).toEqual(['dense', 100, 1]);
+    await quantizeWeights(model, { bits: 4 }); // symmetric per channel: 50 scales, no zero points
+    const s = await compressedSize(model, { metadata: { note: 'three weights' } });
+    // 8-bit entries 1, 3, 196: 3 bytes (7 bits would need a filler: 4 entries; a bitmap takes 25 bytes).
+    expect(s.layers[0]).toMatchObject({ kept: 3, positions: 'relative', indexBits: 8, entries: 3, positionsCode: 'raw', values: 'codes', valuesCode: 'raw' });
+    expect(s.parts).toMatchObject({ positions: 3, values: Math.ceil((3 * 4) / 8), scales: 50 * 4, biases: 50 * 4, codebooks: 0, masks: 0 });
+    expect(Object.values(s.parts).reduce((a, b) => a + b, 0)).toBe(s.totalBytes);
+    const dir = mkdtempSync(join(tmpdir(), 'shrinkray-size-'));
+    try {
+      const written = await saveModel(model, join(dir, 'm.safetensors'), { note: 'three weights' });
+      expect(statSync(join(dir, 'm.safetensors')).size).toBe(s.totalBytes);
+      expect(written).toBe(s.totalBytes);
+      const dense = MLP.create(device, [4, 50], { seed: 1 });
+      await saveModel(dense, join(dir, 'dense.safetensors'), { note: 'three weights' });
+      expect(s.denseBytes).toBe(statSync(join(dir, 'dense.safetensors')).size);
+      const d = await compressedSize(dense);
+      expect([d.layers[0]!.positions, d.layers[0]!.values, d.parts.values, d.ratio]).toEqual(['dense', 'f32', 800, 1]);
+      dense.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     model.dispose();
   });
 

@@ -5,6 +5,7 @@ import type { MLP } from '../nn/mlp.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import { modelFromSafetensors } from '../io/model-file.js';
 import { saveModel } from '../io/files.js';
+import type { Options } from './args.js';
 
 export interface Standardization {
   mean: number[];
@@ -26,10 +27,16 @@ export function openModel(device: Device, path: string): OpenedModel {
   return { model, metadata, standardizer, fileBytes: bytes.length };
 }
 
-export async function writeModel(model: MLP, path: string, info: { standardizer?: Standardization | undefined; data?: string | undefined; note?: string } = {}): Promise<void> {
+/** Options of every command that writes a model. */
+export const SAVE_OPTIONS: Options = {
+  float16: { type: 'boolean', help: 'store float weights and biases in half precision (half the bytes)' },
+};
+
+/** Writes the model file (compressed format) and returns its byte length. */
+export async function writeModel(model: MLP, path: string, info: { standardizer?: Standardization | undefined; data?: string | undefined; note?: string; float16?: boolean } = {}): Promise<number> {
   const metadata: Record<string, string> = { created: new Date().toISOString() };
   if (info.standardizer) metadata.standardize = JSON.stringify(info.standardizer);
   if (info.data) metadata.data = info.data;
   if (info.note) metadata.note = info.note;
-  await saveModel(model, path, metadata);
+  return saveModel(model, path, metadata, { float16: info.float16 });
 }

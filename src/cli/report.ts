@@ -36,10 +36,6 @@ export interface Report {
 const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)} %`;
 const signedPts = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)}`;
 
-function kib(bytes: number): string {
-  return bytes >= 10 * 1024 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1024).toFixed(1)} KiB`;
-}
-
 export function markdown(report: Report, charts: string[]): string {
   const front = new Set(paretoFront(report.variants.map((v) => ({ name: v.name, bytes: v.bytes, accuracy: v.accuracy }))).map((p) => p.name));
   const lines = [
@@ -49,14 +45,14 @@ export function markdown(report: Report, charts: string[]): string {
     '',
     `Command: \`${report.command}\``,
     '',
-    `Every variant is scored on the test set against **${report.reference}**: the difference in accuracy (points), its 95 % bootstrap interval, and McNemar's exact p-value on the rows where the two disagree. A p-value below 0.05 means the difference is unlikely to be chance. Size counts the stored weights at their bit width, the positions of pruned models' kept weights, scales and float32 biases. Pareto-optimal variants (no other is both smaller and more accurate) are marked ★.`,
+    `Every variant is scored on the test set against **${report.reference}**: the difference in accuracy (points), its 95 % bootstrap interval, and McNemar's exact p-value on the rows where the two disagree. A p-value below 0.05 means the difference is unlikely to be chance. Size is the byte length of each model file in \`models/\` (compressed safetensors: sparse positions, bit-packed and Huffman-coded values, codebooks, scales, biases and the header), and "x smaller" divides the dense model's file by it. Pareto-optimal variants (no other is both smaller and more accurate) are marked ★.`,
     '',
-    '| variant | size | x smaller | parameters | nonzero | sparsity | bits | accuracy | difference (pts) | 95 % interval | p-value | test-set inference |',
+    '| variant | file bytes | x smaller | parameters | nonzero | sparsity | bits | accuracy | difference (pts) | 95 % interval | p-value | test-set inference |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...report.variants.map((v) => {
       const cells = [
         `${front.has(v.name) ? '★ ' : ''}${v.name}`,
-        kib(v.bytes),
+        v.bytes.toLocaleString('en-US'),
         v.ratio.toFixed(1),
         v.parameters.toLocaleString('en-US'),
         v.nonzero.toLocaleString('en-US'),

@@ -1,6 +1,6 @@
 /**
- * The figures of one model variant against the reference (dense) model on the test set: size at
- * its bit width, parameters, sparsity (per layer), accuracy, the accuracy difference with its
+ * The figures of one model variant against the reference (dense) model on the test set: the
+ * byte length of its model file, parameters, sparsity (per layer), accuracy, the accuracy difference with its
  * bootstrap interval and McNemar's exact p-value, and the time to score the test set.
  */
 import type { Dataset } from '../data/dataset.js';
@@ -21,8 +21,9 @@ export interface VariantReport {
   nonzero: number;
   sparsity: number;
   bits: number;
+  /** The byte length of the variant's model file (as written; compressedSize when not written). */
   bytes: number;
-  /** Size of the dense float32 reference over this variant's size. */
+  /** The reference's file bytes over this variant's file bytes. */
   ratio: number;
   accuracy: number;
   /** accuracy - reference accuracy, with its interval and p-value (McNemar, exact). */
@@ -34,7 +35,7 @@ export interface VariantReport {
   layers: { layer: string; sparsity: number }[];
 }
 
-/** The bit width a model's weights are stored in. */
+/** The widest bit width a model's weights are stored in (32 for float layers). */
 export function bitsOf(model: MLP): number {
   return Math.max(...model.layers.map((l) => l.quant?.spec.bits ?? 32));
 }
@@ -46,11 +47,13 @@ export async function measureVariant(
   reference: { model: MLP; predictions?: ArrayLike<number>; bytes?: number },
   test: Dataset | GpuDataset,
   seed = 1,
+  /** The byte length of the variant's saved file; default the file saveModel would write without metadata. */
+  fileBytes?: number,
 ): Promise<VariantReport> {
   const gpu = test instanceof GpuDataset ? test : new GpuDataset(model.device, test);
   try {
     const bits = bitsOf(model);
-    const size = await compressedSize(model, { bits });
+    const bytes = fileBytes ?? (await compressedSize(model)).totalBytes;
     const pr = await pruneReport(model);
     const refPredictions = reference.predictions ?? ((await testMetrics(reference.model, gpu)) as ClassificationMetrics).predictions;
     // The first pass compiles what it needs; the second is timed.
@@ -59,7 +62,7 @@ export async function measureVariant(
     await testMetrics(model, gpu);
     const inferenceMs = performance.now() - t0;
     const cmp = comparePredictions(gpu.data.labels!, refPredictions, metrics.predictions, { seed });
-    const refBytes = reference.bytes ?? (await compressedSize(reference.model)).denseBytes;
+    const refBytes = reference.bytes ?? (await compressedSize(reference.model)).totalBytes;
     return {
       name,
       description,
@@ -68,8 +71,8 @@ export async function measureVariant(
       nonzero: pr.nonzero + model.layers.reduce((n, l) => n + l.units, 0),
       sparsity: pr.sparsity,
       bits,
-      bytes: size.totalBytes,
-      ratio: refBytes / size.totalBytes,
+      bytes,
+      ratio: refBytes / bytes,
       accuracy: metrics.accuracy,
       difference: cmp.difference,
       interval: cmp.interval,

@@ -14,6 +14,9 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import { copy } from '../kernels/elementwise.js';
+import { signQuantize } from '../kernels/sign.js';
+import { checkSpec, normalizeSpec, qrange, type LayerQuant, type QuantRequest, type QuantSpec } from '../nn/quant-spec.js';
+import { shareWeights } from './kmeans.js';
 import { gatherLabels, gatherRows } from '../kernels/gather.js';
 import { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams } from '../kernels/quant.js';
 import { reduce } from '../kernels/reduce.js';
@@ -23,30 +26,7 @@ import type { MLP } from '../nn/mlp.js';
 
 type F32 = Tensor<'f32'>;
 
-export interface QuantSpec {
-  /** 2 to 8. */
-  bits: number;
-  /** Symmetric (z = 0) or affine; default symmetric. */
-  symmetric?: boolean;
-  /** Signed integers; default true. */
-  signed?: boolean;
-  /** One (s, z) per output channel; default true. */
-  perChannel?: boolean;
-  /** Signed symmetric only: use [-(2^(b-1) - 1), 2^(b-1) - 1], e.g. int8 in [-127, 127]. */
-  restrictRange?: boolean;
-}
-
-export function checkSpec(spec: QuantSpec): void {
-  if (!Number.isInteger(spec.bits) || spec.bits < 2 || spec.bits > 8) throw new InvalidArgumentError(`bits must be an integer from 2 to 8, got ${spec.bits}.`);
-  if (spec.restrictRange && (spec.signed === false || spec.symmetric === false)) throw new InvalidArgumentError('restrictRange applies to signed symmetric quantization only.');
-}
-
-/** The integer range of a spec. */
-export function qrange(spec: QuantSpec): [number, number] {
-  const b = spec.bits;
-  if (spec.signed === false) return [0, 2 ** b - 1];
-  return spec.restrictRange ? [-(2 ** (b - 1) - 1), 2 ** (b - 1) - 1] : [-(2 ** (b - 1)), 2 ** (b - 1) - 1];
-}
+export { checkSpec, qrange, normalizeSpec, QUANT_METHODS, type QuantSpec, type QuantMethod, type QuantRequest, type LayerQuant } from '../nn/quant-spec.js';
 
 /** CPU reference of the parameters for one channel (the same formulas as shaders/quant.wgsl). */
 export function referenceParams(min: number, max: number, spec: QuantSpec): { scale: number; zero: number } {
@@ -77,25 +57,48 @@ export function observeWeight(w: F32, spec: QuantSpec): QParams {
   return q;
 }
 
-export interface LayerQuant {
-  spec: QuantSpec;
-  /** Parameters of the weight, per output channel or one. */
-  weight: QParams;
+
+/**
+ * Post-training weight quantization: every layer's weights become their quantized values
+ * (min-max, k-means weight sharing, binary or ternary; see nn/quant-spec.ts) and the layer keeps
+ * the parameters. Pruned weights stay 0 and keep their masks.
+ */
+export async function quantizeWeights(model: MLP, spec: QuantRequest): Promise<LayerQuant[]> {
+  const full = normalizeSpec(spec);
+  if (full.method === 'kmeans') return shareWeights(model, full.bits);
+  return quantizeLayers(model, full);
 }
 
-/** Post-training weight quantization: every layer's weights become their dequantized values. */
-export function quantizeWeights(model: MLP, spec: QuantSpec): LayerQuant[] {
-  checkSpec(spec);
+/** The methods that need no readback (min-max, binary, ternary), recorded at once. */
+export function quantizeLayers(model: MLP, request: QuantSpec): LayerQuant[] {
+  const spec = normalizeSpec(request);
+  const method = spec.method ?? 'minmax';
+  if (method === 'kmeans') throw new InvalidArgumentError('k-means weight sharing reads the weights back: use await quantizeWeights(model, { method: \'kmeans\', bits }).');
   return model.layers.map((l) => {
-    const weight = observeWeight(l.weight, spec);
-    const q = fakeQuant(l.weight, weight, spec.perChannel === false ? 'tensor' : 'cols');
-    copy(q, l.weight);
-    q.dispose();
-    l.quant?.weight.scale.dispose();
-    l.quant?.weight.zero.dispose();
+    let weight: LayerQuant['weight'];
+    if (method === 'minmax') {
+      weight = observeWeight(l.weight, spec);
+      const q = fakeQuant(l.weight, weight, spec.perChannel === false ? 'tensor' : 'cols');
+      copy(q, l.weight);
+      q.dispose();
+    } else {
+      const { out, alpha } = signQuantize(l.weight, { ternary: method === 'ternary', perChannel: spec.perChannel !== false, mask: l.mask });
+      copy(out, l.weight);
+      out.dispose();
+      weight = { scale: alpha, zero: model.device.tensor(new Int32Array(alpha.size)), qmin: -1, qmax: 1 };
+    }
+    disposeQuant(l.quant);
     l.quant = { spec, weight };
     return l.quant;
   });
+}
+
+/** Frees a layer's quantization tensors. */
+export function disposeQuant(q: LayerQuant | undefined): void {
+  q?.weight.scale.dispose();
+  q?.weight.zero.dispose();
+  q?.codebook?.dispose();
+  q?.assignment?.dispose();
 }
 
 /** Per-layer input ranges over calibration batches, as uint8 affine parameters (s, z). */
@@ -153,6 +156,7 @@ export class QuantizedMLP {
     const layers = [];
     for (const [i, l] of model.layers.entries()) {
       if (!l.quant) throw new InvalidArgumentError(`Layer ${i} has no quantized weights: run quantizeWeights first.`);
+      if ((l.quant.spec.method ?? 'minmax') !== 'minmax') throw new InvalidArgumentError(`Layer ${i} is ${l.quant.spec.method}-quantized; integer inference runs min-max weights only.`);
       const spec = l.quant.spec;
       const laneBits: 8 | 4 = spec.bits <= 4 ? 4 : 8;
       const lanes = 32 / laneBits;

@@ -1,60 +1,35 @@
 /**
- * Honest size accounting for pruned and quantized models (Deep Compression style): bytes of the
- * kept values at `bits` each, their positions (relative indices, as Han et al. 2016, or a
- * bitmap: the smaller is chosen and both are reported), the quantization scales and zero points,
- * and the biases at 32 bits. The dense float32 model is the baseline.
+ * One truth for size: the byte length of the file saveModel writes, because compressedSize
+ * encodes that very file (io/model-file.ts) and measures it. The breakdown counts every tensor's
+ * bytes by part; the header (length field, JSON and padding) is the rest. The baseline is the
+ * same architecture written as a dense float32 file with the same metadata.
  */
-import { InvalidArgumentError } from '../errors.js';
 import type { MLP } from '../nn/mlp.js';
+import { encodeLayers, readLayers, type EncodedModel, type EncodeOptions } from '../io/model-file.js';
+import type { WeightEncoding } from '../io/layer-codec.js';
+
+export interface SizeOptions extends EncodeOptions {
+  /** The metadata the file will carry (saveModel's third argument): it is part of the file's size. */
+  metadata?: Record<string, string>;
+}
 
 export interface SizeReport {
-  denseBytes: number;
-  valueBytes: number;
-  /** Relative-index encoding: a gap per kept value in indexBits bits; gaps too long for them insert filler zeros. */
-  relativeIndexBytes: number;
-  fillers: number;
-  bitmapBytes: number;
-  index: 'relative' | 'bitmap' | 'dense';
-  scaleBytes: number;
-  biasBytes: number;
+  /** Bytes of the file saveModel(model, path, metadata, options) writes. */
   totalBytes: number;
+  /** Where they go: values, positions (sparse indices), code tables (Huffman), codebooks, scales, biases, masks (bias masks), header. */
+  parts: EncodedModel['parts'];
+  /** Each layer's chosen encoding (positions, index width, raw or Huffman streams). */
+  layers: WeightEncoding[];
+  /** Bytes of the same architecture as a dense float32 file with the same metadata. */
+  denseBytes: number;
   /** denseBytes / totalBytes */
   ratio: number;
 }
 
-export async function compressedSize(model: MLP, options: { bits: number; indexBits?: number } = { bits: 32 }): Promise<SizeReport> {
-  const bits = options.bits;
-  const indexBits = options.indexBits ?? 5;
-  if (!Number.isInteger(bits) || bits < 1 || bits > 32) throw new InvalidArgumentError(`bits must be from 1 to 32, got ${bits}.`);
-  if (!Number.isInteger(indexBits) || indexBits < 1 || indexBits > 16) throw new InvalidArgumentError(`indexBits must be from 1 to 16, got ${indexBits}.`);
-  let weights = 0, biases = 0, kept = 0, fillers = 0, channels = 0, anyMask = false;
-  const maxGap = 2 ** indexBits - 1;
-  for (const l of model.layers) {
-    weights += l.inputs * l.units;
-    biases += l.units;
-    channels += l.quant ? (l.quant.spec.perChannel === false ? 1 : l.units) : 0;
-    const w = await l.weight.read();
-    anyMask ||= !!l.mask;
-    // Positions of kept (nonzero) weights in row-major order; gaps longer than maxGap need fillers.
-    let last = -1;
-    for (let i = 0; i < w.length; i++) {
-      if (w[i] === 0) continue;
-      kept++;
-      const gap = i - last;
-      fillers += Math.floor((gap - 1) / maxGap);
-      last = i;
-    }
-  }
-  const zeroPointBytes = model.layers.some((l) => l.quant && l.quant.spec.symmetric === false) ? 1 : 0;
-  const valueBytes = Math.ceil((kept * bits) / 8);
-  const relativeIndexBytes = Math.ceil((kept * indexBits + fillers * (indexBits + bits)) / 8);
-  const bitmapBytes = Math.ceil(weights / 8);
-  const scaleBytes = channels * (4 + zeroPointBytes);
-  const biasBytes = 4 * biases;
-  const denseBytes = 4 * (weights + biases);
-  // An unpruned model stores every value in order and needs no positions at all.
-  const index = !anyMask && kept === weights ? 'dense' : relativeIndexBytes <= bitmapBytes ? 'relative' : 'bitmap';
-  const indexBytes = index === 'dense' ? 0 : Math.min(relativeIndexBytes, bitmapBytes);
-  const totalBytes = (index === 'dense' ? Math.ceil((weights * bits) / 8) : valueBytes) + indexBytes + scaleBytes + biasBytes;
-  return { denseBytes, valueBytes, relativeIndexBytes, fillers, bitmapBytes, index, scaleBytes, biasBytes, totalBytes, ratio: denseBytes / totalBytes };
+export async function compressedSize(model: MLP, options: SizeOptions = {}): Promise<SizeReport> {
+  const { metadata = {}, ...encode } = options;
+  const layers = await readLayers(model);
+  const file = encodeLayers(layers, metadata, encode);
+  const dense = encodeLayers(layers.map(({ inputs, units, activation, weight, bias }) => ({ inputs, units, activation, weight, bias })), metadata);
+  return { totalBytes: file.bytes.length, parts: file.parts, layers: file.encodings, denseBytes: dense.bytes.length, ratio: dense.bytes.length / file.bytes.length };
 }

@@ -3,7 +3,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Device } from '../gpu/device.js';
 import type { DenseSpec, MLP } from '../nn/mlp.js';
-import { modelFromSafetensors, modelToSafetensors } from './model-file.js';
+import { modelFromSafetensors, modelToSafetensors, type EncodeOptions } from './model-file.js';
 
 /** Writes bytes to path so that readers see the old file or the whole new one, never a part. */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
@@ -17,8 +17,14 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   }
 }
 
-export async function saveModel(model: MLP, path: string, metadata: Record<string, string> = {}): Promise<void> {
-  writeFileAtomic(path, await modelToSafetensors(model, metadata));
+/**
+ * Writes the model in the compressed format (io/model-file.ts), atomically; returns the file's
+ * byte length, which compressedSize(model, { metadata, ...options }) gives beforehand.
+ */
+export async function saveModel(model: MLP, path: string, metadata: Record<string, string> = {}, options: EncodeOptions = {}): Promise<number> {
+  const bytes = await modelToSafetensors(model, metadata, options);
+  writeFileAtomic(path, bytes);
+  return bytes.length;
 }
 
 export function loadModel(device: Device, path: string, expected?: DenseSpec[]): MLP {

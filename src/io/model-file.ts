@@ -1,89 +1,122 @@
 /**
- * shrinkray models as safetensors. Tensors: layers.{i}.weight (F32 [inputs, units]),
- * layers.{i}.bias (F32 [units]), and for pruned models layers.{i}.mask_bits /
- * layers.{i}.bias_mask_bits (U8 bitmaps, one bit per weight in row-major order, least
- * significant bit first; 1 keeps). A quantized layer stores, instead of its F32 weight, layers.{i}.weight_q (U32
- * [units, words]: W^T packed as the integer kernels read it, 8-bit lanes four to a word for 5 to
- * 8 bits, 4-bit lanes eight to a word for 2 to 4 bits, the first value in the lowest bits),
- * layers.{i}.weight_scale (F32) and layers.{i}.weight_zero (I32), one per output channel or one.
- * __metadata__ (strings only, per the format): format = "shrinkray", version = "1",
- * architecture = JSON [{inputs, units, activation}, ...], quantization = JSON [spec or null].
+ * shrinkray models as safetensors files, version 2: the compressed format. Any safetensors reader
+ * lists the tensors; the encoding is described in the metadata (strings only, per the format):
+ *   format = "shrinkray", version = "2",
+ *   architecture = JSON [{inputs, units, activation}, ...],
+ *   quantization = JSON [spec or null per layer] (method minmax, kmeans, binary or ternary),
+ *   encoding = JSON [per layer: io/layer-codec.ts's WeightEncoding, plus bias: "f16" when halved],
+ *   checksum = "crc32:XXXXXXXX" of the data section (a flipped bit is caught on load).
+ * Per layer i, the weight's tensors (io/layer-codec.ts):
+ *   layers.{i}.weight            F32 [inputs, units]: an unpruned float layer, as any reader expects;
+ *   layers.{i}.weight.values     F32/F16 [kept] float values, or U8 packed or Huffman-coded codes;
+ *   layers.{i}.weight.positions  U8: bitmap or relative indices of the kept weights (pruned layers),
+ *                                packed or Huffman coded (a Huffman stream starts with its code's lengths);
+ *   layers.{i}.weight.scale      F32 [units or 1]: min-max scales, or binary/ternary alpha;
+ *   layers.{i}.weight.zero       U8 [units or 1]: affine zero points minus qmin;
+ *   layers.{i}.weight.codebook   F32 [2^bits]: k-means shared values;
+ * and layers.{i}.bias (F32 or F16 [units]), layers.{i}.bias_mask_bits (U8 bitmap) when the bias
+ * is pruned. Each choice (bitmap or relative indices and their width, raw or Huffman) is the
+ * smallest for that layer, so the file is as small as the format allows; compressedSize()
+ * reports its exact byte length. Version 1 files still load (io/model-file-v1.ts).
  */
 import { DataFormatError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import { ACTIVATIONS } from '../kernels/gemm.js';
 import { checkSpecs, MLP, type DenseSpec } from '../nn/mlp.js';
-import { decodeSafetensors, encodeSafetensors, tensorArray, type TensorToWrite } from './safetensors.js';
-import { checkSpec, qrange, type QuantSpec } from '../compress/quantize.js';
+import { normalizeSpec, quantBounds, type QuantSpec } from '../nn/quant-spec.js';
+import { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type TensorToWrite } from './safetensors.js';
+import { fromFloat16Bits, toFloat16Bits } from './float16.js';
+import { checkEncoding, compactEncoding, decodeWeight, encodeWeight, type EncodeOptions, type LayerWeights, type Part, type PartTensor, type WeightEncoding } from './layer-codec.js';
+import { decodeLayerV1, unbitmap, type DecodedLayer } from './model-file-v1.js';
 
 export const FORMAT = 'shrinkray';
-export const VERSION = '1';
+export const VERSION = '2';
+export type { EncodeOptions, Part } from './layer-codec.js';
 
 export function describeArchitecture(specs: DenseSpec[]): string {
   return `${[specs[0]!.inputs, ...specs.map((s) => s.units)].join('-')} (${specs.map((s) => s.activation).join(', ')})`;
 }
 
-/** The model's weights, biases and masks as a safetensors file (weights are read back from the GPU). */
-export async function modelToSafetensors(model: MLP, extra: Record<string, string> = {}): Promise<Uint8Array> {
-  const tensors: Record<string, TensorToWrite> = {};
-  for (const [i, l] of model.layers.entries()) {
-    const w = await l.weight.read();
-    if (l.quant) {
-      const scale = await l.quant.weight.scale.read();
-      const zero = await l.quant.weight.zero.read();
-      const packed = packWeights(w, l.inputs, l.units, l.quant.spec, scale, zero);
-      tensors[`layers.${i}.weight_q`] = { dtype: 'U32', shape: [l.units, packed.length / l.units], data: packed };
-      tensors[`layers.${i}.weight_scale`] = { dtype: 'F32', shape: [scale.length], data: scale };
-      tensors[`layers.${i}.weight_zero`] = { dtype: 'I32', shape: [zero.length], data: zero };
-    } else tensors[`layers.${i}.weight`] = { dtype: 'F32', shape: [l.inputs, l.units], data: w };
-    tensors[`layers.${i}.bias`] = { dtype: 'F32', shape: [l.units], data: await l.bias.read() };
-    if (l.mask) tensors[`layers.${i}.mask_bits`] = bitmap(await l.mask.read());
-    if (l.biasMask) tensors[`layers.${i}.bias_mask_bits`] = bitmap(await l.biasMask.read());
-  }
-  const architecture = JSON.stringify(model.layers.map(({ inputs, units, activation }) => ({ inputs, units, activation })));
-  const quantization = JSON.stringify(model.layers.map((l) => l.quant?.spec ?? null));
-  return encodeSafetensors(tensors, { ...extra, format: FORMAT, version: VERSION, architecture, quantization });
+/** A layer as the encoder takes it: the weight (io/layer-codec.ts) and the bias. */
+export interface LayerContent extends DenseSpec, LayerWeights {
+  bias: Float32Array;
+  biasMask?: Float32Array;
 }
 
-function lanesFor(bits: number): 8 | 4 {
-  return bits <= 4 ? 4 : 8;
+/** An encoded file with the bytes of each part: every tensor's bytes, and the header (length field, JSON, padding). */
+export interface EncodedModel {
+  bytes: Uint8Array;
+  parts: Record<Part | 'header', number>;
+  /** Each layer's chosen encoding, as the metadata records it. */
+  encodings: WeightEncoding[];
 }
 
-/** W [inputs, units] holding dequantized values -> packed integers of W^T, one row per unit. */
-function packWeights(w: Float32Array, inputs: number, units: number, spec: QuantSpec, scale: Float32Array, zero: Int32Array): Uint32Array {
-  const laneBits = lanesFor(spec.bits);
-  const perWord = 32 / laneBits;
-  const words = Math.ceil(inputs / 8) * (8 / perWord);
-  const [qmin, qmax] = qrange(spec);
-  const out = new Uint32Array(units * words);
-  for (let n = 0; n < units; n++) {
-    const c = scale.length === 1 ? 0 : n;
-    for (let k = 0; k < words * perWord; k++) {
-      // w = (q - z) s exactly, so q = round(w / s) + z recovers the integer.
-      const q = k < inputs ? Math.min(qmax, Math.max(qmin, Math.round(w[k * units + n]! / scale[c]!) + zero[c]!)) : zero[c]!;
-      const word = n * words + Math.floor(k / perWord);
-      out[word] = (out[word]! | ((q & ((1 << laneBits) - 1)) << ((k % perWord) * laneBits))) >>> 0;
-    }
+/** The model's layers read back from the GPU. */
+export async function readLayers(model: MLP): Promise<LayerContent[]> {
+  const out: LayerContent[] = [];
+  for (const l of model.layers) {
+    const q = l.quant;
+    out.push({
+      inputs: l.inputs,
+      units: l.units,
+      activation: l.activation,
+      weight: await l.weight.read(),
+      bias: await l.bias.read(),
+      mask: l.mask ? await l.mask.read() : undefined,
+      biasMask: l.biasMask ? await l.biasMask.read() : undefined,
+      quant: q
+        ? {
+            spec: q.spec,
+            scale: await q.weight.scale.read(),
+            zero: await q.weight.zero.read(),
+            codebook: q.codebook ? await q.codebook.read() : undefined,
+            assignment: q.assignment ? await q.assignment.read() : undefined,
+          }
+        : undefined,
+    });
   }
   return out;
 }
 
-/** The inverse of packWeights: W [inputs, units] = (q - z) s in f32. */
-function unpackWeights(packed: Uint32Array, inputs: number, units: number, spec: QuantSpec, scale: Float32Array, zero: Int32Array): Float32Array {
-  const laneBits = lanesFor(spec.bits);
-  const perWord = 32 / laneBits;
-  const words = packed.length / units;
-  const signed = spec.signed !== false;
-  const w = new Float32Array(inputs * units);
-  for (let n = 0; n < units; n++) {
-    const c = scale.length === 1 ? 0 : n;
-    for (let k = 0; k < inputs; k++) {
-      let q = (packed[n * words + Math.floor(k / perWord)]! >>> ((k % perWord) * laneBits)) & ((1 << laneBits) - 1);
-      if (signed && q >= 1 << (laneBits - 1)) q -= 1 << laneBits;
-      w[k * units + n] = Math.fround((q - zero[c]!) * scale[c]!);
-    }
+function bitmap(mask: Float32Array): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(mask.length / 8));
+  mask.forEach((v, i) => v !== 0 && (bits[i >> 3]! |= 1 << (i & 7)));
+  return bits;
+}
+
+/** Encodes layers into a version 2 file, with its breakdown by part. */
+export function encodeLayers(layers: LayerContent[], extra: Record<string, string> = {}, options: EncodeOptions = {}): EncodedModel {
+  const tensors: Record<string, PartTensor> = {};
+  const encodings: WeightEncoding[] = [];
+  for (const [i, l] of layers.entries()) {
+    const { tensors: weightTensors, encoding } = encodeWeight(`layers.${i}.weight`, l, l, options);
+    Object.assign(tensors, weightTensors);
+    tensors[`layers.${i}.bias`] = options.float16
+      ? { dtype: 'F16', shape: [l.units], data: Uint16Array.from(l.bias, toFloat16Bits), part: 'biases' }
+      : { dtype: 'F32', shape: [l.units], data: l.bias, part: 'biases' };
+    if (l.biasMask) tensors[`layers.${i}.bias_mask_bits`] = { dtype: 'U8', shape: [Math.ceil(l.units / 8)], data: bitmap(l.biasMask), part: 'masks' };
+    encodings.push(options.float16 ? { ...encoding, bias: 'f16' } : encoding);
   }
-  return w;
+  const metadata = {
+    ...extra,
+    format: FORMAT,
+    version: VERSION,
+    architecture: JSON.stringify(layers.map(({ inputs, units, activation }) => ({ inputs, units, activation }))),
+    quantization: JSON.stringify(layers.map((l) => l.quant?.spec ?? null)),
+    encoding: JSON.stringify(encodings.map((e, i) => compactEncoding(e, !!layers[i]!.quant))),
+  };
+  const bytes = encodeSafetensors(tensors as Record<string, TensorToWrite>, metadata, { checksum: true });
+  const parts: EncodedModel['parts'] = { header: bytes.length, values: 0, positions: 0, codebooks: 0, scales: 0, biases: 0, masks: 0 };
+  for (const t of Object.values(tensors)) {
+    parts[t.part] += t.data.byteLength;
+    parts.header -= t.data.byteLength;
+  }
+  return { bytes, parts, encodings };
+}
+
+/** The model as a version 2 file (weights are read back from the GPU). */
+export async function modelToSafetensors(model: MLP, extra: Record<string, string> = {}, options: EncodeOptions = {}): Promise<Uint8Array> {
+  return encodeLayers(await readLayers(model), extra, options).bytes;
 }
 
 /** The architecture a shrinkray file declares, checked. */
@@ -91,15 +124,18 @@ export function architectureOf(bytes: Uint8Array): DenseSpec[] {
   return parseArchitecture(decodeSafetensors(bytes).metadata);
 }
 
+function parseJson(meta: Record<string, string>, key: string): unknown {
+  try {
+    return JSON.parse(meta[key] ?? '');
+  } catch {
+    throw new DataFormatError(`The model file has no readable ${key} in its metadata.`);
+  }
+}
+
 function parseArchitecture(meta: Record<string, string>): DenseSpec[] {
   if (meta.format !== FORMAT) throw new DataFormatError(`Not a shrinkray model file (metadata format is ${JSON.stringify(meta.format)}); to bring a PyTorch model, use importTorch.`);
-  if (meta.version !== VERSION) throw new DataFormatError(`shrinkray model file version ${meta.version} is not supported (this is version ${VERSION}).`);
-  let specs: unknown;
-  try {
-    specs = JSON.parse(meta.architecture ?? '');
-  } catch {
-    throw new DataFormatError('The model file has no readable architecture in its metadata.');
-  }
+  if (meta.version !== VERSION && meta.version !== '1') throw new DataFormatError(`shrinkray model file version ${meta.version} is not supported (this is version ${VERSION}; version 1 is read too).`);
+  const specs = parseJson(meta, 'architecture');
   const ok =
     Array.isArray(specs) &&
     specs.length > 0 &&
@@ -113,12 +149,36 @@ function parseArchitecture(meta: Record<string, string>): DenseSpec[] {
   } catch (e) {
     throw new DataFormatError(`The model file's architecture is inconsistent: ${(e as Error).message}`);
   }
+  if (layers.some((l) => l.inputs * l.units > 2 ** 31)) throw new DataFormatError('The model file declares a layer of more than 2^31 weights.');
   return layers;
 }
 
+function parseQuantization(meta: Record<string, string>, layers: number): (QuantSpec | null)[] {
+  if (meta.quantization === undefined) return new Array(layers).fill(null);
+  const q = parseJson(meta, 'quantization');
+  if (!Array.isArray(q) || q.length !== layers) throw new DataFormatError(`The model file's quantization metadata must list ${layers} layers.`);
+  return q.map((spec, i) => {
+    if (spec === null) return null;
+    try {
+      if (typeof spec !== 'object' || Array.isArray(spec)) throw new Error('a spec must be an object');
+      return normalizeSpec(spec as QuantSpec);
+    } catch (e) {
+      throw new DataFormatError(`Layer ${i}'s quantization in the file is invalid: ${(e as Error).message}`);
+    }
+  });
+}
+
+function decodeLayerV2(file: SafeFile, i: number, s: DenseSpec, q: QuantSpec | null, encoding: unknown): DecodedLayer {
+  const e = checkEncoding(encoding, s, q, `Layer ${i}'s encoding`);
+  const { weight, mask, quant } = decodeWeight(file, `layers.${i}.weight`, s, e, q);
+  const bias = e.bias ? Float32Array.from(tensorArray(file, `layers.${i}.bias`, 'F16', [s.units]), fromFloat16Bits) : tensorArray(file, `layers.${i}.bias`, 'F32', [s.units]);
+  const biasMask = file.tensors.has(`layers.${i}.bias_mask_bits`) ? unbitmap(file, `layers.${i}.bias_mask_bits`, s.units) : undefined;
+  return { weight, bias, mask, biasMask, quant };
+}
+
 /**
- * An MLP from a shrinkray safetensors file. With `expected`, a file of another architecture is a
- * ShapeError that names both.
+ * An MLP from a shrinkray safetensors file (version 2 or 1). With `expected`, a file of another
+ * architecture is a ShapeError that names both.
  */
 export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected?: DenseSpec[]): MLP {
   const file = decodeSafetensors(bytes);
@@ -128,67 +188,28 @@ export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected
     if (!same) throw new ShapeError(`The model file holds ${describeArchitecture(specs)}, expected ${describeArchitecture(expected)}.`);
   }
   const quant = parseQuantization(file.metadata, specs.length);
-  const weights = specs.map((s, i) => {
-    const q = quant[i];
-    let weight: Float32Array;
-    if (q) {
-      const channels = q.perChannel === false ? 1 : s.units;
-      const scale = tensorArray(file, `layers.${i}.weight_scale`, 'F32', [channels]);
-      const zero = tensorArray(file, `layers.${i}.weight_zero`, 'I32', [channels]);
-      if (!scale.every((v) => Number.isFinite(v) && v > 0)) throw new DataFormatError(`layers.${i}.weight_scale must hold positive finite scales.`);
-      const words = Math.ceil(s.inputs / 8) * (lanesFor(q.bits) === 8 ? 2 : 1);
-      weight = unpackWeights(tensorArray(file, `layers.${i}.weight_q`, 'U32', [s.units, words]), s.inputs, s.units, q, scale, zero);
-    } else weight = tensorArray(file, `layers.${i}.weight`, 'F32', [s.inputs, s.units]);
-    return { ...s, weight, bias: tensorArray(file, `layers.${i}.bias`, 'F32', [s.units]) };
-  });
-  for (const w of weights)
-    for (const a of [w.weight, w.bias]) if (!a.every(Number.isFinite)) throw new DataFormatError('The model file holds NaN or infinite weights.');
-  const model = MLP.fromWeights(device, weights);
+  let layers: DecodedLayer[];
+  if (file.metadata.version === '1') layers = specs.map((s, i) => decodeLayerV1(file, i, s, quant[i]!));
+  else {
+    if (file.metadata.checksum === undefined) throw new DataFormatError('The model file has no checksum in its metadata (version 2 files always carry one).');
+    const encodings = parseJson(file.metadata, 'encoding');
+    if (!Array.isArray(encodings) || encodings.length !== specs.length) throw new DataFormatError(`The model file's encoding metadata must list ${specs.length} layers.`);
+    layers = specs.map((s, i) => decodeLayerV2(file, i, s, quant[i]!, encodings[i]));
+  }
+  for (const l of layers) for (const a of [l.weight, l.bias]) if (!a.every(Number.isFinite)) throw new DataFormatError('The model file holds NaN or infinite weights.');
+  const model = MLP.fromWeights(device, specs.map((s, i) => ({ ...s, weight: layers[i]!.weight, bias: layers[i]!.bias })));
   specs.forEach((s, i) => {
     const layer = model.layers[i]!;
+    const { mask, biasMask, quant: qd } = layers[i]!;
     const q = quant[i];
-    if (q) {
-      const [qmin, qmax] = qrange(q);
-      layer.quant = {
-        spec: q,
-        weight: { scale: device.tensor(tensorArray(file, `layers.${i}.weight_scale`, 'F32')), zero: device.tensor(tensorArray(file, `layers.${i}.weight_zero`, 'I32')), qmin, qmax },
-      };
+    if (q && qd) {
+      const [qmin, qmax] = quantBounds(q);
+      layer.quant = { spec: q, weight: { scale: device.tensor(qd.scale), zero: device.tensor(qd.zero), qmin, qmax } };
+      if (qd.codebook) layer.quant.codebook = device.tensor(qd.codebook);
+      if (qd.assignment) layer.quant.assignment = device.tensor(qd.assignment, [s.inputs, s.units]);
     }
-    if (file.tensors.has(`layers.${i}.mask_bits`)) layer.mask = device.tensor(unbitmap(file, `layers.${i}.mask_bits`, s.inputs * s.units), [s.inputs, s.units]);
-    if (file.tensors.has(`layers.${i}.bias_mask_bits`)) layer.biasMask = device.tensor(unbitmap(file, `layers.${i}.bias_mask_bits`, s.units));
+    if (mask) layer.mask = device.tensor(mask, [s.inputs, s.units]);
+    if (biasMask) layer.biasMask = device.tensor(biasMask);
   });
   return model;
-}
-
-function parseQuantization(meta: Record<string, string>, layers: number): (QuantSpec | null)[] {
-  if (meta.quantization === undefined) return new Array(layers).fill(null);
-  let q: unknown;
-  try {
-    q = JSON.parse(meta.quantization);
-  } catch {
-    throw new DataFormatError('The model file has unreadable quantization metadata.');
-  }
-  if (!Array.isArray(q) || q.length !== layers) throw new DataFormatError(`The model file's quantization metadata must list ${layers} layers.`);
-  return q.map((spec, i) => {
-    if (spec === null) return null;
-    try {
-      checkSpec(spec as QuantSpec);
-    } catch (e) {
-      throw new DataFormatError(`Layer ${i}'s quantization in the file is invalid: ${(e as Error).message}`);
-    }
-    return spec as QuantSpec;
-  });
-}
-
-/** A 0/1 mask as a bitmap tensor (one bit per value, least significant bit first). */
-function bitmap(mask: Float32Array): TensorToWrite {
-  const bits = new Uint8Array(Math.ceil(mask.length / 8));
-  mask.forEach((v, i) => v !== 0 && (bits[i >> 3]! |= 1 << (i & 7)));
-  return { dtype: 'U8', shape: [bits.length], data: bits };
-}
-
-function unbitmap(file: ReturnType<typeof decodeSafetensors>, name: string, count: number): Float32Array {
-  const bits = tensorArray(file, name, 'U8', [Math.ceil(count / 8)]);
-  if (count % 8 && bits[bits.length - 1]! >> count % 8) throw new DataFormatError(`${name} has bits set past its ${count} values.`);
-  return Float32Array.from({ length: count }, (_, i) => (bits[i >> 3]! >> (i & 7)) & 1);
 }

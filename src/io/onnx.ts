@@ -6,7 +6,8 @@
  * Quantized layers are written in QDQ form by default: the integer weights as an INT8 (signed
  * specs) or UINT8 initializer with their scale and zero point, and a DequantizeLinear (per output
  * channel: axis 1) feeding the Gemm, so runtimes can fuse it into integer kernels and the file
- * stays small. `quantized: 'float'` writes the dequantized float weights instead.
+ * stays small. `quantized: 'float'` writes the dequantized float weights instead. k-means,
+ * binary and ternary layers are always written as their float (shared or +-alpha) values.
  *
  * Run as written, a QDQ file computes what shrinkray computes (float Gemm on dequantized weights).
  * onnxruntime's default graph optimizations go further and fuse DequantizeLinear + Gemm into
@@ -16,7 +17,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { MLP } from '../nn/mlp.js';
-import { qrange } from '../compress/quantize.js';
+import { qrange } from '../nn/quant-spec.js';
 import { ProtoWriter } from './protobuf.js';
 
 const OPSET = 13;
@@ -70,7 +71,7 @@ export async function modelToOnnx(model: MLP, options: OnnxOptions = {}): Promis
     const last = i === model.layers.length - 1;
     const w = await l.weight.read();
     let weightName = `layers.${i}.weight`;
-    if (l.quant && mode === 'qdq') {
+    if (l.quant && mode === 'qdq' && (l.quant.spec.method ?? 'minmax') === 'minmax') {
       const scale = await l.quant.weight.scale.read();
       const zero = await l.quant.weight.zero.read();
       const signed = l.quant.spec.signed !== false;

@@ -6,16 +6,21 @@
  * object of well-formed entries, each tensor's bytes equal its dtype size times its element
  * count, and the tensors cover the data exactly, without gaps or overlaps. Pure (no file
  * system): works in browsers too.
+ * A file whose metadata has `checksum` = "crc32:" and 8 hex digits must match the CRC-32 of its
+ * data section (shrinkray writes one; other writers' files without it are read as they are).
  */
 import { DataFormatError } from '../errors.js';
+import { crc32 } from './crc32.js';
 
 const DTYPE_BYTES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1 } as const;
 export type SafeDType = keyof typeof DTYPE_BYTES;
 /** The dtypes shrinkray reads and writes as typed arrays. */
-export type ArrayDType = 'F32' | 'I32' | 'U32' | 'I8' | 'U8';
-export type SafeArray = Float32Array | Int32Array | Uint32Array | Int8Array | Uint8Array;
+export type ArrayDType = 'F32' | 'F16' | 'I32' | 'U32' | 'I8' | 'U8';
+export type SafeArray = Float32Array | Uint16Array | Int32Array | Uint32Array | Int8Array | Uint8Array;
 interface ArrayOf {
   F32: Float32Array;
+  /** Raw IEEE half-precision bits (io/float16.ts converts them). */
+  F16: Uint16Array;
   I32: Int32Array;
   U32: Uint32Array;
   I8: Int8Array;
@@ -43,7 +48,8 @@ function fail(message: string): never {
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-export function decodeSafetensors(file: Uint8Array): SafeFile {
+/** Decodes and checks a file; `verifyChecksum: false` skips the CRC (to inspect a damaged file). */
+export function decodeSafetensors(file: Uint8Array, options: { verifyChecksum?: boolean } = {}): SafeFile {
   if (file.length < 8) fail(`${file.length} bytes is too short for the 8-byte header length.`);
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const n64 = view.getBigUint64(0, true);
@@ -101,11 +107,18 @@ export function decodeSafetensors(file: Uint8Array): SafeFile {
     at = e.end;
   }
   if (at !== data.length) fail(`the tensors cover ${at} bytes but the data section has ${data.length}.`);
+  if (metadata.checksum !== undefined && options.verifyChecksum !== false) {
+    const m = /^crc32:([0-9a-f]{8})$/.exec(metadata.checksum);
+    if (!m) fail(`the checksum ${JSON.stringify(metadata.checksum)} is not of the form crc32:XXXXXXXX.`);
+    const actual = crc32(data);
+    if (actual !== parseInt(m![1]!, 16)) fail(`the tensor data does not match its checksum (crc32 ${hex8(actual)}, the file says ${m![1]}): the file is corrupt.`);
+  }
   return { tensors: new Map(entries.map((e) => [e.name, e.info])), metadata };
 }
 
 const CTOR: Record<ArrayDType, new (b: ArrayBuffer, o: number, l: number) => SafeArray> = {
   F32: Float32Array,
+  F16: Uint16Array,
   I32: Int32Array,
   U32: Uint32Array,
   I8: Int8Array,
@@ -129,32 +142,45 @@ export interface TensorToWrite {
   data: SafeArray;
 }
 
-/** Encodes tensors (in the given order) and string metadata; the header is padded to 8 bytes. */
-export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metadata: Record<string, string> = {}): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+const hex8 = (v: number) => v.toString(16).padStart(8, '0');
+
+/**
+ * Encodes tensors and string metadata; the header is padded to 8 bytes. Tensors are laid out
+ * widest dtype first (in the given order within a width), so every tensor is aligned to its
+ * element size. With `checksum`, the metadata gains the data section's CRC-32.
+ */
+export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metadata: Record<string, string> = {}, options: { checksum?: boolean } = {}): Uint8Array {
+  const entries: Record<string, unknown> = {};
+  const width = (t: TensorToWrite) => DTYPE_BYTES[t.dtype];
+  const ordered = Object.entries(tensors)
+    .map(([name, t], i) => ({ name, t, i }))
+    .sort((a, b) => width(b.t) - width(a.t) || a.i - b.i);
   let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
+  for (const { name, t } of ordered) {
     if (name === '__metadata__') fail("'__metadata__' is reserved.");
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) fail(`tensor '${name}': ${t.data.length} values for shape [${t.shape.join(', ')}].`);
     if (CTOR[t.dtype] !== t.data.constructor) fail(`tensor '${name}': ${t.data.constructor.name} data for dtype ${t.dtype}.`);
     const bytes = count * DTYPE_BYTES[t.dtype];
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    entries[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
+  const data = new Uint8Array(offset);
+  let at = 0;
+  for (const { t } of ordered) {
+    // Little-endian on every platform JavaScript runs on in practice; typed arrays use the host order.
+    const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    data.set(raw, at);
+    at += raw.length;
+  }
+  const meta = options.checksum ? { ...metadata, checksum: `crc32:${hex8(crc32(data))}` } : metadata;
+  const header = Object.keys(meta).length ? { __metadata__: meta, ...entries } : entries;
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + new TextEncoder().encode(json).length) % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const t of Object.values(tensors)) {
-    // Little-endian on every platform JavaScript runs on in practice; typed arrays use the host order.
-    const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    out.set(raw, at);
-    at += raw.length;
-  }
+  out.set(data, 8 + headerBytes.length);
   return out;
 }

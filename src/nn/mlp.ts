@@ -8,7 +8,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, gemm, type Activation } from '../kernels/gemm.js';
 import { softmax } from '../kernels/loss.js';
 import { Random } from '../random.js';
-import type { LayerQuant } from '../compress/quantize.js';
+import type { LayerQuant } from './quant-spec.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -178,7 +178,7 @@ export class MLP {
         bias: d.duplicate(l.bias),
         ...(l.mask ? { mask: d.duplicate(l.mask) } : {}),
         ...(l.biasMask ? { biasMask: d.duplicate(l.biasMask) } : {}),
-        ...(l.quant ? { quant: { spec: { ...l.quant.spec }, weight: { ...l.quant.weight, scale: d.duplicate(l.quant.weight.scale), zero: d.duplicate(l.quant.weight.zero) } } } : {}),
+        ...(l.quant ? { quant: cloneQuant(l.quant) } : {}),
       })),
     );
   }
@@ -191,6 +191,18 @@ export class MLP {
       l.biasMask?.dispose();
       l.quant?.weight.scale.dispose();
       l.quant?.weight.zero.dispose();
+      l.quant?.codebook?.dispose();
+      l.quant?.assignment?.dispose();
     }
   }
+}
+
+function cloneQuant(q: LayerQuant): LayerQuant {
+  const d = q.weight.scale.device;
+  return {
+    spec: { ...q.spec },
+    weight: { ...q.weight, scale: d.duplicate(q.weight.scale), zero: d.duplicate(q.weight.zero) },
+    ...(q.codebook ? { codebook: d.duplicate(q.codebook) } : {}),
+    ...(q.assignment ? { assignment: d.duplicate(q.assignment) } : {}),
+  };
 }

@@ -2,13 +2,16 @@ import type { Tensor } from '../gpu/tensor.js';
 import { copy } from '../kernels/elementwise.js';
 import { fakeQuant } from '../kernels/quant.js';
 import type { Slot } from '../kernels/optim.js';
-import { observeWeight, quantizeWeights, type QuantSpec } from '../compress/quantize.js';
+import { signQuantize } from '../kernels/sign.js';
+import { observeWeight, quantizeLayers } from '../compress/quantize.js';
+import type { QuantSpec } from './quant-spec.js';
 import type { MLP } from './mlp.js';
 
 /**
  * Quantization-aware training: float master copies of the weights take the optimizer's updates;
  * before each step the layer weights are set to the fake-quantized masters (parameters observed
- * on the GPU, no readback), so forward and backward see quantized weights.
+ * on the GPU, no readback), so forward and backward see quantized weights. Min-max, binary and
+ * ternary specs (the last two recompute alpha every step, as XNOR-Net and TWN train).
  */
 export class FakeQuantTraining {
   private masters: Tensor<'f32'>[];
@@ -21,7 +24,12 @@ export class FakeQuantTraining {
   }
 
   quantize(): void {
+    const method = this.spec.method ?? 'minmax';
     this.model.layers.forEach((l, i) => {
+      if (method === 'binary' || method === 'ternary') {
+        signQuantize(this.masters[i]!, { ternary: method === 'ternary', perChannel: this.spec.perChannel !== false, mask: l.mask, out: l.weight }).alpha.dispose();
+        return;
+      }
       const q = observeWeight(this.masters[i]!, this.spec);
       fakeQuant(this.masters[i]!, q, this.spec.perChannel === false ? 'tensor' : 'cols', l.weight);
       q.scale.dispose();
@@ -48,7 +56,7 @@ export class FakeQuantTraining {
   /** Leaves the model with its final quantized weights and their parameters. */
   finish(): void {
     this.restoreMasters();
-    quantizeWeights(this.model, this.spec);
+    quantizeLayers(this.model, this.spec);
     for (const m of this.masters) m.dispose();
     this.masters = [];
   }

@@ -12,8 +12,9 @@ import { Optimizer, scheduledRate, type OptimizerConfig, type Schedule } from '.
 import { Random } from '../random.js';
 import { Backprop } from './backprop.js';
 import { checkGradual, prunesAt, pruneToSchedule, type GradualPruning } from '../compress/schedule.js';
-import { checkSpec, type QuantSpec } from '../compress/quantize.js';
+import { normalizeSpec, type QuantRequest } from './quant-spec.js';
 import { FakeQuantTraining } from './qat.js';
+import { SharedWeightTraining } from './sharing.js';
 import { TeacherLogits, type Distillation } from './teacher.js';
 import { BestWeights } from './best-weights.js';
 import type { MLP } from './mlp.js';
@@ -81,9 +82,11 @@ export interface FitOptions {
   /**
    * Quantization-aware training: the forward and backward passes use min-max fake-quantized
    * weights, recomputed every step; gradients reach the float weights straight through (STE).
-   * When fit ends, the model holds the quantized weights (as after quantizeWeights).
+   * When fit ends, the model holds the quantized weights (as after quantizeWeights). Min-max,
+   * binary and ternary specs. A model whose layers share weights (k-means) needs no option:
+   * fit trains the shared values with the gradients summed per cluster (Han et al. 2016).
    */
-  quantization?: QuantSpec;
+  quantization?: QuantRequest;
   /**
    * Knowledge distillation from a teacher with the same inputs and outputs (Hinton et al. 2015):
    * the loss is alpha T^2 KL(teacher || student at temperature T) + (1 - alpha) cross-entropy.
@@ -162,7 +165,11 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   const raw = data instanceof GpuDataset ? data.data : data;
   const loss = options.loss ?? defaultLoss(raw);
   if (options.pruning) checkGradual(options.pruning);
-  if (options.quantization) checkSpec(options.quantization);
+  const quantization = options.quantization ? normalizeSpec(options.quantization) : undefined;
+  if (quantization?.method === 'kmeans')
+    throw new InvalidArgumentError('k-means weight sharing is trained after clustering: quantizeWeights(model, { method: \'kmeans\', bits }), then fit fine-tunes the shared values.');
+  const sharing = SharedWeightTraining.of(model);
+  if (sharing && (options.pruning || quantization)) throw new InvalidArgumentError('A model with shared (k-means) weights trains its shared values only; it cannot be pruned or quantized again while training.');
   let order = rowsOf(options.rows, raw.rows);
   let valRows: Uint32Array | undefined;
   if (options.validationSplit !== undefined) {
@@ -188,7 +195,8 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   };
   const params = model.layers.flatMap((l) => [l.weight, l.bias]);
   const best = options.earlyStopping ? new BestWeights(params) : undefined;
-  const qat = options.quantization ? new FakeQuantTraining(model, options.quantization) : undefined;
+  const qat = quantization ? new FakeQuantTraining(model, quantization) : undefined;
+  await sharing?.prepare();
   const teacher = options.distillation ? await TeacherLogits.create(options.distillation, gpuData) : undefined;
   const batches = Math.ceil(n / options.batchSize);
   const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [], aborted: false };
@@ -212,7 +220,8 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
         qat?.quantize();
         const distill = teacher?.forBatch(index, offset, bp.x);
         bp.gradients(y, stats, { step, labelSmoothing: options.labelSmoothing, distill });
-        optimizer.step(qat ? qat.slots(bp.slots()) : bp.slots(), lr, stats);
+        optimizer.step(qat ? qat.slots(bp.slots()) : sharing ? sharing.slots(bp.slots()) : bp.slots(), lr, stats);
+        sharing?.share();
         step++;
         if (options.pruning && prunesAt(options.pruning, step)) {
           qat?.restoreMasters(); // prune the float weights, not their quantized copies
@@ -274,6 +283,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   } finally {
     for (const { bp, y } of workspaces.values()) (bp.dispose(), y.dispose());
     qat?.finish();
+    sharing?.dispose();
     teacher?.dispose();
     best?.dispose();
     optimizer.dispose();

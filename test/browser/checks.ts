@@ -3,7 +3,7 @@
  * test/kernel-checks.ts (GEMM, losses, an optimizer step) and a short training run, on navigator.gpu. Results go back
  * to the test as plain objects; the test asserts them.
  */
-import { createDevice, MLP, fit, evaluate } from '../../src/browser.js';
+import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, modelToSafetensors, modelFromSafetensors } from '../../src/browser.js';
 import { gemmChecks, lossChecks, stepChecks, type Check } from '../kernel-checks.js';
 import { toyData } from '../toy-data.js';
 
@@ -32,4 +32,24 @@ export async function trainCheck(): Promise<{ accuracy: number; epochs: number }
   }
 }
 
-(globalThis as Record<string, unknown>).shrinkrayChecks = { runChecks, trainCheck };
+/** The compressed model format in the page: a pruned k-means model written and read back. */
+export async function formatCheck(): Promise<{ bytes: number; predicted: number; same: boolean }> {
+  const device = await createDevice();
+  try {
+    const model = MLP.create(device, [64, 30, 10], { seed: 1 });
+    await prune(model, { type: 'global', sparsity: 0.8 });
+    await quantizeWeights(model, { method: 'kmeans', bits: 4 });
+    const file = await modelToSafetensors(model);
+    const loaded = modelFromSafetensors(device, file);
+    const x = Float32Array.from({ length: 5 * 64 }, (_, i) => Math.sin(i));
+    const [a, b] = [await model.predict(x), await loaded.predict(x)];
+    const predicted = (await compressedSize(model)).totalBytes;
+    model.dispose();
+    loaded.dispose();
+    return { bytes: file.length, predicted, same: a.every((v, i) => v === b[i]) };
+  } finally {
+    device.destroy();
+  }
+}
+
+(globalThis as Record<string, unknown>).shrinkrayChecks = { runChecks, trainCheck, formatCheck };

@@ -46,7 +46,7 @@ export const cv: Command = {
         ? {
             compress: async (model) => {
               if (sparsity !== undefined) await prune(model, { type: 'global', sparsity });
-              if (bits !== undefined) quantizeWeights(model, { bits });
+              if (bits !== undefined) await quantizeWeights(model, { bits });
               return model;
             },
           }

@@ -4,7 +4,7 @@ import { evaluate } from '../../nn/train.js';
 import { numberOf, requiredString, stringOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, writeModel } from '../models.js';
+import { openModel, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
 export const distillCommand: Command = {
@@ -13,6 +13,7 @@ export const distillCommand: Command = {
   usage: 'shrinkray distill --teacher FILE [--student 30] [--alpha 0.5] [--temperature 2.5] [--epochs N] --model-out FILE',
   description: 'Loss: alpha T^2 KL(softmax(z_t/T) || softmax(z_s/T)) + (1 - alpha) CE(y, z_s). --alpha 1 needs no labels.\n--compare also trains the same student alone (same initialization and epochs) and reports both.',
   options: {
+    ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
     ...TRAIN_OPTIONS,
     teacher: { type: 'string', arg: 'FILE', help: 'the teacher model' },
@@ -44,7 +45,7 @@ export const distillCommand: Command = {
     await trainWithProgress(out, 'distilling', student, train, { ...options, distillation: { teacher, alpha, temperature } }, test);
     result.student = await evaluate(student, test);
     const target = stringOf(values, 'model-out')!;
-    await writeModel(student, target, { note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, standardizer: opened.standardizer });
+    await writeModel(student, target, { float16: !!values.float16, note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, standardizer: opened.standardizer });
     const acc = (r: unknown) => `${(((r as { accuracy: number }).accuracy) * 100).toFixed(2)} %`;
     out.log(`teacher ${acc((result.teacher as { test: unknown }).test)}, distilled student ${acc(result.student)}${result.alone ? `, student alone ${acc(result.alone)}` : ''} (test accuracy); saved ${target}`);
     out.result({ model: target, ...result });

@@ -4,7 +4,7 @@ import { modelFromPytorchSafetensors } from '../../io/pytorch.js';
 import { ACTIVATIONS, type Activation } from '../../kernels/gemm.js';
 import { choiceOf, requiredString, stringOf } from '../args.js';
 import type { Command } from '../command.js';
-import { writeModel } from '../models.js';
+import { SAVE_OPTIONS, writeModel } from '../models.js';
 
 export const importCommand: Command = {
   name: 'import',
@@ -12,6 +12,7 @@ export const importCommand: Command = {
   usage: 'shrinkray import --from FILE [--activation relu] --model-out FILE',
   description: "Keys '0.weight' [out, in], '0.bias', '2.weight', ... (save_file(model.state_dict(), path)). A state dict does\nnot record activations: --activation names the hidden one, --output the last (default identity: logits).",
   options: {
+    ...SAVE_OPTIONS,
     from: { type: 'string', arg: 'FILE', help: 'the PyTorch safetensors file' },
     activation: { type: 'string', arg: 'NAME', default: 'relu', help: 'hidden activation: relu, tanh, sigmoid, identity' },
     output: { type: 'string', arg: 'NAME', default: 'identity', help: 'activation of the last layer' },
@@ -27,7 +28,7 @@ export const importCommand: Command = {
     const device = await ctx.device();
     const model = modelFromPytorchSafetensors(device, bytes, { activation, output });
     const target = stringOf(values, 'model-out')!;
-    await writeModel(model, target, { note: `imported from PyTorch ${from}` });
+    await writeModel(model, target, { float16: !!values.float16, note: `imported from PyTorch ${from}` });
     const arch = [model.inputs, ...model.layers.map((l) => l.units)];
     out.log(`imported ${from}: ${arch.join('-')} (${activation} hidden, ${output} output), ${model.parameterCount().toLocaleString('en-US')} parameters; saved ${target}`);
     out.result({ from, model: target, architecture: arch, activation, output });

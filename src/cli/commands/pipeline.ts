@@ -1,12 +1,13 @@
 /**
  * The default run: train a dense model (LeNet-300-100 on MNIST unless told otherwise), prune it
- * gradually with fine-tuning, quantize it (int8, and a lower bit width after pruning), distil a
+ * gradually with fine-tuning, quantize it (int8, and a lower bit width after pruning), share the
+ * pruned model's weights by k-means and fine-tune them (Deep Compression), distil a
  * small student, score the units by ablation and remove the least important physically, score
  * every variant on the test set against the dense model, and write the report. The defaults fit
  * 15 minutes on a 2-core machine with a CPU WebGPU adapter (about 7); --quick is a short run on a
  * subset. Every option is checked before any work starts.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MLP } from '../../nn/mlp.js';
 import { quantizeWeights } from '../../compress/quantize.js';
@@ -14,7 +15,6 @@ import { layerImportance, unitImportance } from '../../compress/importance.js';
 import { figures, simplify } from '../../compress/simplify.js';
 import { testMetrics, type ClassificationMetrics } from '../../validate/metrics.js';
 import { GpuDataset } from '../../data/gpu-dataset.js';
-import { compressedSize } from '../../compress/size.js';
 import { numberOf, stringOf, UsageError, widthsOf, type Options } from '../args.js';
 import type { Command, Context } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
@@ -31,6 +31,7 @@ const options: Options = {
   'prune-epochs': { type: 'string', arg: 'N', help: 'fine-tuning epochs while pruning (default 6; --quick 1)' },
   sparsity: { type: 'string', arg: 'FRACTION', default: '0.9', help: 'fraction of weights pruned (global magnitude, gradual)' },
   bits: { type: 'string', arg: 'N', default: '4', help: 'the lower bit width for the pruned model (2-7; int8 is always made)' },
+  'share-bits': { type: 'string', arg: 'N', default: '5', help: 'Deep Compression: bits of the k-means shared values of the pruned model (1-8)' },
   student: { type: 'string', arg: 'WIDTHS', default: '30', help: 'hidden widths of the distilled student' },
   keep: { type: 'string', arg: 'FRACTION', default: '0.3', help: 'simplification: the fraction of parameters the smaller model keeps' },
   'student-epochs': { type: 'string', arg: 'N', help: 'epochs of the student, alone and distilled (default 8; --quick 2)' },
@@ -55,6 +56,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const sparsity = numberOf(values, 'sparsity', { min: 0, max: 1, exclusiveMin: true });
   if (sparsity >= 1) throw new UsageError('--sparsity must be below 1');
   const bits = numberOf(values, 'bits', { integer: true, min: 2, max: 7 });
+  const shareBits = numberOf(values, 'share-bits', { integer: true, min: 1, max: 8 });
   const alpha = numberOf(values, 'alpha', { min: 0, max: 1 });
   const temperature = numberOf(values, 'temperature', { min: 0, exclusiveMin: true, max: 100 });
   const hidden = widthsOf(values, 'layers');
@@ -77,11 +79,12 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const gpuTest = new GpuDataset(device, test);
   mkdirSync(join(dir, 'models'), { recursive: true });
   const training: TrainingRun[] = [];
-  const models: { name: string; description: string; model: MLP; file: string }[] = [];
+  const models: { name: string; description: string; model: MLP; file: string; bytes: number }[] = [];
   const save = async (name: string, description: string, model: MLP) => {
     const file = `models/${name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '').toLowerCase()}.safetensors`;
     await writeModel(model, join(dir, file), { data: data.name, note: description, standardizer: data.standardizer });
-    models.push({ name, description, model, file });
+    // Every size in the report is the byte length of the file written.
+    models.push({ name, description, model, file, bytes: statSync(join(dir, file)).size });
   };
 
   // 1. The dense reference.
@@ -92,7 +95,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
 
   // 2. Post-training int8 quantization of the dense model (per output channel, symmetric).
   const int8 = dense.clone();
-  quantizeWeights(int8, { bits: 8, restrictRange: true });
+  await quantizeWeights(int8, { bits: 8, restrictRange: true });
   await save('int8', 'dense, int8 post-training quantization of the weights (per channel, symmetric)', int8);
   out.log('int8: quantized the dense model\'s weights');
 
@@ -111,12 +114,28 @@ export async function runPipeline(ctx: Context): Promise<number> {
   );
   await save(`pruned ${Math.round(sparsity * 100)} %`, `gradual global magnitude pruning with ${pruneEpochs} fine-tuning epochs at a tenth of the learning rate`, pruned);
   const prunedInt8 = pruned.clone();
-  quantizeWeights(prunedInt8, { bits: 8, restrictRange: true });
+  await quantizeWeights(prunedInt8, { bits: 8, restrictRange: true });
   await save(`pruned + int8`, 'the pruned model, int8 weights (per channel)', prunedInt8);
   const prunedLow = pruned.clone();
-  quantizeWeights(prunedLow, { bits });
+  await quantizeWeights(prunedLow, { bits });
   await save(`pruned + int${bits}`, `the pruned model, ${bits}-bit weights (per channel)`, prunedLow);
   out.log(`quantized the pruned model to int8 and int${bits}`);
+
+  // Deep Compression (Han et al. 2016): the pruned model's weights shared by k-means, the shared
+  // values fine-tuned with the gradients summed per cluster, and the file Huffman coded.
+  const shared = pruned.clone();
+  await quantizeWeights(shared, { method: 'kmeans', bits: shareBits });
+  training.push(
+    await trainWithProgress(out, `fine-tuning ${2 ** shareBits} shared values`, shared, gpuTrain, {
+      ...base,
+      epochs: 1,
+      learningRate: base.learningRate / 100,
+      optimizer: { type: 'sgd', momentum: 0.9 },
+      schedule: { type: 'constant' },
+      seed: seed + 5,
+    }, gpuTest),
+  );
+  await save('deep compression', `the pruned model with k-means weight sharing (${2 ** shareBits} shared values per layer, ${shareBits}-bit indices) fine-tuned for an epoch, Huffman coded (Han et al. 2016)`, shared);
 
   // 4. A small student, alone and distilled from the dense model, from the same initialization.
   const studentWidths = [train.cols, ...studentHidden, classes];
@@ -157,10 +176,10 @@ export async function runPipeline(ctx: Context): Promise<number> {
   // 6. Every variant against the dense model on the test set.
   const bar = out.progress('scoring variants', models.length, 'variants');
   const refPredictions = ((await testMetrics(dense, gpuTest)) as ClassificationMetrics).predictions;
-  const refBytes = (await compressedSize(dense)).denseBytes;
+  const refBytes = models.find((m) => m.model === dense)!.bytes;
   const variants: VariantReport[] = [];
   for (const [i, m] of models.entries()) {
-    variants.push({ ...(await measureVariant(m.name, m.description, m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, seed)), file: m.file });
+    variants.push({ ...(await measureVariant(m.name, m.description, m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, seed, m.bytes)), file: m.file });
     bar.update(i + 1);
   }
   bar.done();
@@ -170,7 +189,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
     command: ctx.commandLine,
     device: device.describe(),
     data: { name: data.name, trainRows: train.rows, testRows: test.rows, features: train.cols, classes },
-    settings: { quick, widths, epochs, pruneEpochs, sparsity, bits, studentWidths, studentEpochs, alpha, temperature, batchSize: base.batchSize, learningRate: base.learningRate, optimizer: base.optimizer, seed },
+    settings: { quick, widths, epochs, pruneEpochs, sparsity, bits, shareBits, studentWidths, studentEpochs, alpha, temperature, batchSize: base.batchSize, learningRate: base.learningRate, optimizer: base.optimizer, seed },
     seconds: (performance.now() - started) / 1000,
     reference: 'dense',
     variants,
@@ -188,10 +207,10 @@ export async function runPipeline(ctx: Context): Promise<number> {
   gpuTrain.dispose();
   gpuTest.dispose();
   out.log('');
-  out.log(['variant'.padEnd(20), 'size'.padStart(10), 'x smaller'.padStart(9), 'accuracy'.padStart(9), 'diff (pts)'.padStart(10), 'p-value'.padStart(8)].join('  '));
+  out.log(['variant'.padEnd(20), 'file bytes'.padStart(10), 'x smaller'.padStart(9), 'accuracy'.padStart(9), 'diff (pts)'.padStart(10), 'p-value'.padStart(8)].join('  '));
   for (const v of variants)
     out.log(
-      [v.name.padEnd(20), `${(v.bytes / 1024).toFixed(1)} KiB`.padStart(10), v.ratio.toFixed(1).padStart(9), `${(v.accuracy * 100).toFixed(2)} %`.padStart(9), (v.name === 'dense' ? '' : `${v.difference >= 0 ? '+' : ''}${(v.difference * 100).toFixed(2)}`).padStart(10), (v.name === 'dense' ? '' : v.pValue < 0.001 ? '<0.001' : v.pValue.toFixed(3)).padStart(8)].join('  '),
+      [v.name.padEnd(20), v.bytes.toLocaleString('en-US').padStart(10), v.ratio.toFixed(1).padStart(9), `${(v.accuracy * 100).toFixed(2)} %`.padStart(9), (v.name === 'dense' ? '' : `${v.difference >= 0 ? '+' : ''}${(v.difference * 100).toFixed(2)}`).padStart(10), (v.name === 'dense' ? '' : v.pValue < 0.001 ? '<0.001' : v.pValue.toFixed(3)).padStart(8)].join('  '),
     );
   out.log(`\nreport: ${join(dir, 'report.md')} (${files.join(', ')}), models in ${join(dir, 'models')}; ${report.seconds.toFixed(0)} s in all`);
   out.result(report);

@@ -4,7 +4,7 @@ import { evaluate } from '../../nn/train.js';
 import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, writeModel } from '../models.js';
+import { openModel, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
 export const pruneCommand: Command = {
@@ -13,6 +13,7 @@ export const pruneCommand: Command = {
   usage: 'shrinkray prune --model FILE --sparsity 0.9 [--scope global|layer|structured|nm] [--epochs N] --model-out FILE',
   description: 'With --epochs > 0 (global or layer scope) the sparsity rises along Zhu & Gupta\'s cubic schedule while\nthe model fine-tunes; with --epochs 0 the model is pruned at once. Masks are kept in the file, so later\ntraining leaves pruned weights at zero.',
   options: {
+    ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
     ...TRAIN_OPTIONS,
     model: { type: 'string', arg: 'FILE', help: 'the model to prune' },
@@ -49,7 +50,7 @@ export const pruneCommand: Command = {
     const after = await evaluate(model, test);
     const report = await pruneReport(model);
     const target = stringOf(values, 'model-out')!;
-    await writeModel(model, target, { note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, standardizer: opened.standardizer, data: opened.metadata.data });
+    await writeModel(model, target, { float16: !!values.float16, note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, standardizer: opened.standardizer, data: opened.metadata.data });
     out.log(`pruned ${(report.sparsity * 100).toFixed(1)} % of weights (${report.layers.map((l) => `${(l.sparsity * 100).toFixed(1)} %`).join(' / ')}); test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; saved ${target}`);
     out.result({ model: target, scope, sparsity: report.sparsity, layers: report.layers, before, after });
     model.dispose();

@@ -6,7 +6,7 @@ import { evaluate } from '../../nn/train.js';
 import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, writeModel } from '../models.js';
+import { openModel, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
 
 export const simplifyCommand: Command = {
@@ -15,6 +15,7 @@ export const simplifyCommand: Command = {
   usage: 'shrinkray simplify --model FILE [--units-per-round 20] [--target-parameters N] [--min-accuracy A] --model-out FILE',
   description: 'Each round scores the units (--criterion, on --score-samples training rows), removes the --units-per-round\nleast important across all hidden layers, fine-tunes (--epochs per round) and checks the accuracy on a\nvalidation split (--validation, the last rows of the training data). It stops at --target-parameters,\nbefore the accuracy falls below --min-accuracy, or after --rounds, keeping the last model above the floor.',
   options: {
+    ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
     ...TRAIN_OPTIONS,
     model: { type: 'string', arg: 'FILE', help: 'the model' },
@@ -64,7 +65,7 @@ export const simplifyCommand: Command = {
     const testBefore = (await evaluate(opened.model, test)).accuracy;
     const testAfter = (await evaluate(result.model, test)).accuracy;
     const target2 = stringOf(values, 'model-out')!;
-    await writeModel(result.model, target2, { note: `simplified from ${file} (${criterion})`, standardizer: opened.standardizer });
+    await writeModel(result.model, target2, { float16: !!values.float16, note: `simplified from ${file} (${criterion})`, standardizer: opened.standardizer });
     const row = (name: string, f: typeof result.before, testAcc: number) =>
       `${name.padEnd(7)} ${f.widths.join('-').padEnd(18)} ${f.parameters.toLocaleString('en-US').padStart(9)} parameters ${f.flops.toLocaleString('en-US').padStart(10)} FLOPs/row  validation ${(f.accuracy * 100).toFixed(2)} %  test ${(testAcc * 100).toFixed(2)} %  inference ${f.inferenceMs.toFixed(0)} ms`;
     out.log(row('before', result.before, testBefore));

@@ -5,7 +5,7 @@ import { ACTIVATIONS, type Activation } from '../../kernels/gemm.js';
 import { choiceOf, stringOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
-import { writeModel } from '../models.js';
+import { SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
 export const train: Command = {
@@ -13,6 +13,7 @@ export const train: Command = {
   summary: 'train an MLP and save it',
   usage: 'shrinkray train [--data ...] [--layers 300,100] [--epochs N] [--model-out FILE]',
   options: {
+    ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
     ...TRAIN_OPTIONS,
     layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden layer widths' },
@@ -31,7 +32,7 @@ export const train: Command = {
     const curves = await trainWithProgress(out, 'train', model, data.train, options, data.test);
     const scores = await evaluate(model, data.test);
     const file = stringOf(values, 'model-out')!;
-    await writeModel(model, file, { data: data.name, standardizer: data.standardizer });
+    await writeModel(model, file, { float16: !!values.float16, data: data.name, standardizer: data.standardizer });
     out.log(`test loss ${scores.loss.toFixed(4)}${Number.isNaN(scores.accuracy) ? '' : `, test accuracy ${(scores.accuracy * 100).toFixed(2)} %`}; saved ${file}`);
     out.result({ model: file, architecture: [data.train.cols, ...hidden, outputs], test: scores, history: curves.epochs });
     model.dispose();
