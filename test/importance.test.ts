@@ -157,7 +157,7 @@ describe('structural simplification', () => {
     await expect(removeUnits(model, 1, [0, 1, 2, 3, 4, 5, 6])).rejects.toThrow(InvalidArgumentError);
     await expect(removeUnits(model, 2, [0])).rejects.toThrow(/hidden layer/);
     await expect(removeUnits(model, 0, [12])).rejects.toThrow(/not a unit/);
-    quantizeWeights(model, { bits: 8 });
+    await quantizeWeights(model, { bits: 8 });
     await expect(removeUnits(model, 0, [0])).rejects.toThrow(/simplify first/);
     model.dispose();
   });

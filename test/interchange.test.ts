@@ -61,10 +61,10 @@ describe('ONNX export, run in onnxruntime-node on the MNIST test set', () => {
 
     // Quantized (8-bit per channel, 4-bit per tensor affine unsigned) and pruned: QDQ form.
     const int8 = model.clone();
-    quantizeWeights(int8, { bits: 8 });
+    await quantizeWeights(int8, { bits: 8 });
     const pruned4 = model.clone();
     await prune(pruned4, { type: 'global', sparsity: 0.8 });
-    quantizeWeights(pruned4, { bits: 4, perChannel: false, symmetric: false, signed: false });
+    await quantizeWeights(pruned4, { bits: 4, perChannel: false, symmetric: false, signed: false });
     for (const q of [int8, pruned4]) {
       const bytes = await modelToOnnx(q);
       const qOurs = await q.predict(test.features);
@@ -79,6 +79,17 @@ describe('ONNX export, run in onnxruntime-node on the MNIST test set', () => {
       const floatBytes = await modelToOnnx(q, { quantized: 'float' });
       expect(bytes.length).toBeLessThan(floatBytes.length * 0.3);
       expect(maxAbsDiff(await runOnnx(floatBytes, x, 200, 784), await q.predict(x))).toBeLessThan(1e-4);
+      q.dispose();
+    }
+
+    // k-means shared values and ternary weights are written as their float values; onnxruntime
+    // computes what shrinkray computes.
+    for (const spec of [{ method: 'kmeans', bits: 4 }, { method: 'ternary' }] as const) {
+      const q = model.clone();
+      await prune(q, { type: 'global', sparsity: 0.8 });
+      await quantizeWeights(q, spec);
+      const out = await runOnnx(await modelToOnnx(q), x, 200, 784);
+      expect(maxAbsDiff(out, await q.predict(x))).toBeLessThan(1e-4);
       q.dispose();
     }
     model.dispose();

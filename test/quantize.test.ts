@@ -5,6 +5,7 @@ import { prune } from '../src/compress/prune.js';
 import { MLP } from '../src/nn/mlp.js';
 import { evaluate, fit } from '../src/nn/train.js';
 import { InvalidArgumentError } from '../src/errors.js';
+import { normalizeSpec, type QuantRequest } from '../src/nn/quant-spec.js';
 import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';
 
 describe('quantization parameters (PyTorch MinMaxObserver formulas)', () => {
@@ -27,6 +28,23 @@ describe('quantization parameters (PyTorch MinMaxObserver formulas)', () => {
   it('bad specs are typed errors', () => {
     for (const spec of [{ bits: 1 }, { bits: 9 }, { bits: 4.5 }, { bits: 8, signed: false, restrictRange: true }] as QuantSpec[])
       expect(() => observeWeight(undefined as never, spec)).toThrow(InvalidArgumentError);
+    const bad: [QuantRequest, RegExp][] = [
+      [{ method: 'binary', bits: 3 }, /binary weights take 1 bit/],
+      [{ method: 'ternary', symmetric: false }, /signed and symmetric/],
+      [{ method: 'kmeans', bits: 9 }, /from 1 to 8/],
+      [{ method: 'kmeans', bits: 4, perChannel: true }, /one codebook per layer/],
+      [{ method: 'median' as never, bits: 4 }, /Unknown quantization method 'median'/],
+      [{ symmetric: false }, /bits must be an integer from 2 to 8, got undefined/],
+    ];
+    for (const [spec, message] of bad) expect(() => normalizeSpec(spec)).toThrow(message);
+  });
+
+  it('specs are canonical: implied bits filled in, defaults left out', () => {
+    expect(normalizeSpec({ bits: 8, symmetric: true, signed: true, perChannel: true, restrictRange: false })).toEqual({ bits: 8 });
+    expect(normalizeSpec({ method: 'minmax', bits: 4, symmetric: false, perChannel: false })).toEqual({ bits: 4, symmetric: false, perChannel: false });
+    expect(normalizeSpec({ method: 'binary' })).toEqual({ method: 'binary', bits: 1 });
+    expect(normalizeSpec({ method: 'ternary', perChannel: false })).toEqual({ method: 'ternary', bits: 2, perChannel: false });
+    expect(normalizeSpec({ method: 'kmeans', bits: 1 })).toEqual({ method: 'kmeans', bits: 1 });
   });
 });
 
@@ -125,7 +143,7 @@ describe.each(testBackends())('quantization kernels on %s', (backend) => {
     await prune(model, { type: 'layer', sparsity: 0.5 });
     const float = (await evaluate(model, data)).accuracy;
     const before = await model.read();
-    quantizeWeights(model, { bits: 8, restrictRange: true });
+    await quantizeWeights(model, { bits: 8, restrictRange: true });
     const after = await model.read();
     after.forEach((l, i) => l.weight.forEach((v, j) => {
       if (before[i]!.weight[j] === 0) expect(Object.is(v, 0)).toBe(true);
