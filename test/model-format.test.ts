@@ -22,7 +22,7 @@ import type { QuantRequest } from '../src/nn/quant-spec.js';
 import { MLP } from '../src/nn/mlp.js';
 import { DataFormatError, ShrinkrayError } from '../src/errors.js';
 import { Random } from '../src/random.js';
-import { randomArray, useDevice } from './helpers.js';
+import { useDevice } from './helpers.js';
 
 describe('format pieces', () => {
   it('packs values at any width from 1 to 12 bits across byte boundaries, and reads them back', () => {

@@ -8,8 +8,7 @@ import { loadModel, saveModel } from '../src/io/files.js';
 import { prune } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
 import { MLP } from '../src/nn/mlp.js';
-import { DataFormatError, ShapeError, ShrinkrayError } from '../src/errors.js';
-import { Random } from '../src/random.js';
+import { DataFormatError, ShapeError } from '../src/errors.js';
 import { randomArray, useDevice } from './helpers.js';
 
 /**

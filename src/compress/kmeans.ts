@@ -12,7 +12,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { shareWeights as expandShared } from '../kernels/sharing.js';
-import type { LayerQuant } from '../nn/quant-spec.js';
+import { disposeQuant, type LayerQuant } from '../nn/quant-spec.js';
 import type { MLP } from '../nn/mlp.js';
 
 export interface KMeansResult {
@@ -97,10 +97,7 @@ export async function shareWeights(model: MLP, bits: number): Promise<LayerQuant
       assignment: device.tensor(assignment, [l.inputs, l.units]),
     };
     expandShared(q.codebook!, q.assignment!, l.weight);
-    l.quant?.weight.scale.dispose();
-    l.quant?.weight.zero.dispose();
-    l.quant?.codebook?.dispose();
-    l.quant?.assignment?.dispose();
+    disposeQuant(l.quant);
     l.quant = q;
     out.push(q);
   }

@@ -1,5 +1,7 @@
 /**
- * Min-max quantization of MLPs (Jacob et al. 2018; PyTorch's MinMaxObserver and its defaults):
+ * Weight quantization of MLPs: quantizeWeights dispatches on the spec's method (k-means sharing
+ * in ./kmeans.ts, binary and ternary in kernels/sign.ts). This file holds min-max quantization
+ * and integer inference (Jacob et al. 2018; PyTorch's MinMaxObserver and its defaults):
  *  - weights: signed, symmetric, per output channel (a column of W [in, out]) by default; 2 to 8
  *    bits; int8 may be restricted to [-127, 127] so that -w quantizes like w;
  *  - activations: unsigned 8-bit, affine, one (s, z) per layer input, calibrated on batches.
@@ -15,7 +17,7 @@ import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import { copy } from '../kernels/elementwise.js';
 import { signQuantize } from '../kernels/sign.js';
-import { checkSpec, normalizeSpec, qrange, type LayerQuant, type QuantRequest, type QuantSpec } from '../nn/quant-spec.js';
+import { checkSpec, disposeQuant, normalizeSpec, qrange, type LayerQuant, type QuantRequest, type QuantSpec } from '../nn/quant-spec.js';
 import { shareWeights } from './kmeans.js';
 import { gatherLabels, gatherRows } from '../kernels/gather.js';
 import { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams } from '../kernels/quant.js';
@@ -57,7 +59,6 @@ export function observeWeight(w: F32, spec: QuantSpec): QParams {
   return q;
 }
 
-
 /**
  * Post-training weight quantization: every layer's weights become their quantized values
  * (min-max, k-means weight sharing, binary or ternary; see nn/quant-spec.ts) and the layer keeps
@@ -91,14 +92,6 @@ export function quantizeLayers(model: MLP, request: QuantSpec): LayerQuant[] {
     l.quant = { spec, weight };
     return l.quant;
   });
-}
-
-/** Frees a layer's quantization tensors. */
-export function disposeQuant(q: LayerQuant | undefined): void {
-  q?.weight.scale.dispose();
-  q?.weight.zero.dispose();
-  q?.codebook?.dispose();
-  q?.assignment?.dispose();
 }
 
 /** Per-layer input ranges over calibration batches, as uint8 affine parameters (s, z). */

@@ -8,7 +8,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, gemm, type Activation } from '../kernels/gemm.js';
 import { softmax } from '../kernels/loss.js';
 import { Random } from '../random.js';
-import type { LayerQuant } from './quant-spec.js';
+import { disposeQuant, type LayerQuant } from './quant-spec.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -189,10 +189,7 @@ export class MLP {
       l.bias.dispose();
       l.mask?.dispose();
       l.biasMask?.dispose();
-      l.quant?.weight.scale.dispose();
-      l.quant?.weight.zero.dispose();
-      l.quant?.codebook?.dispose();
-      l.quant?.assignment?.dispose();
+      disposeQuant(l.quant);
     }
   }
 }

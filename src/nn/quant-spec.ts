@@ -120,3 +120,11 @@ export interface LayerQuant {
   codebook?: Tensor<'f32'>;
   assignment?: Tensor<'u32'>;
 }
+
+/** Frees a layer's quantization tensors. */
+export function disposeQuant(q: LayerQuant | undefined): void {
+  q?.weight.scale.dispose();
+  q?.weight.zero.dispose();
+  q?.codebook?.dispose();
+  q?.assignment?.dispose();
+}

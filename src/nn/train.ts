@@ -193,7 +193,8 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
     if (!w) workspaces.set(rows, (w = { bp: new Backprop(model, rows, loss), y: gpuData.targetTensor(rows) }));
     return w;
   };
-  const params = model.layers.flatMap((l) => [l.weight, l.bias]);
+  // Shared (k-means) layers keep their best codebooks too; their weights follow from them.
+  const params = model.layers.flatMap((l) => [l.weight, l.bias, ...(l.quant?.codebook ? [l.quant.codebook] : [])]);
   const best = options.earlyStopping ? new BestWeights(params) : undefined;
   const qat = quantization ? new FakeQuantTraining(model, quantization) : undefined;
   await sharing?.prepare();
@@ -277,6 +278,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
       history.bestEpoch = best.epoch;
       history.stoppedEarly ??= false;
       if (options.earlyStopping.restoreBest ?? true) best.restore();
+      sharing?.share();
       await device.sync();
     }
     return history;

@@ -129,8 +129,8 @@ export async function runPipeline(ctx: Context): Promise<number> {
     await trainWithProgress(out, `fine-tuning ${2 ** shareBits} shared values`, shared, gpuTrain, {
       ...base,
       epochs: 1,
-      learningRate: base.learningRate / 100,
-      optimizer: { type: 'sgd', momentum: 0.9 },
+      learningRate: 0.0005,
+      optimizer: { type: 'adam' },
       schedule: { type: 'constant' },
       seed: seed + 5,
     }, gpuTest),
