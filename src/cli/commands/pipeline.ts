@@ -18,20 +18,21 @@ import { GpuDataset } from '../../data/gpu-dataset.js';
 import { numberOf, stringOf, UsageError, widthsOf, type Options } from '../args.js';
 import type { Command, Context } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
-import { writeModel } from '../models.js';
+import { SAVE_OPTIONS, writeModel } from '../models.js';
 import { writeReport, type Report, type TrainingRun } from '../report.js';
 import { fitOptionsOf, trainWithProgress } from '../training.js';
 import { measureVariant, type VariantReport } from '../variants.js';
 
 const options: Options = {
   ...DATA_OPTIONS,
+  ...SAVE_OPTIONS,
   quick: { type: 'boolean', help: 'a short run (about a minute on 2 cores): 10,000 training images, few epochs' },
   layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden widths of the dense model' },
   epochs: { type: 'string', arg: 'N', help: 'epochs of the dense model (default 10; --quick 2)' },
   'prune-epochs': { type: 'string', arg: 'N', help: 'fine-tuning epochs while pruning (default 6; --quick 1)' },
   sparsity: { type: 'string', arg: 'FRACTION', default: '0.9', help: 'fraction of weights pruned (global magnitude, gradual)' },
   bits: { type: 'string', arg: 'N', default: '4', help: 'the lower bit width for the pruned model (2-7; int8 is always made)' },
-  'share-bits': { type: 'string', arg: 'N', default: '5', help: 'Deep Compression: bits of the k-means shared values of the pruned model (1-8)' },
+  'share-bits': { type: 'string', arg: 'N', default: '4', help: 'Deep Compression: bits of the k-means shared values of the pruned model (1-8)' },
   student: { type: 'string', arg: 'WIDTHS', default: '30', help: 'hidden widths of the distilled student' },
   keep: { type: 'string', arg: 'FRACTION', default: '0.3', help: 'simplification: the fraction of parameters the smaller model keeps' },
   'student-epochs': { type: 'string', arg: 'N', help: 'epochs of the student, alone and distilled (default 8; --quick 2)' },
@@ -82,7 +83,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const models: { name: string; description: string; model: MLP; file: string; bytes: number }[] = [];
   const save = async (name: string, description: string, model: MLP) => {
     const file = `models/${name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '').toLowerCase()}.safetensors`;
-    await writeModel(model, join(dir, file), { data: data.name, note: description, standardizer: data.standardizer });
+    await writeModel(model, join(dir, file), { data: data.name, note: description, standardizer: data.standardizer, float16: !!values.float16 });
     // Every size in the report is the byte length of the file written.
     models.push({ name, description, model, file, bytes: statSync(join(dir, file)).size });
   };
