@@ -139,6 +139,13 @@ describe('k-means weight sharing of a model (Deep Compression)', () => {
     }
     expect(Array.from(await model.layers[0]!.quant!.codebook!.read())).not.toEqual(Array.from(codebook));
     await expect(fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 1, batchSize: rows, learningRate: 0.05, quantization: { bits: 4 } })).rejects.toThrow(/shared \(k-means\) weights/);
+    // Pruned after sharing: the pruned weights leave their clusters and stay 0 through training.
+    await prune(model, { type: 'global', sparsity: 0.6 });
+    await fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 3, batchSize: rows, learningRate: 0.05 });
+    for (const l of model.layers) {
+      const w = await l.weight.read(), mask = await l.mask!.read();
+      mask.forEach((m, j) => m === 0 && expect(w[j]).toBe(0));
+    }
     model.dispose();
   });
 });

@@ -36,6 +36,13 @@ export class SharedWeightTraining {
       if (!q?.codebook || !q.assignment) continue;
       const k = q.codebook.size;
       const assignment = await q.assignment.read();
+      // A weight pruned after the sharing stays pruned: it leaves its cluster.
+      if (layer.mask) {
+        const mask = await layer.mask.read();
+        let changed = false;
+        mask.forEach((m, i) => m === 0 && assignment[i] !== k && ((assignment[i] = k), (changed = true)));
+        if (changed) q.assignment.write(assignment);
+      }
       const offsets = new Uint32Array(k + 1);
       for (const a of assignment) if (a < k) offsets[a + 1]!++;
       for (let c = 0; c < k; c++) offsets[c + 1]! += offsets[c]!;
