@@ -3,9 +3,9 @@
  *   npm run quality:compress
  * 1. dense training (EPOCHS, default 20); 2. int8 post-training quantization of the dense model
  * (weights per channel, and integer inference with calibrated uint8 activations); 3. gradual
- * global pruning to KEEP (default 0.08) of the weights with fine-tuning (Han et al.); 4. the
+ * global pruning to KEEP (default 0.07) of the weights with fine-tuning (Han et al.); 4. the
  * pruned model min-max quantized to 6, 5 and 4 bits; 5. Deep Compression: the pruned model's
- * weights shared by k-means (SHARE_BITS, default 5), the shared values fine-tuned, and every
+ * weights shared by k-means (SHARE_BITS, default 4), the shared values fine-tuned, and every
  * stream Huffman coded; 6. ternary and binary weights trained with QAT on the pruned model;
  * 7. a membership-inference audit of the main variants.
  * Every size is the byte length of the model file written to OUT (default a temporary folder).
@@ -27,9 +27,9 @@ import { compareLeakage } from '../src/validate/privacy.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const epochs = env('EPOCHS', 20);
-const keep = env('KEEP', 0.08);
+const keep = env('KEEP', 0.07);
 const pruneEpochs = env('PRUNE_EPOCHS', 16);
-const shareBits = env('SHARE_BITS', 5);
+const shareBits = env('SHARE_BITS', 4);
 const shareEpochs = env('SHARE_EPOCHS', 3);
 const out = process.env.OUT ?? mkdtempSync(join(tmpdir(), 'shrinkray-compress-'));
 const device = await benchDevice();
