@@ -1,7 +1,8 @@
 /**
  * The figures of one model variant against the reference (dense) model on the test set: the
- * byte length of its model file, parameters, sparsity (per layer), accuracy, the accuracy difference with its
- * bootstrap interval and McNemar's exact p-value, and the time to score the test set.
+ * byte length of its model file, parameters, sparsity (per layer), accuracy, the accuracy
+ * difference with its bootstrap interval and McNemar's exact p-value, and the time to score the
+ * test set.
  */
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
