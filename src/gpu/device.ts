@@ -132,6 +132,9 @@ export class Device {
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
+  /** writeStamp's record: buffer -> the clock at its last write. */
+  private readonly stamps = new WeakMap<GPUBuffer, number>();
+  private clock = 0;
   private pendingError: ShrinkrayError | null = null;
   private lostError: DeviceLostError | null = null;
   private readonly pendingChecks = new Set<Promise<unknown>>();
@@ -251,12 +254,28 @@ export class Device {
         `A ${dtype} tensor [${shape.join(', ')}] needs ${bytes} bytes, over this device's ${limit} of ${value}. Split the data into smaller tensors.`,
       );
     }
-    return new Tensor(this, [...shape], dtype, this.pool.acquire(Math.max(bytes, 16)));
+    const buffer = this.pool.acquire(Math.max(bytes, 16));
+    this.touch(buffer); // a pooled buffer holds another tensor's old contents
+    return new Tensor(this, [...shape], dtype, buffer);
   }
 
   /** An uninitialized tensor (contents are whatever the pooled buffer held). */
   empty<D extends DType = 'f32'>(shape: readonly number[], dtype: D = 'f32' as D): Tensor<D> {
     return this.allocate(shape, dtype);
+  }
+
+  /**
+   * A number that changes whenever the tensor's buffer may have been written through this device
+   * (a dispatch binding it read_write, write(), a copy into it, a new allocation): caches of
+   * values derived from a tensor (padded inference weights) compare it to know they are current.
+   * Writes made around the device, straight to tensor.buffer, are not seen.
+   */
+  writeStamp(tensor: Tensor): number {
+    return this.stamps.get(tensor.buffer) ?? 0;
+  }
+
+  private touch(buffer: GPUBuffer): void {
+    this.stamps.set(buffer, ++this.clock);
   }
 
   /** Uploads typed-array data; the shape defaults to [data.length]. */
@@ -276,6 +295,7 @@ export class Device {
     this.endPass();
     this.encoder ??= this.gpu.createCommandEncoder();
     if (tensor.byteLength > 0) this.encoder.copyBufferToBuffer(source, 0, copy.buffer, 0, tensor.byteLength);
+    this.touch(copy.buffer);
     return copy;
   }
 
@@ -287,6 +307,7 @@ export class Device {
     // queue.writeBuffer runs before commands still in the encoder: submit those first.
     this.flush();
     if (data.length > 0) this.gpu.queue.writeBuffer(tensor.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.touch(tensor.buffer);
   }
 
   /** Reads a tensor back. The only sync point: pending work is submitted and awaited. */
@@ -374,6 +395,7 @@ export class Device {
         const size = Math.min(alignTo(t.byteLength, 16), buffer.size);
         resources.push({ buffer, offset: 0, size });
         key += `,${this.idOf(buffer)}:${size}`;
+        if (b.access === 'read_write') this.touch(buffer);
       }
     }
     const bindGroup = this.bindGroupFor(key, info, resources);

@@ -7,6 +7,7 @@ import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, gemm, type Activation } from '../kernels/gemm.js';
 import { softmax } from '../kernels/loss.js';
+import { resize } from '../kernels/transpose.js';
 import { Random } from '../random.js';
 import { disposeQuant, type LayerQuant } from './quant-spec.js';
 
@@ -134,6 +135,7 @@ export class MLP {
   forward(x: F32, outs?: F32[]): F32 {
     if (x.shape.length !== 2 || x.shape[1] !== this.inputs)
       throw new ShapeError(`MLP input must be [batch, ${this.inputs}], got [${x.shape.join(', ')}].`);
+    if (!outs) return this.infer(x);
     let h = x;
     this.layers.forEach((l, i) => {
       const next = gemm(h, l.weight, { bias: l.bias, activation: l.activation, out: outs?.[i] });
@@ -141,6 +143,42 @@ export class MLP {
       h = next;
     });
     return h;
+  }
+
+  /**
+   * Inference: hidden widths that are not multiples of 4 (94, 51, 30) run as if padded with zero
+   * units, so every layer stays on the blocked GEMM versions, which need widths in whole vec4s
+   * (bench/RESULTS.md: a 784-94-51-10 model ran 2.2x slower than 784-300-100-10 without this).
+   * A padding unit outputs act(0) and meets zero rows of the next padded weight, so it changes
+   * nothing; the last layer keeps its width. The padded weights are kept and made again only
+   * after the layer's weight or bias was written (Device.writeStamp).
+   */
+  private infer(x: F32): F32 {
+    let h = x;
+    let k = this.inputs;
+    const last = this.layers.length - 1;
+    this.layers.forEach((l, i) => {
+      const n = i === last ? l.units : Math.ceil(l.units / 4) * 4;
+      const { weight, bias } = k === l.inputs && n === l.units ? l : this.paddedLayer(l, k, n);
+      const next = gemm(h, weight, { bias, activation: l.activation });
+      if (h !== x) h.dispose();
+      h = next;
+      k = n;
+    });
+    return h;
+  }
+
+  private readonly padded = new Map<DenseLayer, { k: number; n: number; weight: F32; bias: F32; stamps: [number, number] }>();
+
+  private paddedLayer(l: DenseLayer, k: number, n: number): { weight: F32; bias: F32 } {
+    const stamps: [number, number] = [this.device.writeStamp(l.weight), this.device.writeStamp(l.bias)];
+    const hit = this.padded.get(l);
+    if (hit && hit.k === k && hit.n === n && hit.stamps[0] === stamps[0] && hit.stamps[1] === stamps[1]) return { weight: hit.weight, bias: hit.bias.reshape([n]) };
+    hit?.weight.dispose();
+    hit?.bias.dispose();
+    const entry = { k, n, weight: resize(l.weight, k, n), bias: resize(l.bias.reshape([1, l.units]), 1, n), stamps };
+    this.padded.set(l, entry);
+    return { weight: entry.weight, bias: entry.bias.reshape([n]) };
   }
 
   /** Outputs for x [B, inputs]: logits, or softmax probabilities with { probabilities: true }. */
@@ -184,6 +222,8 @@ export class MLP {
   }
 
   dispose(): void {
+    for (const p of this.padded.values()) (p.weight.dispose(), p.bias.dispose());
+    this.padded.clear();
     for (const l of this.layers) {
       l.weight.dispose();
       l.bias.dispose();
