@@ -24,6 +24,7 @@ export { parseCsv, Standardizer, type CsvOptions } from './data/csv.js';
 export { kFold, stratifiedKFold, leaveOneOut, leavePOut, groupKFold, trainTestSplit, type Split, type Splitter, type TrainTestOptions } from './validate/split.js';
 export { crossValidate, type CrossValidation, type CrossValidateOptions, type FoldResult } from './validate/cross-validate.js';
 export { testMetrics, scoresFromConfusion, type ClassificationMetrics, type RegressionMetrics, type Averages } from './validate/metrics.js';
+export { inferenceSpeed, type InferenceSpeed } from './validate/speed.js';
 export { compareModels, comparePredictions, mcnemarExact, type Comparison } from './validate/compare.js';
 export type { EarlyStopping } from './nn/train.js';
 export { prune, pruneReport, type PruneCriterion, type PruneReport, type LayerSparsity } from './compress/prune.js';

@@ -65,7 +65,7 @@ describe('in headless Chromium', () => {
       const r = (await page.evaluate(() => (globalThis as any).shrinkrayChecks.runChecks())) as Checks;
       expect(r.adapter.backend).toBe('browser');
       expect(r.adapter.featureLevel).toBe('core');
-      expect(r.checks.length).toBeGreaterThanOrEqual(28); // every GEMM version on 9 problems, 2 loss, 4 step checks
+      expect(r.checks.length).toBeGreaterThanOrEqual(30); // every GEMM version on 9 problems, 2 loss, 4 step, 2 compressed-inference checks
       for (const c of r.checks) expect(c.error, c.name).toBeLessThan(c.tolerance);
       const t = (await page.evaluate(() => (globalThis as any).shrinkrayChecks.trainCheck())) as { accuracy: number };
       expect(t.accuracy).toBeGreaterThan(0.85);

@@ -260,7 +260,14 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(report.layerRemovals.map((l: { method: string }) => l.method)).toEqual(['merge', 'merge']);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     expect(md.split('\n').filter((l) => /^\| (★ )?(dense|int8|pruned|deep|student|simplified)/.test(l))).toHaveLength(9);
-    for (const chart of ['accuracy-size.svg', 'sparsity.svg', 'training.svg', 'importance.svg']) {
+    for (const v of report.variants) {
+      // Measured speeds: throughput at batch 1024 (the quick run has 10,000 test rows) and one-row latency.
+      expect(Number.isFinite(v.rowsPerSecond) && v.rowsPerSecond > 100).toBe(true);
+      expect(v.latencyMs).toBeGreaterThan(0.01);
+      expect(v.latencyMs).toBeLessThan(1000);
+    }
+    expect(md).toContain('| rows/s (batch 1024) | latency (1 row) |');
+    for (const chart of ['accuracy-size.svg', 'speed-size.svg', 'sparsity.svg', 'training.svg', 'importance.svg']) {
       expect(md).toContain(`](${chart})`);
       expect(readFileSync(join(out, chart), 'utf8')).toMatch(/^<svg/);
     }

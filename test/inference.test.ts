@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { prune } from '../src/compress/prune.js';
 import { resize } from '../src/kernels/transpose.js';
+import { cscOf, rowsPadded, sparseForwardT, type SparseWeight } from '../src/kernels/sparse.js';
 import { MLP } from '../src/nn/mlp.js';
 import { fit } from '../src/nn/train.js';
-import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
+import { expectClose, poisoned, randomArray, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, toRef } from './reference-mlp.js';
+import { inferenceChecks } from './kernel-checks.js';
 
 describe.each(testBackends())('inference at any width on %s', (backend) => {
   const ctx = useDevice(backend);
@@ -67,5 +69,60 @@ describe('write stamps', () => {
     const copy = device.duplicate(a);
     expect(device.writeStamp(copy)).not.toBe(device.writeStamp(b));
     await device.sync();
+  });
+});
+
+describe.each(testBackends())('sparse inference on %s', (backend) => {
+  const ctx = useDevice(backend);
+
+  it.each([
+    [37, 29, 70, 0.1],
+    [5, 3, 1, 0.5],
+    [64, 16, 130, 0.02],
+  ] as const)('K %i, N %i, %i rows at density %f: the sparse kernel against float64, with a fully pruned unit and an empty input row', async (K, N, rows, density) => {
+    const { device } = ctx;
+    const w = randomArray(K * N, 3);
+    const keep = randomArray(K * N, 4, 0, 1);
+    const mask = Float32Array.from(keep, (v, i) => (v < density && i % N !== 1 && Math.floor(i / N) !== 0 ? 1 : 0)); // unit 1 and input 0 fully pruned
+    for (let i = 0; i < w.length; i++) w[i] = mask[i] ? w[i]! : 0;
+    const bias = randomArray(N, 5);
+    const x = randomArray(rows * K, 6);
+    const csc = cscOf(w, K, N, mask);
+    const sparse: SparseWeight = { inputs: K, units: N, colptr: device.tensor(csc.colptr), entries: device.tensor(csc.entries, [csc.entries.length / 4, 4]), kept: csc.kept };
+    const rp = rowsPadded(rows);
+    const xt = new Float32Array(K * rp);
+    for (let r = 0; r < rows; r++) for (let k = 0; k < K; k++) xt[k * rp + r] = x[r * K + k]!;
+    const out = poisoned(device, [N, rp]);
+    sparseForwardT(device.tensor(xt, [K, rp]), sparse, rows, { bias: device.tensor(bias), activation: 'tanh', out });
+    const got = await out.read();
+    const expected: number[] = [], actual: number[] = [];
+    for (let n = 0; n < N; n++)
+      for (let r = 0; r < rows; r++) {
+        let s = bias[n]!;
+        for (let k = 0; k < K; k++) s += x[r * K + k]! * w[k * N + n]!;
+        expected.push(Math.tanh(s));
+        actual.push(got[n * rp + r]!);
+      }
+    expect(relativeError(actual, expected)).toBeLessThan(1e-5);
+  });
+
+  it('the shared inference checks (also run in the browser) pass', async () => {
+    for (const c of await inferenceChecks(ctx.device)) expect(c.error, c.name).toBeLessThan(c.tolerance);
+  });
+
+  it('a pruned model gives the same outputs through its sparse layers as through dense ones, at any batch', async () => {
+    const model = MLP.create(ctx.device, [50, 40, 13, 3], { seed: 9, activation: 'sigmoid' });
+    await prune(model, { type: 'layer', sparsity: 0.9 });
+    for (const rows of [1, 65, 130]) {
+      const x = randomArray(rows * 50, rows);
+      const dense = await toRef(model);
+      await model.prepareInference();
+      await expectClose(model.forward(ctx.device.tensor(x, [rows, 50])), refForward(dense, x, rows), 1e-5);
+    }
+    // Changed weights: the sparse form is stale and forward falls back to dense until prepared again.
+    model.layers[0]!.weight.write(new Float32Array(50 * 40));
+    const x = randomArray(70 * 50, 1);
+    await expectClose(model.forward(ctx.device.tensor(x, [70, 50])), refForward(await toRef(model), x, 70), 1e-5);
+    model.dispose();
   });
 });

@@ -9,6 +9,7 @@ import { lossForward, newStats } from '../src/kernels/loss.js';
 import { Optimizer } from '../src/kernels/optim.js';
 import { Backprop } from '../src/nn/backprop.js';
 import { MLP } from '../src/nn/mlp.js';
+import { prune } from '../src/compress/prune.js';
 import { Random } from '../src/random.js';
 import { refForward, refGradients, toRef } from './reference-mlp.js';
 
@@ -107,6 +108,25 @@ export async function stepChecks(device: Device): Promise<Check[]> {
     checks.push({ name: `SGD step, layer ${i} biases`, error: relError(after[i]!.bias, b), tolerance: 1e-4 });
   });
   bp.dispose();
+  model.dispose();
+  return checks;
+}
+
+/**
+ * Compressed inference: a pruned model with odd widths (padded dense layers, sparse layers on
+ * transposed activations) at 1 and 70 rows, against the float64 forward pass.
+ */
+export async function inferenceChecks(device: Device): Promise<Check[]> {
+  const model = MLP.create(device, [50, 30, 13, 3], { seed: 9, activation: 'tanh' });
+  await prune(model, { type: 'layer', sparsity: 0.85 });
+  await model.prepareInference();
+  const ref = await toRef(model);
+  const checks: Check[] = [];
+  for (const rows of [1, 70]) {
+    const x = randomValues(rows * 50, rows);
+    const out = await model.predict(x);
+    checks.push({ name: `pruned 50-30-13-3 forward, ${rows} rows`, error: relError(out, refForward(ref, x, rows)), tolerance: 1e-5 });
+  }
   model.dispose();
   return checks;
 }

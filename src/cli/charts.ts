@@ -52,6 +52,24 @@ export function accuracySizeSpec(points: VariantPoint[]): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+/** Inference throughput against model size (both log scales), one labelled point per variant. */
+export function speedSizeSpec(points: { name: string; bytes: number; rowsPerSecond: number }[]): TopLevelSpec {
+  const values = points.map((p) => ({ variant: p.name, kib: p.bytes / 1024, speed: p.rowsPerSecond }));
+  const x = { field: 'kib', type: 'quantitative', scale: { type: 'log', nice: false, padding: 24 }, title: 'model file (KiB, log scale)' } as const;
+  const y = { field: 'speed', type: 'quantitative', scale: { type: 'log', nice: false, padding: 12 }, title: 'rows per second at batch 1024 (log scale)' } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Inference speed against size',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    layer: [
+      { mark: { type: 'point', filled: true, size: 70 }, encoding: { x, y, color: { field: 'variant', type: 'nominal', title: 'variant' } } },
+      { mark: { type: 'text', dx: 6, align: 'left', fontSize: 10 }, encoding: { x, y, text: { field: 'variant' } } },
+    ],
+  } as TopLevelSpec;
+}
+
 /** Sparsity of each layer, bars grouped by variant. */
 export function sparsitySpec(rows: { variant: string; layer: string; sparsity: number }[]): TopLevelSpec {
   return {

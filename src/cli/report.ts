@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
 import type { DeviceDescription } from '../gpu/device.js';
-import { accuracySizeSpec, importanceHistogramSpec, paretoFront, renderSvg, sparsitySpec, trainingCurvesSpec } from './charts.js';
+import { accuracySizeSpec, importanceHistogramSpec, speedSizeSpec, paretoFront, renderSvg, sparsitySpec, trainingCurvesSpec } from './charts.js';
 import type { VariantReport } from './variants.js';
 import type { LayerRemoval } from '../compress/importance.js';
 import type { ModelFigures } from '../compress/simplify.js';
@@ -47,8 +47,8 @@ export function markdown(report: Report, charts: string[]): string {
     '',
     `Every variant is scored on the test set against **${report.reference}**: the difference in accuracy (points), its 95 % bootstrap interval, and McNemar's exact p-value on the rows where the two disagree. A p-value below 0.05 means the difference is unlikely to be chance. Size is the byte length of each model file in \`models/\` (compressed safetensors: sparse positions, bit-packed and Huffman-coded values, codebooks, scales, biases and the header), and "x smaller" divides the dense model's file by it. Pareto-optimal variants (no other is both smaller and more accurate) are marked ★.`,
     '',
-    '| variant | file bytes | x smaller | parameters | nonzero | sparsity | bits | accuracy | difference (pts) | 95 % interval | p-value | test-set inference |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| variant | file bytes | x smaller | parameters | nonzero | sparsity | bits | accuracy | difference (pts) | 95 % interval | p-value | rows/s (batch 1024) | latency (1 row) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...report.variants.map((v) => {
       const cells = [
         `${front.has(v.name) ? '★ ' : ''}${v.name}`,
@@ -62,7 +62,8 @@ export function markdown(report: Report, charts: string[]): string {
         v.name === report.reference ? '—' : signedPts(v.difference),
         v.name === report.reference ? '—' : `[${signedPts(v.interval[0])}, ${signedPts(v.interval[1])}]`,
         v.name === report.reference ? '—' : v.pValue < 0.001 ? '< 0.001' : v.pValue.toFixed(3),
-        `${v.inferenceMs.toFixed(0)} ms`,
+        Math.round(v.rowsPerSecond).toLocaleString('en-US'),
+        `${v.latencyMs.toFixed(2)} ms`,
       ];
       return `| ${cells.join(' | ')} |`;
     }),
@@ -103,6 +104,7 @@ export async function writeReport(dir: string, report: Report): Promise<string[]
   const charts: [string, Parameters<typeof renderSvg>[0]][] = [];
   if (report.variants.length) {
     charts.push(['accuracy-size.svg', accuracySizeSpec(report.variants.map((v) => ({ name: v.name, bytes: v.bytes, accuracy: v.accuracy })))]);
+    charts.push(['speed-size.svg', speedSizeSpec(report.variants.map((v) => ({ name: v.name, bytes: v.bytes, rowsPerSecond: v.rowsPerSecond })))]);
     charts.push(['sparsity.svg', sparsitySpec(report.variants.flatMap((v) => v.layers.map((l) => ({ variant: v.name, layer: l.layer, sparsity: l.sparsity }))))]);
   }
   if (report.training.length)

@@ -1,8 +1,8 @@
 /**
  * The figures of one model variant against the reference (dense) model on the test set: the
  * byte length of its model file, parameters, sparsity (per layer), accuracy, the accuracy
- * difference with its bootstrap interval and McNemar's exact p-value, and the time to score the
- * test set.
+ * difference with its bootstrap interval and McNemar's exact p-value, and its inference speed
+ * (rows per second at batch 1024, latency of one row).
  */
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
@@ -11,6 +11,7 @@ import { compressedSize } from '../compress/size.js';
 import { pruneReport } from '../compress/prune.js';
 import { testMetrics, type ClassificationMetrics } from '../validate/metrics.js';
 import { comparePredictions } from '../validate/compare.js';
+import { inferenceSpeed } from '../validate/speed.js';
 
 export interface VariantReport {
   name: string;
@@ -31,8 +32,9 @@ export interface VariantReport {
   difference: number;
   interval: [number, number];
   pValue: number;
-  /** Milliseconds to score the whole test set (after one untimed pass). */
-  inferenceMs: number;
+  /** Forward-pass throughput at batch 1024 and predict() latency on one row (validate/speed.ts). */
+  rowsPerSecond: number;
+  latencyMs: number;
   layers: { layer: string; sparsity: number }[];
 }
 
@@ -57,11 +59,8 @@ export async function measureVariant(
     const bytes = fileBytes ?? (await compressedSize(model)).totalBytes;
     const pr = await pruneReport(model);
     const refPredictions = reference.predictions ?? ((await testMetrics(reference.model, gpu)) as ClassificationMetrics).predictions;
-    // The first pass compiles what it needs; the second is timed.
     const metrics = (await testMetrics(model, gpu)) as ClassificationMetrics;
-    const t0 = performance.now();
-    await testMetrics(model, gpu);
-    const inferenceMs = performance.now() - t0;
+    const { rowsPerSecond, latencyMs } = await inferenceSpeed(model, gpu.data);
     const cmp = comparePredictions(gpu.data.labels!, refPredictions, metrics.predictions, { seed });
     const refBytes = reference.bytes ?? (await compressedSize(reference.model)).totalBytes;
     return {
@@ -78,7 +77,8 @@ export async function measureVariant(
       difference: cmp.difference,
       interval: cmp.interval,
       pValue: cmp.pValue,
-      inferenceMs,
+      rowsPerSecond,
+      latencyMs,
       layers: pr.layers.map((l) => ({ layer: `layer ${l.layer + 1}`, sparsity: l.sparsity })),
     };
   } finally {

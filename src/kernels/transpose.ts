@@ -10,7 +10,10 @@ export function transpose(x: Tensor<'f32'>, out?: Tensor<'f32'>): Tensor<'f32'> 
   const [rows, cols] = x.shape as [number, number];
   const device = x.device;
   const target = output(device, [cols, rows], 'f32', out, 'transpose');
-  device.dispatch(device.kernel('transpose'), 'transpose', { p: { rows, cols, out_rows: cols, out_cols: rows }, x, out: target }, [Math.ceil(rows / 16), Math.ceil(cols / 16)]);
+  const p = { rows, cols, out_rows: cols, out_cols: rows };
+  // Whole 4 x 4 blocks: vec4 loads and stores (shaders/transpose.wgsl).
+  if (rows % 4 === 0 && cols % 4 === 0) device.dispatch(device.kernel('transpose'), 'transpose4', { p, x4: x, out4: target }, [Math.ceil(rows / 64), Math.ceil(cols / 64)]);
+  else device.dispatch(device.kernel('transpose'), 'transpose', { p, x, out: target }, [Math.ceil(rows / 16), Math.ceil(cols / 16)]);
   return target;
 }
 

@@ -7,7 +7,8 @@ import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, gemm, type Activation } from '../kernels/gemm.js';
 import { softmax } from '../kernels/loss.js';
-import { resize } from '../kernels/transpose.js';
+import { resize, transpose } from '../kernels/transpose.js';
+import { cscOf, rowsPadded, sparseForwardT, type SparseWeight } from '../kernels/sparse.js';
 import { Random } from '../random.js';
 import { disposeQuant, type LayerQuant } from './quant-spec.js';
 
@@ -154,18 +155,94 @@ export class MLP {
    * after the layer's weight or bias was written (Device.writeStamp).
    */
   private infer(x: F32): F32 {
-    let h = x;
+    const rows = x.shape[0]!;
+    // The activation as it stands: h [rows, k] (k may include padding units), or transposed
+    // ht [units, rowsPadded] after a sparse layer.
+    let h: F32 | undefined = x;
+    let ht: F32 | undefined;
     let k = this.inputs;
     const last = this.layers.length - 1;
+    const drop = (t: F32 | undefined) => t !== x && t?.dispose();
     this.layers.forEach((l, i) => {
+      const sparse = rows >= MLP.SPARSE_MIN_ROWS ? this.sparseOf(l) : null;
+      if (sparse) {
+        if (!ht) {
+          const padded = rows % 4 === 0 && k === l.inputs ? h! : resize(h!, rowsPadded(rows), l.inputs);
+          ht = transpose(padded);
+          if (padded !== h) padded.dispose();
+          drop(h);
+          h = undefined;
+        }
+        const next = sparseForwardT(ht, sparse, rows, { bias: l.bias, activation: l.activation });
+        ht.dispose();
+        ht = next;
+        k = l.units;
+        return;
+      }
+      if (ht) {
+        const back = transpose(ht);
+        ht.dispose();
+        ht = undefined;
+        h = back.shape[0] === rows ? back : resize(back, rows, k);
+        if (h !== back) back.dispose();
+      }
       const n = i === last ? l.units : Math.ceil(l.units / 4) * 4;
       const { weight, bias } = k === l.inputs && n === l.units ? l : this.paddedLayer(l, k, n);
-      const next = gemm(h, weight, { bias, activation: l.activation });
-      if (h !== x) h.dispose();
+      const next = gemm(h!, weight, { bias, activation: l.activation });
+      drop(h);
       h = next;
       k = n;
     });
-    return h;
+    if (ht) {
+      const back = transpose(ht);
+      ht.dispose();
+      if (back.shape[0] === rows) return back;
+      const out = resize(back, rows, k);
+      back.dispose();
+      return out;
+    }
+    return h!;
+  }
+
+  /**
+   * Pruned layers this sparse (fraction of weights kept) or sparser run as column lists
+   * (kernels/sparse.ts) once prepareInference has made them; denser ones stay dense.
+   */
+  static readonly SPARSE_BELOW = 0.3;
+  /** Below this many rows the transposes and texture copies of the sparse path cost more than it saves. */
+  static readonly SPARSE_MIN_ROWS = 64;
+  private readonly sparse = new Map<DenseLayer, { weight: SparseWeight | null; stamps: [number, number] }>();
+
+  /** The layer's sparse form if it is current (neither weight nor mask written since). */
+  private sparseOf(l: DenseLayer): SparseWeight | null {
+    const entry = this.sparse.get(l);
+    if (!entry?.weight || !l.mask) return null;
+    return entry.stamps[0] === this.device.writeStamp(l.weight) && entry.stamps[1] === this.device.writeStamp(l.mask) ? entry.weight : null;
+  }
+
+  /**
+   * Reads back what inference needs to skip pruned weights: each pruned layer's kept weights by
+   * columns, made again only after the weights or masks changed. predict, evaluate, testMetrics
+   * and inferenceSpeed call it; forward() alone runs dense where it was not called.
+   */
+  async prepareInference(): Promise<void> {
+    for (const l of this.layers) {
+      if (!l.mask) continue;
+      const stamps: [number, number] = [this.device.writeStamp(l.weight), this.device.writeStamp(l.mask)];
+      const entry = this.sparse.get(l);
+      if (entry && entry.stamps[0] === stamps[0] && entry.stamps[1] === stamps[1]) continue;
+      if (entry?.weight) (entry.weight.colptr.dispose(), entry.weight.entries.dispose());
+      const [weight, mask] = [await l.weight.read(), await l.mask.read()];
+      let kept = 0;
+      for (const m of mask) if (m !== 0) kept++;
+      if (kept > MLP.SPARSE_BELOW * mask.length) {
+        this.sparse.set(l, { weight: null, stamps });
+        continue;
+      }
+      const csc = cscOf(weight, l.inputs, l.units, mask);
+      const sparse: SparseWeight = { inputs: l.inputs, units: l.units, colptr: this.device.tensor(csc.colptr), entries: this.device.tensor(csc.entries, [csc.entries.length / 4, 4]), kept: csc.kept };
+      this.sparse.set(l, { weight: sparse, stamps });
+    }
   }
 
   private readonly padded = new Map<DenseLayer, { k: number; n: number; weight: F32; bias: F32; stamps: [number, number] }>();
@@ -185,6 +262,7 @@ export class MLP {
   async predict(x: F32 | Float32Array, options: { probabilities?: boolean } = {}): Promise<Float32Array> {
     if (x instanceof Float32Array && x.length % this.inputs !== 0)
       throw new ShapeError(`predict: ${x.length} values are not whole rows of ${this.inputs} inputs.`);
+    await this.prepareInference();
     const input = x instanceof Float32Array ? this.device.tensor(x, [x.length / this.inputs, this.inputs]) : x;
     let out = this.forward(input);
     if (options.probabilities) {
@@ -224,6 +302,8 @@ export class MLP {
   dispose(): void {
     for (const p of this.padded.values()) (p.weight.dispose(), p.bias.dispose());
     this.padded.clear();
+    for (const s of this.sparse.values()) if (s.weight) (s.weight.colptr.dispose(), s.weight.entries.dispose());
+    this.sparse.clear();
     for (const l of this.layers) {
       l.weight.dispose();
       l.bias.dispose();

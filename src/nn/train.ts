@@ -318,6 +318,7 @@ export async function evaluate(model: MLP, data: Dataset | GpuDataset, options: 
   const n = rowsOf(options.rows, raw.rows).length;
   const stats = newStats(model.device);
   try {
+    await model.prepareInference(); // pruned layers run sparse
     await gpuData.forEachBatch(Math.min(options.batchSize ?? 1024, n), (x, y) => {
       const z = model.forward(x);
       lossForward(loss, { z, target: y, stats });

@@ -98,6 +98,7 @@ export async function testMetrics(
       : undefined;
     const stats = take(newStats(device));
     const sums = raw.targets ? take(fill(device.empty([4 * C]), 0)) : undefined;
+    await model.prepareInference(); // pruned layers run sparse
     await gpu.forEachBatch(Math.min(options.batchSize ?? 1024, n), (x, y, offset) => {
       const z = model.forward(x);
       if (acc) {

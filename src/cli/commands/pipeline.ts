@@ -208,10 +208,10 @@ export async function runPipeline(ctx: Context): Promise<number> {
   gpuTrain.dispose();
   gpuTest.dispose();
   out.log('');
-  out.log(['variant'.padEnd(20), 'file bytes'.padStart(10), 'x smaller'.padStart(9), 'accuracy'.padStart(9), 'diff (pts)'.padStart(10), 'p-value'.padStart(8)].join('  '));
+  out.log(['variant'.padEnd(20), 'file bytes'.padStart(10), 'x smaller'.padStart(9), 'accuracy'.padStart(9), 'diff (pts)'.padStart(10), 'p-value'.padStart(8), 'rows/s'.padStart(9), 'latency'.padStart(9)].join('  '));
   for (const v of variants)
     out.log(
-      [v.name.padEnd(20), v.bytes.toLocaleString('en-US').padStart(10), v.ratio.toFixed(1).padStart(9), `${(v.accuracy * 100).toFixed(2)} %`.padStart(9), (v.name === 'dense' ? '' : `${v.difference >= 0 ? '+' : ''}${(v.difference * 100).toFixed(2)}`).padStart(10), (v.name === 'dense' ? '' : v.pValue < 0.001 ? '<0.001' : v.pValue.toFixed(3)).padStart(8)].join('  '),
+      [v.name.padEnd(20), v.bytes.toLocaleString('en-US').padStart(10), v.ratio.toFixed(1).padStart(9), `${(v.accuracy * 100).toFixed(2)} %`.padStart(9), (v.name === 'dense' ? '' : `${v.difference >= 0 ? '+' : ''}${(v.difference * 100).toFixed(2)}`).padStart(10), (v.name === 'dense' ? '' : v.pValue < 0.001 ? '<0.001' : v.pValue.toFixed(3)).padStart(8), Math.round(v.rowsPerSecond).toLocaleString('en-US').padStart(9), `${v.latencyMs.toFixed(2)} ms`.padStart(9)].join('  '),
     );
   out.log(`\nreport: ${join(dir, 'report.md')} (${files.join(', ')}), models in ${join(dir, 'models')}; ${report.seconds.toFixed(0)} s in all`);
   out.result(report);
