@@ -25,6 +25,7 @@ export { kFold, stratifiedKFold, leaveOneOut, leavePOut, groupKFold, trainTestSp
 export { crossValidate, type CrossValidation, type CrossValidateOptions, type FoldResult } from './validate/cross-validate.js';
 export { testMetrics, scoresFromConfusion, type ClassificationMetrics, type RegressionMetrics, type Averages } from './validate/metrics.js';
 export { inferenceSpeed, type InferenceSpeed } from './validate/speed.js';
+export { cascade, cascadePredict, cascadeCurve, chooseThreshold, type CascadeAnswer, type CascadeCurve, type CascadePoint } from './validate/cascade.js';
 export { compareModels, comparePredictions, mcnemarExact, type Comparison } from './validate/compare.js';
 export type { EarlyStopping } from './nn/train.js';
 export { prune, pruneReport, type PruneCriterion, type PruneReport, type LayerSparsity } from './compress/prune.js';

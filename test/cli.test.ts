@@ -49,7 +49,7 @@ describe('shrinkray CLI: usage and errors', () => {
     const overview = await cli(['--help']);
     expect(overview.code).toBe(0);
     const commands = [...overview.stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
-    expect(commands).toEqual(['run', 'train', 'evaluate', 'prune', 'quantize', 'distill', 'importance', 'simplify', 'cv', 'inspect', 'export', 'import', 'audit', 'bench', 'devices']);
+    expect(commands).toEqual(['run', 'train', 'evaluate', 'prune', 'quantize', 'distill', 'importance', 'simplify', 'cascade', 'cv', 'inspect', 'export', 'import', 'audit', 'bench', 'devices']);
     const helps = await Promise.all(commands.map((c) => cli([c, '--help'])));
     helps.forEach((h, i) => {
       expect(h.code, commands[i]).toBe(0);
@@ -160,6 +160,15 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(sm.after.parameters).toBeLessThan(sm.before.parameters);
     expect(JSON.parse((await cli(['inspect', path('small.safetensors'), '--json'])).stdout).architecture).toEqual([4, 8, 3]);
 
+    // The simplified model answers, unsure rows go to the original; the threshold comes from training rows.
+    const cas = await cli(['cascade', '--small', path('small.safetensors'), '--large', path('iris.safetensors'), ...data, '--validation', '0.3', '--out', path('cascade'), '--json']);
+    expect(cas.code, cas.stderr).toBe(0);
+    const cj = JSON.parse(cas.stdout);
+    expect(cj.validation.points.length).toBeGreaterThan(5);
+    expect(cj.validation.points.map((p: { deferred: number }) => p.deferred)).toEqual([...cj.validation.points.map((p: { deferred: number }) => p.deferred)].sort((a, b) => a - b));
+    expect(cj.test.cascade.accuracy).toBeGreaterThan(0.7);
+    expect(readFileSync(path('cascade/cascade.svg'), 'utf8')).toMatch(/^<svg/);
+
     const distilled = await cli(['distill', '--teacher', path('iris.safetensors'), ...data, '--student', '4', '--epochs', '40', '--batch-size', '16', '--compare', '--model-out', path('student.safetensors'), '--json']);
     expect(distilled.code, distilled.stderr).toBe(0);
     const d = JSON.parse(distilled.stdout);
@@ -259,7 +268,7 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(report.importance).toHaveLength(64 + 32);
     expect(report.layerRemovals.map((l: { method: string }) => l.method)).toEqual(['merge', 'merge']);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md.split('\n').filter((l) => /^\| (★ )?(dense|int8|pruned|deep|student|simplified)/.test(l))).toHaveLength(9);
+    expect(md.split('## Cascade')[0]!.split('\n').filter((l) => /^\| (★ )?(dense|int8|pruned|deep|student|simplified)/.test(l))).toHaveLength(9);
     for (const v of report.variants) {
       // Measured speeds: throughput at batch 1024 (the quick run has 10,000 test rows) and one-row latency.
       expect(Number.isFinite(v.rowsPerSecond) && v.rowsPerSecond > 100).toBe(true);
@@ -267,7 +276,14 @@ describe('shrinkray CLI: the default pipeline', () => {
       expect(v.latencyMs).toBeLessThan(1000);
     }
     expect(md).toContain('| rows/s (batch 1024) | latency (1 row) |');
-    for (const chart of ['accuracy-size.svg', 'speed-size.svg', 'sparsity.svg', 'training.svg', 'importance.svg']) {
+    // The cascade: chosen on training rows, measured on the test set, its curve charted.
+    expect(report.cascade.small).toBe('student distilled');
+    expect(report.cascade.validation.points.length).toBeGreaterThan(5);
+    const ct = report.cascade.test;
+    expect(ct.cascade.deferred > 0).toBe(report.cascade.threshold > 0); // a threshold above 0 sends some rows on
+    expect(ct.cascade.accuracy).toBeGreaterThan(Math.min(ct.small.accuracy, ct.large.accuracy) - 0.01);
+    expect(md).toContain('## Cascade');
+    for (const chart of ['accuracy-size.svg', 'speed-size.svg', 'sparsity.svg', 'training.svg', 'importance.svg', 'cascade.svg']) {
       expect(md).toContain(`](${chart})`);
       expect(readFileSync(join(out, chart), 'utf8')).toMatch(/^<svg/);
     }

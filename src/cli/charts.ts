@@ -70,6 +70,31 @@ export function speedSizeSpec(points: { name: string; bytes: number; rowsPerSeco
   } as TopLevelSpec;
 }
 
+/** A cascade on validation rows: accuracy and speed against the threshold, one panel each. */
+export function cascadeSpec(points: { threshold: number; accuracy: number; deferred: number; rowsPerSecond: number }[]): TopLevelSpec {
+  const values = points.flatMap((p) => [
+    { threshold: p.threshold, metric: 'accuracy (%)', value: p.accuracy * 100 },
+    { threshold: p.threshold, metric: 'rows per second', value: p.rowsPerSecond },
+    { threshold: p.threshold, metric: 'rows to the large model (%)', value: p.deferred * 100 },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Cascade: accuracy and speed against the threshold (validation rows)',
+    data: { values },
+    facet: { row: { field: 'metric', type: 'nominal', title: null } },
+    spec: {
+      width: WIDTH,
+      height: 120,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'threshold', type: 'quantitative', title: 'threshold on the small model\'s top probability' },
+        y: { field: 'value', type: 'quantitative', scale: { zero: false }, title: null },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}
+
 /** Sparsity of each layer, bars grouped by variant. */
 export function sparsitySpec(rows: { variant: string; layer: string; sparsity: number }[]): TopLevelSpec {
   return {

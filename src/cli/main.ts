@@ -25,8 +25,9 @@ import { importance } from './commands/importance.js';
 import { simplifyCommand } from './commands/simplify.js';
 import { bench } from './commands/bench.js';
 import { devices } from './commands/devices.js';
+import { cascadeCommand } from './commands/cascade.js';
 
-const COMMANDS: Command[] = [pipeline, train, evaluateCommand, pruneCommand, quantizeCommand, distillCommand, importance, simplifyCommand, cv, inspect, exportCommand, importCommand, audit, bench, devices];
+const COMMANDS: Command[] = [pipeline, train, evaluateCommand, pruneCommand, quantizeCommand, distillCommand, importance, simplifyCommand, cascadeCommand, cv, inspect, exportCommand, importCommand, audit, bench, devices];
 
 function overview(): string {
   return [
