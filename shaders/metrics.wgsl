@@ -2,6 +2,9 @@
 //   classify         per row of outputs z [B, C] with label y: the predicted class (argmax, first
 //                    of ties) into pred[offset + r], the confusion matrix entry [label, pred]
 //                    (atomic), and whether the label is among the top-k outputs (atomic count).
+//                    Ties rank as in scikit-learn's top_k_accuracy_score (a stable sort, then
+//                    reversed): an output equal to the label's counts ahead of it when its class
+//                    index is higher.
 //   regression_sums  per output column c of z against targets t [B, C], added to sums[4c..4c+3]:
 //                    sum (z - t)^2, sum |z - t|, sum t, sum t^2 (for MSE, MAE and R^2).
 //   per_sample       per row: the cross-entropy loss, 1 - the top softmax probability, the
@@ -33,12 +36,12 @@ fn classify(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
   let base = r * p.cols;
   let label = u32(labels[r]);
   var best = 0u;
-  var above = 0u;   // outputs that beat the label's (ties count for the label, as top_k_accuracy_score)
+  var above = 0u;   // outputs ranked ahead of the label's: higher, or equal with a higher index
   let zl = z[base + label];
   for (var c = 0u; c < p.cols; c++) {
     let v = z[base + c];
     if (v > z[base + best]) { best = c; }
-    if (v > zl) { above++; }
+    if (v > zl || (v == zl && c > label)) { above++; }
   }
   pred[p.offset + r] = best;
   atomicAdd(&confusion[label * p.cols + best], 1u);

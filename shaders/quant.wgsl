@@ -16,8 +16,9 @@
 //   qparams     (s, z) per channel from per-channel minima and maxima, on the GPU (no readback):
 //               the range is widened to include 0 (so 0.0 is exact); affine s = (max - min) /
 //               (qmax - qmin), z = qmin - round(min / s); symmetric s = max(|min|, max) /
-//               ((qmax - qmin) / 2), z = 0 (or the mid-point for unsigned); an all-zero range
-//               gets s = 1, z = 0.
+//               ((qmax - qmin) / 2), z = 0 (or the mid-point for unsigned); s is at least
+//               float32 eps (1.1920929e-07), as PyTorch's, so an all-zero range gets s = eps and
+//               z = 0 (symmetric) or qmin (affine).
 
 struct Params {
   rows: u32,
@@ -144,17 +145,14 @@ fn qparams(@builtin(global_invocation_id) gid: vec3u) {
   let lo = min(mins[c], 0.0);
   let hi = max(maxs[c], 0.0);
   let span = f32(p.qmax - p.qmin);
-  if (lo == hi) {
-    scale_out[c] = 1.0;
-    zero_out[c] = 0;
-    return;
-  }
+  // PyTorch's MinMaxObserver floors the scale at float32 eps (an all-zero range included).
+  let eps = 1.1920928955078125e-07;
   if (p.symmetric != 0u) {
-    scale_out[c] = max(-lo, hi) / (span / 2.0);
+    scale_out[c] = max(max(-lo, hi) / (span / 2.0), eps);
     zero_out[c] = select((p.qmin + p.qmax + 1) / 2, 0, p.qmin < 0);
     return;
   }
-  let s = (hi - lo) / span;
+  let s = max((hi - lo) / span, eps);
   scale_out[c] = s;
   zero_out[c] = clamp(p.qmin - i32(round(lo / s)), p.qmin, p.qmax);
 }

@@ -51,6 +51,15 @@ describe('metric definitions', () => {
 describe.each(testBackends())('metrics on the GPU (%s)', (backend) => {
   const ctx = useDevice(backend);
 
+  it("top-k ranks tied outputs as scikit-learn's top_k_accuracy_score (higher class index first)", async () => {
+    // Every row scores [.4, .4, .2]: sklearn gives 1/3 at k = 1 (only label 1 hits) and 2/3 at k = 2.
+    const model = MLP.fromWeights(ctx.device, [{ inputs: 2, units: 3, activation: 'identity', weight: new Float32Array(6), bias: Float32Array.from([0.4, 0.4, 0.2]) }]);
+    const data = { features: new Float32Array(6), rows: 3, cols: 2, labels: Int32Array.from([0, 1, 2]), classes: 3 };
+    expect(((await testMetrics(model, data, { topK: 1 })) as ClassificationMetrics).topK!.accuracy).toBeCloseTo(1 / 3, 12);
+    expect(((await testMetrics(model, data, { topK: 2 })) as ClassificationMetrics).topK!.accuracy).toBeCloseTo(2 / 3, 12);
+    model.dispose();
+  });
+
   it('classification metrics match a float64 reference computed from the outputs', async () => {
     const { device } = ctx;
     const [rows, cols, C] = [1300, 12, 7];
@@ -67,7 +76,7 @@ describe.each(testBackends())('metrics on the GPU (%s)', (backend) => {
       const pred = row.indexOf(Math.max(...row));
       confusion[label]![pred]!++;
       expect(m.predictions[i]).toBe(pred);
-      if (row.filter((v) => v > row[label]!).length < 3) top++;
+      if (row.filter((v, c) => v > row[label]! || (v === row[label]! && c > label)).length < 3) top++;
       const mx = Math.max(...row);
       logLoss += mx + Math.log(row.reduce((s, v) => s + Math.exp(v - mx), 0)) - row[label]!;
     }

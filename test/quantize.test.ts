@@ -20,7 +20,10 @@ describe('quantization parameters (PyTorch MinMaxObserver formulas)', () => {
     expect(referenceParams(-1, 0.5, { bits: 8 }).scale).toBeCloseTo(1 / 127.5, 7);
     expect(referenceParams(-1, 0.5, { bits: 8, restrictRange: true }).scale).toBeCloseTo(1 / 127, 7);
     expect(referenceParams(-1, 0.5, { bits: 8, signed: false })).toEqual({ scale: Math.fround(1 / 127.5), zero: 128 });
-    expect(referenceParams(0, 0, { bits: 8 })).toEqual({ scale: 1, zero: 0 });
+    // PyTorch's eps floor (torch.finfo(torch.float32).eps): all-zero and tiny ranges.
+    expect(referenceParams(0, 0, { bits: 8 })).toEqual({ scale: 1.1920928955078125e-7, zero: 0 });
+    expect(referenceParams(0, 0, { bits: 8, symmetric: false })).toEqual({ scale: 1.1920928955078125e-7, zero: -128 });
+    expect(referenceParams(-4.9e-9, 6.4e-9, { bits: 8 }).scale).toBe(1.1920928955078125e-7);
     expect(referenceParams(3, 3, { bits: 8, signed: false, symmetric: false }).zero).toBe(0); // [0, 3]: the range includes 0
     expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4].map(roundHalfEven)).toEqual([0, 2, 2, -0, -2, 2]);
   });
@@ -62,6 +65,10 @@ describe.each(testBackends())('quantization kernels on %s', (backend) => {
     const { device } = ctx;
     const [rows, cols] = [37, 11];
     const w = randomArray(rows * cols, 5, -0.7, 1.2);
+    for (let r = 0; r < rows; r++) {
+      w[r * cols + 2] = 0; // an all-zero channel: PyTorch's eps scale
+      w[r * cols + 5] = ((r % 7) - 3) * 1.7e-9; // a range below eps * 127
+    }
     const t = device.tensor(w, [rows, cols]);
     const q = observeWeight(t, spec);
     const [scale, zero] = [await q.scale.read(), await q.zero.read()];

@@ -67,6 +67,13 @@ describe('splitters (scikit-learn semantics)', () => {
     expect(splits.map((s) => [arr(s.train), arr(s.test)])).toEqual([[[2, 3], [0, 1, 4, 5]], [[0, 1, 4, 5], [2, 3]]]);
   });
 
+  it('group k-fold breaks ties among equal-sized groups as scikit-learn 1.2 does (higher group id first)', () => {
+    // sklearn.model_selection.GroupKFold(3).split(X, groups=[0, 1, 2, 3]): test folds [0, 3], [2], [1].
+    expect(groupKFold(3).split(4, [0, 1, 2, 3]).map((s) => arr(s.test))).toEqual([[0, 3], [2], [1]]);
+    // Sizes 2, 1, 1, 2 (groups 5, 6, 7, 8): 8 then 5 (both size 2, higher id first), then 7, then 6.
+    expect(groupKFold(2).split(6, [5, 5, 6, 7, 8, 8]).map((s) => arr(s.test))).toEqual([[3, 4, 5], [0, 1, 2]]);
+  });
+
   it('leave-one-out and leave-p-out enumerate like scikit-learn', () => {
     expect(leaveOneOut().split(3).map((s) => arr(s.test))).toEqual([[0], [1], [2]]);
     expect(leavePOut(2).split(4).map((s) => arr(s.test))).toEqual([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);

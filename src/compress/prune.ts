@@ -22,7 +22,12 @@ export type PruneCriterion =
   | { type: 'global'; sparsity: number }
   /** Whole neurons of the hidden layers, smallest L1 or L2 norm of incoming weights first (like ln_structured). */
   | { type: 'structured'; fraction: number; norm?: 1 | 2 }
-  /** N:M semi-structured: in each group of M consecutive inputs of a neuron, the N largest stay. */
+  /**
+   * N:M semi-structured: in each group of M consecutive inputs of a neuron, the N largest stay.
+   * Where a layer's inputs are not a multiple of M, its last group is shorter and keeps its N
+   * largest too, so the layer ends below 1 - N/M sparsity (10 inputs at 2:4: 0.4, not 0.5);
+   * the returned report gives the sparsity reached, layer by layer.
+   */
   | { type: 'nm'; n: number; m: number }
   /** Masks you made: one per layer (inputs x units, values 0 or 1), or undefined to leave a layer alone. */
   | { type: 'custom'; masks: (Float32Array | undefined)[] };

@@ -5,8 +5,9 @@
  *  - weights: signed, symmetric, per output channel (a column of W [in, out]) by default; 2 to 8
  *    bits; int8 may be restricted to [-127, 127] so that -w quantizes like w;
  *  - activations: unsigned 8-bit, affine, one (s, z) per layer input, calibrated on batches.
- * The observed range always includes 0, so 0.0 (and every pruned weight) is exact; an all-zero
- * range gets s = 1, z = 0. Rounding is half to even, as torch.round.
+ * The observed range always includes 0, so 0.0 (and every pruned weight) is exact; the scale is
+ * at least float32 eps, as PyTorch's, so an all-zero range gets s = eps and z = 0 (symmetric) or
+ * qmin (affine). Rounding is half to even, as torch.round.
  * Post-training quantization replaces each weight by its dequantized value (the float model then
  * computes what the quantized one does) and keeps the parameters; QuantizedMLP runs the integer
  * kernels on packed weights (int8 four per u32, int4 eight per u32).
@@ -35,9 +36,10 @@ export function referenceParams(min: number, max: number, spec: QuantSpec): { sc
   const [qmin, qmax] = qrange(spec);
   const lo = Math.min(min, 0), hi = Math.max(max, 0);
   const f = Math.fround;
-  if (lo === hi) return { scale: 1, zero: 0 };
-  if (spec.symmetric ?? true) return { scale: f(Math.max(-lo, hi) / ((qmax - qmin) / 2)), zero: qmin < 0 ? 0 : Math.trunc((qmin + qmax + 1) / 2) };
-  const s = f((hi - lo) / (qmax - qmin));
+  // PyTorch floors the scale at float32 eps (torch.finfo(torch.float32).eps), all-zero ranges too.
+  const eps = 2 ** -23;
+  if (spec.symmetric ?? true) return { scale: Math.max(f(Math.max(-lo, hi) / ((qmax - qmin) / 2)), eps), zero: qmin < 0 ? 0 : Math.trunc((qmin + qmax + 1) / 2) };
+  const s = Math.max(f((hi - lo) / (qmax - qmin)), eps);
   return { scale: s, zero: Math.min(qmax, Math.max(qmin, qmin - roundHalfEven(f(lo / s)))) };
 }
 

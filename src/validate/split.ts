@@ -151,6 +151,11 @@ export function stratifiedKFold(k: number, options: ShuffleOptions & { warn?: Wa
 /**
  * GroupKFold: a group never spans two folds. Groups go, largest first, to the fold with the
  * fewest samples so far (scikit-learn's greedy balancing). `labels` here are the group ids.
+ * Among groups of equal size the one with the higher id goes first: scikit-learn takes
+ * `argsort(sizes)[::-1]`, and numpy's default sort orders equal sizes by index for up to 16
+ * groups (it sorts short arrays by insertion), so the reversal puts higher ids first. Past 16
+ * groups numpy's quicksort is not stable and scikit-learn's order of ties depends on the numpy
+ * build; this rule stays the same there.
  */
 export function groupKFold(k: number): Splitter {
   return {
@@ -163,7 +168,7 @@ export function groupKFold(k: number): Splitter {
       const index = new Map(ids.map((g, i) => [g, i]));
       const sizes = new Array<number>(ids.length).fill(0);
       for (const g of Array.from(groups)) sizes[index.get(g)!]!++;
-      const byLargest = ids.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
+      const byLargest = ids.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || b - a);
       const load = new Array<number>(k).fill(0);
       const foldOfGroup = new Int32Array(ids.length);
       for (const g of byLargest) {
