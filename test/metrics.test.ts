@@ -16,6 +16,18 @@ describe('metric definitions', () => {
     expect(s.recall.macro).toBeCloseTo(1 / 3, 12);
     expect(s.f1.macro).toBeCloseTo(0.8 / 3, 12);
     expect(s.f1.weighted).toBeCloseTo(0.8 / 3, 12);
+    // classification_report of the same example: class 0 precision 0.67 recall 1.00 f1 0.80 support 2,
+    // classes 1 and 2 all 0 with support 2.
+    expect(s.perClass[0]!.precision).toBeCloseTo(2 / 3, 12);
+    expect(s.perClass[0]!.f1).toBeCloseTo(0.8, 12);
+    expect(s.perClass.map((c) => [c.recall, c.support])).toEqual([[1, 2], [0, 2], [0, 2]]);
+  });
+
+  it("binary averages of a positive label (scikit-learn's average='binary', pos_label)", async () => {
+    // y_true = [0, 1, 1, 0, 1], y_pred = [0, 1, 0, 1, 1]: precision_score(pos_label=1) = 2/3, recall 2/3.
+    const s = scoresFromConfusion([[1, 1], [1, 2]]);
+    expect([s.perClass[1]!.precision, s.perClass[1]!.recall, s.perClass[1]!.f1]).toEqual([2 / 3, 2 / 3, 2 / 3]);
+    expect([s.perClass[0]!.precision, s.perClass[0]!.recall]).toEqual([0.5, 0.5]);
   });
 
   it('averages skip classes absent from both labels and predictions', () => {
@@ -57,6 +69,11 @@ describe.each(testBackends())('metrics on the GPU (%s)', (backend) => {
     const data = { features: new Float32Array(6), rows: 3, cols: 2, labels: Int32Array.from([0, 1, 2]), classes: 3 };
     expect(((await testMetrics(model, data, { topK: 1 })) as ClassificationMetrics).topK!.accuracy).toBeCloseTo(1 / 3, 12);
     expect(((await testMetrics(model, data, { topK: 2 })) as ClassificationMetrics).topK!.accuracy).toBeCloseTo(2 / 3, 12);
+    // Every row predicts class 0 (the first of the tied top scores, as numpy's argmax).
+    const m = (await testMetrics(model, data, { positiveLabel: 0 })) as ClassificationMetrics;
+    expect(m.binary).toEqual({ positive: 0, precision: 1 / 3, recall: 1, f1: 0.5, support: 1 });
+    expect(m.perClass.map((c) => c.support)).toEqual([1, 1, 1]);
+    await expect(testMetrics(model, data, { positiveLabel: 3 })).rejects.toThrow(/positiveLabel must be a class from 0 to 2/);
     model.dispose();
   });
 

@@ -28,10 +28,21 @@ export interface ClassificationMetrics {
   f1: Averages;
   /** confusion[true][predicted] */
   confusion: number[][];
+  /** Per class, as scikit-learn's classification_report: precision, recall, F1, support (true rows). */
+  perClass: ClassScores[];
+  /** With options.positiveLabel: the positive class's scores (scikit-learn's average='binary'). */
+  binary?: ClassScores & { positive: number };
   /** Mean -log softmax(z)[label] (natural log). */
   logLoss: number;
   /** The predicted class of every row scored (in the order of `rows`). */
   predictions: Uint32Array;
+}
+
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
 }
 
 export interface RegressionMetrics {
@@ -48,7 +59,7 @@ export interface RegressionMetrics {
  * the labels or the predictions; a class never predicted has precision 0 (scikit-learn's
  * zero_division = 0); micro averages equal the accuracy for single-label data.
  */
-export function scoresFromConfusion(confusion: number[][]): { precision: Averages; recall: Averages; f1: Averages; accuracy: number } {
+export function scoresFromConfusion(confusion: number[][]): { precision: Averages; recall: Averages; f1: Averages; accuracy: number; perClass: ClassScores[] } {
   const C = confusion.length;
   const support = confusion.map((row) => row.reduce((a, b) => a + b, 0));
   const predicted = Array.from({ length: C }, (_, c) => confusion.reduce((a, row) => a + row[c]!, 0));
@@ -65,14 +76,15 @@ export function scoresFromConfusion(confusion: number[][]): { precision: Average
     micro: accuracy,
     weighted: div(present.reduce((a, c) => a + v[c]! * support[c]!, 0), total),
   });
-  return { precision: avg(p), recall: avg(r), f1: avg(f), accuracy };
+  const perClass = Array.from({ length: C }, (_, c) => ({ precision: p[c]!, recall: r[c]!, f1: f[c]!, support: support[c]! }));
+  return { precision: avg(p), recall: avg(r), f1: avg(f), accuracy, perClass };
 }
 
 /** Every metric of `model` on `data`: classification for labelled data, regression for targets. */
 export async function testMetrics(
   model: MLP,
   data: Dataset | GpuDataset,
-  options: { topK?: number; batchSize?: number; rows?: ArrayLike<number> } = {},
+  options: { topK?: number; batchSize?: number; rows?: ArrayLike<number>; positiveLabel?: number } = {},
 ): Promise<ClassificationMetrics | RegressionMetrics> {
   const device = model.device;
   const owned = !(data instanceof GpuDataset);
@@ -83,6 +95,8 @@ export async function testMetrics(
   const k = options.topK ?? Math.min(5, C);
   if (!Number.isInteger(k) || k < 1 || k > C) throw new InvalidArgumentError(`topK must be from 1 to the ${C} outputs, got ${k}.`);
   if (raw.labels && raw.classes! > C) throw new ShapeError(`The data has ${raw.classes} classes but the model has ${C} outputs.`);
+  const positive = options.positiveLabel;
+  if (positive !== undefined && !(Number.isInteger(positive) && positive >= 0 && positive < C)) throw new InvalidArgumentError(`positiveLabel must be a class from 0 to ${C - 1}, got ${positive}.`);
   const order = options.rows ? Uint32Array.from(options.rows) : Uint32Array.from({ length: raw.rows }, (_, i) => i);
   const n = order.length;
   if (n === 0 || order.some((r) => r >= raw.rows)) throw new InvalidArgumentError(`rows must be a non-empty list of rows of the ${raw.rows} rows of data.`);
@@ -130,6 +144,8 @@ export async function testMetrics(
       precision: scores.precision,
       recall: scores.recall,
       f1: scores.f1,
+      perClass: scores.perClass,
+      ...(positive !== undefined ? { binary: { positive, ...scores.perClass[positive]! } } : {}),
       confusion,
       logLoss: s[STATS.lossSum]! / n,
       predictions,
