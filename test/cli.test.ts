@@ -59,7 +59,7 @@ describe('shrinkray CLI: usage and errors', () => {
   });
 
   it('a bad argument: one line, exit 2; a missing file: a clear message, exit 1; no stack trace', async () => {
-    for (const args of [['nope'], ['train', '--epochs', 'x'], ['train', '--no-such-flag'], ['prune', '--sparsity', '1.5', '--model', 'm'], ['run', '--bits', '9']]) {
+    for (const args of [['nope'], ['train', '--epochs', 'x'], ['train', '--no-such-flag'], ['prune', '--sparsity', '1.5', '--model', 'm'], ['run', '--bits', '9'], ['train', '--epochs', '0x1F'], ['train', '--lr', '1_0'], ['train', '--data', irisCsv, '--holdout', '1'], ['quantize', '--model', 'm', '--method', 'median']]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(ourErrors(r.stderr), args.join(' ')).toHaveLength(1);
@@ -137,8 +137,13 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(cvRun.code, cvRun.stderr).toBe(0);
     const c = JSON.parse(cvRun.stdout);
     expect(c.folds).toHaveLength(3);
+    expect(c.rows).toBe(150); // every row of the CSV: no holdout unless asked for
+    expect(c.folds.map((f: { trainRows: number; testRows: number }) => f.trainRows + f.testRows)).toEqual([150, 150, 150]);
     expect(c.mean.accuracy).toBeGreaterThan(0.7);
     expect(cvRun.stderr).toMatch(/cv stratified 3-fold \(shuffled\): done in/);
+    const ordered = await cli(['cv', ...data, '--method', 'kfold', '--folds', '3', '--no-shuffle', '--layers', '4', '--epochs', '2', '--json']);
+    expect(ordered.code, ordered.stderr).toBe(0);
+    expect(JSON.parse(ordered.stdout).splitter).toBe('3-fold');
 
     const audited = await cli(['audit', '--model', `${path('iris.safetensors')},${path('q6.safetensors')}`, ...data, '--json']);
     expect(audited.code, audited.stderr).toBe(0);

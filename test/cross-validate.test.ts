@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { crossValidate } from '../src/validate/cross-validate.js';
+import { crossValidate, standardizeInFold } from '../src/validate/cross-validate.js';
 import { kFold, leaveOneOut, stratifiedKFold } from '../src/validate/split.js';
 import { Standardizer } from '../src/data/csv.js';
 import { MLP } from '../src/nn/mlp.js';
 import { evaluate, fit } from '../src/nn/train.js';
-import { subset } from '../src/data/dataset.js';
+import { subset, type Dataset } from '../src/data/dataset.js';
 import { iris } from './iris.js';
 import { useDevice } from './helpers.js';
 
@@ -15,6 +15,28 @@ describe('validation in training and across folds', () => {
     return Standardizer.fit(d).transform(d);
   })();
   const fitOptions = { epochs: 40, batchSize: 16, learningRate: 0.05, optimizer: { type: 'sgd' as const, momentum: 0.9 }, seed: 1 };
+
+  it('preprocessing is fitted inside each fold on its training rows only (no test row leaks into it)', async () => {
+    const { device } = ctx;
+    const raw = iris();
+    // A feature whose scale differs wildly in the last 30 rows: global statistics would carry them into every fold.
+    const features = raw.features.slice();
+    for (let r = 120; r < 150; r++) features[r * 4] = features[r * 4]! * 1000;
+    const leaky = { ...raw, features };
+    const seen: number[][] = [];
+    const spy = (train: Dataset) => {
+      seen.push(Array.from({ length: train.rows }, (_, r) => train.features[r * 4]!));
+      return standardizeInFold(train);
+    };
+    const splitter = kFold(5);
+    const inFold = await crossValidate(device, (d, fold) => MLP.create(d, [4, 8, 3], { seed: fold }), leaky, splitter, { fit: { ...fitOptions, epochs: 5 }, preprocess: spy });
+    const splits = splitter.split(150);
+    expect(seen).toHaveLength(5);
+    splits.forEach(({ train }, f) => expect(seen[f]).toEqual(Array.from(train, (r) => features[r * 4]!))); // exactly the fold's training rows
+    // Standardizing all rows first (the leak) gives other numbers for the fold whose test rows are the scaled ones.
+    const global = await crossValidate(device, (d, fold) => MLP.create(d, [4, 8, 3], { seed: fold }), Standardizer.fit(leaky).transform(leaky), splitter, { fit: { ...fitOptions, epochs: 5 } });
+    expect(inFold.folds[4]!.scores.logLoss).not.toBeCloseTo(global.folds[4]!.scores.logLoss!, 3);
+  });
 
   it('stratified 5-fold cross-validation of Iris: per-fold scores, mean and std, folds from one upload', async () => {
     const { device } = ctx;

@@ -28,12 +28,16 @@ describe('CSV', () => {
     expect(Array.from(reg.targets!)).toEqual([0.5, 1.5]);
     expect(reg.targetCols).toBe(1);
     expect(parseCsv('a,y\n1,2\n2,3\n', { label: 'y', task: 'regression' }).targets).toBeDefined();
+    expect(parseCsv('a,y\n-1.5e3,.5\n+2.,1E-2\n', { label: 'y', task: 'regression' }).features).toEqual(Float32Array.from([-1500, 2])); // decimal forms
   });
 
   it('names the line and column of a missing or non-numeric value', () => {
     const cases: [string, RegExp][] = [
       ['a,b,y\n1,2,x\n3,,x\n', /line 3, column 'b': missing value/],
       ['a,b,y\n1,2,x\n3,abc,x\n', /line 3, column 'b': 'abc' is not a number/],
+      ['a,b,y\n1,0x1F,x\n', /line 2, column 'b': '0x1F' is not a number/], // Number() would read 31
+      ['a,b,y\n0b11,2,x\n', /line 2, column 'a': '0b11' is not a number/],
+      ['a,b,y\n1,Infinity,x\n', /'Infinity' is not a number/],
       ['a,b,y\n1,2,x\n3,4\n', /line 3: 2 fields, the header has 3/],
       ['a,b,y\n1,2,\n', /line 2, column 'y': the label is missing/],
       ['a,b,y\n', /need a header row and at least one data row/],

@@ -3,6 +3,7 @@
  * help text and defaults; --help is generated from that. Bad arguments raise UsageError (exit 2).
  */
 import { parseArgs } from 'node:util';
+import { DECIMAL } from '../data/csv.js';
 
 export class UsageError extends Error {}
 
@@ -55,16 +56,17 @@ export function helpText(usage: string, summary: string, options: Options): stri
   return `usage: ${usage}\n\n${summary}\n\noptions:\n${rows.join('\n')}`;
 }
 
-/** A number option within [min, max] (integers only when integer is set). */
-export function numberOf(values: Values, name: string, range: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number {
+/** A number option within [min, max] (integers only when integer is set), written in decimal. */
+export function numberOf(values: Values, name: string, range: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean; exclusiveMax?: boolean } = {}): number {
   const raw = values[name];
   const v = Number(raw);
-  const { min = -Infinity, max = Infinity, integer = false, exclusiveMin = false } = range;
-  const bad = typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v > max || (exclusiveMin ? v <= min : v < min);
+  const { min = -Infinity, max = Infinity, integer = false, exclusiveMin = false, exclusiveMax = false } = range;
+  const bad =
+    typeof raw !== 'string' || !DECIMAL.test(raw.trim()) || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || (exclusiveMax ? v >= max : v > max) || (exclusiveMin ? v <= min : v < min);
   if (bad) {
     const kind = integer ? 'an integer' : 'a number';
     const lo = min === -Infinity ? '' : `${exclusiveMin ? 'above' : 'from'} ${min}`;
-    const hi = max === Infinity ? '' : `${lo ? ' ' : ''}${lo ? 'to' : 'at most'} ${max}`;
+    const hi = max === Infinity ? '' : `${lo ? ' ' : ''}${lo ? (exclusiveMax ? 'and below' : 'to') : exclusiveMax ? 'below' : 'at most'} ${max}`;
     throw new UsageError(`--${name} must be ${kind}${lo || hi ? ` ${lo}${hi}` : ''}, not '${raw}'`);
   }
   return v;

@@ -17,7 +17,7 @@ export const DATA_OPTIONS: Options = {
   data: { type: 'string', arg: 'SOURCE', default: 'mnist', help: "'mnist', a CSV file, or 'idx' with --images/--labels" },
   label: { type: 'string', arg: 'COLUMN', help: 'CSV: the label column, by name or 0-based index (default: the last column)' },
   test: { type: 'string', arg: 'FILE', help: 'CSV: a test file with the same columns (default: a stratified holdout)' },
-  holdout: { type: 'string', arg: 'FRACTION', default: '0.2', help: 'CSV without --test: the fraction of rows held out for testing' },
+  holdout: { type: 'string', arg: 'FRACTION', help: 'CSV without --test: the fraction of rows held out for testing, in (0, 1) (default 0.2; cv uses every row unless given)' },
   images: { type: 'string', arg: 'FILE', help: 'IDX: training images (idx3-ubyte)' },
   labels: { type: 'string', arg: 'FILE', help: 'IDX: training labels (idx1-ubyte)' },
   'test-images': { type: 'string', arg: 'FILE', help: 'IDX: test images' },
@@ -39,12 +39,16 @@ function read(path: string): Uint8Array {
   return readFileSync(path);
 }
 
-function loadCsv(values: Values, path: string, seed: number, fitStandardizer: boolean): LoadedData {
+function readCsv(values: Values, path: string): { all: Dataset; label: string | number } {
   const labelArg = stringOf(values, 'label');
   const text = new TextDecoder().decode(read(path));
   const columns = Papa.parse<string[]>(text, { preview: 1 }).data[0]?.length ?? 0;
   const label = labelArg === undefined ? columns - 1 : /^\d+$/.test(labelArg) ? Number(labelArg) : labelArg;
-  const all = parseCsv(text, { label }) as Dataset;
+  return { all: parseCsv(text, { label }) as Dataset, label };
+}
+
+function loadCsv(values: Values, path: string, seed: number, fitStandardizer: boolean): LoadedData {
+  const { all, label } = readCsv(values, path);
   let train: Dataset, test: Dataset;
   const testPath = stringOf(values, 'test');
   if (testPath) {
@@ -52,7 +56,7 @@ function loadCsv(values: Values, path: string, seed: number, fitStandardizer: bo
     test = parseCsv(new TextDecoder().decode(read(testPath)), { label, classNames: all.classNames });
     if (test.cols !== train.cols) throw new UsageError(`--test has ${test.cols} feature columns, the training file ${train.cols}`);
   } else {
-    const fraction = numberOf(values, 'holdout', { min: 0, max: 1, exclusiveMin: true });
+    const fraction = values.holdout === undefined ? 0.2 : numberOf(values, 'holdout', { min: 0, max: 1, exclusiveMin: true, exclusiveMax: true });
     const split = trainTestSplit(all.rows, { testSize: fraction, seed, ...(all.labels ? { stratify: all.labels } : {}) });
     train = subset(all, split.train);
     test = subset(all, split.test);
@@ -95,4 +99,25 @@ export function loadDataFor(values: Values, standardizer: { mean: number[]; std:
   if (!standardizer) return raw;
   const s = Standardizer.of(standardizer);
   return { ...raw, train: s.transform(raw.train), test: s.transform(raw.test), standardizer };
+}
+
+/**
+ * The rows cross-validation splits: every row of a CSV file (a holdout only when --holdout or
+ * --test is given), unstandardized, since each fold fits its own standardization; the training
+ * set of MNIST or IDX data (their test sets are kept out of it).
+ */
+export function loadCvRows(values: Values): { name: string; rows: Dataset; csv: boolean } {
+  const source = stringOf(values, 'data') ?? 'mnist';
+  const csv = /\.csv$/i.test(source);
+  if (csv && values.holdout === undefined && values.test === undefined) {
+    let rows = readCsv(values, source).all;
+    if (values.limit !== undefined) {
+      const limit = numberOf(values, 'limit', { integer: true, min: 1 });
+      if (limit < rows.rows) rows = subset(rows, Array.from({ length: limit }, (_, i) => i));
+    }
+    validateDataset(rows, 'cross-validation data');
+    return { name: source, rows, csv };
+  }
+  const data = loadData(values, { standardize: false });
+  return { name: data.name, rows: data.train, csv };
 }

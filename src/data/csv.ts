@@ -8,6 +8,9 @@ import Papa from 'papaparse';
 import { DataFormatError, InvalidArgumentError } from '../errors.js';
 import type { Dataset } from './dataset.js';
 
+/** A decimal number: digits, an optional fraction and exponent (no hex, binary, octal or separators). */
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 export interface CsvOptions {
   /** The label column: its header name, or its 0-based index. */
   label: string | number;
@@ -43,14 +46,15 @@ export function parseCsv(text: string, options: CsvOptions): Dataset & { feature
         rawLabels.push(value);
         return;
       }
-      const v = value === '' ? NaN : Number(value);
+      // Decimal notation only: Number() would also take "0x1F", "0b11" and "0o7".
+      const v = DECIMAL.test(value) ? Number(value) : NaN;
       if (!Number.isFinite(v))
         throw new DataFormatError(`CSV line ${lineNo}, column '${header[i]}': ${value === '' ? 'missing value' : `'${value}' is not a number`}.`);
       features[r * cols + c++] = v;
     });
   });
   const featureNames = header.filter((_, i) => i !== labelIndex);
-  const numeric = rawLabels.every((l) => Number.isFinite(Number(l)));
+  const numeric = rawLabels.every((l) => DECIMAL.test(l) && Number.isFinite(Number(l)));
   const wholeSmall = numeric && rawLabels.every((l) => Number.isInteger(Number(l)) && Number(l) >= 0 && Number(l) < 1000);
   const task = options.task ?? (!numeric || wholeSmall ? 'classification' : 'regression');
   if (task === 'regression') {

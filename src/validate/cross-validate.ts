@@ -1,9 +1,12 @@
 /**
  * Cross-validation on the GPU: the dataset is uploaded once and every fold trains a fresh model
  * on index gathers of it. An optional compression step runs inside each fold after training, so
- * the compressed model is what gets scored.
+ * the compressed model is what gets scored. Preprocessing (standardization, or any transform
+ * fitted to data) is part of the pipeline, as in a scikit-learn Pipeline: it is fitted on each
+ * fold's training rows only and applied to that fold's rows, so no test row leaks into it.
  */
-import type { Dataset } from '../data/dataset.js';
+import { subset, type Dataset } from '../data/dataset.js';
+import { Standardizer } from '../data/csv.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import type { Device } from '../gpu/device.js';
 import type { MLP } from '../nn/mlp.js';
@@ -29,7 +32,18 @@ export interface CrossValidation {
   std: Record<string, number>;
 }
 
+/** Fits a transform on training rows; returns it, to apply to any rows. */
+export type Preprocess = (train: Dataset) => (data: Dataset) => Dataset;
+
+/** Standardization fitted inside each fold (mean and population std of its training rows). */
+export const standardizeInFold: Preprocess = (train) => {
+  const s = Standardizer.fit(train);
+  return (data) => s.transform(data);
+};
+
 export interface CrossValidateOptions {
+  /** Fitted on each fold's training rows (e.g. standardizeInFold); default none. */
+  preprocess?: Preprocess;
   fit: Omit<FitOptions, 'rows' | 'validationData' | 'validationSplit' | 'earlyStopping'>;
   /** Runs after training in each fold; returns the model to score (for example a pruned copy). */
   compress?: (model: MLP, fold: number) => MLP | Promise<MLP>;
@@ -45,12 +59,14 @@ export async function crossValidate(
   options: CrossValidateOptions,
 ): Promise<CrossValidation> {
   const splits = splitter.split(data.rows, data.labels);
-  const gpu = new GpuDataset(device, data);
+  // Without preprocessing the data is uploaded once; with it, each fold uploads its own transform.
+  const shared = options.preprocess ? undefined : new GpuDataset(device, data);
   const folds: FoldResult[] = [];
   try {
     for (const [fold, { train, test }] of splits.entries()) {
       const model = makeModel(device, fold);
       let scored = model;
+      const gpu = shared ?? new GpuDataset(device, options.preprocess!(subset(data, train))(data));
       try {
         const t0 = performance.now();
         await fit(model, gpu, { ...options.fit, batchSize: Math.min(options.fit.batchSize, train.length), rows: train });
@@ -66,10 +82,11 @@ export async function crossValidate(
       } finally {
         model.dispose();
         if (scored !== model) scored.dispose();
+        if (gpu !== shared) gpu.dispose();
       }
     }
   } finally {
-    gpu.dispose();
+    shared?.dispose();
   }
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};

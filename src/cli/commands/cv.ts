@@ -1,24 +1,25 @@
 /** shrinkray cv: cross-validation of an architecture (k-fold, stratified, leave-one-out). */
 import { MLP } from '../../nn/mlp.js';
-import { crossValidate } from '../../validate/cross-validate.js';
+import { crossValidate, standardizeInFold } from '../../validate/cross-validate.js';
 import { kFold, leaveOneOut, stratifiedKFold } from '../../validate/split.js';
 import { prune } from '../../compress/prune.js';
 import { quantizeWeights } from '../../compress/quantize.js';
 import { choiceOf, numberOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
-import { DATA_OPTIONS, loadData } from '../data.js';
+import { DATA_OPTIONS, loadCvRows } from '../data.js';
 import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
 
 export const cv: Command = {
   name: 'cv',
   summary: 'cross-validate an architecture, optionally compressed in each fold',
   usage: 'shrinkray cv [--data ...] [--method stratified|kfold|loo] [--folds 5] [--layers 300,100] [--sparsity F] [--bits N]',
-  description: "The training rows are split (the test data is not used). Each fold trains a fresh model; --sparsity and --bits\nprune (global magnitude) and quantize it before it is scored, so a compressed model's spread can be compared.",
+  description: "Every row of a CSV file is split (a holdout only with --holdout or --test); for MNIST and IDX data, the training\nrows (the test data is not used). CSV features are standardized inside each fold on its training rows only, so no\ntest row leaks into the scaling. Each fold trains a fresh model; --sparsity and --bits prune (global magnitude) and\nquantize it before it is scored, so a compressed model's spread can be compared.",
   options: {
     ...DATA_OPTIONS,
     ...TRAIN_OPTIONS,
     method: { type: 'string', arg: 'NAME', default: 'stratified', help: 'stratified, kfold or loo (leave-one-out)' },
     folds: { type: 'string', arg: 'K', default: '5', help: 'number of folds' },
+    'no-shuffle': { type: 'boolean', help: "split in row order, as scikit-learn's KFold(shuffle=False) (default: shuffled with --seed)" },
     layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden widths' },
     sparsity: { type: 'string', arg: 'FRACTION', help: 'prune each fold\'s model to this sparsity before scoring' },
     bits: { type: 'string', arg: 'N', help: 'quantize each fold\'s model to this bit width before scoring' },
@@ -31,10 +32,11 @@ export const cv: Command = {
     const sparsity = values.sparsity === undefined ? undefined : numberOf(values, 'sparsity', { min: 0, max: 0.999 });
     const bits = values.bits === undefined ? undefined : numberOf(values, 'bits', { integer: true, min: 2, max: 8 });
     const hidden = widthsOf(values, 'layers');
-    const data = loadData(values);
-    const all = data.train;
+    const data = loadCvRows(values);
+    const all = data.rows;
     const seed = fitOptions.seed ?? 0;
-    const splitter = method === 'loo' ? leaveOneOut() : method === 'kfold' ? kFold(k, { shuffle: true, seed }) : stratifiedKFold(k, { shuffle: true, seed });
+    const shuffle = !values['no-shuffle'];
+    const splitter = method === 'loo' ? leaveOneOut() : method === 'kfold' ? kFold(k, { shuffle, seed }) : stratifiedKFold(k, { shuffle, seed });
     const folds = splitter.split(all.rows, all.labels).length;
     const outputs = all.labels ? all.classes! : all.targetCols!;
     const device = await ctx.device();
@@ -42,6 +44,7 @@ export const cv: Command = {
     let done = 0;
     const result = await crossValidate(device, (d, fold) => MLP.create(d, [all.cols, ...hidden, outputs], { seed: seed + fold }), all, splitter, {
       fit: fitOptions,
+      ...(data.csv ? { preprocess: standardizeInFold } : {}),
       ...(sparsity !== undefined || bits !== undefined
         ? {
             compress: async (model) => {
