@@ -36,6 +36,9 @@ export class InvalidArgumentError extends ShrinkrayError {}
 /** A tensor was used after dispose(). */
 export class DisposedError extends ShrinkrayError {}
 
+/** A file that cannot be read or written as asked: missing folder, not a regular file, no permission, an input given as output. */
+export class FileError extends ShrinkrayError {}
+
 /** A data file that is truncated, corrupt or not of the expected format. */
 export class DataFormatError extends ShrinkrayError {}
 

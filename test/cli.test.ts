@@ -75,6 +75,16 @@ describe('shrinkray CLI: usage and errors', () => {
     expect(bad.stderr).not.toMatch(OUR_STACK);
     const verbose = await cli(['evaluate', '--model', path('bad.safetensors'), '--data', irisCsv, '--verbose']);
     expect(verbose.stderr).toMatch(OUR_STACK);
+    // An input given as the output is refused before any work, and the input stays as it was.
+    writeFileSync(path('victim.csv'), readFileSync(irisCsv));
+    const victim = await cli(['train', '--data', path('victim.csv'), '--label', 'species', '--model-out', path('victim.csv')]);
+    expect(victim.code).toBe(1);
+    expect(ourErrors(victim.stderr)).toEqual([`shrinkray: FileError: ${path('victim.csv')} is also an input of this command; writing it would replace what is being read. Choose another output.`]);
+    expect(readFileSync(path('victim.csv'), 'utf8')).toBe(readFileSync(irisCsv, 'utf8'));
+    const folder = await cli(['train', '--data', irisCsv, '--label', 'species', '--epochs', '1', '--model-out', path('no/such/dir/m.safetensors')]);
+    expect(folder.code).toBe(1);
+    expect(ourErrors(folder.stderr)[0]).toMatch(/FileError: Cannot write .*m\.safetensors: the folder .* does not exist/);
+    expect(folder.stderr).not.toMatch(/epoch/); // found before training
   });
 });
 

@@ -1,11 +1,10 @@
 /** Model files for the CLI: safetensors with the standardization (CSV data) kept in the metadata. */
-import { readFileSync } from 'node:fs';
 import type { Device } from '../gpu/device.js';
 import type { MLP } from '../nn/mlp.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import { modelFromSafetensors } from '../io/model-file.js';
-import { saveModel } from '../io/files.js';
-import type { Options } from './args.js';
+import { checkOutput, readModelFile, saveModel } from '../io/files.js';
+import { stringOf, type Options, type Values } from './args.js';
 
 export interface Standardization {
   mean: number[];
@@ -20,11 +19,24 @@ export interface OpenedModel {
 }
 
 export function openModel(device: Device, path: string): OpenedModel {
-  const bytes = new Uint8Array(readFileSync(path));
+  const bytes = readModelFile(path);
   const metadata = decodeSafetensors(bytes).metadata;
   const model = modelFromSafetensors(device, bytes);
   const standardizer = metadata.standardize ? (JSON.parse(metadata.standardize) as Standardization) : undefined;
   return { model, metadata, standardizer, fileBytes: bytes.length };
+}
+
+/** The options through which commands read files. */
+const INPUT_OPTIONS = ['model', 'data', 'test', 'images', 'labels', 'test-images', 'test-labels', 'teacher', 'from', 'small', 'large'];
+
+/**
+ * The output path of option `name`, checked before any work (its folder exists and is writable,
+ * it is no directory or device, it is none of the command's input files).
+ */
+export function outputOf(values: Values, name: string, path = stringOf(values, name)!): string {
+  const inputs = INPUT_OPTIONS.flatMap((k) => (typeof values[k] === 'string' ? String(values[k]).split(',') : []));
+  checkOutput(path, inputs);
+  return path;
 }
 
 /** Options of every command that writes a model. */

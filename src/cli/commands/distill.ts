@@ -1,10 +1,10 @@
 /** shrinkray distill: a small student trained on a teacher's softened outputs (Hinton et al.). */
 import { MLP } from '../../nn/mlp.js';
 import { evaluate } from '../../nn/train.js';
-import { numberOf, requiredString, stringOf, widthsOf } from '../args.js';
+import { numberOf, requiredString, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, SAVE_OPTIONS, writeModel } from '../models.js';
+import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
 export const distillCommand: Command = {
@@ -29,6 +29,7 @@ export const distillCommand: Command = {
     const alpha = numberOf(values, 'alpha', { min: 0, max: 1 });
     const temperature = numberOf(values, 'temperature', { min: 0, exclusiveMin: true });
     const options = fitOptionsOf(values, { epochs: 8, lr: 0.05 });
+    const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
     const opened = openModel(device, file);
     const teacher = opened.model;
@@ -44,7 +45,6 @@ export const distillCommand: Command = {
     const student = MLP.create(device, widths, { seed: (options.seed ?? 0) + 1 });
     await trainWithProgress(out, 'distilling', student, train, { ...options, distillation: { teacher, alpha, temperature } }, test);
     result.student = await evaluate(student, test);
-    const target = stringOf(values, 'model-out')!;
     await writeModel(student, target, { float16: !!values.float16, note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, standardizer: opened.standardizer });
     const acc = (r: unknown) => `${(((r as { accuracy: number }).accuracy) * 100).toFixed(2)} %`;
     out.log(`teacher ${acc((result.teacher as { test: unknown }).test)}, distilled student ${acc(result.student)}${result.alone ? `, student alone ${acc(result.alone)}` : ''} (test accuracy); saved ${target}`);

@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../../io/files.js';
 import { modelToOnnx } from '../../io/onnx.js';
 import { choiceOf, requiredString, stringOf } from '../args.js';
 import type { Command } from '../command.js';
-import { openModel } from '../models.js';
+import { openModel, outputOf } from '../models.js';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -21,7 +21,7 @@ export const exportCommand: Command = {
     const file = requiredString(values, 'model', 'FILE');
     choiceOf(values, 'format', ['onnx'] as const);
     const quantized = choiceOf(values, 'quantized', ['qdq', 'float'] as const);
-    const target = stringOf(values, 'output') ?? file.replace(/\.safetensors$/i, '') + '.onnx';
+    const target = outputOf(values, 'output', stringOf(values, 'output') ?? file.replace(/\.safetensors$/i, '') + '.onnx');
     const device = await ctx.device();
     const { model } = openModel(device, file);
     const bytes = await modelToOnnx(model, { quantized });

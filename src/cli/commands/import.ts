@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { modelFromPytorchSafetensors } from '../../io/pytorch.js';
 import { ACTIVATIONS, type Activation } from '../../kernels/gemm.js';
-import { choiceOf, requiredString, stringOf } from '../args.js';
+import { choiceOf, requiredString } from '../args.js';
 import type { Command } from '../command.js';
-import { SAVE_OPTIONS, writeModel } from '../models.js';
+import { outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 
 export const importCommand: Command = {
   name: 'import',
@@ -25,9 +25,9 @@ export const importCommand: Command = {
     const activation = choiceOf(values, 'activation', names);
     const output = choiceOf(values, 'output', names);
     const bytes = new Uint8Array(readFileSync(from));
+    const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
     const model = modelFromPytorchSafetensors(device, bytes, { activation, output });
-    const target = stringOf(values, 'model-out')!;
     await writeModel(model, target, { float16: !!values.float16, note: `imported from PyTorch ${from}` });
     const arch = [model.inputs, ...model.layers.map((l) => l.units)];
     out.log(`imported ${from}: ${arch.join('-')} (${activation} hidden, ${output} output), ${model.parameterCount().toLocaleString('en-US')} parameters; saved ${target}`);

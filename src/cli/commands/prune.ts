@@ -4,7 +4,7 @@ import { evaluate } from '../../nn/train.js';
 import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, SAVE_OPTIONS, writeModel } from '../models.js';
+import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
 export const pruneCommand: Command = {
@@ -30,6 +30,7 @@ export const pruneCommand: Command = {
     if (sparsity >= 1) throw new UsageError('--sparsity must be below 1');
     const oneShot = values.epochs === '0' || scope === 'structured' || scope === 'nm';
     const options = fitOptionsOf({ ...values, epochs: oneShot ? undefined : values.epochs }, { epochs: 3, lr: 0.005 });
+    const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
     const opened = openModel(device, file);
     const { model } = opened;
@@ -49,7 +50,6 @@ export const pruneCommand: Command = {
     else await pruneModel(model, { type: scope, sparsity });
     const after = await evaluate(model, test);
     const report = await pruneReport(model);
-    const target = stringOf(values, 'model-out')!;
     await writeModel(model, target, { float16: !!values.float16, note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, standardizer: opened.standardizer, data: opened.metadata.data });
     out.log(`pruned ${(report.sparsity * 100).toFixed(1)} % of weights (${report.layers.map((l) => `${(l.sparsity * 100).toFixed(1)} %`).join(' / ')}); test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; saved ${target}`);
     out.result({ model: target, scope, sparsity: report.sparsity, layers: report.layers, before, after });

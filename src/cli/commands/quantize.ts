@@ -3,10 +3,10 @@ import { basename } from 'node:path';
 import { quantizeWeights } from '../../compress/quantize.js';
 import { normalizeSpec, QUANT_METHODS, type QuantRequest } from '../../nn/quant-spec.js';
 import { evaluate } from '../../nn/train.js';
-import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
+import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, SAVE_OPTIONS, writeModel } from '../models.js';
+import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
 export const quantizeCommand: Command = {
@@ -40,6 +40,7 @@ export const quantizeCommand: Command = {
     }
     const trained = values.epochs !== undefined && numberOf(values, 'epochs', { integer: true, min: 0 }) > 0;
     const options = fitOptionsOf({ ...values, epochs: trained ? values.epochs : undefined }, { epochs: 1, lr: 0.005 });
+    const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
     const opened = openModel(device, file);
     const { model } = opened;
@@ -52,7 +53,6 @@ export const quantizeCommand: Command = {
     } else if (trained) await trainWithProgress(out, `QAT ${method} ${spec.bits}-bit`, model, train, { ...options, quantization: spec }, test);
     else await quantizeWeights(model, spec);
     const after = await evaluate(model, test);
-    const target = stringOf(values, 'model-out')!;
     const bytes = await writeModel(model, target, { float16: !!values.float16, note: `${method} ${spec.bits}-bit ${how} of ${basename(file)}`, standardizer: opened.standardizer, data: opened.metadata.data });
     out.log(`${method} ${spec.bits}-bit ${how}: test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; ${target}: ${bytes.toLocaleString('en-US')} bytes (${file}: ${opened.fileBytes.toLocaleString('en-US')} bytes, ${(opened.fileBytes / bytes).toFixed(1)}x smaller)`);
     out.result({ model: target, spec, trained, before, after, bytes, inputBytes: opened.fileBytes });

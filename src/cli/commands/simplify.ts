@@ -3,10 +3,10 @@ import { IMPORTANCE_CRITERIA } from '../../compress/importance.js';
 import { simplify } from '../../compress/simplify.js';
 import { subset } from '../../data/dataset.js';
 import { evaluate } from '../../nn/train.js';
-import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
+import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, SAVE_OPTIONS, writeModel } from '../models.js';
+import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
 
 export const simplifyCommand: Command = {
@@ -39,6 +39,7 @@ export const simplifyCommand: Command = {
     const criterion = choiceOf(values, 'criterion', IMPORTANCE_CRITERIA);
     const fraction = numberOf(values, 'validation', { min: 0, max: 0.5, exclusiveMin: true });
     const fineTune = fitOptionsOf(values, { epochs: 1, lr: 0.01 });
+    const target2 = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
     const opened = openModel(device, file);
     const { train: all, test } = loadDataFor(values, opened.standardizer);
@@ -64,7 +65,6 @@ export const simplifyCommand: Command = {
     bar.done(`stopped by ${result.stoppedBy}`);
     const testBefore = (await evaluate(opened.model, test)).accuracy;
     const testAfter = (await evaluate(result.model, test)).accuracy;
-    const target2 = stringOf(values, 'model-out')!;
     await writeModel(result.model, target2, { float16: !!values.float16, note: `simplified from ${file} (${criterion})`, standardizer: opened.standardizer });
     const row = (name: string, f: typeof result.before, testAcc: number) =>
       `${name.padEnd(7)} ${f.widths.join('-').padEnd(18)} ${f.parameters.toLocaleString('en-US').padStart(9)} parameters ${f.flops.toLocaleString('en-US').padStart(10)} FLOPs/row  validation ${(f.accuracy * 100).toFixed(2)} %  test ${(testAcc * 100).toFixed(2)} %  inference ${f.inferenceMs.toFixed(0)} ms`;

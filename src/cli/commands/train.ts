@@ -2,10 +2,10 @@
 import { MLP } from '../../nn/mlp.js';
 import { evaluate } from '../../nn/train.js';
 import { ACTIVATIONS, type Activation } from '../../kernels/gemm.js';
-import { choiceOf, stringOf, widthsOf } from '../args.js';
+import { choiceOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
-import { SAVE_OPTIONS, writeModel } from '../models.js';
+import { outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
 
 export const train: Command = {
@@ -25,13 +25,13 @@ export const train: Command = {
     const hidden = widthsOf(values, 'layers');
     const activation = choiceOf(values, 'activation', Object.keys(ACTIVATIONS) as Activation[]);
     const options = fitOptionsOf(values, { epochs: 10, lr: 0.05 });
+    const file = outputOf(values, 'model-out'); // checked before the work, not after it
     const data = loadData(values);
     const device = await ctx.device();
     const outputs = data.train.labels ? Math.max(data.train.classes!, data.test.classes ?? 0) : data.train.targetCols!;
     const model = MLP.create(device, [data.train.cols, ...hidden, outputs], { activation, seed: options.seed });
     const curves = await trainWithProgress(out, 'train', model, data.train, options, data.test);
     const scores = await evaluate(model, data.test);
-    const file = stringOf(values, 'model-out')!;
     await writeModel(model, file, { float16: !!values.float16, data: data.name, standardizer: data.standardizer });
     out.log(`test loss ${scores.loss.toFixed(4)}${Number.isNaN(scores.accuracy) ? '' : `, test accuracy ${(scores.accuracy * 100).toFixed(2)} %`}; saved ${file}`);
     out.result({ model: file, architecture: [data.train.cols, ...hidden, outputs], test: scores, history: curves.epochs });
