@@ -109,6 +109,17 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     const e = JSON.parse(evaluated.stdout);
     expect(e.accuracy).toBeCloseTo(t.test.accuracy, 6);
     expect(e.confusion).toHaveLength(3);
+    // Labels map by the class names stored in the model, not by their order in a new file.
+    const lines = readFileSync(irisCsv, 'utf8').trim().split('\n');
+    writeFileSync(path('reordered.csv'), [lines[0], ...lines.slice(1).reverse()].join('\n') + '\n'); // virginica first
+    const whole = (csv: string) => cli(['evaluate', '--model', path('iris.safetensors'), '--data', csv, '--test', csv, '--label', 'species', '--json']);
+    const [asTrained, reordered] = [JSON.parse((await whole(irisCsv)).stdout), JSON.parse((await whole(path('reordered.csv'))).stdout)];
+    expect(reordered.accuracy).toBe(asTrained.accuracy);
+    expect(reordered.accuracy).toBeGreaterThan(0.8);
+    writeFileSync(path('unknown.csv'), [lines[0], lines[1]!.replace(/[^,]+$/, 'tulip')].join('\n') + '\n');
+    const unknown = await whole(path('unknown.csv'));
+    expect(unknown.code).toBe(1);
+    expect(ourErrors(unknown.stderr)[0]).toMatch(/class 'tulip' is not one of setosa, versicolor, virginica/);
 
     const pruned = JSON.parse((await cli(['prune', '--model', path('iris.safetensors'), ...data, '--sparsity', '0.5', '--epochs', '0', '--model-out', path('pruned.safetensors'), '--json'])).stdout);
     expect(pruned.sparsity).toBeCloseTo(0.5, 1);

@@ -39,16 +39,17 @@ function read(path: string): Uint8Array {
   return readFileSync(path);
 }
 
-function readCsv(values: Values, path: string): { all: Dataset; label: string | number } {
+function readCsv(values: Values, path: string, classNames?: string[]): { all: Dataset; label: string | number } {
   const labelArg = stringOf(values, 'label');
   const text = new TextDecoder().decode(read(path));
   const columns = Papa.parse<string[]>(text, { preview: 1 }).data[0]?.length ?? 0;
   const label = labelArg === undefined ? columns - 1 : /^\d+$/.test(labelArg) ? Number(labelArg) : labelArg;
-  return { all: parseCsv(text, { label }) as Dataset, label };
+  // A model's class names map the labels by name, whatever order they appear in here.
+  return { all: parseCsv(text, { label, ...(classNames ? { classNames } : {}) }) as Dataset, label };
 }
 
-function loadCsv(values: Values, path: string, seed: number, fitStandardizer: boolean): LoadedData {
-  const { all, label } = readCsv(values, path);
+function loadCsv(values: Values, path: string, seed: number, fitStandardizer: boolean, classNames?: string[]): LoadedData {
+  const { all, label } = readCsv(values, path, classNames);
   let train: Dataset, test: Dataset;
   const testPath = stringOf(values, 'test');
   if (testPath) {
@@ -70,7 +71,7 @@ function loadCsv(values: Values, path: string, seed: number, fitStandardizer: bo
  * The training and test data the options name. `standardize: false` leaves CSV features as they
  * are (a saved model brings its own standardization).
  */
-export function loadData(values: Values, options: { standardize?: boolean } = {}): LoadedData {
+export function loadData(values: Values, options: { standardize?: boolean; classNames?: string[] } = {}): LoadedData {
   const source = stringOf(values, 'data') ?? 'mnist';
   const seed = numberOf(values, 'seed', { integer: true, min: 0 });
   let data: LoadedData;
@@ -82,7 +83,7 @@ export function loadData(values: Values, options: { standardize?: boolean } = {}
       train: datasetFromIdx(read(need('images')), read(need('labels')), 'training'),
       test: datasetFromIdx(read(need('test-images')), read(need('test-labels')), 'test'),
     };
-  } else if (/\.csv$/i.test(source)) data = loadCsv(values, source, seed, options.standardize ?? true);
+  } else if (/\.csv$/i.test(source)) data = loadCsv(values, source, seed, options.standardize ?? true, options.classNames);
   else throw new UsageError(`--data must be 'mnist', 'idx' or a .csv file, not '${source}'`);
   if (values.limit !== undefined) {
     const limit = numberOf(values, 'limit', { integer: true, min: 1 });
@@ -93,9 +94,12 @@ export function loadData(values: Values, options: { standardize?: boolean } = {}
   return data;
 }
 
-/** The data for a saved model: CSV features standardized with the statistics stored in it. */
-export function loadDataFor(values: Values, standardizer: { mean: number[]; std: number[] } | undefined): LoadedData {
-  const raw = loadData(values, { standardize: false });
+/**
+ * The data for a saved model: CSV features standardized with the statistics stored in it, CSV
+ * labels mapped by its class names (a label it does not know is an error naming it).
+ */
+export function loadDataFor(values: Values, standardizer: { mean: number[]; std: number[] } | undefined, classNames?: string[]): LoadedData {
+  const raw = loadData(values, { standardize: false, classNames });
   if (!standardizer) return raw;
   const s = Standardizer.of(standardizer);
   return { ...raw, train: s.transform(raw.train), test: s.transform(raw.test), standardizer };

@@ -1,7 +1,14 @@
-/** Model files for the CLI: safetensors with the standardization (CSV data) kept in the metadata. */
+/**
+ * Model files for the CLI: safetensors with what the data needs kept in the metadata: the
+ * standardization of CSV features (`standardize`) and the class names of CSV labels (`classes`,
+ * in the order of the model's outputs), so new data is scaled and labelled as the training data
+ * was.
+ */
 import type { Device } from '../gpu/device.js';
 import type { MLP } from '../nn/mlp.js';
 import { decodeSafetensors } from '../io/safetensors.js';
+import { Standardizer } from '../data/csv.js';
+import { DataFormatError } from '../errors.js';
 import { modelFromSafetensors } from '../io/model-file.js';
 import { checkOutput, readModelFile, saveModel } from '../io/files.js';
 import { stringOf, type Options, type Values } from './args.js';
@@ -15,15 +22,43 @@ export interface OpenedModel {
   model: MLP;
   metadata: Record<string, string>;
   standardizer?: Standardization;
+  /** The labels' class names, output by output (CSV data with text labels). */
+  classNames?: string[];
   fileBytes: number;
+}
+
+function metadataJson(path: string, metadata: Record<string, string>, key: string): unknown {
+  try {
+    return JSON.parse(metadata[key]!);
+  } catch {
+    throw new DataFormatError(`${path}: the '${key}' metadata is not valid JSON.`);
+  }
 }
 
 export function openModel(device: Device, path: string): OpenedModel {
   const bytes = readModelFile(path);
   const metadata = decodeSafetensors(bytes).metadata;
+  let standardizer: Standardization | undefined;
+  if (metadata.standardize !== undefined) {
+    const raw = metadataJson(path, metadata, 'standardize') as { mean?: unknown; std?: unknown } | null;
+    try {
+      const s = Standardizer.of({ mean: raw?.mean as number[], std: raw?.std as number[] });
+      standardizer = { mean: Array.from(s.mean), std: Array.from(s.std) };
+    } catch (e) {
+      throw new DataFormatError(`${path}: the standardization in its metadata is unusable (${(e as Error).message})`);
+    }
+  }
+  let classNames: string[] | undefined;
+  if (metadata.classes !== undefined) {
+    const raw = metadataJson(path, metadata, 'classes');
+    if (!Array.isArray(raw) || !raw.every((c) => typeof c === 'string') || new Set(raw).size !== raw.length)
+      throw new DataFormatError(`${path}: the 'classes' metadata must list distinct class names.`);
+    classNames = raw as string[];
+  }
   const model = modelFromSafetensors(device, bytes);
-  const standardizer = metadata.standardize ? (JSON.parse(metadata.standardize) as Standardization) : undefined;
-  return { model, metadata, standardizer, fileBytes: bytes.length };
+  if (standardizer && standardizer.mean.length !== model.inputs) throw new DataFormatError(`${path}: its standardization has ${standardizer.mean.length} columns, the model ${model.inputs} inputs.`);
+  if (classNames && classNames.length > model.outputs) throw new DataFormatError(`${path}: ${classNames.length} class names for ${model.outputs} outputs.`);
+  return { model, metadata, standardizer, classNames, fileBytes: bytes.length };
 }
 
 /** The options through which commands read files. */
@@ -45,9 +80,10 @@ export const SAVE_OPTIONS: Options = {
 };
 
 /** Writes the model file (compressed format) and returns its byte length. */
-export async function writeModel(model: MLP, path: string, info: { standardizer?: Standardization | undefined; data?: string | undefined; note?: string; float16?: boolean } = {}): Promise<number> {
+export async function writeModel(model: MLP, path: string, info: { standardizer?: Standardization | undefined; classNames?: string[] | undefined; data?: string | undefined; note?: string; float16?: boolean } = {}): Promise<number> {
   const metadata: Record<string, string> = { created: new Date().toISOString() };
   if (info.standardizer) metadata.standardize = JSON.stringify(info.standardizer);
+  if (info.classNames) metadata.classes = JSON.stringify(info.classNames);
   if (info.data) metadata.data = info.data;
   if (info.note) metadata.note = info.note;
   return saveModel(model, path, metadata, { float16: info.float16 });

@@ -23,7 +23,7 @@ export const audit: Command = {
     const seed = numberOf(values, 'seed', { integer: true, min: 0 });
     const device = await ctx.device();
     const opened = files.map((f) => openModel(device, f));
-    const data = loadDataFor(values, opened[0]!.standardizer);
+    const data = loadDataFor(values, opened[0]!.standardizer, opened[0]!.classNames);
     const models: Record<string, MLP> = Object.fromEntries(opened.map((o, i) => [files[i]!, o.model]));
     const audits = await compareLeakage(models, data.train, data.test, { samples, seed });
     for (const [name, a] of Object.entries(audits)) {

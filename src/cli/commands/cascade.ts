@@ -35,7 +35,7 @@ export const cascadeCommand: Command = {
     const small = openModel(device, smallFile);
     const large = openModel(device, largeFile);
     if (JSON.stringify(small.standardizer) !== JSON.stringify(large.standardizer)) throw new UsageError('the two models were trained on differently standardized data');
-    const { train, test } = loadDataFor(values, large.standardizer);
+    const { train, test } = loadDataFor(values, large.standardizer, large.classNames);
     if (!train.labels || !test.labels) throw new UsageError('a cascade needs classification data');
     const held = Math.max(1, Math.round(train.rows * fraction));
     const validation = subset(train, Uint32Array.from({ length: held }, (_, i) => train.rows - held + i));

@@ -33,7 +33,7 @@ export const distillCommand: Command = {
     const device = await ctx.device();
     const opened = openModel(device, file);
     const teacher = opened.model;
-    const { train, test } = loadDataFor(values, opened.standardizer);
+    const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const widths = [teacher.inputs, ...widthsOf(values, 'student'), teacher.outputs];
     const result: Record<string, unknown> = { teacher: { file, test: await evaluate(teacher, test) }, widths, alpha, temperature };
     if (values.compare) {
@@ -45,7 +45,7 @@ export const distillCommand: Command = {
     const student = MLP.create(device, widths, { seed: (options.seed ?? 0) + 1 });
     await trainWithProgress(out, 'distilling', student, train, { ...options, distillation: { teacher, alpha, temperature } }, test);
     result.student = await evaluate(student, test);
-    await writeModel(student, target, { float16: !!values.float16, note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, standardizer: opened.standardizer });
+    await writeModel(student, target, { float16: !!values.float16, note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, standardizer: opened.standardizer, classNames: opened.classNames });
     const acc = (r: unknown) => `${(((r as { accuracy: number }).accuracy) * 100).toFixed(2)} %`;
     out.log(`teacher ${acc((result.teacher as { test: unknown }).test)}, distilled student ${acc(result.student)}${result.alone ? `, student alone ${acc(result.alone)}` : ''} (test accuracy); saved ${target}`);
     out.result({ model: target, ...result });

@@ -31,7 +31,7 @@ export const importance: Command = {
     const seed = numberOf(values, 'seed', { integer: true, min: 0 });
     const device = await ctx.device();
     const opened = openModel(device, file);
-    const { test } = loadDataFor(values, opened.standardizer);
+    const { test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const t0 = performance.now();
     const units = await unitImportance(opened.model, test, { criterion, seed, ...(samples !== undefined ? { samples } : {}) });
     const seconds = (performance.now() - t0) / 1000;

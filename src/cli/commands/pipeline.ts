@@ -86,7 +86,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const models: { name: string; description: string; model: MLP; file: string; bytes: number }[] = [];
   const save = async (name: string, description: string, model: MLP) => {
     const file = `models/${name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '').toLowerCase()}.safetensors`;
-    await writeModel(model, join(dir, file), { data: data.name, note: description, standardizer: data.standardizer, float16: !!values.float16 });
+    await writeModel(model, join(dir, file), { data: data.name, note: description, standardizer: data.standardizer, classNames: data.train.classNames, float16: !!values.float16 });
     // Every size in the report is the byte length of the file written.
     models.push({ name, description, model, file, bytes: statSync(join(dir, file)).size });
   };

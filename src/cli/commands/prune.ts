@@ -34,7 +34,7 @@ export const pruneCommand: Command = {
     const device = await ctx.device();
     const opened = openModel(device, file);
     const { model } = opened;
-    const { train, test } = loadDataFor(values, opened.standardizer);
+    const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const before = await evaluate(model, test);
     if (!oneShot && (scope === 'global' || scope === 'layer')) {
       const steps = Math.ceil(train.rows / options.batchSize) * options.epochs;
@@ -50,7 +50,7 @@ export const pruneCommand: Command = {
     else await pruneModel(model, { type: scope, sparsity });
     const after = await evaluate(model, test);
     const report = await pruneReport(model);
-    await writeModel(model, target, { float16: !!values.float16, note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, standardizer: opened.standardizer, data: opened.metadata.data });
+    await writeModel(model, target, { float16: !!values.float16, note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, standardizer: opened.standardizer, classNames: opened.classNames, data: opened.metadata.data });
     out.log(`pruned ${(report.sparsity * 100).toFixed(1)} % of weights (${report.layers.map((l) => `${(l.sparsity * 100).toFixed(1)} %`).join(' / ')}); test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; saved ${target}`);
     out.result({ model: target, scope, sparsity: report.sparsity, layers: report.layers, before, after });
     model.dispose();

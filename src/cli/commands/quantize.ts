@@ -44,7 +44,7 @@ export const quantizeCommand: Command = {
     const device = await ctx.device();
     const opened = openModel(device, file);
     const { model } = opened;
-    const { train, test } = loadDataFor(values, opened.standardizer);
+    const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const before = await evaluate(model, test);
     const how = method === 'kmeans' ? (trained ? 'k-means sharing with fine-tuned shared values' : 'k-means sharing') : trained ? 'quantization-aware training' : 'post-training quantization';
     if (method === 'kmeans') {
@@ -53,7 +53,7 @@ export const quantizeCommand: Command = {
     } else if (trained) await trainWithProgress(out, `QAT ${method} ${spec.bits}-bit`, model, train, { ...options, quantization: spec }, test);
     else await quantizeWeights(model, spec);
     const after = await evaluate(model, test);
-    const bytes = await writeModel(model, target, { float16: !!values.float16, note: `${method} ${spec.bits}-bit ${how} of ${basename(file)}`, standardizer: opened.standardizer, data: opened.metadata.data });
+    const bytes = await writeModel(model, target, { float16: !!values.float16, note: `${method} ${spec.bits}-bit ${how} of ${basename(file)}`, standardizer: opened.standardizer, classNames: opened.classNames, data: opened.metadata.data });
     out.log(`${method} ${spec.bits}-bit ${how}: test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; ${target}: ${bytes.toLocaleString('en-US')} bytes (${file}: ${opened.fileBytes.toLocaleString('en-US')} bytes, ${(opened.fileBytes / bytes).toFixed(1)}x smaller)`);
     out.result({ model: target, spec, trained, before, after, bytes, inputBytes: opened.fileBytes });
     model.dispose();

@@ -42,7 +42,7 @@ export const simplifyCommand: Command = {
     const target2 = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
     const opened = openModel(device, file);
-    const { train: all, test } = loadDataFor(values, opened.standardizer);
+    const { train: all, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const cut = Math.floor(all.rows * (1 - fraction));
     const train = subset(all, Array.from({ length: cut }, (_, i) => i));
     const validation = subset(all, Array.from({ length: all.rows - cut }, (_, i) => cut + i));
@@ -65,7 +65,7 @@ export const simplifyCommand: Command = {
     bar.done(`stopped by ${result.stoppedBy}`);
     const testBefore = (await evaluate(opened.model, test)).accuracy;
     const testAfter = (await evaluate(result.model, test)).accuracy;
-    await writeModel(result.model, target2, { float16: !!values.float16, note: `simplified from ${file} (${criterion})`, standardizer: opened.standardizer });
+    await writeModel(result.model, target2, { float16: !!values.float16, note: `simplified from ${file} (${criterion})`, standardizer: opened.standardizer, classNames: opened.classNames });
     const row = (name: string, f: typeof result.before, testAcc: number) =>
       `${name.padEnd(7)} ${f.widths.join('-').padEnd(18)} ${f.parameters.toLocaleString('en-US').padStart(9)} parameters ${f.flops.toLocaleString('en-US').padStart(10)} FLOPs/row  validation ${(f.accuracy * 100).toFixed(2)} %  test ${(testAcc * 100).toFixed(2)} %  inference ${f.inferenceMs.toFixed(0)} ms`;
     out.log(row('before', result.before, testBefore));

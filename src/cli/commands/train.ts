@@ -32,7 +32,7 @@ export const train: Command = {
     const model = MLP.create(device, [data.train.cols, ...hidden, outputs], { activation, seed: options.seed });
     const curves = await trainWithProgress(out, 'train', model, data.train, options, data.test);
     const scores = await evaluate(model, data.test);
-    await writeModel(model, file, { float16: !!values.float16, data: data.name, standardizer: data.standardizer });
+    await writeModel(model, file, { float16: !!values.float16, data: data.name, standardizer: data.standardizer, classNames: data.train.classNames });
     out.log(`test loss ${scores.loss.toFixed(4)}${Number.isNaN(scores.accuracy) ? '' : `, test accuracy ${(scores.accuracy * 100).toFixed(2)} %`}; saved ${file}`);
     out.result({ model: file, architecture: [data.train.cols, ...hidden, outputs], test: scores, history: curves.epochs });
     model.dispose();
