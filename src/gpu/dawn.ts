@@ -27,6 +27,19 @@ export function swiftShaderIcd(): string | null {
 }
 
 let dawn: DawnModule | null = null;
+
+/**
+ * Every Dawn instance made, kept for the life of the process. An instance dropped while its
+ * threads still ran (after device.destroy(), or when a backend was only tried) was sometimes
+ * collected during exit, and the process then died in native code (std::system_error, SIGSEGV)
+ * after printing its result: about one error exit in twenty. Kept, they end with the process.
+ */
+const instances: GPU[] = [];
+
+function keep(instance: GPU): GPU {
+  instances.push(instance);
+  return instance;
+}
 async function loadDawn(): Promise<DawnModule> {
   if (!dawn) {
     const mod = (await import('webgpu')) as unknown as DawnModule;
@@ -42,7 +55,7 @@ async function loadDawn(): Promise<DawnModule> {
 async function tryBackend(backend: Exclude<Backend, 'auto'>): Promise<FoundAdapter | string> {
   const { create } = await loadDawn();
   if (backend === 'hardware') {
-    const instance = create([]);
+    const instance = keep(create([]));
     const adapter = await instance.requestAdapter({ powerPreference: 'high-performance', featureLevel: 'core' });
     if (!adapter) return 'no Vulkan/Metal/D3D12 adapter';
     if (isCpuAdapter(adapter.info)) return `only a CPU adapter (${adapter.info.description || adapter.info.architecture})`;
@@ -51,7 +64,7 @@ async function tryBackend(backend: Exclude<Backend, 'auto'>): Promise<FoundAdapt
   if (backend === 'llvmpipe') {
     // Mesa's EGL needs a platform without a display server.
     process.env.EGL_PLATFORM ??= 'surfaceless';
-    const instance = create(['backend=opengles']);
+    const instance = keep(create(['backend=opengles']));
     const adapter = await instance.requestAdapter({ featureLevel: 'compatibility' });
     if (!adapter) return 'no OpenGL ES adapter (install libegl1 libegl-mesa0 libgl1-mesa-dri)';
     return { adapter, instance, backend, featureLevel: 'compatibility' };
@@ -62,7 +75,7 @@ async function tryBackend(backend: Exclude<Backend, 'auto'>): Promise<FoundAdapt
   const previous = process.env.VK_ICD_FILENAMES;
   process.env.VK_ICD_FILENAMES = icd;
   try {
-    const instance = create(['backend=vulkan']);
+    const instance = keep(create(['backend=vulkan']));
     const adapter = await instance.requestAdapter({ featureLevel: 'core' });
     if (!adapter) return 'SwiftShader ICD found but no Vulkan adapter (install libvulkan1)';
     return { adapter, instance, backend, featureLevel: 'core' };
