@@ -3,6 +3,7 @@ import { prune } from '../src/compress/prune.js';
 import { resize } from '../src/kernels/transpose.js';
 import { cscOf, rowsPadded, sparseForwardT, type SparseWeight } from '../src/kernels/sparse.js';
 import { MLP } from '../src/nn/mlp.js';
+import { LimitError } from '../src/errors.js';
 import { fit } from '../src/nn/train.js';
 import { expectClose, poisoned, randomArray, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, toRef } from './reference-mlp.js';
@@ -124,5 +125,16 @@ describe.each(testBackends())('sparse inference on %s', (backend) => {
     const x = randomArray(70 * 50, 1);
     await expectClose(model.forward(ctx.device.tensor(x, [70, 50])), refForward(await toRef(model), x, 70), 1e-5);
     model.dispose();
+  });
+});
+
+describe('sizes checked before allocation', () => {
+  const ctx = useDevice('llvmpipe');
+
+  it('a layer beyond the device limits is a LimitError before its weights are drawn', () => {
+    const started = Date.now();
+    expect(() => MLP.create(ctx.device, [10_000, 100_000, 10])).toThrow(LimitError);
+    expect(() => MLP.create(ctx.device, [100_000, 100_000])).toThrow(/Layer 0 \(100000 x 100000\) needs 40000000000 bytes/);
+    expect(Date.now() - started).toBeLessThan(1000); // nothing of gigabytes was filled
   });
 });

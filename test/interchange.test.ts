@@ -8,7 +8,8 @@ import { quantizeWeights } from '../src/compress/quantize.js';
 import { prune } from '../src/compress/prune.js';
 import { modelToOnnx } from '../src/io/onnx.js';
 import { modelFromPytorchSafetensors } from '../src/io/pytorch.js';
-import { DataFormatError, ShapeError } from '../src/errors.js';
+import { DataFormatError, InvalidArgumentError, ShapeError } from '../src/errors.js';
+import { modelFromSafetensors } from '../src/io/model-file.js';
 import { randomArray, relativeError, useDevice } from './helpers.js';
 
 function argmaxAgreement(a: Float32Array, b: Float32Array, cols: number): number {
@@ -161,5 +162,12 @@ describe('import of a PyTorch nn.Sequential state dict (safetensors)', () => {
     });
     expect(() => modelFromPytorchSafetensors(ctx.device, chain)).toThrow(ShapeError);
     expect(() => modelFromPytorchSafetensors(ctx.device, new Uint8Array(5))).toThrow(DataFormatError);
+    // Two names for one parameter: '0.weight' and '00.weight' would collide on index 0.
+    const twice = writeSafetensors({
+      '0.weight': { dtype: 'F32', shape: [1, 1], data: new Uint8Array(4) },
+      '00.weight': { dtype: 'F32', shape: [1, 1], data: new Uint8Array(4) },
+    });
+    expect(() => modelFromPytorchSafetensors(ctx.device, twice)).toThrow(/'00.weight' is not '<index>.weight'/);
+    expect(() => modelFromSafetensors(ctx.device, 'model.safetensors' as never)).toThrow(InvalidArgumentError);
   });
 });

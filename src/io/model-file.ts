@@ -19,7 +19,7 @@
  * smallest for that layer, so the file is as small as the format allows; compressedSize()
  * reports its exact byte length. Version 1 files still load (io/model-file-v1.ts).
  */
-import { DataFormatError, ShapeError } from '../errors.js';
+import { DataFormatError, InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import { ACTIVATIONS } from '../kernels/gemm.js';
 import { checkSpecs, MLP, type DenseSpec } from '../nn/mlp.js';
@@ -181,6 +181,7 @@ function decodeLayerV2(file: SafeFile, i: number, s: DenseSpec, q: QuantSpec | n
  * architecture is a ShapeError that names both.
  */
 export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected?: DenseSpec[]): MLP {
+  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError(`modelFromSafetensors takes the file's bytes (a Uint8Array), not ${typeof bytes}; to read a path, use loadModel.`);
   const file = decodeSafetensors(bytes);
   const specs = parseArchitecture(file.metadata);
   if (expected) {

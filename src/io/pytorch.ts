@@ -70,11 +70,13 @@ export function modelFromPytorchSafetensors(device: Device, bytes: Uint8Array, o
   const linear = new Map<number, { weight?: string; bias?: string }>();
   let prefix: string | null = null;
   for (const name of file.tensors.keys()) {
-    const m = /^(.*?)(\d+)\.(weight|bias)$/.exec(name);
-    if (!m) throw new DataFormatError(`PyTorch import: tensor '${name}' is not '<index>.weight' or '<index>.bias' of an nn.Sequential.`);
+    const m = /^(.*?)(0|[1-9]\d*)\.(weight|bias)$/.exec(name);
+    // PyTorch names a module by its index as written: '00' or '01' is no Sequential index, and two names for one index would collide.
+    if (!m || /(^|\.)0\d+\.(weight|bias)$/.test(name)) throw new DataFormatError(`PyTorch import: tensor '${name}' is not '<index>.weight' or '<index>.bias' of an nn.Sequential.`);
     if (prefix !== null && m[1] !== prefix) throw new DataFormatError(`PyTorch import: tensors under two prefixes, '${prefix}' and '${m[1]}'; save one nn.Sequential.`);
     prefix = m[1]!;
     const entry = linear.get(Number(m[2])) ?? {};
+    if (entry[m[3] as 'weight' | 'bias']) throw new DataFormatError(`PyTorch import: '${entry[m[3] as 'weight' | 'bias']}' and '${name}' name the same parameter.`);
     entry[m[3] as 'weight' | 'bias'] = name;
     linear.set(Number(m[2]), entry);
   }

@@ -28,6 +28,8 @@ export const pruneCommand: Command = {
     const scope = choiceOf(values, 'scope', ['global', 'layer', 'structured', 'nm'] as const);
     const sparsity = numberOf(values, 'sparsity', { min: 0, max: 1 });
     if (sparsity >= 1) throw new UsageError('--sparsity must be below 1');
+    const nm = /^(\d+):(\d+)$/.exec(stringOf(values, 'nm') ?? '');
+    if (scope === 'nm' && !nm) throw new UsageError(`--nm must be two whole numbers N:M, such as 2:4, not '${stringOf(values, 'nm')}'`);
     const oneShot = values.epochs === '0' || scope === 'structured' || scope === 'nm';
     const options = fitOptionsOf({ ...values, epochs: oneShot ? undefined : values.epochs }, { epochs: 3, lr: 0.005 });
     const target = outputOf(values, 'model-out'); // checked before the work, not after it
@@ -44,8 +46,7 @@ export const pruneCommand: Command = {
         pruning: { scope, finalSparsity: sparsity, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) },
       }, test);
     } else if (scope === 'nm') {
-      const [n, m] = (stringOf(values, 'nm') ?? '').split(':').map(Number);
-      await pruneModel(model, { type: 'nm', n: n!, m: m! });
+      await pruneModel(model, { type: 'nm', n: Number(nm![1]), m: Number(nm![2]) });
     } else if (scope === 'structured') await pruneModel(model, { type: 'structured', fraction: sparsity });
     else await pruneModel(model, { type: scope, sparsity });
     const after = await evaluate(model, test);
