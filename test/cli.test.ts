@@ -250,6 +250,22 @@ describe('shrinkray CLI: IDX files', () => {
 });
 
 describe('shrinkray CLI: exits', () => {
+  it('Ctrl-C stops training between batches; with --checkpoint the last completed epoch is kept', async () => {
+    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', '--data', irisCsv, '--label', 'species', '--layers', '16', '--epochs', '100000', '--batch-size', '4', '--checkpoint', path('ckpt.safetensors'), '--model-out', path('never.safetensors')], { timeout: 120_000 });
+    let stdout = '';
+    let sent = false;
+    child.stdout!.on('data', (d) => {
+      stdout += String(d);
+      if (!sent && /epoch 2\//.test(stdout)) sent = child.kill('SIGINT'); // once, after two completed epochs
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/stopped by Ctrl-C after \d+ of 100000 epochs; the last completed epoch is in .*ckpt\.safetensors/);
+    expect(existsSync(path('never.safetensors'))).toBe(false);
+    const inspected = JSON.parse((await cli(['inspect', path('ckpt.safetensors'), '--json'])).stdout);
+    expect(inspected.metadata.note).toMatch(/^checkpoint after epoch \d+ of 100000$/);
+  }, 150_000);
+
   it('30 error exits after a device was opened: each ends with exit 1, never a native crash or a hang', async () => {
     writeFileSync(path('broken.safetensors'), 'not a model');
     // Before the Dawn instances were kept for the life of the process, about one such exit in

@@ -19,6 +19,7 @@ export const train: Command = {
     layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden layer widths' },
     activation: { type: 'string', arg: 'NAME', default: 'relu', help: 'hidden activation: relu, tanh, sigmoid, identity' },
     'model-out': { type: 'string', arg: 'FILE', default: 'model.safetensors', help: 'where the trained model goes' },
+    checkpoint: { type: 'string', arg: 'FILE', help: 'save the model here after every epoch; Ctrl-C then keeps the last completed one' },
   },
   async run(ctx) {
     const { values, out } = ctx;
@@ -26,13 +27,37 @@ export const train: Command = {
     const activation = choiceOf(values, 'activation', Object.keys(ACTIVATIONS) as Activation[]);
     const options = fitOptionsOf(values, { epochs: 10, lr: 0.05 });
     const file = outputOf(values, 'model-out'); // checked before the work, not after it
+    const checkpoint = values.checkpoint === undefined ? undefined : outputOf(values, 'checkpoint');
     const data = loadData(values);
     const device = await ctx.device();
     const outputs = data.train.labels ? Math.max(data.train.classes!, data.test.classes ?? 0) : data.train.targetCols!;
     const model = MLP.create(device, [data.train.cols, ...hidden, outputs], { activation, seed: options.seed });
-    const curves = await trainWithProgress(out, 'train', model, data.train, options, data.test);
+    const info = { float16: !!values.float16, data: data.name, standardizer: data.standardizer, classNames: data.train.classNames };
+    // Ctrl-C stops training between two batches; the checkpoint holds the last completed epoch.
+    const stop = new AbortController();
+    const interrupt = () => stop.abort();
+    process.once('SIGINT', interrupt);
+    let completed = 0;
+    let curves;
+    try {
+      curves = await trainWithProgress(out, 'train', model, data.train, {
+        ...options,
+        signal: stop.signal,
+        onEpoch: async (e) => {
+          completed = e.epoch;
+          if (checkpoint) await writeModel(model, checkpoint, { ...info, note: `checkpoint after epoch ${e.epoch} of ${options.epochs}` });
+        },
+      }, data.test);
+    } finally {
+      process.off('SIGINT', interrupt);
+    }
+    if (stop.signal.aborted) {
+      out.log(`train: stopped by Ctrl-C after ${completed} of ${options.epochs} epochs; ${checkpoint ? `the last completed epoch is in ${checkpoint}` : `nothing saved (--checkpoint FILE keeps every epoch)`}`);
+      model.dispose();
+      return 130;
+    }
     const scores = await evaluate(model, data.test);
-    await writeModel(model, file, { float16: !!values.float16, data: data.name, standardizer: data.standardizer, classNames: data.train.classNames });
+    await writeModel(model, file, info);
     out.log(`test loss ${scores.loss.toFixed(4)}${Number.isNaN(scores.accuracy) ? '' : `, test accuracy ${(scores.accuracy * 100).toFixed(2)} %`}; saved ${file}`);
     out.result({ model: file, architecture: [data.train.cols, ...hidden, outputs], test: scores, history: curves.epochs });
     model.dispose();
