@@ -58,6 +58,18 @@ describe('shrinkray CLI: usage and errors', () => {
     });
   });
 
+  it('--version, help COMMAND, and did-you-mean for commands and options', async () => {
+    const version = await cli(['--version']);
+    expect([version.code, version.stdout.trim()]).toEqual([0, `shrinkray ${JSON.parse(readFileSync('package.json', 'utf8')).version}`]);
+    const help = await cli(['help', 'prune']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: shrinkray prune');
+    const typo = await cli(['trian']);
+    expect([typo.code, ourErrors(typo.stderr)[0]]).toEqual([2, expect.stringContaining("unknown command 'trian'; did you mean 'train'?")]);
+    const option = await cli(['train', '--epoch', '3']);
+    expect([option.code, ourErrors(option.stderr)[0]]).toEqual([2, "shrinkray: Unknown option '--epoch'; did you mean '--epochs'?"]);
+  });
+
   it('a bad argument: one line, exit 2; a missing file: a clear message, exit 1; no stack trace', async () => {
     for (const args of [['nope'], ['train', '--epochs', 'x'], ['train', '--no-such-flag'], ['prune', '--sparsity', '1.5', '--model', 'm'], ['run', '--bits', '9'], ['train', '--epochs', '0x1F'], ['train', '--lr', '1_0'], ['train', '--data', irisCsv, '--holdout', '1'], ['quantize', '--model', 'm', '--method', 'median']]) {
       const r = await cli(args);

@@ -40,12 +40,31 @@ export function parse(options: Options, argv: string[], positionalsAllowed = 0):
       options: Object.fromEntries(Object.entries(all).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}) }])),
     });
   } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, ''));
+    const message = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '');
+    const unknown = /Unknown option '--([^']+)'/.exec(message);
+    throw new UsageError(unknown ? `${message}${suggestion(unknown[1]!, Object.keys(all), '--')}` : message);
   }
   if (parsed.positionals.length > positionalsAllowed) throw new UsageError(`unexpected argument '${parsed.positionals[positionalsAllowed]}'`);
   const values: Values = {};
   for (const [k, o] of Object.entries(all)) values[k] = (parsed.values as Values)[k] ?? o.default;
   return { values, positionals: parsed.positionals };
+}
+
+/** Edit distance (insertions, deletions, substitutions), for did-you-mean suggestions. */
+export function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
+/** "; did you mean 'x'?" for the nearest name within 2 edits (or one the word begins), else nothing. */
+export function suggestion(word: string, names: string[], prefix = ''): string {
+  const best = names.map((n) => ({ n, d: n.startsWith(word) ? 0 : editDistance(word, n) })).sort((a, b) => a.d - b.d)[0];
+  return best && best.d <= 2 ? `; did you mean '${prefix}${best.n}'?` : '';
 }
 
 export function helpText(usage: string, summary: string, options: Options): string {

@@ -4,11 +4,11 @@
  * compare, report) on MNIST; `shrinkray COMMAND --help` documents each command.
  * Exit codes: 0 done, 1 an error (a missing or bad file, bad data, a GPU problem), 2 bad usage.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShrinkrayError } from '../errors.js';
-import { helpText, parse, UsageError } from './args.js';
+import { helpText, parse, suggestion, UsageError } from './args.js';
 import { makeContext, type Command } from './command.js';
 import { pipeline } from './commands/pipeline.js';
 import { train } from './commands/train.js';
@@ -38,13 +38,22 @@ function overview(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`),
     '',
-    "'shrinkray COMMAND --help' shows a command's options.",
+    "'shrinkray help COMMAND' (or 'shrinkray COMMAND --help') shows a command's options; --version the version.",
   ].join('\n');
 }
 
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    console.log(`shrinkray ${VERSION}`);
+    return 0;
+  }
+  // 'shrinkray help [COMMAND]' is 'shrinkray [COMMAND] --help'.
+  if (argv[0] === 'help') return main(argv[1] ? [argv[1], '--help'] : ['--help']);
   const named = argv[0] && !argv[0].startsWith('-') ? COMMANDS.find((c) => c.name === argv[0]) : undefined;
-  if (argv[0] && !argv[0].startsWith('-') && !named) throw new UsageError(`unknown command '${argv[0]}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+  if (argv[0] && !argv[0].startsWith('-') && !named)
+    throw new UsageError(`unknown command '${argv[0]}'${suggestion(argv[0], COMMANDS.map((c) => c.name))} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
   const command = named ?? pipeline;
   const rest = named ? argv.slice(1) : argv;
   const { values, positionals } = parse(command.options, rest, command.positionals ?? 0);
