@@ -1,4 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { vulkanDriversListed } from '../src/gpu/dawn.js';
 import { describe, expect, it } from 'vitest';
 import { createDevice } from '../src/gpu/device.js';
 import { formatDescription } from '../src/gpu/describe.js';
@@ -6,6 +10,30 @@ import { sizeClass } from '../src/gpu/buffer-pool.js';
 import { DeviceLostError, GpuError, InvalidArgumentError, LimitError, NoAdapterError, DisposedError } from '../src/errors.js';
 import { fill } from '../src/kernels/elementwise.js';
 import { testBackends, useDevice } from './helpers.js';
+
+describe('Vulkan driver discovery (Linux)', () => {
+  it('finds a driver manifest in the loader folders or its variables, and none in empty folders', () => {
+    const saved = { ...process.env };
+    const root = mkdtempSync(join(tmpdir(), 'shrinkray-icd-'));
+    try {
+      for (const k of ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'VK_ADD_DRIVER_FILES']) delete process.env[k];
+      Object.assign(process.env, { XDG_CONFIG_DIRS: join(root, 'config'), XDG_DATA_DIRS: join(root, 'data'), HOME: join(root, 'home') });
+      const found = vulkanDriversListed();
+      // /etc/vulkan/icd.d is searched too: on this machine it may hold nothing.
+      if (!existsSync('/etc/vulkan/icd.d') || readdirSync('/etc/vulkan/icd.d').every((f) => !f.endsWith('.json'))) expect(found).toBe(false);
+      mkdirSync(join(root, 'data', 'vulkan', 'icd.d'), { recursive: true });
+      writeFileSync(join(root, 'data', 'vulkan', 'icd.d', 'nvidia_icd.json'), '{}');
+      expect(vulkanDriversListed()).toBe(true);
+      rmSync(join(root, 'data'), { recursive: true });
+      process.env.VK_ICD_FILENAMES = '/somewhere/icd.json';
+      expect(vulkanDriversListed()).toBe(true);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('createDevice', () => {
   it('auto takes a hardware adapter first, else the llvmpipe CPU adapter, and describes it', async () => {

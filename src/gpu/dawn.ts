@@ -6,7 +6,7 @@
  * OpenGL ES backend (compatibility level), then SwiftShader through Dawn's Vulkan backend with
  * Chromium's ICD (core level).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { NoAdapterError } from '../errors.js';
 import { BACKENDS, isCpuAdapter, type Backend } from './backend.js';
 
@@ -85,12 +85,37 @@ async function tryBackend(backend: Exclude<Backend, 'auto'>): Promise<FoundAdapt
   }
 }
 
+/**
+ * Whether the Vulkan loader can find any driver on Linux: a manifest in the icd.d folders it
+ * searches, or one named by its environment variables. Without one, probing for a GPU only makes
+ * the loader and Dawn print warnings ("vkCreateInstance: Found no drivers!"), so 'auto' skips it.
+ */
+export function vulkanDriversListed(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || process.env.VK_ADD_DRIVER_FILES) return true;
+  const config = (process.env.XDG_CONFIG_DIRS || '/etc/xdg').split(':');
+  const data = (process.env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':');
+  const home = process.env.HOME ? [`${process.env.HOME}/.local/share`] : [];
+  const folders = [...config, '/etc', ...data, ...home].map((d) => `${d}/vulkan/icd.d`);
+  return folders.some((f) => {
+    try {
+      return readdirSync(f).some((name) => name.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Tries the backends in order and returns the first adapter; throws NoAdapterError listing why each failed. */
 export async function findDawnAdapter(choice: Backend): Promise<FoundAdapter> {
   const order: Exclude<Backend, 'auto'>[] = choice === 'auto' ? ['hardware', 'llvmpipe', 'swiftshader'] : [choice];
   const reasons: string[] = [];
   for (const backend of order) {
     let result: FoundAdapter | string;
+    if (choice === 'auto' && backend === 'hardware' && !vulkanDriversListed()) {
+      reasons.push('hardware: no Vulkan driver installed (no icd.d manifest)');
+      continue;
+    }
     try {
       result = await tryBackend(backend);
     } catch (e) {

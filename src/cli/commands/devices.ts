@@ -2,6 +2,7 @@
 import { createDevice } from '../../gpu/device.js';
 import { formatDescription } from '../../gpu/describe.js';
 import { BACKENDS } from '../../gpu/backend.js';
+import { vulkanDriversListed } from '../../gpu/dawn.js';
 import type { Command } from '../command.js';
 import { backendOf } from '../command.js';
 
@@ -14,6 +15,12 @@ export const devices: Command = {
     const { out } = ctx;
     const found: Record<string, unknown>[] = [];
     for (const backend of BACKENDS.filter((b) => b !== 'auto')) {
+      if (backend === 'hardware' && !vulkanDriversListed()) {
+        // Probing without a driver only makes the Vulkan loader print warnings.
+        out.log('  hardware: not available (no Vulkan driver installed: no icd.d manifest)');
+        found.push({ backend, available: false, reason: 'no Vulkan driver installed (no icd.d manifest)' });
+        continue;
+      }
       try {
         const d = await createDevice({ backend });
         out.log(`  ${formatDescription(d.describe())}`);
