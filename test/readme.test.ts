@@ -2,26 +2,51 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { expect, it } from 'vitest';
 
-it("the README's first API example runs as written and the process exits by itself", () => {
-  const readme = readFileSync('README.md', 'utf8');
-  const code = /```ts\n([\s\S]*?)```/.exec(readme)![1]!;
-  expect(code).toContain("from 'shrinkray'");
+/** Every ```ts block of the README, in order. */
+function blocks(): string[] {
+  return [...readFileSync('README.md', 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+}
+
+/** Runs code as the README gives it (importing 'shrinkray' from this checkout) in an empty folder. */
+function run(code: string, env: Record<string, string> = {}, timeout = 60_000) {
   const dir = mkdtempSync(join(tmpdir(), 'shrinkray-readme-'));
   try {
     const file = join(dir, 'example.mts'); // ESM outside our package too
-    writeFileSync(file, code.replace("from 'shrinkray'", `from ${JSON.stringify(resolve('src/index.ts'))}`));
-    const child = spawnSync(process.execPath, ['--import', 'tsx', file], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, SHRINKRAY_BACKEND: 'llvmpipe' },
-    });
-    expect(child.error, 'the example did not exit on its own').toBeUndefined();
-    expect(child.status, child.stderr).toBe(0);
-    // relu([1,2,3;4,5,6] [1,0;0,1;1,1] + [0.5,-10]) = relu([4.5,-5; 10.5,1])
-    expect(child.stdout).toContain('Float32Array(4) [ 4.5, 0, 10.5, 1 ] Float32Array(1) [ 16 ]');
+    writeFileSync(file, code.replaceAll("from 'shrinkray'", `from ${JSON.stringify(resolve('src/index.ts'))}`));
+    // tsx from this checkout: the example's folder has no node_modules.
+    return spawnSync(process.execPath, ['--import', pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href, file], { cwd: dir, encoding: 'utf8', timeout, env: { ...process.env, SHRINKRAY_BACKEND: 'llvmpipe', ...env } });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+it("the README's first API example runs as written and the process exits by itself", () => {
+  const code = blocks()[0]!;
+  expect(code).toContain("from 'shrinkray'");
+  const child = run(code);
+  expect(child.error, 'the example did not exit on its own').toBeUndefined();
+  expect(child.status, child.stderr).toBe(0);
+  // relu([1,2,3;4,5,6] [1,0;0,1;1,1] + [0.5,-10]) = relu([4.5,-5; 10.5,1])
+  expect(child.stdout).toContain('Float32Array(4) [ 4.5, 0, 10.5, 1 ] Float32Array(1) [ 16 ]');
+});
+
+it("the README's train, compress and importance examples run as written, one after the other (on 2,000 MNIST rows)", () => {
+  const [, train, compress, importance] = blocks();
+  expect(train).toContain('loadMnist');
+  const child = run([train, compress, importance].join('\n'), { SHRINKRAY_MNIST_LIMIT: '2000' }, 240_000);
+  expect(child.error, 'the examples did not finish on their own').toBeUndefined();
+  expect(child.status, child.stderr).toBe(0);
+  expect(child.stdout).toMatch(/epoch: 1,/); // onEpoch printed
+  expect(child.stdout).toContain('totalBytes'); // compressedSize printed
+}, 300_000);
+
+it("the README's own-WGSL example runs as written", () => {
+  const code = blocks()[4]!;
+  expect(code).toContain("device.kernel('saxpy'");
+  const child = run(code);
+  expect(child.status, child.stderr).toBe(0);
+  expect(child.stdout).toContain('Float32Array(3) [ 12, 24, 36 ]');
 });

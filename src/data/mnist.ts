@@ -34,14 +34,18 @@ export function datasetFromIdx(images: Uint8Array, labels: Uint8Array, name = 'M
   return { features, rows: n, cols: h * w, labels: Int32Array.from(lab.data), classes, bytes: img.data, byteScale: 1 / 255 };
 }
 
-/** The MNIST train (60,000) or test (10,000) split; `limit` keeps the first rows. */
+/**
+ * The MNIST train (60,000) or test (10,000) split; `limit` keeps the first rows. Without a
+ * limit, the environment variable SHRINKRAY_MNIST_LIMIT sets one (quick trials of code written
+ * for the full data, such as the README's examples in the tests).
+ */
 export function loadMnist(split: 'train' | 'test', options: { limit?: number; dir?: string } = {}): Dataset {
   if (!(split in FILES)) throw new InvalidArgumentError(`MNIST split must be 'train' or 'test', got '${split}'.`);
   const dir = options.dir ?? mnistDir();
   const [imagesFile, labelsFile] = FILES[split];
   const read = (f: string) => new Uint8Array(readFileSync(join(dir, f)));
   const data = datasetFromIdx(read(imagesFile), read(labelsFile), `MNIST ${split}`);
-  const limit = options.limit;
+  const limit = options.limit ?? (process.env.SHRINKRAY_MNIST_LIMIT ? Number(process.env.SHRINKRAY_MNIST_LIMIT) : undefined);
   if (limit === undefined || limit >= data.rows) return data;
   if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError(`MNIST limit must be a positive integer, got ${limit}.`);
   return {
