@@ -6,7 +6,8 @@
  */
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ShrinkrayError } from '../errors.js';
 import { helpText, parse, suggestion, UsageError } from './args.js';
 import { makeContext, type Command } from './command.js';
@@ -42,11 +43,23 @@ function overview(): string {
   ].join('\n');
 }
 
-export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The version in shrinkray's package.json, found upwards from this file (src/cli or dist/cli). */
+export function version(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'shrinkray' && pkg.version) return pkg.version;
+    } catch {
+      // not here: one folder up
+    }
+  }
+  return 'unknown';
+}
 
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-V') {
-    console.log(`shrinkray ${VERSION}`);
+    console.log(`shrinkray ${version()}`);
     return 0;
   }
   // 'shrinkray help [COMMAND]' is 'shrinkray [COMMAND] --help'.
