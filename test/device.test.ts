@@ -95,6 +95,23 @@ describe('createDevice', () => {
     owner.destroy();
   });
 
+  it('several devices in one process work independently: one destroyed, the others go on', async () => {
+    const devices = await Promise.all([createDevice({ backend: 'llvmpipe' }), createDevice({ backend: 'llvmpipe' }), createDevice({ backend: testBackends().at(-1)! })]);
+    const results = await Promise.all(
+      devices.map(async (d, i) => {
+        const a = d.tensor(new Float32Array([i + 1, 2, 3, 4]), [2, 2]);
+        return Array.from(await (await import('../src/kernels/gemm.js')).gemm(a, a).read());
+      }),
+    );
+    expect(results).toEqual([1, 2, 3].map((a) => [a * a + 6, 2 * a + 8, 3 * a + 12, 22])); // [[a, 2], [3, 4]] squared
+    devices[0]!.destroy();
+    const b = devices[1]!.tensor(new Float32Array([1, 1, 1, 1]), [2, 2]);
+    expect(Array.from(await fill(b, 5).read())).toEqual([5, 5, 5, 5]);
+    expect(() => devices[0]!.tensor(new Float32Array(4))).toThrow(DeviceLostError);
+    devices[1]!.destroy();
+    devices[2]!.destroy();
+  });
+
   it('a process that used the library exits by itself within seconds', () => {
     const started = Date.now();
     const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/exit-child.ts'], {
