@@ -158,7 +158,9 @@ export class MLP {
    * (bench/RESULTS.md: a 784-94-51-10 model ran 2.2x slower than 784-300-100-10 without this).
    * A padding unit outputs act(0) and meets zero rows of the next padded weight, so it changes
    * nothing; the last layer keeps its width. The padded weights are kept and made again only
-   * after the layer's weight or bias was written (Device.writeStamp).
+   * after the layer's weight or bias was written (Device.writeStamp). Pruned layers that
+   * prepareInference made sparse run on transposed activations (kernels/sparse.ts) at 64 rows or
+   * more; the activations are transposed in and out around runs of them.
    */
   private infer(x: F32): F32 {
     const rows = x.shape[0]!;
