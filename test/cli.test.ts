@@ -272,12 +272,14 @@ describe('shrinkray CLI: malformed inputs', () => {
     const tensors = Object.fromEntries([...file.tensors].map(([n, t]) => [n, { dtype: 'U8' as const, shape: [t.bytes.length], data: t.bytes.slice() }]));
     const { checksum: _c, ...meta } = file.metadata;
     writeFileSync(path('empty-standardizer.safetensors'), encodeSafetensors(tensors, { ...meta, standardize: '{}' }, { checksum: true }));
+    const { standardize: _s, ...unscaled } = meta;
+    writeFileSync(path('no-standardizer.safetensors'), encodeSafetensors(tensors, unscaled, { checksum: true }));
     writeFileSync(path('hex.csv'), 'a,b,c,d,species\n1,0x1F,2,3,setosa\n');
     writeFileSync(path('ragged.csv'), 'a,b,c,d,species\n1,2,3\n');
     writeFileSync(path('bad-images'), new Uint8Array(16));
     mkdirSync(path('a-folder'), { recursive: true });
     const cases: [string[], RegExp][] = [
-      [['evaluate', '--model', path('truncated.safetensors'), '--data', irisCsv], /DataFormatError: safetensors: /],
+      [['evaluate', '--model', path('truncated.safetensors'), '--data', irisCsv], /DataFormatError: .*truncated\.safetensors: safetensors: the header claims/],
       [['evaluate', '--model', path('empty-standardizer.safetensors'), '--data', irisCsv], /DataFormatError: .*standardization in its metadata is unusable/],
       [['evaluate', '--model', path('a-folder'), '--data', irisCsv], /FileError: .*a-folder is a directory, not a model file/],
       [['inspect', '/dev/zero'], /FileError: \/dev\/zero is a device, not a model file/],
@@ -287,6 +289,7 @@ describe('shrinkray CLI: malformed inputs', () => {
       [['import', '--from', irisCsv, '--model-out', path('imported.safetensors')], /DataFormatError: safetensors: /],
       [['prune', '--model', path('small-model.safetensors'), '--data', irisCsv, '--scope', 'nm', '--nm', '2:4:8'], /--nm must be two whole numbers N:M/],
       [['cv', '--data', irisCsv, '--holdout', '1'], /--holdout must be a number above 0 and below 1/],
+      [['evaluate', '--model', path('no-standardizer.safetensors'), '--data', irisCsv], /trained on .*iris\.csv but its standardization record is missing/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);

@@ -37,7 +37,16 @@ function metadataJson(path: string, metadata: Record<string, string>, key: strin
 
 export function openModel(device: Device, path: string): OpenedModel {
   const bytes = readModelFile(path);
-  const metadata = decodeSafetensors(bytes).metadata;
+  let metadata: Record<string, string>;
+  try {
+    metadata = decodeSafetensors(bytes).metadata;
+  } catch (e) {
+    if (e instanceof DataFormatError) throw new DataFormatError(`${path}: ${e.message}`, { cause: e });
+    throw e;
+  }
+  // A model trained on CSV features keeps their standardization; without it, new rows would be scored unscaled.
+  if (metadata.standardize === undefined && /\.csv$/i.test(metadata.data ?? ''))
+    throw new DataFormatError(`${path}: trained on ${metadata.data} but its standardization record is missing, so its inputs cannot be scaled as in training.`);
   let standardizer: Standardization | undefined;
   if (metadata.standardize !== undefined) {
     const raw = metadataJson(path, metadata, 'standardize') as { mean?: unknown; std?: unknown } | null;
@@ -55,7 +64,14 @@ export function openModel(device: Device, path: string): OpenedModel {
       throw new DataFormatError(`${path}: the 'classes' metadata must list distinct class names.`);
     classNames = raw as string[];
   }
-  const model = modelFromSafetensors(device, bytes);
+  let model: MLP;
+  try {
+    model = modelFromSafetensors(device, bytes);
+  } catch (e) {
+    // The library reads bytes; the command knows the path, so the message names it.
+    if (e instanceof DataFormatError) throw new DataFormatError(`${path}: ${e.message}`, { cause: e });
+    throw e;
+  }
   if (standardizer && standardizer.mean.length !== model.inputs) throw new DataFormatError(`${path}: its standardization has ${standardizer.mean.length} columns, the model ${model.inputs} inputs.`);
   if (classNames && classNames.length > model.outputs) throw new DataFormatError(`${path}: ${classNames.length} class names for ${model.outputs} outputs.`);
   return { model, metadata, standardizer, classNames, fileBytes: bytes.length };
