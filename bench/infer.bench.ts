@@ -83,25 +83,19 @@ export async function benchInfer(): Promise<void> {
     }
   }
   // TF.js after the others: its WebGPU backend leaves the adapter busy for a while after a run.
-  await tf.setBackend('webgpu');
-  for (let r = 0; r <= rounds; r++) {
-    const w = await time(async () => {
-      const out = tfForward(tf)();
-      await out.data();
-      out.dispose();
-    });
-    if (r > 0) tfTimes['TF.js WebGPU']!.push(w);
-  }
-  if (await tfWasm(tf)) {
+  const timeTf = async (into: number[]) => {
     for (let r = 0; r <= rounds; r++) {
       const w = await time(async () => {
         const out = tfForward(tf)();
         await out.data();
         out.dispose();
       });
-      if (r > 0) tfTimes['TF.js wasm']!.push(w);
+      if (r > 0) into.push(w); // round 0 warms up
     }
-  }
+  };
+  await tf.setBackend('webgpu');
+  await timeTf(tfTimes['TF.js WebGPU']!);
+  if (await tfWasm(tf)) await timeTf(tfTimes['TF.js wasm']!);
   const best = (a: number[]) => Math.min(...a);
   const denseMs = best(dense.batch);
   const denseOrt = best(dense.ort);

@@ -156,7 +156,10 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
       expect(q.bytes).toBe(statSync(path(`${method}.safetensors`)).size);
       const info = JSON.parse((await cli(['inspect', path(`${method}.safetensors`), '--json'])).stdout);
       expect(info.layers[0].quantization).toMatch(method === 'kmeans' ? /^k-means 8 shared values/ : new RegExp(`^${method} per channel`));
-      expect(info.size.totalBytes).toBe(q.bytes); // inspect re-encodes it to the same length
+      // inspect reads the file's own breakdown: its parts add up to the file's length.
+      expect(info.fileBytes).toBe(q.bytes);
+      expect(Object.values<number>(info.parts).reduce((a, b) => a + b, 0)).toBe(q.bytes);
+      expect(info.parts.values).toBeGreaterThan(0);
     }
 
     const exported = await cli(['export', '--model', path('q6.safetensors'), '--format', 'onnx', '--output', path('q6.onnx')]);
@@ -182,7 +185,17 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(audited.code, audited.stderr).toBe(0);
     const a = JSON.parse(audited.stdout);
     expect(Object.keys(a)).toHaveLength(2);
-    for (const x of Object.values<{ attacks: { auc: number }[] }>(a)) for (const at of x.attacks) expect(at.auc).toBeGreaterThanOrEqual(0);
+    for (const x of Object.values<{ trainAccuracy: number; attacks: { attack: string; auc: number; advantage: number; tprAt1PctFpr: number; tprAt01PctFpr: number }[] }>(a)) {
+      expect(x.trainAccuracy).toBeGreaterThan(0.8); // the audit scored the trained model
+      expect(x.attacks.map((at) => at.attack)).toEqual(['loss', 'confidence', 'trueClass']);
+      for (const at of x.attacks) {
+        // One ROC curve gives both figures: it passes through a point with TPR - FPR = advantage and
+        // never rises above TPR = FPR + advantage, so advantage <= AUC <= 1 - (1 - advantage)^2 / 2.
+        expect(at.auc).toBeGreaterThanOrEqual(at.advantage - 1e-12);
+        expect(at.auc).toBeLessThanOrEqual(1 - (1 - at.advantage) ** 2 / 2 + 1e-12);
+        expect(at.tprAt01PctFpr).toBeLessThanOrEqual(at.tprAt1PctFpr);
+      }
+    }
 
     const imp = await cli(['importance', '--model', path('iris.safetensors'), ...data, '--out', path('imp'), '--json']);
     expect(imp.code, imp.stderr).toBe(0);
@@ -345,7 +358,7 @@ describe('shrinkray CLI: the default pipeline', () => {
       expect(v.accuracy).toBeGreaterThan(0.5);
       expect(v.interval[0]).toBeLessThanOrEqual(v.difference + 1e-12);
       expect(v.interval[1]).toBeGreaterThanOrEqual(v.difference - 1e-12);
-      expect(v.pValue).toBeGreaterThanOrEqual(0);
+      expect(v.pValue).toBeGreaterThan(0); // McNemar's exact p-value is never 0
       expect(v.pValue).toBeLessThanOrEqual(1);
       // Every size is the byte length of the variant's file, every ratio one of file lengths.
       expect(v.bytes).toBe(statSync(join(out, v.file)).size);
@@ -372,6 +385,7 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(byName['deep compression'].bytes).toBeLessThan(byName['pruned + int8'].bytes);
     expect(byName['deep compression'].ratio).toBeGreaterThan(12);
     expect(byName.dense.difference).toBe(0);
+    expect(byName.dense.pValue).toBe(1); // against itself: no row where the two disagree
     // Simplified: physically smaller, at most --keep (0.3) of the dense parameters.
     expect(byName.simplified.parameters).toBeLessThanOrEqual(0.3 * byName.dense.parameters);
     expect(byName.simplified.sparsity).toBe(0);

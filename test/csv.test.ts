@@ -27,7 +27,8 @@ describe('CSV', () => {
     const reg = parseCsv('a,y\n1,0.5\n2,1.5\n', { label: 'y' });
     expect(Array.from(reg.targets!)).toEqual([0.5, 1.5]);
     expect(reg.targetCols).toBe(1);
-    expect(parseCsv('a,y\n1,2\n2,3\n', { label: 'y', task: 'regression' }).targets).toBeDefined();
+    const forced = parseCsv('a,y\n1,2\n2,3\n', { label: 'y', task: 'regression' });
+    expect([forced.targets, forced.targetCols, forced.labels]).toEqual([Float32Array.from([2, 3]), 1, undefined]);
     expect(parseCsv('a,y\n-1.5e3,.5\n+2.,1E-2\n', { label: 'y', task: 'regression' }).features).toEqual(Float32Array.from([-1500, 2])); // decimal forms
   });
 

@@ -200,7 +200,8 @@ describe('MLP.clone', () => {
     const copy = model.clone();
     // The same file, byte for byte: every tensor and every setting came along.
     expect(await modelToSafetensors(copy)).toEqual(await modelToSafetensors(model));
-    expect(copy.layers[0]!.biasMask).toBeDefined();
+    expect(Array.from(await copy.layers[0]!.biasMask!.read())).toEqual(Array.from(await model.layers[0]!.biasMask!.read()));
+    expect(copy.layers[0]!.biasMask).not.toBe(model.layers[0]!.biasMask); // its own tensor
     const before = await model.read();
     copy.layers[0]!.weight.write(new Float32Array(63).fill(7));
     copy.layers[0]!.quant!.weight.zero.write(new Int32Array(7).fill(1));

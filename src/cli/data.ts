@@ -67,6 +67,13 @@ function loadCsv(values: Values, path: string, seed: number, fitStandardizer: bo
   return { name: path, train: s.transform(train), test: s.transform(test), standardizer: { mean: Array.from(s.mean), std: Array.from(s.std) } };
 }
 
+/** The first --limit rows of `data` (all of them without the option). */
+function limited(values: Values, data: Dataset): Dataset {
+  if (values.limit === undefined) return data;
+  const limit = numberOf(values, 'limit', { integer: true, min: 1 });
+  return limit < data.rows ? subset(data, Array.from({ length: limit }, (_, i) => i)) : data;
+}
+
 /**
  * The training and test data the options name. `standardize: false` leaves CSV features as they
  * are (a saved model brings its own standardization).
@@ -85,10 +92,7 @@ export function loadData(values: Values, options: { standardize?: boolean; class
     };
   } else if (/\.csv$/i.test(source)) data = loadCsv(values, source, seed, options.standardize ?? true, options.classNames);
   else throw new UsageError(`--data must be 'mnist', 'idx' or a .csv file, not '${source}'`);
-  if (values.limit !== undefined) {
-    const limit = numberOf(values, 'limit', { integer: true, min: 1 });
-    if (limit < data.train.rows) data.train = subset(data.train, Array.from({ length: limit }, (_, i) => i));
-  }
+  data.train = limited(values, data.train);
   validateDataset(data.train, 'training data');
   validateDataset(data.test, 'test data');
   return data;
@@ -114,11 +118,7 @@ export function loadCvRows(values: Values): { name: string; rows: Dataset; csv: 
   const source = stringOf(values, 'data') ?? 'mnist';
   const csv = /\.csv$/i.test(source);
   if (csv && values.holdout === undefined && values.test === undefined) {
-    let rows = readCsv(values, source).all;
-    if (values.limit !== undefined) {
-      const limit = numberOf(values, 'limit', { integer: true, min: 1 });
-      if (limit < rows.rows) rows = subset(rows, Array.from({ length: limit }, (_, i) => i));
-    }
+    const rows = limited(values, readCsv(values, source).all);
     validateDataset(rows, 'cross-validation data');
     return { name: source, rows, csv };
   }

@@ -24,6 +24,8 @@ export interface OpenedModel {
   standardizer?: Standardization;
   /** The labels' class names, output by output (CSV data with text labels). */
   classNames?: string[];
+  /** The file as read. */
+  bytes: Uint8Array;
   fileBytes: number;
 }
 
@@ -74,7 +76,7 @@ export function openModel(device: Device, path: string): OpenedModel {
   }
   if (standardizer && standardizer.mean.length !== model.inputs) throw new DataFormatError(`${path}: its standardization has ${standardizer.mean.length} columns, the model ${model.inputs} inputs.`);
   if (classNames && classNames.length > model.outputs) throw new DataFormatError(`${path}: ${classNames.length} class names for ${model.outputs} outputs.`);
-  return { model, metadata, standardizer, classNames, fileBytes: bytes.length };
+  return { model, metadata, standardizer, classNames, bytes, fileBytes: bytes.length };
 }
 
 /** The options through which commands read files. */

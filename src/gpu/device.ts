@@ -243,17 +243,23 @@ export class Device {
 
   // ---- tensors ----
 
-  private allocate<D extends DType>(shape: readonly number[], dtype: D): Tensor<D> {
-    this.check();
+  /** Throws LimitError when a tensor of this shape cannot exist on this device (before anything is allocated for it). */
+  checkTensorSize(shape: readonly number[], dtype: DType = 'f32', what = `A ${dtype} tensor [${shape.join(', ')}]`): void {
     const bytes = elementCount(shape) * 4;
     const { maxBufferSize, maxStorageBufferBindingSize } = this.gpu.limits;
     if (bytes > maxStorageBufferBindingSize || bytes > maxBufferSize) {
       const [limit, value] =
         bytes > maxStorageBufferBindingSize ? ['maxStorageBufferBindingSize', maxStorageBufferBindingSize] : ['maxBufferSize', maxBufferSize];
       throw new LimitError(
-        `A ${dtype} tensor [${shape.join(', ')}] needs ${bytes} bytes, over this device's ${limit} of ${value}. Split the data into smaller tensors.`,
+        `${what} needs ${bytes} bytes, over this device's ${limit} of ${value}. Split the data into smaller tensors.`,
       );
     }
+  }
+
+  private allocate<D extends DType>(shape: readonly number[], dtype: D): Tensor<D> {
+    this.check();
+    this.checkTensorSize(shape, dtype);
+    const bytes = elementCount(shape) * 4;
     const buffer = this.pool.acquire(Math.max(bytes, 16));
     this.touch(buffer); // a pooled buffer holds another tensor's old contents
     return new Tensor(this, [...shape], dtype, buffer);

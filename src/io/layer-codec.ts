@@ -27,9 +27,6 @@ import { fromFloat16Bits, toFloat16Bits } from './float16.js';
 import { codeLengths, huffmanBits, huffmanDecode, huffmanEncode, packLengths, unpackLengths } from './huffman.js';
 import { tensorArray, type SafeFile, type TensorToWrite } from './safetensors.js';
 
-/** What a size breakdown counts a tensor as. */
-export type Part = 'values' | 'positions' | 'codebooks' | 'scales' | 'biases' | 'masks';
-export type PartTensor = TensorToWrite & { part: Part };
 
 export interface WeightEncoding {
   /** Stored values. */
@@ -157,11 +154,11 @@ export function dequantizer(spec: QuantSpec, scale: Float32Array, zero: Int32Arr
 }
 
 /** The tensors of layer `i`'s weight and their description, the smallest encoding found. */
-export function encodeWeight(prefix: string, spec: DenseSpec, w: LayerWeights, options: EncodeOptions): { tensors: Record<string, PartTensor>; encoding: WeightEncoding } {
+export function encodeWeight(prefix: string, spec: DenseSpec, w: LayerWeights, options: EncodeOptions): { tensors: Record<string, TensorToWrite>; encoding: WeightEncoding } {
   const size = spec.inputs * spec.units;
   const huffman = options.huffman ?? true;
   const positions = positionsOf(w, size);
-  const tensors: Record<string, PartTensor> = {};
+  const tensors: Record<string, TensorToWrite> = {};
   const encoding: WeightEncoding = { kept: positions.length, positions: 'dense', values: 'f32' };
 
   // Positions: dense when nothing is pruned, else the smaller of a bitmap and relative indices.
@@ -180,10 +177,10 @@ export function encodeWeight(prefix: string, spec: DenseSpec, w: LayerWeights, o
     }
     if (best && best.bytes < bitmap.length) {
       Object.assign(encoding, { positions: 'relative', indexBits: best.bits, entries: best.entries, positionsCode: best.stream.code });
-      tensors[`${prefix}.positions`] = { dtype: 'U8', shape: [best.stream.bytes.length], data: best.stream.bytes, part: 'positions' };
+      tensors[`${prefix}.positions`] = { dtype: 'U8', shape: [best.stream.bytes.length], data: best.stream.bytes };
     } else {
       encoding.positions = 'bitmap';
-      tensors[`${prefix}.positions`] = { dtype: 'U8', shape: [bitmap.length], data: bitmap, part: 'positions' };
+      tensors[`${prefix}.positions`] = { dtype: 'U8', shape: [bitmap.length], data: bitmap };
     }
   }
 
@@ -193,24 +190,24 @@ export function encodeWeight(prefix: string, spec: DenseSpec, w: LayerWeights, o
     const symbols = symbolsOf(w, positions, spec.units);
     const stream = smallestStream(symbols, symbolCount(q.spec), q.spec.bits, huffman);
     Object.assign(encoding, { values: 'codes', valuesCode: stream.code });
-    tensors[`${prefix}.values`] = { dtype: 'U8', shape: [stream.bytes.length], data: stream.bytes, part: 'values' };
+    tensors[`${prefix}.values`] = { dtype: 'U8', shape: [stream.bytes.length], data: stream.bytes };
     const method = q.spec.method ?? 'minmax';
-    if (method === 'kmeans') tensors[`${prefix}.codebook`] = { dtype: 'F32', shape: [q.codebook!.length], data: q.codebook!, part: 'codebooks' };
+    if (method === 'kmeans') tensors[`${prefix}.codebook`] = { dtype: 'F32', shape: [q.codebook!.length], data: q.codebook! };
     else {
-      tensors[`${prefix}.scale`] = { dtype: 'F32', shape: [q.scale.length], data: q.scale, part: 'scales' };
+      tensors[`${prefix}.scale`] = { dtype: 'F32', shape: [q.scale.length], data: q.scale };
       if (method === 'minmax' && q.spec.symmetric === false) {
         const [qmin] = qrange(q.spec);
-        tensors[`${prefix}.zero`] = { dtype: 'U8', shape: [q.zero.length], data: Uint8Array.from(q.zero, (z) => z - qmin), part: 'scales' };
+        tensors[`${prefix}.zero`] = { dtype: 'U8', shape: [q.zero.length], data: Uint8Array.from(q.zero, (z) => z - qmin) };
       }
     }
   } else if (options.float16) {
     encoding.values = 'f16';
     const half = Uint16Array.from(positions, (p) => toFloat16Bits(w.weight[p]!));
-    tensors[dense ? prefix : `${prefix}.values`] = { dtype: 'F16', shape: dense ? [spec.inputs, spec.units] : [half.length], data: half, part: 'values' };
+    tensors[dense ? prefix : `${prefix}.values`] = { dtype: 'F16', shape: dense ? [spec.inputs, spec.units] : [half.length], data: half };
   } else {
     // A dense f32 layer is the plain tensor any safetensors reader expects.
     const values = dense ? w.weight : Float32Array.from(positions, (p) => w.weight[p]!);
-    tensors[dense ? prefix : `${prefix}.values`] = { dtype: 'F32', shape: dense ? [spec.inputs, spec.units] : [values.length], data: values, part: 'values' };
+    tensors[dense ? prefix : `${prefix}.values`] = { dtype: 'F32', shape: dense ? [spec.inputs, spec.units] : [values.length], data: values };
   }
   return { tensors, encoding };
 }

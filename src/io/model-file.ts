@@ -26,12 +26,12 @@ import { checkSpecs, MLP, type DenseSpec } from '../nn/mlp.js';
 import { normalizeSpec, quantBounds, type QuantSpec } from '../nn/quant-spec.js';
 import { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type TensorToWrite } from './safetensors.js';
 import { fromFloat16Bits, toFloat16Bits } from './float16.js';
-import { checkEncoding, compactEncoding, decodeWeight, encodeWeight, type EncodeOptions, type LayerWeights, type Part, type PartTensor, type WeightEncoding } from './layer-codec.js';
+import { checkEncoding, compactEncoding, decodeWeight, encodeWeight, type EncodeOptions, type LayerWeights, type WeightEncoding } from './layer-codec.js';
 import { decodeLayerV1, unbitmap, type DecodedLayer } from './model-file-v1.js';
 
 export const FORMAT = 'shrinkray';
 export const VERSION = '2';
-export type { EncodeOptions, Part } from './layer-codec.js';
+export type { EncodeOptions } from './layer-codec.js';
 
 export function describeArchitecture(specs: DenseSpec[]): string {
   return `${[specs[0]!.inputs, ...specs.map((s) => s.units)].join('-')} (${specs.map((s) => s.activation).join(', ')})`;
@@ -43,7 +43,30 @@ export interface LayerContent extends DenseSpec, LayerWeights {
   biasMask?: Float32Array;
 }
 
-/** An encoded file with the bytes of each part: every tensor's bytes, and the header (length field, JSON, padding). */
+/** What a size breakdown counts a tensor's bytes as. */
+export type Part = 'values' | 'positions' | 'codebooks' | 'scales' | 'biases' | 'masks';
+
+/** The part a tensor of a shrinkray file (version 2 or 1) belongs to, by its name. */
+function partOf(name: string): Part {
+  if (/\.positions$/.test(name)) return 'positions';
+  if (/\.codebook$/.test(name)) return 'codebooks';
+  if (/(\.scale|\.zero|weight_scale|weight_zero)$/.test(name)) return 'scales';
+  if (/mask_bits$/.test(name)) return 'masks';
+  if (/\.bias$/.test(name)) return 'biases';
+  return 'values'; // layers.i.weight, .values, weight_q
+}
+
+/** The byte length of each part of a model file, read from its own header: the tensors' bytes, and the header (length field, JSON, padding). */
+export function fileParts(bytes: Uint8Array): Record<Part | 'header', number> {
+  const parts: Record<Part | 'header', number> = { header: bytes.length, values: 0, positions: 0, codebooks: 0, scales: 0, biases: 0, masks: 0 };
+  for (const [name, t] of decodeSafetensors(bytes, { verifyChecksum: false }).tensors) {
+    parts[partOf(name)] += t.bytes.length;
+    parts.header -= t.bytes.length;
+  }
+  return parts;
+}
+
+/** An encoded file with the bytes of each part (fileParts). */
 export interface EncodedModel {
   bytes: Uint8Array;
   parts: Record<Part | 'header', number>;
@@ -53,29 +76,32 @@ export interface EncodedModel {
 
 /** The model's layers read back from the GPU. */
 export async function readLayers(model: MLP): Promise<LayerContent[]> {
-  const out: LayerContent[] = [];
-  for (const l of model.layers) {
-    const q = l.quant;
-    out.push({
-      inputs: l.inputs,
-      units: l.units,
-      activation: l.activation,
-      weight: await l.weight.read(),
-      bias: await l.bias.read(),
-      mask: l.mask ? await l.mask.read() : undefined,
-      biasMask: l.biasMask ? await l.biasMask.read() : undefined,
-      quant: q
-        ? {
-            spec: q.spec,
-            scale: await q.weight.scale.read(),
-            zero: await q.weight.zero.read(),
-            codebook: q.codebook ? await q.codebook.read() : undefined,
-            assignment: q.assignment ? await q.assignment.read() : undefined,
-          }
-        : undefined,
-    });
-  }
-  return out;
+  // All reads are requested at once: one wait for the GPU, not one per tensor.
+  return Promise.all(
+    model.layers.map(async (l) => {
+      const q = l.quant;
+      const [weight, bias, mask, biasMask, scale, zero, codebook, assignment] = await Promise.all([
+        l.weight.read(),
+        l.bias.read(),
+        l.mask?.read(),
+        l.biasMask?.read(),
+        q?.weight.scale.read(),
+        q?.weight.zero.read(),
+        q?.codebook?.read(),
+        q?.assignment?.read(),
+      ]);
+      return {
+        inputs: l.inputs,
+        units: l.units,
+        activation: l.activation,
+        weight,
+        bias,
+        mask,
+        biasMask,
+        quant: q ? { spec: q.spec, scale: scale!, zero: zero!, codebook, assignment } : undefined,
+      };
+    }),
+  );
 }
 
 function bitmap(mask: Float32Array): Uint8Array {
@@ -86,15 +112,15 @@ function bitmap(mask: Float32Array): Uint8Array {
 
 /** Encodes layers into a version 2 file, with its breakdown by part. */
 export function encodeLayers(layers: LayerContent[], extra: Record<string, string> = {}, options: EncodeOptions = {}): EncodedModel {
-  const tensors: Record<string, PartTensor> = {};
+  const tensors: Record<string, TensorToWrite> = {};
   const encodings: WeightEncoding[] = [];
   for (const [i, l] of layers.entries()) {
     const { tensors: weightTensors, encoding } = encodeWeight(`layers.${i}.weight`, l, l, options);
     Object.assign(tensors, weightTensors);
     tensors[`layers.${i}.bias`] = options.float16
-      ? { dtype: 'F16', shape: [l.units], data: Uint16Array.from(l.bias, toFloat16Bits), part: 'biases' }
-      : { dtype: 'F32', shape: [l.units], data: l.bias, part: 'biases' };
-    if (l.biasMask) tensors[`layers.${i}.bias_mask_bits`] = { dtype: 'U8', shape: [Math.ceil(l.units / 8)], data: bitmap(l.biasMask), part: 'masks' };
+      ? { dtype: 'F16', shape: [l.units], data: Uint16Array.from(l.bias, toFloat16Bits) }
+      : { dtype: 'F32', shape: [l.units], data: l.bias };
+    if (l.biasMask) tensors[`layers.${i}.bias_mask_bits`] = { dtype: 'U8', shape: [Math.ceil(l.units / 8)], data: bitmap(l.biasMask) };
     encodings.push(options.float16 ? { ...encoding, bias: 'f16' } : encoding);
   }
   const metadata = {
@@ -105,13 +131,8 @@ export function encodeLayers(layers: LayerContent[], extra: Record<string, strin
     quantization: JSON.stringify(layers.map((l) => l.quant?.spec ?? null)),
     encoding: JSON.stringify(encodings.map((e, i) => compactEncoding(e, !!layers[i]!.quant))),
   };
-  const bytes = encodeSafetensors(tensors as Record<string, TensorToWrite>, metadata, { checksum: true });
-  const parts: EncodedModel['parts'] = { header: bytes.length, values: 0, positions: 0, codebooks: 0, scales: 0, biases: 0, masks: 0 };
-  for (const t of Object.values(tensors)) {
-    parts[t.part] += t.data.byteLength;
-    parts.header -= t.data.byteLength;
-  }
-  return { bytes, parts, encodings };
+  const bytes = encodeSafetensors(tensors, metadata, { checksum: true });
+  return { bytes, parts: fileParts(bytes), encodings };
 }
 
 /** The model as a version 2 file (weights are read back from the GPU). */
@@ -174,6 +195,18 @@ function decodeLayerV2(file: SafeFile, i: number, s: DenseSpec, q: QuantSpec | n
   const bias = e.bias ? Float32Array.from(tensorArray(file, `layers.${i}.bias`, 'F16', [s.units]), fromFloat16Bits) : tensorArray(file, `layers.${i}.bias`, 'F32', [s.units]);
   const biasMask = file.tensors.has(`layers.${i}.bias_mask_bits`) ? unbitmap(file, `layers.${i}.bias_mask_bits`, s.units) : undefined;
   return { weight, bias, mask, biasMask, quant };
+}
+
+/** A file's own account of itself: version, bytes by part, and (version 2) each layer's encoding. */
+export function describeFile(bytes: Uint8Array): { version: string; parts: Record<Part | 'header', number>; encodings?: WeightEncoding[] } {
+  const file = decodeSafetensors(bytes);
+  const specs = parseArchitecture(file.metadata);
+  const version = file.metadata.version!;
+  if (version === '1') return { version, parts: fileParts(bytes) };
+  const quant = parseQuantization(file.metadata, specs.length);
+  const raw = parseJson(file.metadata, 'encoding');
+  if (!Array.isArray(raw) || raw.length !== specs.length) throw new DataFormatError(`The model file's encoding metadata must list ${specs.length} layers.`);
+  return { version, parts: fileParts(bytes), encodings: specs.map((s, i) => checkEncoding(raw[i], s, quant[i]!, `Layer ${i}'s encoding`)) };
 }
 
 /**

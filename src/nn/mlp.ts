@@ -2,7 +2,7 @@
  * A sequential multilayer perceptron of dense layers. Weights live on the GPU, stored [inputs,
  * units] (so the forward pass is X W), with a bias per unit and an activation per layer.
  */
-import { InvalidArgumentError, LimitError, ShapeError } from '../errors.js';
+import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, gemm, type Activation } from '../kernels/gemm.js';
@@ -90,11 +90,7 @@ export class MLP {
     }));
     checkSpecs(specs);
     // Refused before the initial weights are drawn on the CPU (gigabytes for a mistyped width).
-    const limit = Math.min(device.gpu.limits.maxStorageBufferBindingSize, device.gpu.limits.maxBufferSize);
-    specs.forEach((s, i) => {
-      if (s.inputs * s.units * 4 > limit)
-        throw new LimitError(`Layer ${i} (${s.inputs} x ${s.units}) needs ${s.inputs * s.units * 4} bytes of weights, over this device's ${limit}-byte buffer limit.`);
-    });
+    specs.forEach((s, i) => device.checkTensorSize([s.inputs, s.units], 'f32', `Layer ${i} (${s.inputs} x ${s.units})`));
     const random = new Random(options.seed ?? 0);
     const layers = specs.map((s) => ({
       ...s,

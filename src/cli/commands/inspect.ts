@@ -1,10 +1,10 @@
 /** shrinkray inspect: a model file's layers, sparsity, quantization, encoding and size. */
-import { statSync } from 'node:fs';
 import { pruneReport } from '../../compress/prune.js';
 import { compressedSize } from '../../compress/size.js';
 import { requiredString } from '../args.js';
 import type { Command } from '../command.js';
 import { openModel } from '../models.js';
+import { describeFile } from '../../io/model-file.js';
 import { bitsOf } from '../variants.js';
 
 export const inspect: Command = {
@@ -17,15 +17,17 @@ export const inspect: Command = {
     const { out } = ctx;
     const file = ctx.positionals[0] ?? requiredString(ctx.values, 'model', 'FILE (or a positional FILE)');
     const device = await ctx.device();
-    const { model, metadata } = openModel(device, file);
-    const fileBytes = statSync(file).size;
+    const { model, metadata, bytes } = openModel(device, file);
+    const fileBytes = bytes.length;
     const pr = await pruneReport(model);
     const bits = bitsOf(model);
-    // The file as this version would write it again (the same metadata): its encoding per layer and breakdown.
-    const size = await compressedSize(model, { metadata, float16: metadata.encoding?.includes('"bias":"f16"') });
+    // The file's own encoding and bytes by part, read from its header; the dense baseline is a
+    // float32 file of the same architecture and metadata.
+    const described = describeFile(bytes);
+    const { denseBytes } = await compressedSize(model, { metadata });
     const layers = model.layers.map((l, i) => {
       const q = l.quant?.spec;
-      const e = size.layers[i]!;
+      const e = described.encodings?.[i];
       return {
         layer: i + 1,
         inputs: l.inputs,
@@ -42,17 +44,19 @@ export const inspect: Command = {
             : q.method === 'binary' || q.method === 'ternary'
               ? `${q.method} ${q.perChannel === false ? 'per tensor' : 'per channel'}`
               : `${q.bits}-bit ${q.symmetric === false ? 'affine' : 'symmetric'} ${q.perChannel === false ? 'per tensor' : 'per channel'}`,
-        encoding: `${e.positions === 'relative' ? `relative ${e.indexBits}-bit indices (${e.positionsCode})` : e.positions} positions, ${e.values === 'codes' ? `${e.valuesCode} codes` : e.values} values`,
+        encoding: e
+          ? `${e.positions === 'relative' ? `relative ${e.indexBits}-bit indices (${e.positionsCode})` : e.positions} positions, ${e.values === 'codes' ? `${e.valuesCode} codes` : e.values} values`
+          : 'version 1 layout',
       };
     });
     out.log(`${file}: ${[model.inputs, ...model.layers.map((l) => l.units)].join('-')}, ${model.parameterCount().toLocaleString('en-US')} parameters, file ${fileBytes.toLocaleString('en-US')} bytes (version ${metadata.version})`);
     for (const l of layers)
       out.log(`  layer ${l.layer}: ${l.inputs} -> ${l.units} ${l.activation.padEnd(8)} ${l.parameters.toString().padStart(8)} parameters, ${(l.sparsity * 100).toFixed(1).padStart(5)} % pruned, ${l.quantization}; ${l.encoding}`);
-    const parts = Object.entries(size.parts).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${b.toLocaleString('en-US')}`).join(', ');
-    out.log(`  overall: ${(pr.sparsity * 100).toFixed(1)} % of weights pruned, ${pr.flopsKept.toLocaleString('en-US')} of ${pr.flopsDense.toLocaleString('en-US')} FLOPs per row; ${(size.denseBytes / fileBytes).toFixed(1)}x smaller than as dense float32 (${size.denseBytes.toLocaleString('en-US')} bytes)`);
-    out.log(`  bytes by part (as this version writes it, ${size.totalBytes.toLocaleString('en-US')} in all): ${parts}`);
+    const parts = Object.entries(described.parts).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${b.toLocaleString('en-US')}`).join(', ');
+    out.log(`  overall: ${(pr.sparsity * 100).toFixed(1)} % of weights pruned, ${pr.flopsKept.toLocaleString('en-US')} of ${pr.flopsDense.toLocaleString('en-US')} FLOPs per row; ${(denseBytes / fileBytes).toFixed(1)}x smaller than the same model as a dense float32 file (${denseBytes.toLocaleString('en-US')} bytes)`);
+    out.log(`  bytes by part: ${parts}`);
     for (const k of ['data', 'note', 'created']) if (metadata[k]) out.log(`  ${k}: ${metadata[k]}`);
-    out.result({ file, fileBytes, architecture: [model.inputs, ...model.layers.map((l) => l.units)], parameters: model.parameterCount(), sparsity: pr.sparsity, bits, size, layers, metadata });
+    out.result({ file, fileBytes, version: described.version, parts: described.parts, denseBytes, architecture: [model.inputs, ...model.layers.map((l) => l.units)], parameters: model.parameterCount(), sparsity: pr.sparsity, bits, layers, metadata });
     model.dispose();
   },
 };
