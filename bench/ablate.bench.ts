@@ -10,7 +10,8 @@
  */
 import { loadMnist } from '../src/data/mnist.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { IMPORTANCE_CRITERIA, unitImportance } from '../src/compress/importance.js';
 import { removeUnits } from '../src/compress/simplify.js';
 import { benchDevice, fmt } from './common.js';

@@ -17,13 +17,16 @@ import { join } from 'node:path';
 import { loadMnist } from '../src/data/mnist.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { pruneReport } from '../src/compress/prune.js';
 import { calibrateActivations, QuantizedMLP, quantizeWeights } from '../src/compress/quantize.js';
 import { compressedSize } from '../src/compress/size.js';
 import { loadModel, saveModel } from '../src/io/files.js';
 import { benchDevice } from './common.js';
 import { compareLeakage } from '../src/validate/privacy.js';
+import { gradualPruning } from '../src/compress/schedule.js';
+import { quantizationAware } from '../src/compress/qat.js';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const epochs = env('EPOCHS', 20);
@@ -95,7 +98,7 @@ const steps = Math.ceil(train.rows / 64);
 t0 = performance.now();
 await fit(pruned, train, {
   epochs: pruneEpochs, batchSize: 64, learningRate: 0.01, optimizer: sgd, schedule: { type: 'cosine', total: pruneEpochs }, seed: 2,
-  pruning: { scope: 'global', finalSparsity: 1 - keep, beginStep: 0, endStep: Math.ceil(pruneEpochs / 2) * steps, frequency: 100 },
+  hooks: [gradualPruning({ scope: 'global', finalSparsity: 1 - keep, beginStep: 0, endStep: Math.ceil(pruneEpochs / 2) * steps, frequency: 100 })],
 });
 const report = await pruneReport(pruned);
 console.log(`pruned: ${pct(1 - report.sparsity)} of weights kept (${report.layers.map((l) => pct(1 - l.sparsity)).join(' / ')}), ${report.nonzero} of ${report.weights}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
@@ -129,7 +132,7 @@ half.dispose();
 
 for (const method of ['ternary', 'binary'] as const) {
   const m = pruned.clone();
-  await fit(m, train, { epochs: 2, batchSize: 64, learningRate: 0.005, optimizer: sgd, seed: 4, quantization: { method } });
+  await fit(m, train, { epochs: 2, batchSize: 64, learningRate: 0.005, optimizer: sgd, seed: 4, hooks: [quantizationAware({ method })] });
   await record(`pruned + ${method} (QAT 2 epochs)`, m);
   m.dispose();
 }

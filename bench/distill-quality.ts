@@ -10,7 +10,8 @@
  */
 import { loadMnist } from '../src/data/mnist.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { benchDevice } from './common.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { loadModel, saveModel } from '../src/io/files.js';

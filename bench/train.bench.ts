@@ -9,7 +9,8 @@
  */
 import { loadMnist } from '../src/data/mnist.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { Random } from '../src/random.js';
 import { GpuDataset } from '../src/data/gpu-dataset.js';
 import { benchDevice, fmt, tfOnDevice, tfWasm, type Tf } from './common.js';

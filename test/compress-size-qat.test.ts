@@ -7,8 +7,10 @@ import { compressedSize } from '../src/compress/size.js';
 import { prune } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { randomArray, useDevice } from './helpers.js';
+import { quantizationAware } from '../src/compress/qat.js';
 
 describe('compressed size and quantization-aware training', () => {
   const ctx = useDevice('llvmpipe');
@@ -48,7 +50,7 @@ describe('compressed size and quantization-aware training', () => {
     const labels = Int32Array.from({ length: 500 }, (_, i) => (features[i * 8]! > 0 ? 1 : 0) + (features[i * 8 + 1]! > 0.3 ? 1 : 0));
     const data = { features, rows: 500, cols: 8, labels, classes: 3 };
     const model = MLP.create(device, [8, 24, 3], { seed: 5 });
-    await fit(model, data, { epochs: 25, batchSize: 25, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, quantization: { bits: 4 } });
+    await fit(model, data, { epochs: 25, batchSize: 25, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, hooks: [quantizationAware({ bits: 4 })] });
     expect(model.layers.every((l) => l.quant?.spec.bits === 4)).toBe(true);
     const w = (await model.read())[0]!.weight;
     for (let c = 0; c < 24; c++) {

@@ -3,7 +3,8 @@ import { crossValidate, standardizeInFold } from '../src/validate/cross-validate
 import { kFold, leaveOneOut, stratifiedKFold } from '../src/validate/split.js';
 import { Standardizer } from '../src/data/csv.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { subset, type Dataset } from '../src/data/dataset.js';
 import { iris } from './iris.js';
 import { useDevice } from './helpers.js';

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv, Standardizer } from '../src/data/csv.js';
 import { DataFormatError, InvalidArgumentError } from '../src/errors.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { Random } from '../src/random.js';
 import { useDevice } from './helpers.js';
 

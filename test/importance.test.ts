@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MLP } from '../src/nn/mlp.js';
-import { fit, evaluate } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { layerImportance, removeLayer, unitImportance } from '../src/compress/importance.js';
 import { removeUnits, simplify } from '../src/compress/simplify.js';
 import { quantizeWeights } from '../src/compress/quantize.js';

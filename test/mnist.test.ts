@@ -3,7 +3,8 @@ import { parseIdx } from '../src/data/idx.js';
 import { datasetFromIdx, loadMnist } from '../src/data/mnist.js';
 import { DataFormatError } from '../src/errors.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { useDevice } from './helpers.js';
 
 function idx(dims: number[], data: number[]): Uint8Array {

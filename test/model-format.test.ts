@@ -13,7 +13,7 @@ import { fromFloat16Bits, roundToFloat16, toFloat16Bits } from '../src/io/float1
 import { codeLengths, huffmanDecode, huffmanEncode, MAX_CODE_LENGTH } from '../src/io/huffman.js';
 import { relativeEntries } from '../src/io/layer-codec.js';
 import { decodeSafetensors, encodeSafetensors, type TensorToWrite } from '../src/io/safetensors.js';
-import { modelFromSafetensors, modelToSafetensors } from '../src/io/model-file.js';
+import { layersWithoutWeights, modelFromSafetensors, modelToSafetensors } from '../src/io/model-file.js';
 import { saveModel } from '../src/io/files.js';
 import { compressedSize } from '../src/compress/size.js';
 import { prune } from '../src/compress/prune.js';
@@ -176,6 +176,18 @@ describe('model files, version 2', () => {
     expect(coded.ratio).toBeGreaterThan(5);
     pruned.dispose();
     dense.dispose();
+  });
+
+  it('a layer with every weight pruned is found in the file (the CLI warns; the file is valid and loads)', async () => {
+    const model = MLP.create(ctx.device, [7, 5, 3], { seed: 8 });
+    expect(layersWithoutWeights(await modelToSafetensors(model))).toEqual([]);
+    await prune(model, { type: 'threshold', threshold: 1e9 }); // every weight of both layers
+    const bytes = await modelToSafetensors(model);
+    expect(layersWithoutWeights(bytes)).toEqual([0, 1]);
+    const loaded = modelFromSafetensors(ctx.device, bytes);
+    expect(loaded.layers.length).toBe(2);
+    loaded.dispose();
+    model.dispose();
   });
 
   /** Re-signs a mutated file (a correct checksum), so the decoder behind the checksum is tested too. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkGradual, prunesAt, scheduledSparsity } from '../src/compress/schedule.js';
+import { checkGradual, gradualPruning, prunesAt, scheduledSparsity } from '../src/compress/schedule.js';
 import { iterativePrune } from '../src/compress/iterative.js';
 import { pruneReport } from '../src/compress/prune.js';
 import { MLP } from '../src/nn/mlp.js';
@@ -29,7 +29,7 @@ describe('pruning schedules', () => {
     const seen: number[] = [];
     const history = await fit(model, data, {
       epochs: 10, batchSize: 20, learningRate: 0.1, optimizer: { type: 'sgd', momentum: 0.9 },
-      pruning: { scope: 'global', finalSparsity: 0.8, beginStep: 20, endStep: 120, frequency: 20 },
+      hooks: [gradualPruning({ scope: 'global', finalSparsity: 0.8, beginStep: 20, endStep: 120, frequency: 20 })],
       onEpoch: async () => void seen.push((await pruneReport(model)).sparsity),
     });
     const report = await pruneReport(model);

@@ -3,7 +3,8 @@ import { calibrateActivations, observeWeight, QuantizedMLP, qrange, quantizeWeig
 import { fakeQuant, packRows, qgemm } from '../src/kernels/quant.js';
 import { prune } from '../src/compress/prune.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { normalizeSpec, type QuantRequest } from '../src/nn/quant-spec.js';
 import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';

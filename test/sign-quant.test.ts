@@ -3,8 +3,10 @@ import { prune } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
 import { signQuantize } from '../src/kernels/sign.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { poisoned, randomArray, testBackends, useDevice } from './helpers.js';
+import { quantizationAware } from '../src/compress/qat.js';
 
 /** XNOR-Net / TWN in float64, per column or for the whole tensor, pruned weights left out. */
 function reference(w: Float32Array, rows: number, cols: number, ternary: boolean, perChannel: boolean, mask?: Float32Array): { out: number[]; alpha: number[] } {
@@ -78,7 +80,7 @@ describe('binary and ternary models', () => {
 
   it.each(['binary', 'ternary'] as const)('%s quantization-aware training learns a task and ends with +-alpha weights', async (method) => {
     const model = MLP.create(ctx.device, [8, 32, 3], { seed: 5 });
-    await fit(model, data, { epochs: 30, batchSize: 25, learningRate: 0.02, optimizer: { type: 'sgd', momentum: 0.9 }, quantization: { method } });
+    await fit(model, data, { epochs: 30, batchSize: 25, learningRate: 0.02, optimizer: { type: 'sgd', momentum: 0.9 }, hooks: [quantizationAware({ method })] });
     expect(model.layers.every((l) => l.quant?.spec.method === method)).toBe(true);
     const w = (await model.read())[0]!.weight;
     const alpha = await model.layers[0]!.quant!.weight.scale.read();

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MLP } from '../src/nn/mlp.js';
 import { Backprop } from '../src/nn/backprop.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { newStats, type LossKind } from '../src/kernels/loss.js';
 import type { Activation } from '../src/kernels/gemm.js';
 import type { Dataset } from '../src/data/dataset.js';

@@ -5,9 +5,11 @@ import { quantizeWeights } from '../src/compress/quantize.js';
 import { clusterSums, shareWeights } from '../src/kernels/sharing.js';
 import { Backprop } from '../src/nn/backprop.js';
 import { MLP } from '../src/nn/mlp.js';
-import { evaluate, fit } from '../src/nn/train.js';
+import { fit } from '../src/nn/train.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { Random } from '../src/random.js';
 import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
+import { quantizationAware } from '../src/compress/qat.js';
 
 describe('k-means in one dimension', () => {
   it('starts linearly over [min, max] and converges to the means of its clusters (Lloyd fixed point)', () => {
@@ -138,7 +140,7 @@ describe('k-means weight sharing of a model (Deep Compression)', () => {
       w.forEach((v, j) => expect(v).toBe(a[j]! < cb.length ? cb[a[j]!] : 0));
     }
     expect(Array.from(await model.layers[0]!.quant!.codebook!.read())).not.toEqual(Array.from(codebook));
-    await expect(fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 1, batchSize: rows, learningRate: 0.05, quantization: { bits: 4 } })).rejects.toThrow(/shared \(k-means\) weights/);
+    await expect(fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 1, batchSize: rows, learningRate: 0.05, hooks: [quantizationAware({ bits: 4 })] })).rejects.toThrow(/shared \(k-means\) weights/);
     // Pruned after sharing: the pruned weights leave their clusters and stay 0 through training.
     await prune(model, { type: 'global', sparsity: 0.6 });
     await fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 3, batchSize: rows, learningRate: 0.05 });

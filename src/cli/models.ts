@@ -9,9 +9,10 @@ import type { MLP } from '../nn/mlp.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import { Standardizer } from '../data/csv.js';
 import { DataFormatError } from '../errors.js';
-import { modelFromSafetensors } from '../io/model-file.js';
+import { layersWithoutWeights, modelFromSafetensors } from '../io/model-file.js';
 import { checkOutput, readModelFile, saveModel } from '../io/files.js';
 import { stringOf, type Options, type Values } from './args.js';
+import type { Output } from './output.js';
 
 export interface Standardization {
   mean: number[];
@@ -37,7 +38,8 @@ function metadataJson(path: string, metadata: Record<string, string>, key: strin
   }
 }
 
-export function openModel(device: Device, path: string): OpenedModel {
+/** Reads a model file with its metadata; `out` hears of layers with no weights left. */
+export function openModel(device: Device, path: string, out?: Output): OpenedModel {
   const bytes = readModelFile(path);
   let metadata: Record<string, string>;
   try {
@@ -75,6 +77,8 @@ export function openModel(device: Device, path: string): OpenedModel {
     throw e;
   }
   if (standardizer && standardizer.mean.length !== model.inputs) throw new DataFormatError(`${path}: its standardization has ${standardizer.mean.length} columns, the model ${model.inputs} inputs.`);
+  const empty = layersWithoutWeights(bytes);
+  if (empty.length > 0) out?.warn(`${path}: layer ${empty.map((i) => i + 1).join(', ')} ${empty.length > 1 ? 'have' : 'has'} every weight pruned, so the model answers the same for every input.`);
   if (classNames && classNames.length > model.outputs) throw new DataFormatError(`${path}: ${classNames.length} class names for ${model.outputs} outputs.`);
   return { model, metadata, standardizer, classNames, bytes, fileBytes: bytes.length };
 }

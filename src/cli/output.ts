@@ -37,6 +37,11 @@ export class Output {
     (this.json ? process.stderr : process.stdout).write(`${line}\n`);
   }
 
+  /** A warning: the command goes on, but something the user should know is odd (stderr; not under --quiet). */
+  warn(line: string): void {
+    if (!this.quiet) process.stderr.write(`warning: ${line}\n`);
+  }
+
   /** The command's result: JSON on stdout under --json, else nothing (the lines said it). */
   result(value: unknown): void {
     if (this.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

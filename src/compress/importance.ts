@@ -32,7 +32,7 @@ import { rank1Ablate, taylorScores, variantLoss } from '../kernels/ablate.js';
 import { lossForward, newStats } from '../kernels/loss.js';
 import { columnNorms } from '../kernels/prune.js';
 import { MLP } from '../nn/mlp.js';
-import { evaluate } from '../nn/train.js';
+import { evaluate } from '../nn/evaluate.js';
 import { Random } from '../random.js';
 
 type F32 = Tensor<'f32'>;

@@ -1,5 +1,6 @@
-/** The gradual pruning schedule of Zhu & Gupta 2017 (TF-MOT's PolynomialDecay), applied inside fit. */
+/** The gradual pruning schedule of Zhu & Gupta 2017 (TF-MOT's PolynomialDecay), applied by a training hook. */
 import { InvalidArgumentError } from '../errors.js';
+import type { TrainingHook } from '../nn/hooks.js';
 import type { MLP } from '../nn/mlp.js';
 import { prune, type PruneReport } from './prune.js';
 
@@ -48,4 +49,21 @@ export function prunesAt(g: GradualPruning, step: number): boolean {
 export async function pruneToSchedule(model: MLP, g: GradualPruning, step: number): Promise<PruneReport> {
   const sparsity = scheduledSparsity(g, step);
   return prune(model, g.scope === 'global' ? { type: 'global', sparsity } : { type: 'layer', sparsity });
+}
+
+/**
+ * The hook (TF-MOT's UpdatePruningStep): prunes to the scheduled sparsity after the steps the
+ * schedule names. Under quantization-aware training it prunes the float weights.
+ */
+export function gradualPruning(g: GradualPruning): TrainingHook {
+  checkGradual(g);
+  return {
+    name: 'gradualPruning',
+    begin({ model }) {
+      if (model.layers.some((l) => l.quant?.codebook)) throw new InvalidArgumentError('A model with shared (k-means) weights trains its shared values only; it cannot be pruned while training.');
+    },
+    async afterStep({ model, step }) {
+      if (prunesAt(g, step)) await pruneToSchedule(model, g, step);
+    },
+  };
 }

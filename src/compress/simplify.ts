@@ -8,7 +8,8 @@
 import type { Dataset } from '../data/dataset.js';
 import { InvalidArgumentError } from '../errors.js';
 import { MLP } from '../nn/mlp.js';
-import { evaluate, fit, type FitOptions } from '../nn/train.js';
+import { fit, type FitOptions } from '../nn/train.js';
+import { evaluate } from '../nn/evaluate.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import { unitImportance, type ImportanceCriterion } from './importance.js';
 

@@ -209,6 +209,31 @@ export function describeFile(bytes: Uint8Array): { version: string; parts: Recor
   return { version, parts: fileParts(bytes), encodings: specs.map((s, i) => checkEncoding(raw[i], s, quant[i]!, `Layer ${i}'s encoding`)) };
 }
 
+function decodeLayers(file: SafeFile, specs: DenseSpec[], quant: (QuantSpec | null)[]): DecodedLayer[] {
+  let layers: DecodedLayer[];
+  if (file.metadata.version === '1') layers = specs.map((s, i) => decodeLayerV1(file, i, s, quant[i]!));
+  else {
+    if (file.metadata.checksum === undefined) throw new DataFormatError('The model file has no checksum in its metadata (version 2 files always carry one).');
+    const encodings = parseJson(file.metadata, 'encoding');
+    if (!Array.isArray(encodings) || encodings.length !== specs.length) throw new DataFormatError(`The model file's encoding metadata must list ${specs.length} layers.`);
+    layers = specs.map((s, i) => decodeLayerV2(file, i, s, quant[i]!, encodings[i]));
+  }
+  for (const l of layers) for (const a of [l.weight, l.bias]) if (!a.every(Number.isFinite)) throw new DataFormatError('The model file holds NaN or infinite weights.');
+  return layers;
+}
+
+/**
+ * The layers (0-based) of a model file whose every weight is pruned: such a layer passes only its
+ * biases on, so the model answers the same for every input. It is a valid file (pruning can reach
+ * 100 %), so it loads; the CLI warns.
+ */
+export function layersWithoutWeights(bytes: Uint8Array): number[] {
+  const file = decodeSafetensors(bytes);
+  const specs = parseArchitecture(file.metadata);
+  const layers = decodeLayers(file, specs, parseQuantization(file.metadata, specs.length));
+  return layers.flatMap((l, i) => (l.mask ? !l.mask.some((m) => m !== 0) : !l.weight.some((w) => w !== 0)) ? [i] : []);
+}
+
 /**
  * An MLP from a shrinkray safetensors file (version 2 or 1). With `expected`, a file of another
  * architecture is a ShapeError that names both.
@@ -222,15 +247,7 @@ export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected
     if (!same) throw new ShapeError(`The model file holds ${describeArchitecture(specs)}, expected ${describeArchitecture(expected)}.`);
   }
   const quant = parseQuantization(file.metadata, specs.length);
-  let layers: DecodedLayer[];
-  if (file.metadata.version === '1') layers = specs.map((s, i) => decodeLayerV1(file, i, s, quant[i]!));
-  else {
-    if (file.metadata.checksum === undefined) throw new DataFormatError('The model file has no checksum in its metadata (version 2 files always carry one).');
-    const encodings = parseJson(file.metadata, 'encoding');
-    if (!Array.isArray(encodings) || encodings.length !== specs.length) throw new DataFormatError(`The model file's encoding metadata must list ${specs.length} layers.`);
-    layers = specs.map((s, i) => decodeLayerV2(file, i, s, quant[i]!, encodings[i]));
-  }
-  for (const l of layers) for (const a of [l.weight, l.bias]) if (!a.every(Number.isFinite)) throw new DataFormatError('The model file holds NaN or infinite weights.');
+  const layers = decodeLayers(file, specs, quant);
   const model = MLP.fromWeights(device, specs.map((s, i) => ({ ...s, weight: layers[i]!.weight, bias: layers[i]!.bias })));
   specs.forEach((s, i) => {
     const layer = model.layers[i]!;

@@ -10,6 +10,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Slot } from '../kernels/optim.js';
 import { clusterSums, shareWeights, type Clusters } from '../kernels/sharing.js';
+import type { TrainingHook } from './hooks.js';
 import type { DenseLayer, MLP } from './mlp.js';
 
 interface SharedLayer {
@@ -72,4 +73,22 @@ export class SharedWeightTraining {
     for (const s of this.shared) (s.clusters.order.dispose(), s.clusters.offsets.dispose(), s.grad.dispose());
     this.shared = [];
   }
+}
+
+/**
+ * The hook fit adds by itself for a model with shared (k-means) layers: the optimizer steps the
+ * shared values, and the weights are set from them after every step and at the end (after early
+ * stopping put the best shared values back).
+ */
+export function weightSharingHook(model: MLP): TrainingHook | undefined {
+  const sharing = SharedWeightTraining.of(model);
+  if (!sharing) return undefined;
+  return {
+    name: 'weightSharing',
+    begin: () => sharing.prepare(),
+    slots: (slots) => sharing.slots(slots),
+    afterUpdate: () => sharing.share(),
+    end: () => sharing.share(),
+    dispose: () => sharing.dispose(),
+  };
 }

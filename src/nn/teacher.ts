@@ -2,6 +2,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { copyInto } from '../kernels/elementwise.js';
 import { gatherRows } from '../kernels/gather.js';
 import type { GpuDataset } from '../data/gpu-dataset.js';
+import type { TrainingHook } from './hooks.js';
 import type { MLP } from './mlp.js';
 
 export interface Distillation {
@@ -54,4 +55,17 @@ export class TeacherLogits {
     this.all?.dispose();
     for (const t of this.batchLogits.values()) t.dispose();
   }
+}
+
+/** The hook: the teacher's logits for every batch of a distillation run (computed once for all rows unless cacheTeacher is false). */
+export function distillationHook(d: Distillation): TrainingHook {
+  let logits: TeacherLogits | undefined;
+  return {
+    name: 'distillation',
+    async begin({ data }) {
+      logits = await TeacherLogits.create(d, data);
+    },
+    distill: (index, offset, x) => logits!.forBatch(index, offset, x),
+    dispose: () => logits?.dispose(),
+  };
 }

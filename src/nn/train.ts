@@ -1,22 +1,24 @@
 /**
- * fit / evaluate: the training loop. The dataset is uploaded once; each epoch uploads one
- * shuffled index (seeded), and every mini-batch is gathered, run forward and backward, and
- * stepped on the GPU. Loss and accuracy accumulate on the GPU and are read once per epoch.
+ * fit: the training loop. The dataset is uploaded once; each epoch uploads one shuffled index
+ * (seeded), and every mini-batch is gathered, run forward and backward, and stepped on the GPU.
+ * Loss and accuracy accumulate on the GPU and are read once per epoch. What a feature adds to
+ * training (pruning schedules, quantization-aware training, distillation, early stopping, weight
+ * sharing) is a hook (hooks.ts) living with the feature.
  */
-import { InvalidArgumentError, ShapeError, TrainingDivergedError } from '../errors.js';
+import { InvalidArgumentError, TrainingDivergedError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import type { Dataset } from '../data/dataset.js';
-import { LOSSES, lossDivisor, lossForward, newStats, STATS, type LossKind } from '../kernels/loss.js';
+import { lossDivisor, newStats, STATS, type LossKind } from '../kernels/loss.js';
 import { Optimizer, scheduledRate, type OptimizerConfig, type Schedule } from '../kernels/optim.js';
 import { Random } from '../random.js';
 import { Backprop } from './backprop.js';
-import { checkGradual, prunesAt, pruneToSchedule, type GradualPruning } from '../compress/schedule.js';
-import { normalizeSpec, type QuantRequest } from './quant-spec.js';
-import { FakeQuantTraining } from './qat.js';
-import { SharedWeightTraining } from './sharing.js';
-import { TeacherLogits, type Distillation } from './teacher.js';
-import { BestWeights } from './best-weights.js';
+import { earlyStoppingHook, type EarlyStopping } from './early-stopping.js';
+import { evaluate } from './evaluate.js';
+import { accuracyOf, checkFit, defaultLoss, rowsOf } from './fit-checks.js';
+import type { TrainingHook, TrainingRun } from './hooks.js';
+import { weightSharingHook } from './sharing.js';
+import { distillationHook, type Distillation } from './teacher.js';
 import type { MLP } from './mlp.js';
 
 export interface EpochReport {
@@ -43,16 +45,7 @@ export interface History {
   stoppedEarly?: boolean;
 }
 
-export interface EarlyStopping {
-  /** What to watch (default valLoss, lower is better; valAccuracy: higher is better). */
-  monitor?: 'valLoss' | 'valAccuracy';
-  /** Epochs without improvement before stopping. */
-  patience: number;
-  /** Smallest change that counts as an improvement (default 0). */
-  minDelta?: number;
-  /** Put back the weights of the best epoch when training ends (default true). */
-  restoreBest?: boolean;
-}
+export type { EarlyStopping };
 
 export interface FitOptions {
   epochs: number;
@@ -77,16 +70,13 @@ export interface FitOptions {
   validationSplit?: number;
   /** Stop when the validation metric stops improving (needs validationData or validationSplit). */
   earlyStopping?: EarlyStopping;
-  /** Gradual magnitude pruning during training (Zhu & Gupta's cubic schedule), by step. */
-  pruning?: GradualPruning;
   /**
-   * Quantization-aware training: the forward and backward passes use min-max fake-quantized
-   * weights, recomputed every step; gradients reach the float weights straight through (STE).
-   * When fit ends, the model holds the quantized weights (as after quantizeWeights). Min-max,
-   * binary and ternary specs. A model whose layers share weights (k-means) needs no option:
-   * fit trains the shared values with the gradients summed per cluster (Han et al. 2016).
+   * Training hooks, run in this order after fit's own: gradualPruning(...) and
+   * quantizationAware(...) from compress, or your own (hooks.ts). A model whose layers share
+   * weights (k-means) needs none: fit trains the shared values with the gradients summed per
+   * cluster (Han et al. 2016).
    */
-  quantization?: QuantRequest;
+  hooks?: TrainingHook[];
   /**
    * Knowledge distillation from a teacher with the same inputs and outputs (Hinton et al. 2015):
    * the loss is alpha T^2 KL(teacher || student at temperature T) + (1 - alpha) cross-entropy.
@@ -104,59 +94,22 @@ export interface FitOptions {
 /** GPU work is submitted and awaited every this many batches, so aborts and progress are prompt. */
 const SYNC_EVERY = 16;
 
-function defaultLoss(data: Dataset): LossKind {
-  return data.targets ? 'mse' : 'softmaxCrossEntropy';
-}
+/** Options that became hooks: a clear error instead of being ignored. */
+const MOVED: Record<string, string> = {
+  pruning: "hooks: [gradualPruning({ ... })] (import gradualPruning from 'shrinkray')",
+  quantization: "hooks: [quantizationAware({ bits, ... })] (import quantizationAware from 'shrinkray')",
+};
 
-/** The rows to use: `rows` checked against the data, or all of them. */
-function rowsOf(rows: ArrayLike<number> | undefined, total: number): Uint32Array {
-  if (!rows) return Uint32Array.from({ length: total }, (_, i) => i);
-  const out = Uint32Array.from(rows as ArrayLike<number>);
-  if (out.length === 0) throw new InvalidArgumentError('rows is empty: nothing to train or score on.');
-  for (let i = 0; i < out.length; i++)
-    if (!Number.isInteger((rows as ArrayLike<number>)[i]) || out[i]! >= total) throw new InvalidArgumentError(`rows: ${(rows as ArrayLike<number>)[i]} is not a row of the ${total} rows of data.`);
-  return out;
-}
-
-/** Checks the model against the data and the options against their ranges, before any GPU work. */
-function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKind, rows = data.rows): void {
-  if (data.cols !== model.inputs) throw new ShapeError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
-  if (data.labels && data.classes! > model.outputs)
-    throw new ShapeError(`The data has ${data.classes} classes but the model has ${model.outputs} outputs.`);
-  if (data.targets && data.targetCols !== model.outputs)
-    throw new ShapeError(`The data has ${data.targetCols} targets per row but the model has ${model.outputs} outputs.`);
-  if (!(LOSSES as readonly string[]).includes(loss)) throw new InvalidArgumentError(`Unknown loss '${loss}' (use ${LOSSES.join(', ')}).`);
-  const unlabelledDistillation = !!o.distillation && (o.distillation.alpha ?? 0.5) === 1;
-  if (loss === 'softmaxCrossEntropy' && !data.labels && !unlabelledDistillation)
-    throw new InvalidArgumentError(data.targets ? 'softmaxCrossEntropy needs labels; use mse or bceLogits for targets.' : 'The data has no labels: give labels, or distil with alpha = 1.');
-  const dist = o.distillation;
-  if (dist) {
-    const { teacher, alpha = 0.5, temperature = 4 } = dist;
-    if (teacher.inputs !== model.inputs || teacher.outputs !== model.outputs)
-      throw new ShapeError(`The teacher maps ${teacher.inputs} inputs to ${teacher.outputs} outputs, the student ${model.inputs} to ${model.outputs}; they must agree.`);
-    if (!(Number.isFinite(temperature) && temperature > 0)) throw new InvalidArgumentError(`distillation temperature must be a positive number, got ${temperature}.`);
-    if (!(alpha >= 0 && alpha <= 1)) throw new InvalidArgumentError(`distillation alpha must be in [0, 1], got ${alpha}.`);
-    if (loss !== 'softmaxCrossEntropy') throw new InvalidArgumentError('Distillation trains classifiers: use it with softmaxCrossEntropy data (labels, or none with alpha = 1).');
-  }
-  if (loss !== 'softmaxCrossEntropy' && !data.targets) throw new InvalidArgumentError(`${loss} needs targets; use softmaxCrossEntropy for labels.`);
-  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new InvalidArgumentError(`epochs must be a positive integer, got ${o.epochs}.`);
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > rows)
-    throw new InvalidArgumentError(`batchSize must be an integer from 1 to the ${rows} rows of data, got ${o.batchSize}.`);
-  if (o.validationSplit !== undefined && !(o.validationSplit > 0 && o.validationSplit < 1))
-    throw new InvalidArgumentError(`validationSplit must be in (0, 1), got ${o.validationSplit}.`);
-  const es = o.earlyStopping;
-  if (es) {
-    if (!o.validationData && o.validationSplit === undefined) throw new InvalidArgumentError('earlyStopping needs validationData or validationSplit.');
-    if (!Number.isInteger(es.patience) || es.patience < 1) throw new InvalidArgumentError(`earlyStopping.patience must be a positive integer, got ${es.patience}.`);
-    if (es.monitor && es.monitor !== 'valLoss' && es.monitor !== 'valAccuracy') throw new InvalidArgumentError(`earlyStopping.monitor must be valLoss or valAccuracy, got ${es.monitor}.`);
-  }
-  if (!(Number.isFinite(o.learningRate) && o.learningRate > 0))
-    throw new InvalidArgumentError(`learningRate must be a positive finite number, got ${o.learningRate}.`);
-  const s = o.schedule;
-  if (s?.type === 'step' && !(Number.isInteger(s.every) && s.every >= 1 && s.gamma > 0 && s.gamma <= 1))
-    throw new InvalidArgumentError('A step schedule needs every >= 1 (epochs) and gamma in (0, 1].');
-  if (s?.type === 'cosine' && !(Number.isInteger(s.total) && s.total >= 1 && (s.min ?? 0) >= 0))
-    throw new InvalidArgumentError('A cosine schedule needs total >= 1 (epochs) and min >= 0.');
+/** fit's own hooks for its options, then the caller's. */
+function hooksOf(model: MLP, options: FitOptions): TrainingHook[] {
+  for (const [name, instead] of Object.entries(MOVED))
+    if (name in options) throw new InvalidArgumentError(`fit's '${name}' option is now a training hook: ${instead}.`);
+  return [
+    ...(options.distillation ? [distillationHook(options.distillation)] : []),
+    ...(options.earlyStopping ? [earlyStoppingHook(options.earlyStopping)] : []),
+    ...[weightSharingHook(model)].filter((h) => h !== undefined),
+    ...(options.hooks ?? []),
+  ];
 }
 
 /** Trains `model` on `data`; returns the history. Throws TrainingDivergedError if the loss stops being finite. */
@@ -164,12 +117,6 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   const device = model.device;
   const raw = data instanceof GpuDataset ? data.data : data;
   const loss = options.loss ?? defaultLoss(raw);
-  if (options.pruning) checkGradual(options.pruning);
-  const quantization = options.quantization ? normalizeSpec(options.quantization) : undefined;
-  if (quantization?.method === 'kmeans')
-    throw new InvalidArgumentError('k-means weight sharing is trained after clustering: quantizeWeights(model, { method: \'kmeans\', bits }), then fit fine-tunes the shared values.');
-  const sharing = SharedWeightTraining.of(model);
-  if (sharing && (options.pruning || quantization)) throw new InvalidArgumentError('A model with shared (k-means) weights trains its shared values only; it cannot be pruned or quantized again while training.');
   let order = rowsOf(options.rows, raw.rows);
   let valRows: Uint32Array | undefined;
   if (options.validationSplit !== undefined) {
@@ -181,6 +128,8 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   checkFit(model, raw, options, loss, order.length);
   const valData = options.validationData instanceof GpuDataset ? options.validationData.data : options.validationData;
   if (valData) checkFit(model, valData, { ...options, batchSize: 1, validationSplit: undefined, earlyStopping: undefined }, loss);
+  const hooks = hooksOf(model, options);
+  const distiller = hooks.find((h) => h.distill);
   const gpuData = data instanceof GpuDataset ? data : new GpuDataset(device, data);
   const n = order.length;
   const optimizer = new Optimizer(options.optimizer ?? { type: 'sgd' });
@@ -193,69 +142,40 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
     if (!w) workspaces.set(rows, (w = { bp: new Backprop(model, rows, loss), y: gpuData.targetTensor(rows) }));
     return w;
   };
-  // Shared (k-means) layers keep their best codebooks too; their weights follow from them.
-  const params = model.layers.flatMap((l) => [l.weight, l.bias, ...(l.quant?.codebook ? [l.quant.codebook] : [])]);
-  const best = options.earlyStopping ? new BestWeights(params) : undefined;
-  const qat = quantization ? new FakeQuantTraining(model, quantization) : undefined;
-  await sharing?.prepare();
-  const teacher = options.distillation ? await TeacherLogits.create(options.distillation, gpuData) : undefined;
   const batches = Math.ceil(n / options.batchSize);
   const history: History = { loss: [], accuracy: [], valLoss: [], valAccuracy: [], seconds: [], aborted: false };
-  let step = 0;
+  const run: TrainingRun = { model, data: gpuData, step: 0, epoch: 0, batchesPerEpoch: batches, history };
   try {
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
+    for (const h of hooks) await h.begin?.(run);
+    epochs: for (; run.epoch < options.epochs; run.epoch++) {
       const started = performance.now();
-      const lr = scheduledRate(options.learningRate, options.schedule ?? { type: 'constant' }, epoch);
+      const lr = scheduledRate(options.learningRate, options.schedule ?? { type: 'constant' }, run.epoch);
       if (options.shuffle ?? true) index.write(random.shuffle(order));
       stats.write(new Float32Array([0, 0, -1, 0]));
       for (let b = 0; b < batches; b++) {
         if (options.signal?.aborted) {
           history.aborted = true;
-          await device.sync();
-          return history;
+          break epochs;
         }
         const offset = b * options.batchSize;
         const rows = Math.min(options.batchSize, n - offset);
         const { bp, y } = workspace(rows);
         gpuData.batch(index, offset, bp.x, y);
-        qat?.quantize();
-        const distill = teacher?.forBatch(index, offset, bp.x);
-        bp.gradients(y, stats, { step, labelSmoothing: options.labelSmoothing, distill });
-        optimizer.step(qat ? qat.slots(bp.slots()) : sharing ? sharing.slots(bp.slots()) : bp.slots(), lr, stats);
-        sharing?.share();
-        step++;
-        if (options.pruning && prunesAt(options.pruning, step)) {
-          qat?.restoreMasters(); // prune the float weights, not their quantized copies
-          await pruneToSchedule(model, options.pruning, step);
-          qat?.captureMasters();
-        }
+        for (const h of hooks) h.beforeForward?.(run);
+        bp.gradients(y, stats, { step: run.step, labelSmoothing: options.labelSmoothing, distill: distiller?.distill!(index, offset, bp.x) });
+        optimizer.step(hooks.reduce((slots, h) => h.slots?.(slots) ?? slots, bp.slots()), lr, stats);
+        for (const h of hooks) h.afterUpdate?.(run);
+        run.step++;
+        for (const h of hooks) await h.afterStep?.(run);
         if ((b + 1) % SYNC_EVERY === 0 || b + 1 === batches) {
           await device.sync();
-          options.onBatch?.(b + 1, batches, epoch);
+          options.onBatch?.(b + 1, batches, run.epoch);
         }
       }
-      const s = await stats.read();
-      const badStep = s[STATS.badStep]!;
-      if (badStep >= 0) {
-        const firstStep = step - batches;
-        throw new TrainingDivergedError(
-          `The loss stopped being finite at epoch ${epoch + 1}, step ${badStep - firstStep + 1} of ${batches}; ` +
-            'the model keeps the weights from the step before. Lower the learning rate or check the data.',
-          epoch + 1,
-          badStep - firstStep + 1,
-        );
-      }
-      const report: EpochReport = {
-        epoch: epoch + 1,
-        loss: s[STATS.lossSum]! / lossDivisor(loss, n, model.outputs),
-        accuracy: raw.labels || raw.targets ? accuracyOf(loss, s[STATS.correct]!, n, model.outputs) : NaN, // no labels, no accuracy
-        seconds: 0,
-        learningRate: lr,
-      };
+      const report = await epochReport(run, stats, loss, n, lr, raw.labels !== undefined || raw.targets !== undefined);
       if (options.validationData || valRows) {
         const v = await evaluate(model, options.validationData ?? gpuData, { loss, rows: options.validationData ? undefined : valRows });
-        report.valLoss = v.loss;
-        report.valAccuracy = v.accuracy;
+        [report.valLoss, report.valAccuracy] = [v.loss, v.accuracy];
         history.valLoss.push(v.loss);
         history.valAccuracy.push(v.accuracy);
       }
@@ -264,30 +184,16 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
       history.accuracy.push(report.accuracy);
       history.seconds.push(report.seconds);
       await options.onEpoch?.(report);
-      if (best && options.earlyStopping) {
-        const es = options.earlyStopping;
-        const value = es.monitor === 'valAccuracy' ? -report.valAccuracy! : report.valLoss!;
-        if (best.offer(value, epoch + 1, es.minDelta ?? 0)) continue;
-        if (epoch + 1 - best.epoch >= es.patience) {
-          history.stoppedEarly = true;
-          break;
-        }
-      }
+      let stop = false;
+      for (const h of hooks) stop = (await h.epochEnd?.(run, report)) === true || stop;
+      if (stop) break;
     }
-    if (best && options.earlyStopping) {
-      history.bestEpoch = best.epoch;
-      history.stoppedEarly ??= false;
-      if (options.earlyStopping.restoreBest ?? true) best.restore();
-      sharing?.share();
-      await device.sync();
-    }
+    for (const h of hooks) await h.end?.(run);
+    await device.sync();
     return history;
   } finally {
     for (const { bp, y } of workspaces.values()) (bp.dispose(), y.dispose());
-    qat?.finish();
-    sharing?.dispose();
-    teacher?.dispose();
-    best?.dispose();
+    for (const h of hooks) h.dispose?.();
     optimizer.dispose();
     index.dispose();
     stats.dispose();
@@ -295,39 +201,19 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   }
 }
 
-function accuracyOf(loss: LossKind, correct: number, rows: number, outputs: number): number {
-  if (loss === 'mse') return NaN;
-  return correct / (loss === 'bceLogits' ? rows * outputs : rows);
-}
-
-export interface EvaluateOptions {
-  loss?: LossKind;
-  /** Score these rows of the data only; default all rows. */
-  rows?: ArrayLike<number>;
-  /** Rows per forward pass (default 1024). */
-  batchSize?: number;
-}
-
-/** Mean loss and accuracy of `model` on `data`, computed on the GPU and read once. */
-export async function evaluate(model: MLP, data: Dataset | GpuDataset, options: EvaluateOptions = {}): Promise<{ loss: number; accuracy: number }> {
-  const owned = !(data instanceof GpuDataset);
-  const gpuData = data instanceof GpuDataset ? data : new GpuDataset(model.device, data);
-  const raw = gpuData.data;
-  const loss = options.loss ?? defaultLoss(raw);
-  checkFit(model, raw, { epochs: 1, batchSize: 1, learningRate: 1 }, loss);
-  const n = rowsOf(options.rows, raw.rows).length;
-  const stats = newStats(model.device);
-  try {
-    await model.prepareInference(); // pruned layers run sparse
-    await gpuData.forEachBatch(Math.min(options.batchSize ?? 1024, n), (x, y) => {
-      const z = model.forward(x);
-      lossForward(loss, { z, target: y, stats });
-      z.dispose();
-    }, options.rows);
-    const s = await stats.read();
-    return { loss: s[STATS.lossSum]! / lossDivisor(loss, n, model.outputs), accuracy: accuracyOf(loss, s[STATS.correct]!, n, model.outputs) };
-  } finally {
-    stats.dispose();
-    if (owned) gpuData.dispose();
+/** The epoch's loss and accuracy, read from the GPU once; a step whose loss was not finite is a TrainingDivergedError. */
+async function epochReport(run: TrainingRun, stats: Tensor<'f32'>, loss: LossKind, n: number, learningRate: number, scored: boolean): Promise<EpochReport> {
+  const s = await stats.read();
+  const badStep = s[STATS.badStep]!;
+  if (badStep >= 0) {
+    const step = badStep - (run.step - run.batchesPerEpoch) + 1;
+    throw new TrainingDivergedError(
+      `The loss stopped being finite at epoch ${run.epoch + 1}, step ${step} of ${run.batchesPerEpoch}; ` + 'the model keeps the weights from the step before. Lower the learning rate or check the data.',
+      run.epoch + 1,
+      step,
+    );
   }
+  const outputs = run.model.outputs;
+  // No labels, no accuracy.
+  return { epoch: run.epoch + 1, loss: s[STATS.lossSum]! / lossDivisor(loss, n, outputs), accuracy: scored ? accuracyOf(loss, s[STATS.correct]!, n, outputs) : NaN, seconds: 0, learningRate };
 }

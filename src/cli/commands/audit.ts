@@ -22,7 +22,7 @@ export const audit: Command = {
     const samples = numberOf(values, 'samples', { integer: true, min: 10 });
     const seed = numberOf(values, 'seed', { integer: true, min: 0 });
     const device = await ctx.device();
-    const opened = files.map((f) => openModel(device, f));
+    const opened = files.map((f) => openModel(device, f, out));
     const data = loadDataFor(values, opened[0]!.standardizer, opened[0]!.classNames);
     const models: Record<string, MLP> = Object.fromEntries(opened.map((o, i) => [files[i]!, o.model]));
     const audits = await compareLeakage(models, data.train, data.test, { samples, seed });

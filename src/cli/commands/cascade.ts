@@ -32,8 +32,8 @@ export const cascadeCommand: Command = {
     const fraction = numberOf(values, 'validation', { min: 0, max: 1, exclusiveMin: true });
     if (fraction >= 1) throw new UsageError('--validation must be below 1');
     const device = await ctx.device();
-    const small = openModel(device, smallFile);
-    const large = openModel(device, largeFile);
+    const small = openModel(device, smallFile, out);
+    const large = openModel(device, largeFile, out);
     if (JSON.stringify(small.standardizer) !== JSON.stringify(large.standardizer)) throw new UsageError('the two models were trained on differently standardized data');
     const { train, test } = loadDataFor(values, large.standardizer, large.classNames);
     if (!train.labels || !test.labels) throw new UsageError('a cascade needs classification data');

@@ -1,6 +1,6 @@
 /** shrinkray distill: a small student trained on a teacher's softened outputs (Hinton et al.). */
 import { MLP } from '../../nn/mlp.js';
-import { evaluate } from '../../nn/train.js';
+import { evaluate } from '../../nn/evaluate.js';
 import { numberOf, requiredString, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
@@ -31,7 +31,7 @@ export const distillCommand: Command = {
     const options = fitOptionsOf(values, { epochs: 8, lr: 0.05 });
     const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
-    const opened = openModel(device, file);
+    const opened = openModel(device, file, out);
     const teacher = opened.model;
     const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const widths = [teacher.inputs, ...widthsOf(values, 'student'), teacher.outputs];

@@ -14,7 +14,7 @@ export const evaluateCommand: Command = {
     const { values, out } = ctx;
     const file = requiredString(values, 'model', 'FILE');
     const device = await ctx.device();
-    const { model, standardizer, classNames } = openModel(device, file);
+    const { model, standardizer, classNames } = openModel(device, file, out);
     // CSV features get the standardization stored with the model, fitted when it was trained.
     const raw = loadDataFor(values, standardizer, classNames);
     const test = raw.test;

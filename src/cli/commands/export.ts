@@ -23,7 +23,7 @@ export const exportCommand: Command = {
     const quantized = choiceOf(values, 'quantized', ['qdq', 'float'] as const);
     const target = outputOf(values, 'output', stringOf(values, 'output') ?? file.replace(/\.safetensors$/i, '') + '.onnx');
     const device = await ctx.device();
-    const { model } = openModel(device, file);
+    const { model } = openModel(device, file, out);
     const bytes = await modelToOnnx(model, { quantized });
     writeFileAtomic(target, bytes);
     out.log(`wrote ${target}: ONNX opset 13, ${bytes.length.toLocaleString('en-US')} bytes, ${model.layers.length} Gemm layers${model.layers.some((l) => l.quant) ? `, quantized weights as ${quantized}` : ''}`);

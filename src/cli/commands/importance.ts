@@ -30,7 +30,7 @@ export const importance: Command = {
     const top = numberOf(values, 'top', { integer: true, min: 0 });
     const seed = numberOf(values, 'seed', { integer: true, min: 0 });
     const device = await ctx.device();
-    const opened = openModel(device, file);
+    const opened = openModel(device, file, out);
     const { test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const t0 = performance.now();
     const units = await unitImportance(opened.model, test, { criterion, seed, ...(samples !== undefined ? { samples } : {}) });

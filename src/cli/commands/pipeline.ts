@@ -25,6 +25,7 @@ import { SAVE_OPTIONS, writeModel } from '../models.js';
 import { writeReport, type Report, type TrainingRun } from '../report.js';
 import { fitOptionsOf, trainWithProgress } from '../training.js';
 import { measureVariant, type VariantReport } from '../variants.js';
+import { gradualPruning } from '../../compress/schedule.js';
 
 const options: Options = {
   ...DATA_OPTIONS,
@@ -113,7 +114,7 @@ export async function runPipeline(ctx: Context): Promise<number> {
       learningRate: base.learningRate / 10,
       schedule: { type: 'constant' },
       seed: seed + 1,
-      pruning: { scope: 'global', finalSparsity: sparsity, beginStep: 0, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) },
+      hooks: [gradualPruning({ scope: 'global', finalSparsity: sparsity, beginStep: 0, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
     }, gpuTest),
   );
   await save(`pruned ${Math.round(sparsity * 100)} %`, `gradual global magnitude pruning with ${pruneEpochs} fine-tuning epochs at a tenth of the learning rate`, pruned);

@@ -1,11 +1,12 @@
 /** shrinkray prune: magnitude pruning of a saved model, gradual with fine-tuning or one-shot. */
 import { prune as pruneModel, pruneReport } from '../../compress/prune.js';
-import { evaluate } from '../../nn/train.js';
+import { evaluate } from '../../nn/evaluate.js';
 import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
+import { gradualPruning } from '../../compress/schedule.js';
 
 export const pruneCommand: Command = {
   name: 'prune',
@@ -34,7 +35,7 @@ export const pruneCommand: Command = {
     const options = fitOptionsOf({ ...values, epochs: oneShot ? undefined : values.epochs }, { epochs: 3, lr: 0.005 });
     const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
-    const opened = openModel(device, file);
+    const opened = openModel(device, file, out);
     const { model } = opened;
     const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const before = await evaluate(model, test);
@@ -43,7 +44,7 @@ export const pruneCommand: Command = {
       await trainWithProgress(out, `pruning to ${(sparsity * 100).toFixed(0)} %`, model, train, {
         ...options,
         schedule: { type: 'constant' },
-        pruning: { scope, finalSparsity: sparsity, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) },
+        hooks: [gradualPruning({ scope, finalSparsity: sparsity, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
       }, test);
     } else if (scope === 'nm') {
       await pruneModel(model, { type: 'nm', n: Number(nm![1]), m: Number(nm![2]) });

@@ -2,12 +2,13 @@
 import { basename } from 'node:path';
 import { quantizeWeights } from '../../compress/quantize.js';
 import { normalizeSpec, QUANT_METHODS, type QuantRequest } from '../../nn/quant-spec.js';
-import { evaluate } from '../../nn/train.js';
+import { evaluate } from '../../nn/evaluate.js';
 import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
+import { quantizationAware } from '../../compress/qat.js';
 
 export const quantizeCommand: Command = {
   name: 'quantize',
@@ -42,7 +43,7 @@ export const quantizeCommand: Command = {
     const options = fitOptionsOf({ ...values, epochs: trained ? values.epochs : undefined }, { epochs: 1, lr: 0.005 });
     const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
-    const opened = openModel(device, file);
+    const opened = openModel(device, file, out);
     const { model } = opened;
     const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const before = await evaluate(model, test);
@@ -50,7 +51,7 @@ export const quantizeCommand: Command = {
     if (method === 'kmeans') {
       await quantizeWeights(model, spec);
       if (trained) await trainWithProgress(out, `fine-tuning ${2 ** spec.bits} shared values`, model, train, options, test);
-    } else if (trained) await trainWithProgress(out, `QAT ${method} ${spec.bits}-bit`, model, train, { ...options, quantization: spec }, test);
+    } else if (trained) await trainWithProgress(out, `QAT ${method} ${spec.bits}-bit`, model, train, { ...options, hooks: [quantizationAware(spec)] }, test);
     else await quantizeWeights(model, spec);
     const after = await evaluate(model, test);
     const bytes = await writeModel(model, target, { float16: !!values.float16, note: `${method} ${spec.bits}-bit ${how} of ${basename(file)}`, standardizer: opened.standardizer, classNames: opened.classNames, data: opened.metadata.data });

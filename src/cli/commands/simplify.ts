@@ -2,7 +2,7 @@
 import { IMPORTANCE_CRITERIA } from '../../compress/importance.js';
 import { simplify } from '../../compress/simplify.js';
 import { subset } from '../../data/dataset.js';
-import { evaluate } from '../../nn/train.js';
+import { evaluate } from '../../nn/evaluate.js';
 import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
@@ -41,7 +41,7 @@ export const simplifyCommand: Command = {
     const fineTune = fitOptionsOf(values, { epochs: 1, lr: 0.01 });
     const target2 = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
-    const opened = openModel(device, file);
+    const opened = openModel(device, file, out);
     const { train: all, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const cut = Math.floor(all.rows * (1 - fraction));
     const train = subset(all, Array.from({ length: cut }, (_, i) => i));

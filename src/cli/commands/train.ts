@@ -1,6 +1,6 @@
 /** shrinkray train: a new MLP trained on the data, saved as safetensors. */
 import { MLP } from '../../nn/mlp.js';
-import { evaluate } from '../../nn/train.js';
+import { evaluate } from '../../nn/evaluate.js';
 import { ACTIVATIONS, type Activation } from '../../kernels/gemm.js';
 import { choiceOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
