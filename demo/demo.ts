@@ -5,7 +5,7 @@
  * variant. Query parameters for tests: ?epochs=N&rows=N.
  */
 import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, type Dataset, type Device } from '../src/browser.js';
-import { accuracySizeSpec, renderSvg, trainingCurvesSpec } from '../src/cli/charts.js';
+import { accuracySizeSpec, renderSvg, trainingCurvesSpec } from '../src/study/charts.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracySizeSpec, importanceHistogramSpec, paretoFront, renderSvg, sparsitySpec, trainingCurvesSpec } from '../src/cli/charts.js';
+import { accuracySizeSpec, importanceHistogramSpec, paretoFront, renderSvg, sparsitySpec, trainingCurvesSpec } from '../src/study/charts.js';
 
 /** The aria-labels Vega gives each mark item of a role="graphics-symbol" (points, bars, line). */
 function items(svg: string, kind: string): string[] {

@@ -283,7 +283,13 @@ describe('shrinkray CLI: malformed inputs', () => {
     writeFileSync(path('truncated.safetensors'), good.subarray(0, 100));
     // Metadata that parses but cannot be used, re-signed so that it reaches the checks behind the checksum.
     const file = decodeSafetensors(good);
-    const tensors = Object.fromEntries([...file.tensors].map(([n, t]) => [n, { dtype: 'U8' as const, shape: [t.bytes.length], data: t.bytes.slice() }]));
+    const arrays = { F32: Float32Array, U8: Uint8Array, U32: Uint32Array } as const;
+    const tensors = Object.fromEntries(
+      [...file.tensors].map(([n, t]) => {
+        const C = arrays[t.dtype as keyof typeof arrays];
+        return [n, { dtype: t.dtype as keyof typeof arrays, shape: t.shape, data: new C(t.bytes.slice().buffer) }];
+      }),
+    );
     const { checksum: _c, ...meta } = file.metadata;
     writeFileSync(path('empty-standardizer.safetensors'), encodeSafetensors(tensors, { ...meta, standardize: '{}' }, { checksum: true }));
     const { standardize: _s, ...unscaled } = meta;

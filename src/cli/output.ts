@@ -5,12 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 
-export interface Progress {
-  /** Sets the work done so far (and the fields shown after the bar). */
-  update(done: number, fields?: Record<string, string>): void;
-  /** Ends the bar; the summary is printed as a line. */
-  done(summary?: string): void;
-}
+import type { Progress, StudyLog } from '../study/progress.js';
 
 export interface OutputOptions {
   quiet?: boolean;
@@ -19,7 +14,7 @@ export interface OutputOptions {
   interactive?: boolean;
 }
 
-export class Output {
+export class Output implements StudyLog {
   readonly quiet: boolean;
   readonly json: boolean;
   /** Whether progress bars are drawn (else plain lines). */

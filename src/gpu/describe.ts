@@ -1,4 +1,4 @@
-import type { DeviceDescription } from './device.js';
+import type { DeviceDescription } from './adapter.js';
 
 /** One line for logs, the CLI and benchmarks: "llvmpipe (llvmpipe-llvm-15..., compatibility, CPU)". */
 export function formatDescription(d: DeviceDescription): string {

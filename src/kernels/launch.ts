@@ -1,5 +1,6 @@
 import { ShapeError } from '../errors.js';
-import { grid, type Device } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
+import type { Device } from '../gpu/device.js';
 import type { KernelArgs } from '../gpu/kernel.js';
 import type { DType, Tensor } from '../gpu/tensor.js';
 

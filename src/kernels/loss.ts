@@ -1,6 +1,7 @@
 /** Host side of shaders/loss.wgsl: fused loss, gradient and on-GPU accumulation of loss and accuracy. */
 import { InvalidArgumentError } from '../errors.js';
-import { grid, type Device } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
+import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { placeholder, requireDType, requireRank, requireShape } from './launch.js';
 

@@ -1,5 +1,5 @@
 /** Host side of shaders/metrics.wgsl: argmax, confusion matrix (atomics), top-k, regression sums. */
-import { grid } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { requireDType, requireRank, requireShape } from './launch.js';
 

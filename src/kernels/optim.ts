@@ -1,6 +1,6 @@
 /** Host side of shaders/optim.wgsl: SGD (momentum, Nesterov, weight decay), Adam and AdamW, in place, with masks. */
 import { InvalidArgumentError } from '../errors.js';
-import { grid } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { linearWorkgroup, requireShape } from './launch.js';
 import { fill } from './elementwise.js';

@@ -1,5 +1,6 @@
 /** Host side of shaders/prune.wgsl: exact-count magnitude selection, masks by threshold, column norms, N:M. */
-import { grid, type Device } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
+import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { linearWorkgroup, requireRank, requireShape } from './launch.js';
 

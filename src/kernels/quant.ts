@@ -1,5 +1,6 @@
 /** Host side of shaders/quant.wgsl: quantization parameters, fake quantization, packing, integer GEMM. */
-import { grid, type Device } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
+import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from './gemm.js';
 import { output, requireRank, requireShape } from './launch.js';

@@ -1,6 +1,6 @@
 /** Host side of shaders/reduce.wgsl: sum, min and max over all elements, rows or columns. */
 import { InvalidArgumentError, ShapeError } from '../errors.js';
-import { grid } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { linearWorkgroup, output, requireDType, requireRank } from './launch.js';
 

@@ -1,5 +1,5 @@
 /** Host side of shaders/sharing.wgsl: per-cluster sums (segmented, deterministic) and shared weights. */
-import { grid } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError } from '../errors.js';
 import { linearWorkgroup, output, requireDType, requireShape } from './launch.js';

@@ -1,5 +1,5 @@
 /** Host side of shaders/sign.wgsl: binary and ternary weights with per-channel alpha. */
-import { grid } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { linearWorkgroup, output, placeholder, requireRank, requireShape } from './launch.js';
 

@@ -1,5 +1,6 @@
 /** Host side of shaders/sparse.wgsl: pruned layers as column lists (CSC), run on transposed activations. */
-import { grid, type Device } from '../gpu/device.js';
+import { grid } from '../gpu/grid.js';
+import type { Device } from '../gpu/device.js';
 import type { Kernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { SHADERS } from '../gpu/shaders.generated.js';

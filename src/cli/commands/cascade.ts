@@ -5,7 +5,7 @@ import { subset } from '../../data/dataset.js';
 import { writeFileAtomic } from '../../io/files.js';
 import { studyCascade } from '../../validate/cascade.js';
 import { numberOf, requiredString, stringOf, UsageError } from '../args.js';
-import { cascadeSpec, renderSvg } from '../charts.js';
+import { cascadeSpec, renderSvg } from '../../study/charts.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel } from '../models.js';

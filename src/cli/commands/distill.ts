@@ -5,7 +5,8 @@ import { numberOf, requiredString, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
-import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
+import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { trainWithProgress } from '../../study/progress.js';
 
 export const distillCommand: Command = {
   name: 'distill',

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { IMPORTANCE_CRITERIA, layerImportance, unitImportance } from '../../compress/importance.js';
 import { writeFileAtomic } from '../../io/files.js';
 import { choiceOf, numberOf, requiredString, stringOf } from '../args.js';
-import { importanceHistogramSpec, renderSvg } from '../charts.js';
+import { importanceHistogramSpec, renderSvg } from '../../study/charts.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel } from '../models.js';

@@ -5,7 +5,7 @@ import { requiredString } from '../args.js';
 import type { Command } from '../command.js';
 import { openModel } from '../models.js';
 import { describeFile } from '../../io/model-file.js';
-import { bitsOf } from '../variants.js';
+import { bitsOf } from '../../study/variants.js';
 
 export const inspect: Command = {
   name: 'inspect',

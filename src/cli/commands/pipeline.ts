@@ -1,31 +1,16 @@
 /**
- * The default run: train a dense model (LeNet-300-100 on MNIST unless told otherwise), prune it
- * gradually with fine-tuning, quantize it (int8, and a lower bit width after pruning), share the
- * pruned model's weights by k-means and fine-tune them (Deep Compression), distil a
- * small student, score the units by ablation and remove the least important physically, score
- * every variant on the test set against the dense model, study a student/dense cascade, and
- * write the report. The defaults fit
- * 15 minutes on a 2-core machine with a CPU WebGPU adapter (about 7); --quick is a short run on a
+ * The default run: the library's default study (study/default-study.ts) on MNIST unless told
+ * otherwise, with its settings from the command line and its table printed. The defaults take
+ * about 2 minutes on a 2-core machine with a CPU WebGPU adapter; --quick is a short run on a
  * subset. Every option is checked before any work starts.
  */
-import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MLP } from '../../nn/mlp.js';
-import { quantizeWeights } from '../../compress/quantize.js';
-import { layerImportance, unitImportance } from '../../compress/importance.js';
-import { figures, simplify } from '../../compress/simplify.js';
-import { testMetrics, type ClassificationMetrics } from '../../validate/metrics.js';
-import { GpuDataset } from '../../data/gpu-dataset.js';
-import { subset } from '../../data/dataset.js';
-import { studyCascade } from '../../validate/cascade.js';
+import { runStudy } from '../../study/default-study.js';
 import { numberOf, stringOf, UsageError, widthsOf, type Options } from '../args.js';
 import type { Command, Context } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
-import { SAVE_OPTIONS, writeModel } from '../models.js';
-import { writeReport, type Report, type TrainingRun } from '../report.js';
-import { fitOptionsOf, trainWithProgress } from '../training.js';
-import { measureVariant, type VariantReport } from '../variants.js';
-import { gradualPruning } from '../../compress/schedule.js';
+import { SAVE_OPTIONS } from '../models.js';
+import { fitOptionsOf } from '../training.js';
 
 const options: Options = {
   ...DATA_OPTIONS,
@@ -51,7 +36,6 @@ const options: Options = {
 
 export async function runPipeline(ctx: Context): Promise<number> {
   const { values, out } = ctx;
-  const started = performance.now();
   const quick = !!values.quick;
   const int = (name: string, fallback: number, quickValue: number, max = 10_000) =>
     values[name] === undefined ? (quick ? quickValue : fallback) : numberOf(values, name, { integer: true, min: 1, max });
@@ -72,159 +56,18 @@ export async function runPipeline(ctx: Context): Promise<number> {
   if (quick && values.limit === undefined) values.limit = '10000';
 
   const data = loadData(values);
-  const { train, test } = data;
-  if (!train.labels || !test.labels) throw new UsageError('the pipeline needs classification data (a label column of classes)');
-  const classes = Math.max(train.classes!, test.classes!);
-  const device = await ctx.device();
-  out.log(`device: ${device.describe().backend} (${device.describe().adapter}) · data: ${data.name}, ${train.rows} training and ${test.rows} test rows, ${train.cols} features, ${classes} classes`);
-  const base = fitOptionsOf(values, { epochs, lr: numberOf(values, 'lr', { min: 0, exclusiveMin: true }) });
-  const seed = base.seed ?? 1;
-  // On the GPU once for every training run, every evaluation and every variant's scoring.
-  const gpuTrain = new GpuDataset(device, train);
-  const gpuTest = new GpuDataset(device, test);
-  mkdirSync(join(dir, 'models'), { recursive: true });
-  const training: TrainingRun[] = [];
-  const models: { name: string; description: string; model: MLP; file: string; bytes: number }[] = [];
-  const save = async (name: string, description: string, model: MLP) => {
-    const file = `models/${name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '').toLowerCase()}.safetensors`;
-    await writeModel(model, join(dir, file), { data: data.name, note: description, standardizer: data.standardizer, classNames: data.train.classNames, float16: !!values.float16 });
-    // Every size in the report is the byte length of the file written.
-    models.push({ name, description, model, file, bytes: statSync(join(dir, file)).size });
-  };
-
-  // 1. The dense reference.
-  const widths = [train.cols, ...hidden, classes];
-  const dense = MLP.create(device, widths, { seed });
-  training.push(await trainWithProgress(out, 'dense', dense, gpuTrain, base, gpuTest));
-  await save('dense', `trained ${epochs} epochs (${base.optimizer?.type}, lr ${base.learningRate}, batch ${base.batchSize}, cosine schedule)`, dense);
-
-  // 2. Post-training int8 quantization of the dense model (per output channel, symmetric).
-  const int8 = dense.clone();
-  await quantizeWeights(int8, { bits: 8, restrictRange: true });
-  await save('int8', 'dense, int8 post-training quantization of the weights (per channel, symmetric)', int8);
-  out.log('int8: quantized the dense model\'s weights');
-
-  // 3. Gradual global magnitude pruning with fine-tuning (Zhu & Gupta's schedule), then lower bit widths.
-  const pruned = dense.clone();
-  const steps = Math.ceil(train.rows / base.batchSize) * pruneEpochs;
-  training.push(
-    await trainWithProgress(out, `pruning to ${Math.round(sparsity * 100)} %`, pruned, gpuTrain, {
-      ...base,
-      epochs: pruneEpochs,
-      learningRate: base.learningRate / 10,
-      schedule: { type: 'constant' },
-      seed: seed + 1,
-      hooks: [gradualPruning({ scope: 'global', finalSparsity: sparsity, beginStep: 0, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
-    }, gpuTest),
-  );
-  await save(`pruned ${Math.round(sparsity * 100)} %`, `gradual global magnitude pruning with ${pruneEpochs} fine-tuning epochs at a tenth of the learning rate`, pruned);
-  const prunedInt8 = pruned.clone();
-  await quantizeWeights(prunedInt8, { bits: 8, restrictRange: true });
-  await save(`pruned + int8`, 'the pruned model, int8 weights (per channel)', prunedInt8);
-  const prunedLow = pruned.clone();
-  await quantizeWeights(prunedLow, { bits });
-  await save(`pruned + int${bits}`, `the pruned model, ${bits}-bit weights (per channel)`, prunedLow);
-  out.log(`quantized the pruned model to int8 and int${bits}`);
-
-  // Deep Compression (Han et al. 2016): the pruned model's weights shared by k-means, the shared
-  // values fine-tuned with the gradients summed per cluster, and the file Huffman coded.
-  const shared = pruned.clone();
-  await quantizeWeights(shared, { method: 'kmeans', bits: shareBits });
-  training.push(
-    await trainWithProgress(out, `fine-tuning ${2 ** shareBits} shared values`, shared, gpuTrain, {
-      ...base,
-      epochs: 1,
-      learningRate: 0.0005,
-      optimizer: { type: 'adam' },
-      schedule: { type: 'constant' },
-      seed: seed + 5,
-    }, gpuTest),
-  );
-  await save('deep compression', `the pruned model with k-means weight sharing (${2 ** shareBits} shared values per layer, ${shareBits}-bit indices) fine-tuned for an epoch, Huffman coded (Han et al. 2016)`, shared);
-
-  // 4. A small student, alone and distilled from the dense model, from the same initialization.
-  const studentWidths = [train.cols, ...studentHidden, classes];
-  const studentName = studentWidths.join('-');
-  const studentOptions = { ...base, epochs: studentEpochs, schedule: { type: 'cosine', total: studentEpochs } as const, seed: seed + 2 };
-  const alone = MLP.create(device, studentWidths, { seed: seed + 3 });
-  training.push(await trainWithProgress(out, `student ${studentName}`, alone, gpuTrain, studentOptions, gpuTest));
-  await save('student alone', `${studentName} trained alone, ${studentEpochs} epochs`, alone);
-  const distilled = MLP.create(device, studentWidths, { seed: seed + 3 });
-  training.push(await trainWithProgress(out, `distilled ${studentName}`, distilled, gpuTrain, { ...studentOptions, distillation: { teacher: dense, alpha, temperature } }, gpuTest));
-  await save('student distilled', `${studentName} distilled from the dense model (alpha ${alpha}, T ${temperature}), same initialization and epochs`, distilled);
-
-  // 5. Ablation importance of the dense model's hidden units and layers, and a physically smaller
-  // model: the least important units removed, 30 a round (re-scored each round: ablation
-  // scores are effects of one unit alone), fine-tuned in between, down to --keep.
-  const t0 = performance.now();
-  const scored = await unitImportance(dense, train, { samples: Math.min(5000, train.rows), seed });
-  const layerRemovals = await layerImportance(dense, train, { samples: Math.min(5000, train.rows), seed });
-  out.log(`importance: ablation scores of ${scored.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${scored.samples} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; removing a hidden layer costs ${layerRemovals.map((l) => `+${l.importance.toFixed(3)}`).join(', ')} loss`);
-  const target = Math.floor(dense.parameterCount() * keep);
-  const fineTuneRows = Uint32Array.from({ length: Math.min(10_000, train.rows) }, (_, i) => i);
-  const simplifyBar = out.progress(`simplifying to ${Math.round(keep * 100)} %`, dense.parameterCount() - target, 'parameters');
-  // The rounds stop at the parameter target, not on accuracy, so the test set only reports.
-  const simplified = await simplify(dense, gpuTrain, gpuTest, {
-    unitsPerRound: 30,
-    targetParameters: target,
-    scoreSamples: 2000,
-    seed,
-    fineTune: { ...base, epochs: 1, learningRate: base.learningRate / 5, schedule: { type: 'constant' }, rows: fineTuneRows },
-    onRound: (r) => simplifyBar.update(dense.parameterCount() - r.parameters, { widths: r.widths.join('-') }),
-  });
-  simplifyBar.done(`${simplified.after.widths.join('-')} after ${simplified.rounds.length} rounds`);
-  // The rounds fine-tune briefly on a subset; the final model gets two epochs on all rows.
-  training.push(await trainWithProgress(out, 'simplified fine-tune', simplified.model, gpuTrain, { ...base, epochs: 2, learningRate: base.learningRate / 5, schedule: { type: 'constant' }, seed: seed + 4 }, gpuTest));
-  const simplifiedFinal = await figures(simplified.model, gpuTest);
-  await save('simplified', `hidden units removed physically by ablation importance, 30 a round with 1 epoch of fine-tuning on 10,000 rows, to ${Math.round(keep * 100)} % of the parameters (${simplified.after.widths.join('-')}), then 2 epochs on all rows`, simplified.model);
-
-  // 6. Every variant against the dense model on the test set.
-  const bar = out.progress('scoring variants', models.length, 'variants');
-  const refPredictions = ((await testMetrics(dense, gpuTest)) as ClassificationMetrics).predictions;
-  const refBytes = models.find((m) => m.model === dense)!.bytes;
-  const variants: VariantReport[] = [];
-  for (const [i, m] of models.entries()) {
-    variants.push({ ...(await measureVariant(m.name, m.description, m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, seed, m.bytes)), file: m.file });
-    bar.update(i + 1);
-  }
-  bar.done();
-
-  // 7. A cascade: the distilled student answers, rows it is unsure of go to the dense model. The
-  // threshold is chosen on the last training rows (within 0.1 points of the dense model there).
-  const held = Math.min(5000, Math.max(1, Math.floor(train.rows / 10)));
-  const cascade = await studyCascade(distilled, dense, subset(train, Uint32Array.from({ length: held }, (_, i) => train.rows - held + i)), test, 0.001);
-  out.log(`cascade: the distilled student answers, ${(cascade.test.cascade.deferred * 100).toFixed(1)} % of test rows go to the dense model (threshold ${cascade.threshold}): ${(cascade.test.cascade.accuracy * 100).toFixed(2)} % at ${Math.round(cascade.test.cascade.rowsPerSecond).toLocaleString('en-US')} rows/s`);
-  const report: Report = {
-    tool: 'shrinkray 0.1.0',
-    created: new Date().toISOString(),
-    command: ctx.commandLine,
-    device: device.describe(),
-    data: { name: data.name, trainRows: train.rows, testRows: test.rows, features: train.cols, classes },
-    settings: { quick, widths, epochs, pruneEpochs, sparsity, bits, shareBits, studentWidths, studentEpochs, alpha, temperature, batchSize: base.batchSize, learningRate: base.learningRate, optimizer: base.optimizer, seed },
-    seconds: (performance.now() - started) / 1000,
-    reference: 'dense',
-    variants,
-    training,
-    importance: scored.layers.flatMap(({ layer, scores }) => Array.from(scores, (importance, unit) => ({ layer: `layer ${layer + 1}`, unit, importance }))),
-    layerRemovals,
-    cascade: { small: 'student distilled', large: 'dense', ...cascade },
-    simplification: { before: simplified.before, afterRounds: simplified.after, after: simplifiedFinal, rounds: simplified.rounds.map((r) => ({ round: r.round, widths: r.widths, parameters: r.parameters, accuracy: r.accuracy })) },
-    notes: [
-      `Ablation importance (loss increase without the unit) of the dense model on ${scored.samples} training rows: baseline loss ${scored.baselineLoss.toFixed(4)}; ${scored.layers.map((l) => `layer ${l.layer + 1}: ${Array.from(l.scores).filter((v) => v <= 0).length} of ${l.scores.length} units do not help`).join(', ')}.`,
-      `Removing a whole hidden layer: ${layerRemovals.map((l) => `layer ${l.layer + 1} (${l.method}) +${l.importance.toFixed(4)} loss, ${l.parametersAfter.toLocaleString('en-US')} parameters left`).join('; ')}.`,
-    ],
-  };
-  const files = await writeReport(dir, report);
-  for (const m of models) m.model.dispose();
-  gpuTrain.dispose();
-  gpuTest.dispose();
+  if (!data.train.labels || !data.test.labels) throw new UsageError('the pipeline needs classification data (a label column of classes)');
+  const fit = fitOptionsOf(values, { epochs, lr: numberOf(values, 'lr', { min: 0, exclusiveMin: true }) });
+  const settings = { quick, hidden, fit, pruneEpochs, sparsity, bits, shareBits, studentHidden, studentEpochs, alpha, temperature, keep, float16: !!values.float16 };
+  const report = await runStudy(await ctx.device(), data, settings, dir, { log: out, command: ctx.commandLine });
+  const { variants } = report;
   out.log('');
   out.log(['variant'.padEnd(20), 'file bytes'.padStart(10), 'x smaller'.padStart(9), 'accuracy'.padStart(9), 'diff (pts)'.padStart(10), 'p-value'.padStart(8), 'rows/s'.padStart(9), 'latency'.padStart(9)].join('  '));
   for (const v of variants)
     out.log(
       [v.name.padEnd(20), v.bytes.toLocaleString('en-US').padStart(10), v.ratio.toFixed(1).padStart(9), `${(v.accuracy * 100).toFixed(2)} %`.padStart(9), (v.name === 'dense' ? '' : `${v.difference >= 0 ? '+' : ''}${(v.difference * 100).toFixed(2)}`).padStart(10), (v.name === 'dense' ? '' : v.pValue < 0.001 ? '<0.001' : v.pValue.toFixed(3)).padStart(8), Math.round(v.rowsPerSecond).toLocaleString('en-US').padStart(9), `${v.latencyMs.toFixed(2)} ms`.padStart(9)].join('  '),
     );
-  out.log(`\nreport: ${join(dir, 'report.md')} (${files.join(', ')}), models in ${join(dir, 'models')}; ${report.seconds.toFixed(0)} s in all`);
+  out.log(`\nreport: ${join(dir, 'report.md')} (report.json, ${(report.charts ?? []).join(', ')}), models in ${join(dir, 'models')}; ${report.seconds.toFixed(0)} s in all`);
   out.result(report);
   return 0;
 }

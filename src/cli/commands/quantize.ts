@@ -7,7 +7,8 @@ import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
-import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
+import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { trainWithProgress } from '../../study/progress.js';
 import { quantizationAware } from '../../compress/qat.js';
 
 export const quantizeCommand: Command = {

@@ -6,7 +6,8 @@ import { choiceOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
 import { outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
-import { TRAIN_OPTIONS, fitOptionsOf, trainWithProgress } from '../training.js';
+import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { trainWithProgress } from '../../study/progress.js';
 
 export const train: Command = {
   name: 'train',

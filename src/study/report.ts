@@ -33,6 +33,8 @@ export interface Report {
   cascade?: CascadeStudy & { small: string; large: string };
   simplification?: { before: ModelFigures; afterRounds: ModelFigures; after: ModelFigures; rounds: { round: number; widths: number[]; parameters: number; accuracy: number }[] };
   notes: string[];
+  /** The chart files writeReport wrote beside report.json. */
+  charts?: string[];
 }
 
 const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)} %`;
@@ -149,7 +151,8 @@ export async function writeReport(dir: string, report: Report): Promise<string[]
     writeFileAtomic(join(dir, name), new TextEncoder().encode(await renderSvg(spec)));
     written.push(name);
   }
-  writeFileAtomic(join(dir, 'report.json'), new TextEncoder().encode(JSON.stringify({ ...report, charts: written }, null, 2)));
+  report.charts = written;
+  writeFileAtomic(join(dir, 'report.json'), new TextEncoder().encode(JSON.stringify(report, null, 2)));
   writeFileAtomic(join(dir, 'report.md'), new TextEncoder().encode(markdown(report, written)));
   return [...written, 'report.json', 'report.md'];
 }
