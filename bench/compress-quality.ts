@@ -75,7 +75,7 @@ async function integerError(q: QuantizedMLP, data: Dataset): Promise<number> {
 const sgd = { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-5 } as const;
 let t0 = performance.now();
 let dense: MLP;
-if (process.env.DENSE && existsSync(process.env.DENSE)) dense = loadModel(device, process.env.DENSE);
+if (process.env.DENSE && existsSync(process.env.DENSE)) dense = await loadModel(device, process.env.DENSE);
 else {
   dense = MLP.create(device, [784, 300, 100, 10], { seed: 1 });
   await fit(dense, train, { epochs, batchSize: 64, learningRate: 0.05, optimizer: sgd, schedule: { type: 'cosine', total: epochs }, seed: 1 });
@@ -125,7 +125,7 @@ variants['deep compression'] = shared;
 // The same with biases in half precision, scored as loaded back from its file.
 const halfFile = join(out, 'deep-compression-f16.safetensors');
 await saveModel(shared, halfFile, {}, { float16: true });
-const half = loadModel(device, halfFile);
+const half = await loadModel(device, halfFile);
 rows.push({ name: 'deep compression, f16 biases (scored from the file)', error: await error(half), bytes: statSync(halfFile).size });
 console.log(`deep compression with f16 biases: ${statSync(halfFile).size.toLocaleString('en-US')} bytes, test error ${pct(rows[rows.length - 1]!.error)} (dense error ${pct(denseError)}, shared ${pct(sharedError)})`);
 half.dispose();

@@ -30,7 +30,7 @@ const sgd = { type: 'sgd', momentum: 0.9, nesterov: true } as const;
 
 let t0 = performance.now();
 let teacher: MLP;
-if (existsSync(teacherFile)) teacher = loadModel(device, teacherFile);
+if (existsSync(teacherFile)) teacher = await loadModel(device, teacherFile);
 else {
   teacher = MLP.create(device, [784, 1200, 1200, 10], { seed: 1 });
   await fit(teacher, train, { epochs: teacherEpochs, batchSize: 64, learningRate: 0.05, optimizer: sgd, schedule: { type: 'cosine', total: teacherEpochs }, seed: 1 });

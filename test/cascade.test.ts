@@ -23,19 +23,19 @@ describe('compressed/dense cascade', () => {
     expect(Array.from(answer.deferred)).toEqual(Array.from({ length: rows }, (_, r) => r).filter((r) => conf(r) < t));
     expect(answer.deferred.length).toBe(30);
     for (let r = 0; r < rows; r++) expect(answer.classes[r]).toBe(conf(r) < t ? argmax(pl, r) : argmax(ps, r));
-    expect((await cascadePredict(small, large, x, 0)).deferred.length).toBe(0);
+    expect((await cascadePredict(small, large, x, { threshold: 0 })).deferred.length).toBe(0);
 
     // Labels the large model gets right: the curve rises with the threshold.
     const labels = Int32Array.from({ length: rows }, (_, r) => argmax(pl, r));
-    const curve = await cascadeCurve(small, large, { features: x, rows, cols: 6, labels, classes: 3 }, [0, t, 1], { batch: 64, rounds: 1 });
+    const curve = await cascadeCurve(small, large, { features: x, rows, cols: 6, labels, classes: 3 }, { thresholds: [0, t, 1], batch: 64, rounds: 1 });
     expect(curve.large.accuracy).toBe(1);
     expect(curve.points.map((p) => p.deferred)).toEqual([0, 30 / rows, 1]);
     expect(curve.points[2]!.accuracy).toBe(1);
     expect(curve.points[0]!.accuracy).toBeCloseTo(curve.small.accuracy, 12);
     for (const p of curve.points) expect(p.rowsPerSecond).toBeGreaterThan(0);
     // Within 0 points of the large model: only threshold 1; within all: threshold 0 (fewest deferred).
-    expect(chooseThreshold(curve, 0).threshold).toBe(1);
-    expect(chooseThreshold(curve, 0.99).threshold).toBe(0);
+    expect(chooseThreshold(curve, { maxDrop: 0 }).threshold).toBe(1);
+    expect(chooseThreshold(curve, { maxDrop: 0.99 }).threshold).toBe(0);
     expect(() => cascade(small, MLP.create(device, [5, 3]), { threshold: 0.5 })).toThrow(ShapeError);
     expect(() => cascade(small, large, { threshold: 2 })).toThrow(InvalidArgumentError);
     small.dispose();

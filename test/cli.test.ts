@@ -15,6 +15,7 @@ import { createDevice } from '../src/gpu/device.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { modelFromSafetensors, modelToSafetensors } from '../src/io/model-file.js';
 import { prune } from '../src/compress/prune.js';
+import { noticeFilter } from '../src/cli/native-notices.js';
 import { compressedSize } from '../src/compress/size.js';
 
 interface Run {
@@ -238,6 +239,32 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(JSON.parse(imported.stdout).architecture).toEqual([4, 3]);
     expect(existsSync(path('imported.safetensors'))).toBe(true);
   }, 300_000);
+});
+
+describe('shrinkray CLI: quiet by default', () => {
+  it("stderr of devices and of train -q is empty: Dawn's native notices are filtered, --verbose shows them", async () => {
+    const plain = await cli(['devices']);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toBe('');
+    const quiet = await cli(['train', '--data', irisCsv, '--label', 'species', '--epochs', '2', '--model-out', path('quiet.safetensors'), '-q']);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toBe('');
+    // The notices are Dawn's own: with --verbose the command runs in one process, and they show.
+    expect((await cli(['devices', '--verbose'])).stderr).toMatch(/^Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced/m);
+  }, 60_000);
+
+  it('the filter drops the notices only, across chunk boundaries, and never holds a progress bar back', () => {
+    const f = noticeFilter();
+    const notice = 'Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced from 80 to 16 to fit dynamic offset allocation limit.\n';
+    expect(f.push('Warning: maxDyn')).toBe(''); // may become a notice: held
+    expect(f.push(notice.slice(15) + 'shrinkray: DataFormatError: bad\n')).toBe('shrinkray: DataFormatError: bad\n');
+    expect(f.push('\rtrain  ███░░ 60%')).toBe('\rtrain  ███░░ 60%'); // a bar update passes at once
+    expect(f.push('\nWarning: other things\n')).toBe('\nWarning: other things\n');
+    expect(f.push(notice.replace('Storage', 'Uniform').replace('80', '90'))).toBe('');
+    expect(f.push('Warn')).toBe('');
+    expect(f.end()).toBe('Warn');
+  });
 });
 
 describe('shrinkray CLI: devices and bench', () => {

@@ -30,19 +30,19 @@ describe('validation in training and across folds', () => {
       return standardizeInFold(train);
     };
     const splitter = kFold(5);
-    const inFold = await crossValidate(device, (d, fold) => MLP.create(d, [4, 8, 3], { seed: fold }), leaky, splitter, { fit: { ...fitOptions, epochs: 5 }, preprocess: spy });
+    const inFold = await crossValidate((fold) => MLP.create(device, [4, 8, 3], { seed: fold }), leaky, { splitter, fit: { ...fitOptions, epochs: 5 }, preprocess: spy });
     const splits = splitter.split(150);
     expect(seen).toHaveLength(5);
     splits.forEach(({ train }, f) => expect(seen[f]).toEqual(Array.from(train, (r) => features[r * 4]!))); // exactly the fold's training rows
     // Standardizing all rows first (the leak) gives other numbers for the fold whose test rows are the scaled ones.
-    const global = await crossValidate(device, (d, fold) => MLP.create(d, [4, 8, 3], { seed: fold }), Standardizer.fit(leaky).transform(leaky), splitter, { fit: { ...fitOptions, epochs: 5 } });
+    const global = await crossValidate((fold) => MLP.create(device, [4, 8, 3], { seed: fold }), Standardizer.fit(leaky).transform(leaky), { splitter, fit: { ...fitOptions, epochs: 5 } });
     expect(inFold.folds[4]!.scores.logLoss).not.toBeCloseTo(global.folds[4]!.scores.logLoss!, 3);
   });
 
   it('stratified 5-fold cross-validation of Iris: per-fold scores, mean and std, folds from one upload', async () => {
     const { device } = ctx;
     const uploadsBefore = device.memory().buffersCreated;
-    const cv = await crossValidate(device, (d, fold) => MLP.create(d, [4, 16, 3], { seed: fold }), data, stratifiedKFold(5), { fit: fitOptions });
+    const cv = await crossValidate((fold) => MLP.create(device, [4, 16, 3], { seed: fold }), data, { splitter: stratifiedKFold(5), fit: fitOptions });
     expect(cv.folds).toHaveLength(5);
     for (const f of cv.folds) {
       expect([f.trainRows, f.testRows]).toEqual([120, 30]);
@@ -59,7 +59,7 @@ describe('validation in training and across folds', () => {
   it('fold scores equal training on the fold as its own dataset (index gathers change nothing)', async () => {
     const { device } = ctx;
     const [split] = kFold(3, { shuffle: true, seed: 2 }).split(data.rows);
-    const cv = await crossValidate(device, (d) => MLP.create(d, [4, 8, 3], { seed: 7 }), data, { name: 'first fold', split: () => [split!] }, { fit: { ...fitOptions, epochs: 5 } });
+    const cv = await crossValidate(() => MLP.create(device, [4, 8, 3], { seed: 7 }), data, { splitter: { name: 'first fold', split: () => [split!] }, fit: { ...fitOptions, epochs: 5 } });
     const model = MLP.create(device, [4, 8, 3], { seed: 7 });
     // The same rows in the same order: a fit on the subset shuffles positions identically.
     await fit(model, subset(data, split!.train), { ...fitOptions, epochs: 5 });
@@ -70,8 +70,7 @@ describe('validation in training and across folds', () => {
   it('a compression step runs inside each fold and its model is the one scored', async () => {
     const { device } = ctx;
     const seen: number[] = [];
-    const cv = await crossValidate(device, (d) => MLP.create(d, [4, 8, 3], { seed: 1 }), data, kFold(3, { shuffle: true, seed: 1 }), {
-      fit: { ...fitOptions, epochs: 10 },
+    const cv = await crossValidate(() => MLP.create(device, [4, 8, 3], { seed: 1 }), data, { splitter: kFold(3, { shuffle: true, seed: 1 }), fit: { ...fitOptions, epochs: 10 },
       compress: async (model, fold) => {
         seen.push(fold);
         // "Compress" to a model that always predicts class 0: scored accuracy must collapse.
@@ -86,7 +85,7 @@ describe('validation in training and across folds', () => {
   it('leave-one-out on a small sample runs one fold per row', async () => {
     const { device } = ctx;
     const small = subset(data, Array.from({ length: 24 }, (_, i) => i * 6));
-    const cv = await crossValidate(device, (d) => MLP.create(d, [4, 8, 3], { seed: 3 }), small, leaveOneOut(), { fit: { ...fitOptions, epochs: 15 } });
+    const cv = await crossValidate(() => MLP.create(device, [4, 8, 3], { seed: 3 }), small, { splitter: leaveOneOut(), fit: { ...fitOptions, epochs: 15 } });
     expect(cv.folds).toHaveLength(24);
     expect(cv.folds.every((f) => f.testRows === 1 && (f.scores.accuracy === 0 || f.scores.accuracy === 1))).toBe(true);
     expect(cv.mean.accuracy).toBeGreaterThan(0.7);
@@ -94,11 +93,11 @@ describe('validation in training and across folds', () => {
 
   it('bad data reaches no GPU work: NaN features, too many folds', async () => {
     const { device } = ctx;
-    const make = (d: typeof device) => MLP.create(d, [4, 8, 3]);
+    const make = () => MLP.create(device, [4, 8, 3]);
     const nan = { ...data, features: data.features.slice() };
     nan.features[9] = Infinity;
-    await expect(crossValidate(device, make, nan, kFold(3), { fit: fitOptions })).rejects.toThrow(/feature Infinity at row 2, column 1/);
-    await expect(crossValidate(device, make, data, kFold(151), { fit: fitOptions })).rejects.toThrow(/cannot be more than the 150 samples/);
+    await expect(crossValidate(make, nan, { splitter: kFold(3), fit: fitOptions })).rejects.toThrow(/feature Infinity at row 2, column 1/);
+    await expect(crossValidate(make, data, { splitter: kFold(151), fit: fitOptions })).rejects.toThrow(/cannot be more than the 150 samples/);
   });
 
   it('validationSplit and early stopping restore the best epoch', async () => {

@@ -117,12 +117,12 @@ describe('model files', () => {
       expect(ref.tensors['layers.1.weight']).toMatchObject({ dtype: 'F32', shape: [9, 4] });
       expect(ref.meta.version).toBe('2');
       expect(ref.meta.checksum).toMatch(/^crc32:[0-9a-f]{8}$/);
-      const loaded = loadModel(device, path);
+      const loaded = await loadModel(device, path);
       const x = randomArray(5 * 12, 4);
       expect(Array.from(await loaded.predict(x))).toEqual(Array.from(await model.predict(x)));
       expect(Array.from(await loaded.layers[0]!.mask!.read())).toEqual(Array.from(await model.layers[0]!.mask!.read()));
-      expect(() => loadModel(device, path, [{ inputs: 12, units: 10, activation: 'tanh' }, { inputs: 10, units: 4, activation: 'identity' }])).toThrow(ShapeError);
-      expect(() => loadModel(device, path, [{ inputs: 12, units: 10, activation: 'tanh' }, { inputs: 10, units: 4, activation: 'identity' }])).toThrow(/holds 12-9-4 \(tanh, identity\), expected 12-10-4 \(tanh, identity\)/);
+      await expect(loadModel(device, path, [{ inputs: 12, units: 10, activation: 'tanh' }, { inputs: 10, units: 4, activation: 'identity' }])).rejects.toThrow(ShapeError);
+      await expect(loadModel(device, path, [{ inputs: 12, units: 10, activation: 'tanh' }, { inputs: 10, units: 4, activation: 'identity' }])).rejects.toThrow(/holds 12-9-4 \(tanh, identity\), expected 12-10-4 \(tanh, identity\)/);
       expect(existsSync(path)).toBe(true);
       loaded.dispose();
     } finally {

@@ -81,5 +81,6 @@ if (parts.includes('ablate')) await benchAblate();
 if (parts.includes('cli')) {
   // The CLI's default run, as `npx shrinkray --out DEVICE_REPORT` (its main runs on import).
   process.argv = [process.argv[0]!, 'shrinkray', '--out', process.env.DEVICE_REPORT ?? 'shrinkray-report'];
+  process.env.SHRINKRAY_NATIVE_LOGS = '1'; // one process: the import runs the command here
   await import('../../src/cli/main.js');
 }

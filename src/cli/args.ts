@@ -25,7 +25,7 @@ export const COMMON: Options = {
   backend: { type: 'string', arg: 'NAME', help: 'WebGPU adapter: auto, hardware, llvmpipe, swiftshader (default: env SHRINKRAY_BACKEND, else auto)' },
   quiet: { type: 'boolean', short: 'q', help: 'print nothing but errors (and the --json result)' },
   json: { type: 'boolean', help: 'print the result as one JSON object on stdout; progress goes to stderr' },
-  verbose: { type: 'boolean', help: 'print stack traces on errors' },
+  verbose: { type: 'boolean', help: 'print stack traces on errors, and the GPU driver\'s own notices' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 

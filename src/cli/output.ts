@@ -6,6 +6,7 @@
 import cliProgress from 'cli-progress';
 
 import type { Progress, StudyLog } from '../study/progress.js';
+import { STDERR_TTY } from './native-notices.js';
 
 export interface OutputOptions {
   quiet?: boolean;
@@ -23,7 +24,8 @@ export class Output implements StudyLog {
   constructor(options: OutputOptions = {}) {
     this.quiet = !!options.quiet;
     this.json = !!options.json;
-    this.interactive = options.interactive ?? !!process.stderr.isTTY;
+    // Under the notice filter (native-notices.ts) stderr is a pipe to a terminal.
+    this.interactive = options.interactive ?? (!!process.stderr.isTTY || process.env[STDERR_TTY] === '1');
   }
 
   /** A line for people. */
@@ -56,6 +58,7 @@ export class Output implements StudyLog {
         format: `${task.padEnd(22)} {bar} {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted} {info}`,
         stream: process.stderr,
         hideCursor: true,
+        noTTYOutput: true, // drawn only when interactive: a terminal, maybe behind the notice filter's pipe
         clearOnComplete: true,
         etaBuffer: 50,
         fps: 5,

@@ -34,6 +34,7 @@ import { columnNorms } from '../kernels/prune.js';
 import { MLP } from '../nn/mlp.js';
 import { evaluate } from '../nn/evaluate.js';
 import { Random } from '../random.js';
+import { hostData, type GpuDataset } from '../data/gpu-dataset.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -165,7 +166,8 @@ async function taylor(model: MLP, data: Dataset, chunkRows: number): Promise<{ b
 }
 
 /** Scores every unit of every hidden layer by the chosen criterion. */
-export async function unitImportance(model: MLP, data: Dataset, options: ImportanceOptions = {}): Promise<UnitImportance> {
+export async function unitImportance(model: MLP, given: Dataset | GpuDataset, options: ImportanceOptions = {}): Promise<UnitImportance> {
+  const data = hostData(given);
   const criterion = options.criterion ?? 'ablation';
   if (!(IMPORTANCE_CRITERIA as readonly string[]).includes(criterion)) throw new InvalidArgumentError(`Unknown importance criterion '${criterion}' (use ${IMPORTANCE_CRITERIA.join(', ')}).`);
   const chunkRows = options.chunkRows ?? 1024;
@@ -228,7 +230,8 @@ export async function removeLayer(model: MLP, layer: number): Promise<MLP> {
 }
 
 /** The loss increase of removing each hidden layer (see the module comment for how). */
-export async function layerImportance(model: MLP, data: Dataset, options: Pick<ImportanceOptions, 'samples' | 'seed'> = {}): Promise<LayerRemoval[]> {
+export async function layerImportance(model: MLP, given: Dataset | GpuDataset, options: Pick<ImportanceOptions, 'samples' | 'seed'> = {}): Promise<LayerRemoval[]> {
+  const data = hostData(given);
   checkModel(model, data, true);
   const rows = scoringRows(data, options.samples, options.seed ?? 0);
   const base = (await evaluate(model, rows)).loss;

@@ -15,7 +15,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Dataset } from '../data/dataset.js';
-import { GpuDataset } from '../data/gpu-dataset.js';
+import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import { copy } from '../kernels/elementwise.js';
 import { signQuantize } from '../kernels/sign.js';
 import { checkSpec, disposeQuant, normalizeSpec, qrange, type LayerQuant, type QuantRequest, type QuantSpec } from '../nn/quant-spec.js';
@@ -106,11 +106,12 @@ export interface ActivationParams {
  * Runs `batches` batches of `batchSize` rows through the model and records each layer's input
  * range (the data for layer 0, the previous layer's outputs after that).
  */
-export async function calibrateActivations(model: MLP, data: Dataset, options: { batches: number; batchSize?: number }): Promise<ActivationParams[]> {
+export async function calibrateActivations(model: MLP, given: Dataset | GpuDataset, options: { batches: number; batchSize?: number }): Promise<ActivationParams[]> {
+  const data = hostData(given);
   const batchSize = options.batchSize ?? 256;
   if (!Number.isInteger(options.batches) || options.batches < 1) throw new InvalidArgumentError(`batches must be a positive integer, got ${options.batches}.`);
   const device = model.device;
-  const gpu = new GpuDataset(device, data);
+  const { gpu, owned } = onGpu(device, given);
   const rows = Array.from({ length: Math.min(data.rows, options.batches * batchSize) }, (_, i) => i);
   // Per batch and layer input: min and max stay on the GPU until every batch is recorded.
   const ranges: { layer: number; min: Tensor<'f32'>; max: Tensor<'f32'> }[] = [];
@@ -130,7 +131,7 @@ export async function calibrateActivations(model: MLP, data: Dataset, options: {
     return lo.map((l, i) => referenceParams(l, hi[i]!, { bits: 8, signed: false, symmetric: false }));
   } finally {
     for (const r of ranges) (r.min.dispose(), r.max.dispose());
-    gpu.dispose();
+    if (owned) gpu.dispose();
   }
 }
 

@@ -103,16 +103,12 @@ export interface SimplifyResult {
   stoppedBy: 'target' | 'accuracy' | 'rounds' | 'units';
 }
 
-function widthsOf(m: MLP): number[] {
-  return [m.inputs, ...m.layers.map((l) => l.units)];
-}
-
 export async function figures(model: MLP, data: Dataset | GpuDataset): Promise<ModelFigures> {
   const scores = await evaluate(model, data);
   const t0 = performance.now();
   await evaluate(model, data);
   return {
-    widths: widthsOf(model),
+    widths: model.widths,
     parameters: model.parameterCount(),
     flops: model.layers.reduce((f, l) => f + 2 * l.inputs * l.units, 0),
     accuracy: scores.accuracy,
@@ -194,7 +190,7 @@ async function simplifyRounds(model: MLP, train: GpuDataset, validation: GpuData
     }
     if (current !== model) current.dispose();
     current = next;
-    const r = { round, removed, widths: widthsOf(current), parameters: current.parameterCount(), accuracy };
+    const r = { round, removed, widths: current.widths, parameters: current.parameterCount(), accuracy };
     done.push(r);
     await options.onRound?.(r);
   }

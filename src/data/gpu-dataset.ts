@@ -92,3 +92,13 @@ export class GpuDataset {
     this.targets?.dispose();
   }
 }
+
+/** The host rows of data given in either form. */
+export function hostData(data: Dataset | GpuDataset): Dataset {
+  return data instanceof GpuDataset ? data.data : data;
+}
+
+/** Data given in either form on the GPU, and whether the caller made it (and disposes it). */
+export function onGpu(device: Device, data: Dataset | GpuDataset): { gpu: GpuDataset; owned: boolean } {
+  return data instanceof GpuDataset ? { gpu: data, owned: false } : { gpu: new GpuDataset(device, data), owned: true };
+}

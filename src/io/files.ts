@@ -123,6 +123,7 @@ export function readModelFile(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
 }
 
-export function loadModel(device: Device, path: string, expected?: DenseSpec[]): MLP {
+/** Reads a model file (async, as everything that touches files; saveModel's counterpart). With `expected`, another architecture is a ShapeError. */
+export async function loadModel(device: Device, path: string, expected?: DenseSpec[]): Promise<MLP> {
   return modelFromSafetensors(device, readModelFile(path), expected);
 }

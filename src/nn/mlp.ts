@@ -127,6 +127,11 @@ export class MLP {
     return this.layers[this.layers.length - 1]!.units;
   }
 
+  /** The architecture as widths: inputs, then each layer's units (784-300-100-10 is [784, 300, 100, 10]). */
+  get widths(): number[] {
+    return [this.inputs, ...this.layers.map((l) => l.units)];
+  }
+
   parameterCount(): number {
     return this.layers.reduce((n, l) => n + l.inputs * l.units + l.units, 0);
   }

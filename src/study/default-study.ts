@@ -180,7 +180,7 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const refBytes = models.find((m) => m.model === dense)!.bytes;
   const variants: VariantReport[] = [];
   for (const [i, m] of models.entries()) {
-    variants.push({ ...(await measureVariant(m.name, m.description, m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, seed, m.bytes)), file: m.file });
+    variants.push({ ...(await measureVariant(m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, { name: m.name, description: m.description, seed, fileBytes: m.bytes })), file: m.file });
     bar.update(i + 1);
   }
   bar.done();
@@ -188,7 +188,7 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   // 7. A cascade: the distilled student answers, rows it is unsure of go to the dense model. The
   // threshold is chosen on the last training rows (within 0.1 points of the dense model there).
   const held = Math.min(5000, Math.max(1, Math.floor(train.rows / 10)));
-  const cascade = await studyCascade(distilled, dense, subset(train, Uint32Array.from({ length: held }, (_, i) => train.rows - held + i)), test, 0.001);
+  const cascade = await studyCascade(distilled, dense, subset(train, Uint32Array.from({ length: held }, (_, i) => train.rows - held + i)), test, { maxDrop: 0.001 });
   log.log(`cascade: the distilled student answers, ${(cascade.test.cascade.deferred * 100).toFixed(1)} % of test rows go to the dense model (threshold ${cascade.threshold}): ${(cascade.test.cascade.accuracy * 100).toFixed(2)} % at ${Math.round(cascade.test.cascade.rowsPerSecond).toLocaleString('en-US')} rows/s`);
   const report: Report = {
     tool: 'shrinkray 0.1.0',

@@ -43,16 +43,18 @@ export function bitsOf(model: MLP): number {
   return Math.max(...model.layers.map((l) => l.quant?.spec.bits ?? 32));
 }
 
-export async function measureVariant(
-  name: string,
-  description: string,
-  model: MLP,
-  reference: { model: MLP; predictions?: ArrayLike<number>; bytes?: number },
-  test: Dataset | GpuDataset,
-  seed = 1,
+export interface VariantOptions {
+  name: string;
+  description: string;
+  /** Seeds the bootstrap interval (default 1). */
+  seed?: number;
   /** The byte length of the variant's saved file; default the file saveModel would write without metadata. */
-  fileBytes?: number,
-): Promise<VariantReport> {
+  fileBytes?: number;
+}
+
+/** The figures of `model` against the reference on labelled test data. */
+export async function measureVariant(model: MLP, reference: { model: MLP; predictions?: ArrayLike<number>; bytes?: number }, test: Dataset | GpuDataset, options: VariantOptions): Promise<VariantReport> {
+  const { name, description, seed = 1, fileBytes } = options;
   const gpu = test instanceof GpuDataset ? test : new GpuDataset(model.device, test);
   try {
     const bits = bitsOf(model);
@@ -66,7 +68,7 @@ export async function measureVariant(
     return {
       name,
       description,
-      architecture: [model.inputs, ...model.layers.map((l) => l.units)].join('-'),
+      architecture: model.widths.join('-'),
       parameters: model.parameterCount(),
       nonzero: pr.nonzero + model.layers.reduce((n, l) => n + l.units, 0),
       sparsity: pr.sparsity,

@@ -36,7 +36,8 @@ function check(small: MLP, large: MLP, threshold: number): void {
 }
 
 /** The cascade's classes for rows x [rows * inputs], and which rows went to the large model. */
-export async function cascadePredict(small: MLP, large: MLP, x: Float32Array, threshold: number): Promise<CascadeAnswer> {
+export async function cascadePredict(small: MLP, large: MLP, x: Float32Array, options: { threshold: number }): Promise<CascadeAnswer> {
+  const { threshold } = options;
   check(small, large, threshold);
   const rows = x.length / small.inputs;
   const k = small.outputs;
@@ -71,7 +72,8 @@ export interface CascadeCurve {
  * accuracy and deferral come from each model's predictions on all rows (what the cascade
  * combines); the speed is the cascade itself, timed on the first `batch` rows.
  */
-export async function cascadeCurve(small: MLP, large: MLP, data: Dataset, thresholds: number[], options: { batch?: number; rounds?: number } = {}): Promise<CascadeCurve> {
+export async function cascadeCurve(small: MLP, large: MLP, data: Dataset, options: { thresholds?: readonly number[]; batch?: number; rounds?: number } = {}): Promise<CascadeCurve> {
+  const thresholds = options.thresholds ?? CASCADE_THRESHOLDS;
   if (!data.labels) throw new InvalidArgumentError('cascadeCurve needs labelled rows.');
   if (thresholds.length === 0) throw new InvalidArgumentError('cascadeCurve needs at least one threshold.');
   for (const t of thresholds) check(small, large, t);
@@ -102,7 +104,7 @@ export async function cascadeCurve(small: MLP, large: MLP, data: Dataset, thresh
       threshold,
       accuracy: accuracyOf((r) => (deferred(r) ? l.classes[r]! : s.classes[r]!)),
       deferred: Array.from(s.confidence).filter((c) => c < threshold).length / data.rows,
-      rowsPerSecond: await speed(() => cascadePredict(small, large, x, threshold)),
+      rowsPerSecond: await speed(() => cascadePredict(small, large, x, { threshold })),
     });
   }
   return {
@@ -116,7 +118,8 @@ export async function cascadeCurve(small: MLP, large: MLP, data: Dataset, thresh
  * The fastest point of a validation curve whose accuracy is within maxDrop of the large
  * model's; the large model alone (threshold 1) when none is.
  */
-export function chooseThreshold(curve: CascadeCurve, maxDrop: number): CascadePoint {
+export function chooseThreshold(curve: CascadeCurve, options: { maxDrop: number }): CascadePoint {
+  const { maxDrop } = options;
   if (!(maxDrop >= 0 && maxDrop < 1)) throw new InvalidArgumentError(`maxDrop must be in [0, 1), got ${maxDrop}.`);
   const ok = curve.points.filter((p) => p.accuracy >= curve.large.accuracy - maxDrop);
   if (!ok.length) return { threshold: 1, accuracy: curve.large.accuracy, deferred: 1, rowsPerSecond: curve.large.rowsPerSecond };
@@ -126,7 +129,7 @@ export function chooseThreshold(curve: CascadeCurve, maxDrop: number): CascadePo
 /** cascade(small, large, { threshold }).predict(x): cascadePredict with the models and threshold bound. */
 export function cascade(small: MLP, large: MLP, options: { threshold: number }): { threshold: number; predict(x: Float32Array): Promise<CascadeAnswer> } {
   check(small, large, options.threshold);
-  return { threshold: options.threshold, predict: (x) => cascadePredict(small, large, x, options.threshold) };
+  return { threshold: options.threshold, predict: (x) => cascadePredict(small, large, x, options) };
 }
 
 /** A cascade chosen on validation rows and measured once on test rows: what a report records. */
@@ -137,11 +140,11 @@ export interface CascadeStudy {
 }
 
 /** The validation curve, the threshold within maxDrop of the large model there, and the test figures at it. */
-export async function studyCascade(small: MLP, large: MLP, validation: Dataset, test: Dataset, maxDrop: number, thresholds = CASCADE_THRESHOLDS): Promise<CascadeStudy> {
-  const curve = await cascadeCurve(small, large, validation, thresholds);
-  const { threshold } = chooseThreshold(curve, maxDrop);
-  const onTest = await cascadeCurve(small, large, test, [threshold]);
-  const answer = await cascadePredict(small, large, test.features, threshold);
+export async function studyCascade(small: MLP, large: MLP, validation: Dataset, test: Dataset, options: { maxDrop: number; thresholds?: readonly number[] }): Promise<CascadeStudy> {
+  const curve = await cascadeCurve(small, large, validation, options);
+  const { threshold } = chooseThreshold(curve, options);
+  const onTest = await cascadeCurve(small, large, test, { thresholds: [threshold] });
+  const answer = await cascadePredict(small, large, test.features, { threshold });
   const accuracy = answer.classes.reduce((n, c, r) => n + (c === test.labels![r] ? 1 : 0), 0) / test.rows;
   return {
     threshold,

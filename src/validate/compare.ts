@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { Random } from '../random.js';
 import type { Dataset } from '../data/dataset.js';
-import { GpuDataset } from '../data/gpu-dataset.js';
+import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import type { MLP } from '../nn/mlp.js';
 import { testMetrics, type ClassificationMetrics } from './metrics.js';
 
@@ -94,14 +94,15 @@ export function comparePredictions(
 }
 
 /** Model A (say, dense) against model B (say, compressed) on the same labelled test data. */
-export async function compareModels(a: MLP, b: MLP, data: Dataset, options: { bootstrap?: number; confidence?: number; seed?: number } = {}): Promise<Comparison> {
-  if (!data.labels) throw new InvalidArgumentError('compareModels needs labelled (classification) data.');
-  const gpu = new GpuDataset(a.device, data); // uploaded once for both models
+export async function compareModels(a: MLP, b: MLP, data: Dataset | GpuDataset, options: { bootstrap?: number; confidence?: number; seed?: number } = {}): Promise<Comparison> {
+  const labels = hostData(data).labels;
+  if (!labels) throw new InvalidArgumentError('compareModels needs labelled (classification) data.');
+  const { gpu, owned } = onGpu(a.device, data); // on the GPU once for both models
   try {
     const ma = (await testMetrics(a, gpu)) as ClassificationMetrics;
     const mb = (await testMetrics(b, gpu)) as ClassificationMetrics;
-    return comparePredictions(data.labels, ma.predictions, mb.predictions, options);
+    return comparePredictions(labels, ma.predictions, mb.predictions, options);
   } finally {
-    gpu.dispose();
+    if (owned) gpu.dispose();
   }
 }

@@ -7,8 +7,7 @@
  */
 import { subset, type Dataset } from '../data/dataset.js';
 import { Standardizer } from '../data/csv.js';
-import { GpuDataset } from '../data/gpu-dataset.js';
-import type { Device } from '../gpu/device.js';
+import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import type { MLP } from '../nn/mlp.js';
 import { fit, type FitOptions } from '../nn/train.js';
 import type { Splitter } from './split.js';
@@ -42,6 +41,8 @@ export const standardizeInFold: Preprocess = (train) => {
 };
 
 export interface CrossValidateOptions {
+  /** How rows are split into folds (kFold, stratifiedKFold, groupKFold, leaveOneOut, ...). */
+  splitter: Splitter;
   /** Fitted on each fold's training rows (e.g. standardizeInFold); default none. */
   preprocess?: Preprocess;
   fit: Omit<FitOptions, 'rows' | 'validationData' | 'validationSplit' | 'earlyStopping'>;
@@ -50,23 +51,25 @@ export interface CrossValidateOptions {
   onFold?: (result: FoldResult) => void;
 }
 
-/** Trains makeModel(device, fold) on each split's train rows and scores it on its test rows. */
-export async function crossValidate(
-  device: Device,
-  makeModel: (device: Device, fold: number) => MLP,
-  data: Dataset,
-  splitter: Splitter,
-  options: CrossValidateOptions,
-): Promise<CrossValidation> {
-  const splits = splitter.split(data.rows, data.labels);
-  // Without preprocessing the data is uploaded once; with it, each fold uploads its own transform.
-  const shared = options.preprocess ? undefined : new GpuDataset(device, data);
+/**
+ * Trains createModel(fold) on each split's training rows and scores it on its test rows (as
+ * scikit-learn's cross_validate). The data goes to the models' device once, or once per fold when
+ * a preprocessing step is fitted per fold.
+ */
+export async function crossValidate(createModel: (fold: number) => MLP, data: Dataset | GpuDataset, options: CrossValidateOptions): Promise<CrossValidation> {
+  const host = hostData(data);
+  const { splitter } = options;
+  const splits = splitter.split(host.rows, host.labels);
+  let shared: { gpu: GpuDataset; owned: boolean } | undefined;
   const folds: FoldResult[] = [];
   try {
     for (const [fold, { train, test }] of splits.entries()) {
-      const model = makeModel(device, fold);
+      const model = createModel(fold);
+      const device = model.device;
       let scored = model;
-      const gpu = shared ?? new GpuDataset(device, options.preprocess!(subset(data, train))(data));
+      // Without preprocessing the data is uploaded once; with it, each fold uploads its own transform.
+      if (!options.preprocess) shared ??= onGpu(device, data);
+      const gpu = shared?.gpu ?? new GpuDataset(device, options.preprocess!(subset(host, train))(host));
       try {
         const t0 = performance.now();
         await fit(model, gpu, { ...options.fit, batchSize: Math.min(options.fit.batchSize, train.length), rows: train });
@@ -82,11 +85,11 @@ export async function crossValidate(
       } finally {
         model.dispose();
         if (scored !== model) scored.dispose();
-        if (gpu !== shared) gpu.dispose();
+        if (gpu !== shared?.gpu) gpu.dispose();
       }
     }
   } finally {
-    shared?.dispose();
+    if (shared?.owned) shared.gpu.dispose();
   }
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};

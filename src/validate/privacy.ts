@@ -10,7 +10,7 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import { GpuDataset } from '../data/gpu-dataset.js';
+import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import { perSample } from '../kernels/metrics.js';
 import type { MLP } from '../nn/mlp.js';
 import { Random } from '../random.js';
@@ -124,7 +124,8 @@ function checkAuditData(model: MLP, train: Dataset, heldOut: Dataset): void {
 }
 
 /** Audits several models (dense, pruned, quantized...) on the same sampled members and non-members. */
-export async function compareLeakage(models: Record<string, MLP>, train: Dataset, heldOut: Dataset, options: AuditOptions = {}): Promise<Record<string, PrivacyAudit>> {
+export async function compareLeakage(models: Record<string, MLP>, trainData: Dataset | GpuDataset, heldOutData: Dataset | GpuDataset, options: AuditOptions = {}): Promise<Record<string, PrivacyAudit>> {
+  const [train, heldOut] = [hostData(trainData), hostData(heldOutData)];
   const list = Object.values(models);
   if (list.length === 0) throw new InvalidArgumentError('compareLeakage needs at least one model.');
   for (const m of list) checkAuditData(m, train, heldOut);
@@ -134,8 +135,8 @@ export async function compareLeakage(models: Record<string, MLP>, train: Dataset
   const memberRows = pick(train.rows, n, random);
   const nonMemberRows = pick(heldOut.rows, n, random);
   const device = list[0]!.device;
-  const gpuTrain = new GpuDataset(device, train);
-  const gpuHeld = new GpuDataset(device, heldOut);
+  const { gpu: gpuTrain, owned: ownTrain } = onGpu(device, trainData);
+  const { gpu: gpuHeld, owned: ownHeld } = onGpu(device, heldOutData);
   try {
     const out: Record<string, PrivacyAudit> = {};
     for (const [name, model] of Object.entries(models)) {
@@ -161,12 +162,12 @@ export async function compareLeakage(models: Record<string, MLP>, train: Dataset
     }
     return out;
   } finally {
-    gpuTrain.dispose();
-    gpuHeld.dispose();
+    if (ownTrain) gpuTrain.dispose();
+    if (ownHeld) gpuHeld.dispose();
   }
 }
 
 /** Membership-inference audit of one model: train rows are members, held-out rows are not. */
-export async function auditPrivacy(model: MLP, train: Dataset, heldOut: Dataset, options: AuditOptions = {}): Promise<PrivacyAudit> {
+export async function auditPrivacy(model: MLP, train: Dataset | GpuDataset, heldOut: Dataset | GpuDataset, options: AuditOptions = {}): Promise<PrivacyAudit> {
   return (await compareLeakage({ model }, train, heldOut, options)).model!;
 }

@@ -80,7 +80,8 @@ function invalidLoo(): never {
 }
 
 /** LeavePOut: every set of p samples is the test set once (C(n, p) splits; for small n). */
-export function leavePOut(p: number, maxSplits = 100_000): Splitter {
+export function leavePOut(p: number, options: { maxSplits?: number } = {}): Splitter {
+  const maxSplits = options.maxSplits ?? 100_000;
   return {
     name: `leave-${p}-out`,
     split(n) {

@@ -39,7 +39,7 @@ export const cascadeCommand: Command = {
     if (!train.labels || !test.labels) throw new UsageError('a cascade needs classification data');
     const held = Math.max(1, Math.round(train.rows * fraction));
     const validation = subset(train, Uint32Array.from({ length: held }, (_, i) => train.rows - held + i));
-    const study = await studyCascade(small.model, large.model, validation, test, maxDrop);
+    const study = await studyCascade(small.model, large.model, validation, test, { maxDrop });
     const curve = study.validation;
     out.log(`validation (${held} training rows): small ${(curve.small.accuracy * 100).toFixed(2)} %, large ${(curve.large.accuracy * 100).toFixed(2)} %`);
     for (const p of curve.points)

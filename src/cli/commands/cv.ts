@@ -42,7 +42,8 @@ export const cv: Command = {
     const device = await ctx.device();
     const bar = out.progress(`cv ${splitter.name}`, folds, 'folds');
     let done = 0;
-    const result = await crossValidate(device, (d, fold) => MLP.create(d, [all.cols, ...hidden, outputs], { seed: seed + fold }), all, splitter, {
+    const result = await crossValidate((fold) => MLP.create(device, [all.cols, ...hidden, outputs], { seed: seed + fold }), all, {
+      splitter,
       fit: fitOptions,
       ...(data.csv ? { preprocess: standardizeInFold } : {}),
       ...(sparsity !== undefined || bits !== undefined

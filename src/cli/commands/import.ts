@@ -29,7 +29,7 @@ export const importCommand: Command = {
     const device = await ctx.device();
     const model = modelFromPytorchSafetensors(device, bytes, { activation, output });
     await writeModel(model, target, { float16: !!values.float16, note: `imported from PyTorch ${from}` });
-    const arch = [model.inputs, ...model.layers.map((l) => l.units)];
+    const arch = model.widths;
     out.log(`imported ${from}: ${arch.join('-')} (${activation} hidden, ${output} output), ${model.parameterCount().toLocaleString('en-US')} parameters; saved ${target}`);
     out.result({ from, model: target, architecture: arch, activation, output });
     model.dispose();

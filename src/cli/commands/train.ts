@@ -35,9 +35,15 @@ export const train: Command = {
     const model = MLP.create(device, [data.train.cols, ...hidden, outputs], { activation, seed: options.seed });
     const info = { float16: !!values.float16, data: data.name, standardizer: data.standardizer, classNames: data.train.classNames };
     // Ctrl-C stops training between two batches; the checkpoint holds the last completed epoch.
+    // A second Ctrl-C a second later stops at once (one within the second is the same press,
+    // passed on by the notice filter's parent process as well).
     const stop = new AbortController();
-    const interrupt = () => stop.abort();
-    process.once('SIGINT', interrupt);
+    let first = 0;
+    const interrupt = () => {
+      if (!stop.signal.aborted) return void ((first = performance.now()), stop.abort());
+      if (performance.now() - first > 1000) process.exit(130);
+    };
+    process.on('SIGINT', interrupt);
     let completed = 0;
     let curves;
     try {
