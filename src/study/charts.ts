@@ -1,9 +1,10 @@
 /**
  * The report's charts: Vega-Lite specifications rendered to SVG by Vega in Node (no browser, no
  * canvas). One function per chart builds its spec from plain figures; renderSvg draws any spec.
+ * vega and vega-lite (22 MB) are optional peer dependencies, loaded when a chart is drawn.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { MissingPackageError } from '../errors.js';
 
 export interface VariantPoint {
   name: string;
@@ -16,7 +17,16 @@ export interface VariantPoint {
 const WIDTH = 460;
 const HEIGHT = 300;
 
+async function chartLibraries(): Promise<[typeof import('vega'), typeof import('vega-lite')]> {
+  try {
+    return await Promise.all([import('vega'), import('vega-lite')]);
+  } catch {
+    throw new MissingPackageError('Charts need the npm packages vega and vega-lite, which are not installed: npm install vega vega-lite (22 MB).');
+  }
+}
+
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await chartLibraries();
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
