@@ -49,7 +49,8 @@ export async function benchAblate(): Promise<void> {
     next.weight.write(w);
   }
   const naiveSeconds = ((performance.now() - t0) / 1000) * (400 / naive.length);
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (const n of naive) {
     num += (n.score - batched.layers[n.layer]!.scores[n.unit]!) ** 2;
     den += n.score ** 2;

@@ -27,7 +27,7 @@ export async function tfOnDevice(device: Device): Promise<Tf> {
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
   // Its kernels are registered under the name 'webgpu': replace that backend's factory with ours.
   // (A benchmark earlier in the same process may have removed it already.)
-  if (tf.engine().registryFactory['webgpu']) tf.removeBackend('webgpu');
+  if (tf.engine().registryFactory.webgpu) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => new WebGPUBackend(device.gpu, device.adapter?.info));
   await tf.setBackend('webgpu');
   await tf.ready();
@@ -38,10 +38,7 @@ export async function tfOnDevice(device: Device): Promise<Tf> {
  * Mean seconds per call of each task, measured with tinybench, after one untimed warm-up call
  * each (it compiles the pipelines) unless warm is false.
  */
-export async function timeTasks(
-  tasks: Record<string, () => Promise<unknown>>,
-  options: { time?: number; iterations?: number; warm?: boolean } = {},
-): Promise<Record<string, number>> {
+export async function timeTasks(tasks: Record<string, () => Promise<unknown>>, options: { time?: number; iterations?: number; warm?: boolean } = {}): Promise<Record<string, number>> {
   const bench = new Bench({ time: options.time ?? 400, iterations: options.iterations ?? 3, warmup: false });
   for (const [name, fn] of Object.entries(tasks)) {
     if (options.warm ?? true) await fn();

@@ -97,11 +97,18 @@ const pruned = dense.clone();
 const steps = Math.ceil(train.rows / 64);
 t0 = performance.now();
 await fit(pruned, train, {
-  epochs: pruneEpochs, batchSize: 64, learningRate: 0.01, optimizer: sgd, schedule: { type: 'cosine', total: pruneEpochs }, seed: 2,
+  epochs: pruneEpochs,
+  batchSize: 64,
+  learningRate: 0.01,
+  optimizer: sgd,
+  schedule: { type: 'cosine', total: pruneEpochs },
+  seed: 2,
   hooks: [gradualPruning({ scope: 'global', finalSparsity: 1 - keep, beginStep: 0, endStep: Math.ceil(pruneEpochs / 2) * steps, frequency: 100 })],
 });
 const report = await pruneReport(pruned);
-console.log(`pruned: ${pct(1 - report.sparsity)} of weights kept (${report.layers.map((l) => pct(1 - l.sparsity)).join(' / ')}), ${report.nonzero} of ${report.weights}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+console.log(
+  `pruned: ${pct(1 - report.sparsity)} of weights kept (${report.layers.map((l) => pct(1 - l.sparsity)).join(' / ')}), ${report.nonzero} of ${report.weights}, ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+);
 await record(`pruned ${pct(1 - report.sparsity)} kept`, pruned);
 const variants: Record<string, MLP> = { dense, int8, pruned };
 for (const bits of [6, 5, 4]) {
@@ -127,7 +134,9 @@ const halfFile = join(out, 'deep-compression-f16.safetensors');
 await saveModel(shared, halfFile, {}, { float16: true });
 const half = await loadModel(device, halfFile);
 rows.push({ name: 'deep compression, f16 biases (scored from the file)', error: await error(half), bytes: statSync(halfFile).size });
-console.log(`deep compression with f16 biases: ${statSync(halfFile).size.toLocaleString('en-US')} bytes, test error ${pct(rows[rows.length - 1]!.error)} (dense error ${pct(denseError)}, shared ${pct(sharedError)})`);
+console.log(
+  `deep compression with f16 biases: ${statSync(halfFile).size.toLocaleString('en-US')} bytes, test error ${pct(rows[rows.length - 1]!.error)} (dense error ${pct(denseError)}, shared ${pct(sharedError)})`,
+);
 half.dispose();
 
 for (const method of ['ternary', 'binary'] as const) {
@@ -142,7 +151,9 @@ for (const r of rows) console.log(`| ${r.name} | ${pct(r.error)} | ${r.bytes.toL
 if (!process.env.SKIP_AUDIT) {
   const audits = await compareLeakage(variants, train, test, { samples: 10_000, seed: 1 });
   for (const [name, a] of Object.entries(audits))
-    console.log(`privacy ${name}: gap ${(a.generalizationGap * 100).toFixed(2)} points; ${a.attacks.map((x) => `${x.attack} AUC ${x.auc.toFixed(4)} adv ${x.advantage.toFixed(4)} TPR@1%FPR ${x.tprAt1PctFpr.toFixed(4)}`).join('; ')}`);
+    console.log(
+      `privacy ${name}: gap ${(a.generalizationGap * 100).toFixed(2)} points; ${a.attacks.map((x) => `${x.attack} AUC ${x.auc.toFixed(4)} adv ${x.advantage.toFixed(4)} TPR@1%FPR ${x.tprAt1PctFpr.toFixed(4)}`).join('; ')}`,
+    );
 }
 for (const m of Object.values(variants)) m.dispose();
 device.destroy();

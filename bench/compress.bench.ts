@@ -48,14 +48,33 @@ export async function benchCompress(): Promise<void> {
 
   console.log('\nInteger GEMM against f32 GEMM (GFLOP/s counting 2 M N K; the integer path includes quantizing the inputs)');
   console.log(['shape'.padEnd(16), 'f32 gemm', 'int8 qgemm', 'int4 qgemm'].join('  '));
-  const shapes: [number, number, number][] = quick ? [[128, 300, 784]] : [[128, 300, 784], [1024, 1024, 1024]];
+  const shapes: [number, number, number][] = quick
+    ? [[128, 300, 784]]
+    : [
+        [128, 300, 784],
+        [1024, 1024, 1024],
+      ];
   for (const [M, N, K] of shapes) {
     const r = new Random(M + N + K);
-    const x = device.tensor(Float32Array.from({ length: M * K }, () => r.uniform(0, 1)), [M, K]);
-    const w = device.tensor(Float32Array.from({ length: K * N }, () => r.normal() * 0.05), [K, N]);
-    const wt = device.tensor(Float32Array.from({ length: N * K }, () => r.normal() * 0.05), [N, K]);
+    const x = device.tensor(
+      Float32Array.from({ length: M * K }, () => r.uniform(0, 1)),
+      [M, K],
+    );
+    const w = device.tensor(
+      Float32Array.from({ length: K * N }, () => r.normal() * 0.05),
+      [K, N],
+    );
+    const wt = device.tensor(
+      Float32Array.from({ length: N * K }, () => r.normal() * 0.05),
+      [N, K],
+    );
     const c = device.empty([M, N]);
-    const params = (s: number, z: number, channels: number): QParams => ({ scale: device.tensor(new Float32Array(channels).fill(s)), zero: device.tensor(new Int32Array(channels).fill(z)), qmin: -128, qmax: 127 });
+    const params = (s: number, z: number, channels: number): QParams => ({
+      scale: device.tensor(new Float32Array(channels).fill(s)),
+      zero: device.tensor(new Int32Array(channels).fill(z)),
+      qmin: -128,
+      qmax: 127,
+    });
     const inputQ = { ...params(1 / 255, 0, 1), qmin: 0, qmax: 255 };
     const reps = Math.max(1, Math.round(5e8 / (2 * M * N * K)));
     const tasks: Record<string, () => Promise<unknown>> = {

@@ -50,11 +50,15 @@ export async function benchGemm(): Promise<void> {
   for (const s of shapes) {
     const flops = 2 * s.M * s.N * s.K;
     const reps = Math.max(1, Math.min(200, Math.round(1e9 / flops)));
-    const a = randomData(s.M * s.K, 1), b = randomData(s.K * s.N, 2);
+    const a = randomData(s.M * s.K, 1),
+      b = randomData(s.K * s.N, 2);
     const aShape = s.transA ? [s.K, s.M] : [s.M, s.K];
     const bShape = s.transB ? [s.N, s.K] : [s.K, s.N];
-    const ta = device.tensor(a, aShape), tb = device.tensor(b, bShape), tc = device.empty([s.M, s.N]);
-    const fa = tf.tensor2d(a, aShape as [number, number]), fb = tf.tensor2d(b, bShape as [number, number]);
+    const ta = device.tensor(a, aShape),
+      tb = device.tensor(b, bShape),
+      tc = device.empty([s.M, s.N]);
+    const fa = tf.tensor2d(a, aShape as [number, number]),
+      fb = tf.tensor2d(b, bShape as [number, number]);
     const version = autoVariant(s.M, s.N, s.K, s.transA, s.transB, !device.cpuFallback);
     const ours = (variant: 'auto' | 'naive') => async () => {
       for (let r = 0; r < reps; r++) gemm(ta, tb, { transA: s.transA, transB: s.transB, out: tc, variant });
@@ -62,7 +66,7 @@ export async function benchGemm(): Promise<void> {
     };
     const theirs = async () => {
       let c = tf.matMul(fa, fb, s.transA, s.transB);
-      for (let r = 1; r < reps; r++) (c.dispose(), (c = tf.matMul(fa, fb, s.transA, s.transB)));
+      for (let r = 1; r < reps; r++) c.dispose(), (c = tf.matMul(fa, fb, s.transA, s.transB));
       await c.data();
       c.dispose();
     };
@@ -74,9 +78,22 @@ export async function benchGemm(): Promise<void> {
     const g = (sec: number) => (flops * reps) / sec / 1e9;
     const [gs, gn, gt] = [g(t.shrinkray!), g(t.naive!), g(t.tfjs!)];
     console.log(
-      [s.name.padEnd(24), `${s.M}x${s.N}x${s.K}`.padEnd(16), version.padEnd(10), fmt(gs).padStart(9), fmt(gn).padStart(5), fmt(gt).padStart(5), fmt(gs / gt).padStart(7), fmt(gs / gn).padStart(7)].join('  '),
+      [
+        s.name.padEnd(24),
+        `${s.M}x${s.N}x${s.K}`.padEnd(16),
+        version.padEnd(10),
+        fmt(gs).padStart(9),
+        fmt(gn).padStart(5),
+        fmt(gt).padStart(5),
+        fmt(gs / gt).padStart(7),
+        fmt(gs / gn).padStart(7),
+      ].join('  '),
     );
-    ta.dispose(); tb.dispose(); tc.dispose(); fa.dispose(); fb.dispose();
+    ta.dispose();
+    tb.dispose();
+    tc.dispose();
+    fa.dispose();
+    fb.dispose();
   }
   tf.removeBackend('webgpu');
   device.destroy();

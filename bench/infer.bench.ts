@@ -79,7 +79,7 @@ export async function benchInfer(): Promise<void> {
       const b = await time(ours(v.model));
       const s = await time(() => v.model.predict(one));
       const o = await time(() => v.session.run(feeds));
-      if (r > 0) (v.batch.push(b), v.single.push(s), v.ort.push(o));
+      if (r > 0) v.batch.push(b), v.single.push(s), v.ort.push(o);
     }
   }
   // TF.js after the others: its WebGPU backend leaves the adapter busy for a while after a run.
@@ -104,10 +104,13 @@ export async function benchInfer(): Promise<void> {
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const v of variants) {
     const b = best(v.batch);
-    console.log(`| ${v.name} | ${v.accuracy === undefined ? '' : `${fmt(v.accuracy * 100)} %`} | ${fmt(b)} | ${Math.round((ROWS / b) * 1000).toLocaleString('en-US')} | **${fmt(denseMs / b)}x** | ${fmt(best(v.single), 3)} | ${fmt(best(v.ort))} | ${fmt(denseOrt / b)}x |`);
+    console.log(
+      `| ${v.name} | ${v.accuracy === undefined ? '' : `${fmt(v.accuracy * 100)} %`} | ${fmt(b)} | ${Math.round((ROWS / b) * 1000).toLocaleString('en-US')} | **${fmt(denseMs / b)}x** | ${fmt(best(v.single), 3)} | ${fmt(best(v.ort))} | ${fmt(denseOrt / b)}x |`,
+    );
   }
-  for (const [name, t] of Object.entries(tfTimes)) if (t.length) console.log(`| dense on ${name} | | ${fmt(best(t))} | ${Math.round((ROWS / best(t)) * 1000).toLocaleString('en-US')} | ${fmt(denseMs / best(t))}x | | | |`);
-  for (const v of variants) (v.model.dispose(), await v.session.release());
+  for (const [name, t] of Object.entries(tfTimes))
+    if (t.length) console.log(`| dense on ${name} | | ${fmt(best(t))} | ${Math.round((ROWS / best(t)) * 1000).toLocaleString('en-US')} | ${fmt(denseMs / best(t))}x | | | |`);
+  for (const v of variants) v.model.dispose(), await v.session.release();
   x.dispose();
   device.destroy();
 }

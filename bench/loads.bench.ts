@@ -89,8 +89,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(global_invocation_id
   const vec4 = timings.find((t) => t.name === 'storage, vec4')!.ns - floor;
   console.log('\nOne load, ns per invocation and component (wall time, all threads); net = minus the loop without loads');
   console.log(['source'.padEnd(44), 'ns', 'net', 'net / storage vec4'].join('  '));
-  for (const t of timings)
-    console.log([t.name.padEnd(44), t.ns.toFixed(3), (t.ns - floor).toFixed(3), t === timings[0] ? '' : ((t.ns - floor) / vec4).toFixed(2)].join('  '));
+  for (const t of timings) console.log([t.name.padEnd(44), t.ns.toFixed(3), (t.ns - floor).toFixed(3), t === timings[0] ? '' : ((t.ns - floor) / vec4).toFixed(2)].join('  '));
   out.destroy();
   storage.destroy();
   uniform.destroy();

@@ -7,7 +7,15 @@ import { benchAblate } from './ablate.bench.js';
 import { benchLoads } from './loads.bench.js';
 import { benchInfer } from './infer.bench.js';
 
-const benches: Record<string, () => Promise<void>> = { loads: benchLoads, gemm: benchGemm, train: benchTrain, validate: benchValidate, compress: benchCompress, ablate: benchAblate, infer: benchInfer };
+const benches: Record<string, () => Promise<void>> = {
+  loads: benchLoads,
+  gemm: benchGemm,
+  train: benchTrain,
+  validate: benchValidate,
+  compress: benchCompress,
+  ablate: benchAblate,
+  infer: benchInfer,
+};
 const only = process.env.BENCH_ONLY;
 for (const [name, run] of Object.entries(benches)) {
   if (only && only !== name) continue;

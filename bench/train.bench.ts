@@ -72,7 +72,7 @@ function tfTrainer(tf: Tf, seed: number) {
       return correct / data.rows;
     },
     dispose() {
-      for (const { w, b } of vars) (w.dispose(), b.dispose());
+      for (const { w, b } of vars) w.dispose(), b.dispose();
       optimizer.dispose();
     },
   };
@@ -102,7 +102,7 @@ export async function benchTrain(): Promise<void> {
   const gpuTrain = new GpuDataset(device, train);
   const oursSteps = (r: Uint32Array) => fit(ours, gpuTrain, { epochs: 1, batchSize: BATCH, learningRate: LR, seed: 1, rows: r });
   await oursSteps(warm);
-  for (const p of peers) (await tf.setBackend(p.backend), await p.trainer.epoch(train, warm));
+  for (const p of peers) await tf.setBackend(p.backend), await p.trainer.epoch(train, warm);
   const oursSeconds: number[] = [];
   for (let round = 0; round < 3; round++) {
     let t0 = performance.now();
@@ -139,7 +139,17 @@ export async function benchTrain(): Promise<void> {
   console.log(['library'.padEnd(13), 'samples/s', 'rounds (s)', `test accuracy after 1 epoch of ${train.rows}`].join('  '));
   const rowsOut: [string, number[], number][] = [['shrinkray', oursSeconds, oursAcc], ...peers.map((p, i): [string, number[], number] => [p.name, p.seconds, accuracies[i]!])];
   for (const [name, v, acc] of rowsOut)
-    console.log([name.padEnd(13), fmt(sps(v), 0).padStart(9), v.map((x) => fmt(x, 1)).join(' / ').padStart(10), `${fmt(acc * 100)} %`.padStart(12)].join('  '));
+    console.log(
+      [
+        name.padEnd(13),
+        fmt(sps(v), 0).padStart(9),
+        v
+          .map((x) => fmt(x, 1))
+          .join(' / ')
+          .padStart(10),
+        `${fmt(acc * 100)} %`.padStart(12),
+      ].join('  '),
+    );
   for (const p of peers) console.log(`ratio: shrinkray / ${p.name} = ${fmt(sps(oursSeconds) / sps(p.seconds))}x samples per second`);
   if (wasm) tf.removeBackend('wasm');
   tf.removeBackend('webgpu');

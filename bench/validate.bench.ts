@@ -24,7 +24,14 @@ export async function benchValidate(): Promise<void> {
     const cv = await crossValidate((fold) => MLP.create(device, [4, 16, 3], { seed: fold }), data, { splitter, fit: fitOptions });
     const s = (performance.now() - t0) / 1000;
     console.log(
-      [cv.splitter.padEnd(22), String(cv.folds.length).padStart(5), fmt(s, 1).padStart(7), fmt(s / cv.folds.length, 3).padStart(6), `${fmt(cv.mean.accuracy! * 100)} %`.padStart(13), fmt(cv.std.accuracy!, 3).padStart(5)].join('  '),
+      [
+        cv.splitter.padEnd(22),
+        String(cv.folds.length).padStart(5),
+        fmt(s, 1).padStart(7),
+        fmt(s / cv.folds.length, 3).padStart(6),
+        `${fmt(cv.mean.accuracy! * 100)} %`.padStart(13),
+        fmt(cv.std.accuracy!, 3).padStart(5),
+      ].join('  '),
     );
   }
   device.destroy();

@@ -86,7 +86,12 @@ async function compress(): Promise<void> {
   await add('pruned + k-means 4-bit', shared);
   $('pareto').innerHTML = await renderSvg(accuracySizeSpec(variants));
   const body = $('variants').querySelector('tbody')!;
-  body.innerHTML = variants.map((v) => `<tr data-variant="${v.name}"><td>${v.name}</td><td>${v.bytes.toLocaleString('en-US')} B</td><td>${(v.accuracy * 100).toFixed(1)} %</td><td class="digit">–</td><td class="confidence">–</td></tr>`).join('');
+  body.innerHTML = variants
+    .map(
+      (v) =>
+        `<tr data-variant="${v.name}"><td>${v.name}</td><td>${v.bytes.toLocaleString('en-US')} B</td><td>${(v.accuracy * 100).toFixed(1)} %</td><td class="digit">–</td><td class="confidence">–</td></tr>`,
+    )
+    .join('');
   status(`${variants.length} variants ready: draw a digit and press Predict`);
   $('status').dataset.state = 'compressed';
   $<HTMLButtonElement>('compress').disabled = false;
@@ -99,8 +104,7 @@ function padImage(): Float32Array {
   const src = pad.getContext('2d')!.getImageData(0, 0, pad.width, pad.height);
   let [x0, y0, x1, y1] = [pad.width, pad.height, -1, -1];
   for (let y = 0; y < pad.height; y++)
-    for (let x = 0; x < pad.width; x++)
-      if (src.data[(y * pad.width + x) * 4]! > 0) [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+    for (let x = 0; x < pad.width; x++) if (src.data[(y * pad.width + x) * 4]! > 0) [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
   const out = new Float32Array(784);
   if (x1 < 0) return out;
   const small = document.createElement('canvas');

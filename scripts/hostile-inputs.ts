@@ -50,7 +50,7 @@ function cli(args: string[], timeout = 90_000): Promise<{ code: number | string;
 const iris = at('iris.csv');
 const header = 'sepal_length,sepal_width,petal_length,petal_width,species';
 const rows = getNumbers().map((r, i) => `${r.join(',')},${getClasses()[i]}`);
-writeFileSync(iris, [header, ...rows].join('\n') + '\n');
+writeFileSync(iris, `${[header, ...rows].join('\n')}\n`);
 const data = ['--data', iris, '--label', 'species'];
 const model = at('model.safetensors');
 const quantized = at('affine.safetensors');
@@ -103,12 +103,22 @@ const crafted: [string, (t: Record<string, TensorToWrite>, m: Record<string, str
   ['classes too many', (_, m) => (m.classes = '["a", "b", "c", "d"]')],
   ['version 3', (_, m) => (m.version = '3')],
   ['architecture missing', (_, m) => delete m.architecture],
-  ['architecture huge', (_, m) => (m.architecture = JSON.stringify([{ inputs: 4, units: 1e9, activation: 'relu' }, { inputs: 1e9, units: 3, activation: 'identity' }]))],
+  [
+    'architecture huge',
+    (_, m) =>
+      (m.architecture = JSON.stringify([
+        { inputs: 4, units: 1e9, activation: 'relu' },
+        { inputs: 1e9, units: 3, activation: 'identity' },
+      ])),
+  ],
   ['encoding wrong', (_, m) => (m.encoding = '[{"positions":"bitmap"}]')],
-  ['weights NaN', (t) => {
-    const w = Object.keys(t).find((n) => t[n]!.dtype === 'F32')!;
-    (t[w]!.data as Float32Array).fill(NaN);
-  }],
+  [
+    'weights NaN',
+    (t) => {
+      const w = Object.keys(t).find((n) => t[n]!.dtype === 'F32')!;
+      (t[w]!.data as Float32Array).fill(NaN);
+    },
+  ],
   ['tensor dropped', (t) => delete t[Object.keys(t)[0]!]],
 ];
 for (const [name, edit] of crafted) {
@@ -116,10 +126,13 @@ for (const [name, edit] of crafted) {
   add(`crafted: ${name}`, evaluateWith(at(`crafted-${name.replace(/\W+/g, '-')}.safetensors`)), 'error');
 }
 const affine = new Uint8Array(readFileSync(quantized));
-writeFileSync(at('zero-out-of-range.safetensors'), resigned(affine, (t) => {
-  const z = Object.keys(t).find((n) => n.endsWith('.zero'))!;
-  t[z]!.data.fill(255);
-}));
+writeFileSync(
+  at('zero-out-of-range.safetensors'),
+  resigned(affine, (t) => {
+    const z = Object.keys(t).find((n) => n.endsWith('.zero'))!;
+    t[z]!.data.fill(255);
+  }),
+);
 add('zero point out of range', evaluateWith(at('zero-out-of-range.safetensors')), 'error', { keep: [iris, quantized] });
 
 // Files that are not model files.
@@ -153,14 +166,17 @@ for (const [name, text] of csvCases) {
 }
 // Label mapping: the same classes in another order score as in training (not 0 %).
 const asTrained = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'evaluate', '--model', model, ...data, '--test', iris, '--json'], { encoding: 'utf8' })).accuracy;
-writeFileSync(at('reordered.csv'), [header, ...[...rows].reverse()].join('\n') + '\n');
+writeFileSync(at('reordered.csv'), `${[header, ...[...rows].reverse()].join('\n')}\n`);
 add('classes in another order', ['evaluate', '--model', model, '--data', at('reordered.csv'), '--test', at('reordered.csv'), '--label', 'species', '--json'], 'ok', {
   check: (stdout) => (JSON.parse(stdout).accuracy === asTrained ? null : `accuracy ${JSON.parse(stdout).accuracy}, ${asTrained} with the rows in their first order`),
 });
 // A model with every weight pruned is valid: it loads with a warning.
-writeFileSync(at('emptied.safetensors'), resigned(good, (t) => {
-  for (const [n, x] of Object.entries(t)) if (x.dtype === 'F32' && /weight/.test(n)) (x.data as Float32Array).fill(0);
-}));
+writeFileSync(
+  at('emptied.safetensors'),
+  resigned(good, (t) => {
+    for (const [n, x] of Object.entries(t)) if (x.dtype === 'F32' && /weight/.test(n)) (x.data as Float32Array).fill(0);
+  }),
+);
 add('every weight zero', evaluateWith(at('emptied.safetensors')), 'ok', { check: () => null });
 
 // Options out of range.
@@ -213,7 +229,8 @@ const torchFile = (names: string[]) => encodeSafetensors(Object.fromEntries(name
 writeFileSync(at('torch-dup.safetensors'), torchFile(['0.weight', '00.weight']));
 writeFileSync(at('torch-two.safetensors'), torchFile(['a.0.weight', 'b.0.weight']));
 writeFileSync(at('torch-none.safetensors'), encodeSafetensors({}, {}));
-for (const f of ['torch-dup', 'torch-two', 'torch-none']) add(`pytorch: ${f}`, ['import', '--from', at(`${f}.safetensors`), '--model-out', at('imported.safetensors')], 'error', { keep: [at(`${f}.safetensors`)] });
+for (const f of ['torch-dup', 'torch-two', 'torch-none'])
+  add(`pytorch: ${f}`, ['import', '--from', at(`${f}.safetensors`), '--model-out', at('imported.safetensors')], 'error', { keep: [at(`${f}.safetensors`)] });
 
 // The error exits again and again: a native crash on the way out shows only now and then.
 const errorCases = cases.filter((c) => c.expect === 'error');

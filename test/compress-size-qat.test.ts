@@ -18,7 +18,9 @@ describe('compressed size and quantization-aware training', () => {
   it('is the byte length of the file saveModel writes, broken down by part: relative indices with fillers, packed values, scales, biases, header', async () => {
     const { device } = ctx;
     const w = new Float32Array(200);
-    w[0] = 1; w[3] = -2; w[199] = 0.5; // kept at 0, 3, 199: gaps 1, 3, 196
+    w[0] = 1;
+    w[3] = -2;
+    w[199] = 0.5; // kept at 0, 3, 199: gaps 1, 3, 196
     const model = MLP.fromWeights(device, [{ inputs: 4, units: 50, activation: 'identity', weight: w, bias: new Float32Array(50) }]);
     await prune(model, { type: 'threshold', threshold: 0 }); // gives the layer a mask of its zeros
     await quantizeWeights(model, { bits: 4 }); // symmetric per channel: 50 scales, no zero points

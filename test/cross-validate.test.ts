@@ -70,12 +70,17 @@ describe('validation in training and across folds', () => {
   it('a compression step runs inside each fold and its model is the one scored', async () => {
     const { device } = ctx;
     const seen: number[] = [];
-    const cv = await crossValidate(() => MLP.create(device, [4, 8, 3], { seed: 1 }), data, { splitter: kFold(3, { shuffle: true, seed: 1 }), fit: { ...fitOptions, epochs: 10 },
+    const cv = await crossValidate(() => MLP.create(device, [4, 8, 3], { seed: 1 }), data, {
+      splitter: kFold(3, { shuffle: true, seed: 1 }),
+      fit: { ...fitOptions, epochs: 10 },
       compress: async (model, fold) => {
         seen.push(fold);
         // "Compress" to a model that always predicts class 0: scored accuracy must collapse.
         const w = await model.read();
-        return MLP.fromWeights(model.device, model.layers.map((l, i) => ({ ...l, weight: new Float32Array(w[i]!.weight.length), bias: Float32Array.from(w[i]!.bias, (_, j) => (i === model.layers.length - 1 && j === 0 ? 1 : 0)) })));
+        return MLP.fromWeights(
+          model.device,
+          model.layers.map((l, i) => ({ ...l, weight: new Float32Array(w[i]!.weight.length), bias: Float32Array.from(w[i]!.bias, (_, j) => (i === model.layers.length - 1 && j === 0 ? 1 : 0)) })),
+        );
       },
     });
     expect(seen).toEqual([0, 1, 2]);
@@ -84,7 +89,10 @@ describe('validation in training and across folds', () => {
 
   it('leave-one-out on a small sample runs one fold per row', async () => {
     const { device } = ctx;
-    const small = subset(data, Array.from({ length: 24 }, (_, i) => i * 6));
+    const small = subset(
+      data,
+      Array.from({ length: 24 }, (_, i) => i * 6),
+    );
     const cv = await crossValidate(() => MLP.create(device, [4, 8, 3], { seed: 3 }), small, { splitter: leaveOneOut(), fit: { ...fitOptions, epochs: 15 } });
     expect(cv.folds).toHaveLength(24);
     expect(cv.folds.every((f) => f.testRows === 1 && (f.scores.accuracy === 0 || f.scores.accuracy === 1))).toBe(true);
@@ -106,7 +114,10 @@ describe('validation in training and across folds', () => {
     let bestWeights: Float32Array | undefined;
     let bestLoss = Infinity;
     // Iris is sorted by species and validationSplit holds out the last rows: interleave them first.
-    const interleaved = subset(data, Array.from({ length: 150 }, (_, i) => (i * 37) % 150));
+    const interleaved = subset(
+      data,
+      Array.from({ length: 150 }, (_, i) => (i * 37) % 150),
+    );
     const history = await fit(model, interleaved, {
       ...fitOptions,
       epochs: 200,

@@ -77,7 +77,8 @@ describe('CSV to a trained model', () => {
     const r = new Random(4);
     const names = ['low', 'mid', 'high'];
     const line = () => {
-      const x = r.uniform(0, 300), y = r.uniform(-5, 5);
+      const x = r.uniform(0, 300),
+        y = r.uniform(-5, 5);
       return `${x.toFixed(3)},${y.toFixed(3)},${names[Math.min(2, Math.floor(x / 100))]}`;
     };
     const csv = (n: number) => ['size,noise,class', ...Array.from({ length: n }, line)].join('\n');

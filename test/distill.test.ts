@@ -12,8 +12,12 @@ import { expectClose, poisoned, randomArray, relativeError, testBackends, useDev
 function distillRef(z: ArrayLike<number>, t: ArrayLike<number>, labels: ArrayLike<number> | undefined, B: number, C: number, alpha: number, T: number): number {
   let total = 0;
   for (let r = 0; r < B; r++) {
-    const zs = Array.from({ length: C }, (_, c) => z[r * C + c]!), ts = Array.from({ length: C }, (_, c) => t[r * C + c]!);
-    const lse = (v: number[], k: number) => { const m = Math.max(...v.map((x) => x / k)); return m + Math.log(v.reduce((s, x) => s + Math.exp(x / k - m), 0)); };
+    const zs = Array.from({ length: C }, (_, c) => z[r * C + c]!),
+      ts = Array.from({ length: C }, (_, c) => t[r * C + c]!);
+    const lse = (v: number[], k: number) => {
+      const m = Math.max(...v.map((x) => x / k));
+      return m + Math.log(v.reduce((s, x) => s + Math.exp(x / k - m), 0));
+    };
     const [ls, lt, l1] = [lse(zs, T), lse(ts, T), lse(zs, 1)];
     let kl = 0;
     for (let c = 0; c < C; c++) kl += Math.exp(ts[c]! / T - lt) * (ts[c]! / T - lt - (zs[c]! / T - ls));
@@ -25,10 +29,15 @@ function distillRef(z: ArrayLike<number>, t: ArrayLike<number>, labels: ArrayLik
 describe.each(testBackends())('distillation on %s', (backend) => {
   const ctx = useDevice(backend);
 
-  it.each([[0.3, 3], [0.9, 20], [1, 4]] as const)('alpha %s, T %s: loss and gradient match float64 and finite differences', async (alpha, T) => {
+  it.each([
+    [0.3, 3],
+    [0.9, 20],
+    [1, 4],
+  ] as const)('alpha %s, T %s: loss and gradient match float64 and finite differences', async (alpha, T) => {
     const { device } = ctx;
     const [B, C] = [75, 10];
-    const z = randomArray(B * C, 1, -3, 3), t = randomArray(B * C, 2, -5, 5);
+    const z = randomArray(B * C, 1, -3, 3),
+      t = randomArray(B * C, 2, -5, 5);
     const r = new Random(3);
     const labels = Int32Array.from({ length: B }, () => r.int(C));
     const stats = newStats(device);
@@ -36,11 +45,14 @@ describe.each(testBackends())('distillation on %s', (backend) => {
     distillationLoss({ z: device.tensor(z, [B, C]), teacher: device.tensor(t, [B, C]), labels: alpha < 1 ? device.tensor(labels) : undefined, stats, grad, alpha, temperature: T });
     const ref = distillRef(z, t, labels, B, C, alpha, T);
     expect(relativeError([(await stats.read())[0]! / B], [ref])).toBeLessThan(1e-5);
-    const h = 1e-4, zz = Float64Array.from(z);
+    const h = 1e-4,
+      zz = Float64Array.from(z);
     const fd = Float64Array.from(zz, (_, i) => {
       const keep = zz[i]!;
-      zz[i] = keep + h; const up = distillRef(zz, t, labels, B, C, alpha, T);
-      zz[i] = keep - h; const down = distillRef(zz, t, labels, B, C, alpha, T);
+      zz[i] = keep + h;
+      const up = distillRef(zz, t, labels, B, C, alpha, T);
+      zz[i] = keep - h;
+      const down = distillRef(zz, t, labels, B, C, alpha, T);
       zz[i] = keep;
       return (up - down) / (2 * h);
     });

@@ -10,8 +10,10 @@ describe.each(testBackends())('elementwise on %s', (backend) => {
 
   it.each(SIZES)('add, sub and mul match float64 for n = %i', async (n) => {
     const { device } = ctx;
-    const a = randomArray(n, n), b = randomArray(n, n + 1);
-    const ta = device.tensor(a), tb = device.tensor(b);
+    const a = randomArray(n, n),
+      b = randomArray(n, n + 1);
+    const ta = device.tensor(a),
+      tb = device.tensor(b);
     const ops = [
       [add, (x: number, y: number) => x + y],
       [sub, (x: number, y: number) => x - y],
@@ -19,7 +21,10 @@ describe.each(testBackends())('elementwise on %s', (backend) => {
     ] as const;
     for (const [op, ref] of ops) {
       const out = op(ta, tb, poisoned(device, [n]));
-      await expectClose(out, Array.from(a, (x, i) => ref(x, b[i]!)));
+      await expectClose(
+        out,
+        Array.from(a, (x, i) => ref(x, b[i]!)),
+      );
     }
   });
 
@@ -27,7 +32,10 @@ describe.each(testBackends())('elementwise on %s', (backend) => {
     const { device } = ctx;
     const a = randomArray(n, 7 * n);
     const ta = device.tensor(a);
-    await expectClose(scale(ta, -2.5, poisoned(device, [n])), Array.from(a, (x) => -2.5 * x));
+    await expectClose(
+      scale(ta, -2.5, poisoned(device, [n])),
+      Array.from(a, (x) => -2.5 * x),
+    );
     await expectClose(copy(ta, poisoned(device, [n])), a);
     await expectClose(fill(poisoned(device, [n]), 0.75), new Array(n).fill(0.75));
   });

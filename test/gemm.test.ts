@@ -5,7 +5,11 @@ import { expectClose, poisoned, randomArray, testBackends, useDevice } from './h
 
 /** float64 reference of act(alpha * op(A) op(B) + beta * C + bias). */
 function gemmRef(
-  a: Float32Array, b: Float32Array, M: number, N: number, K: number,
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  N: number,
+  K: number,
   o: { transA: boolean; transB: boolean; alpha: number; beta: number; c?: Float32Array; bias?: Float32Array; act: Activation; dact?: Activation; y?: Float32Array },
 ): Float64Array {
   const act = { identity: (x: number) => x, relu: (x: number) => Math.max(x, 0), tanh: Math.tanh, sigmoid: (x: number) => 1 / (1 + Math.exp(-x)) }[o.act];
@@ -14,7 +18,7 @@ function gemmRef(
     for (let n = 0; n < N; n++) {
       let s = 0;
       for (let k = 0; k < K; k++) s += a[o.transA ? k * M + m : m * K + k]! * b[o.transB ? n * K + k : k * N + n]!;
-      let v = o.alpha * s + (o.beta !== 0 ? o.beta * o.c![m * N + n]! : 0) + (o.bias ? o.bias[n]! : 0);
+      const v = o.alpha * s + (o.beta !== 0 ? o.beta * o.c![m * N + n]! : 0) + (o.bias ? o.bias[n]! : 0);
       const y = o.y?.[m * N + n] ?? 0;
       const d = { identity: 1, relu: y > 0 ? 1 : 0, tanh: 1 - y * y, sigmoid: y * (1 - y) }[o.dact ?? 'identity'];
       out[m * N + n] = act(v) * d;
@@ -26,8 +30,22 @@ function gemmRef(
 // N, K or M a multiple of 4 so the vec4 versions apply, and degenerate ones (1 x 1, a single row
 // or column).
 const SHAPES: [number, number, number][] = [
-  [1, 1, 1], [37, 53, 29], [37, 52, 28], [36, 52, 28], [12, 20, 37], [132, 76, 44], [68, 72, 30], [260, 12, 8], [100, 8, 1], [130, 20, 12], [9, 1, 71], [1, 100, 784], [65, 36, 3], [4, 4, 4],
-  [135, 20, 36], [136, 20, 36], // tall and narrow: the grid's x runs along the rows (rowsAlongX)
+  [1, 1, 1],
+  [37, 53, 29],
+  [37, 52, 28],
+  [36, 52, 28],
+  [12, 20, 37],
+  [132, 76, 44],
+  [68, 72, 30],
+  [260, 12, 8],
+  [100, 8, 1],
+  [130, 20, 12],
+  [9, 1, 71],
+  [1, 100, 784],
+  [65, 36, 3],
+  [4, 4, 4],
+  [135, 20, 36],
+  [136, 20, 36], // tall and narrow: the grid's x runs along the rows (rowsAlongX)
 ];
 
 describe.each(testBackends())('gemm on %s', (backend) => {
@@ -42,7 +60,8 @@ describe.each(testBackends())('gemm on %s', (backend) => {
           for (const transB of [false, true]) {
             if (!applicableVariants(M, N, K, transA, transB).includes(variant)) continue;
             const seed = M * 1000 + N * 10 + K + (transA ? 1 : 0) + (transB ? 2 : 0);
-            const a = randomArray(M * K, seed), b = randomArray(K * N, seed + 1);
+            const a = randomArray(M * K, seed),
+              b = randomArray(K * N, seed + 1);
             const ta = device.tensor(a, transA ? [K, M] : [M, K]);
             const tb = device.tensor(b, transB ? [N, K] : [K, N]);
             const out = gemm(ta, tb, { transA, transB, variant, out: poisoned(device, [M, N]) });
@@ -57,11 +76,21 @@ describe.each(testBackends())('gemm on %s', (backend) => {
       const [M, N, K] = variant === 'tiled_b4' || variant.startsWith('mat') ? [20, 44, 36] : [23, 45, 37];
       const transA = variant.endsWith('_tn');
       const transB = variant.endsWith('_nt');
-      const a = randomArray(M * K, 11), b = randomArray(K * N, 12), c = randomArray(M * N, 13), bias = randomArray(N, 14);
+      const a = randomArray(M * K, 11),
+        b = randomArray(K * N, 12),
+        c = randomArray(M * N, 13),
+        bias = randomArray(N, 14);
       for (const act of ['identity', 'relu', 'tanh', 'sigmoid'] as const) {
         const out = device.tensor(c, [M, N]);
         gemm(device.tensor(a, transA ? [K, M] : [M, K]), device.tensor(b, transB ? [N, K] : [K, N]), {
-          transA, transB, alpha: 0.5, beta: -1.5, bias: device.tensor(bias), activation: act, variant, out,
+          transA,
+          transB,
+          alpha: 0.5,
+          beta: -1.5,
+          bias: device.tensor(bias),
+          activation: act,
+          variant,
+          out,
         });
         await expectClose(out, gemmRef(a, b, M, N, K, { transA, transB, alpha: 0.5, beta: -1.5, c, bias, act }), 1e-6);
       }
@@ -72,11 +101,17 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     const { device } = ctx;
     let fused = 0;
     // mat_tn with a K % 4 tail and a last column quad past N; others with any layout.
-    for (const [M, N, K] of [[36, 52, 29], [136, 20, 36], [37, 53, 29], [1, 1, 1]] as [number, number, number][])
+    for (const [M, N, K] of [
+      [36, 52, 29],
+      [136, 20, 36],
+      [37, 53, 29],
+      [1, 1, 1],
+    ] as [number, number, number][])
       for (const transA of [true, false])
         for (const transB of [false, true])
           for (const variant of applicableVariants(M, N, K, transA, transB)) {
-            const a = randomArray(M * K, 41), b = randomArray(K * N, 42);
+            const a = randomArray(M * K, 41),
+              b = randomArray(K * N, 42);
             const sums = poisoned(device, [N]);
             const out = gemm(device.tensor(a, transA ? [K, M] : [M, K]), device.tensor(b, transB ? [N, K] : [K, N]), { transA, transB, variant, out: poisoned(device, [M, N]), columnSums: sums });
             const ref = new Float64Array(N);
@@ -92,10 +127,14 @@ describe.each(testBackends())('gemm on %s', (backend) => {
   it('multiplies by the activation derivative from stored outputs (backpropagation)', async () => {
     const { device } = ctx;
     const [M, N, K] = [19, 36, 24];
-    const a = randomArray(M * K, 21), b = randomArray(N * K, 22), y = randomArray(M * N, 23, -0.2, 1);
+    const a = randomArray(M * K, 21),
+      b = randomArray(N * K, 22),
+      y = randomArray(M * N, 23, -0.2, 1);
     for (const dact of ['relu', 'tanh', 'sigmoid', 'identity'] as const) {
       const out = gemm(device.tensor(a, [M, K]), device.tensor(b, [N, K]), {
-        transB: true, derivativeOf: { activation: dact, output: device.tensor(y, [M, N]) }, out: poisoned(device, [M, N]),
+        transB: true,
+        derivativeOf: { activation: dact, output: device.tensor(y, [M, N]) },
+        out: poisoned(device, [M, N]),
       });
       await expectClose(out, gemmRef(a, b, M, N, K, { transA: false, transB: true, alpha: 1, beta: 0, act: 'identity', dact, y }), 1e-6);
     }
@@ -111,9 +150,14 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     try {
       expect(gemmKernel(device).code).toMatch(/var ta: texture_2d<f32>;/);
       const [M, N, K] = [37, 52, 28];
-      for (const [variant, transA, transB] of [['mat_nn', false, false], ['mat_tn', true, false], ['mat_nt', false, true]] as const) {
+      for (const [variant, transA, transB] of [
+        ['mat_nn', false, false],
+        ['mat_tn', true, false],
+        ['mat_nt', false, true],
+      ] as const) {
         const [MM, KK] = variant === 'mat_tn' ? [36, 29] : [M, K]; // mat_tn: M % 4 == 0, any K
-        const a = randomArray(MM * KK, 31), b = randomArray(KK * N, 32);
+        const a = randomArray(MM * KK, 31),
+          b = randomArray(KK * N, 32);
         const out = gemm(device.tensor(a, transA ? [KK, MM] : [MM, KK]), device.tensor(b, transB ? [N, KK] : [KK, N]), { transA, transB, variant, out: poisoned(device, [MM, N]) });
         await expectClose(out, gemmRef(a, b, MM, N, KK, { transA, transB, alpha: 1, beta: 0, act: 'identity' }), 1e-6);
       }
@@ -152,7 +196,8 @@ describe.each(testBackends())('gemm on %s', (backend) => {
 
   it('rejects mismatched inner sizes and a bias of the wrong length', () => {
     const { device } = ctx;
-    const a = device.empty([3, 4]), b = device.empty([5, 6]);
+    const a = device.empty([3, 4]),
+      b = device.empty([5, 6]);
     expect(() => gemm(a, b)).toThrow(/inner sizes must match/);
     expect(() => gemm(a, device.empty([4, 6]), { bias: device.empty([5]) })).toThrow(/bias has shape \[5\], expected \[6\]/);
     expect(() => gemm(a, device.empty([4, 6]), { beta: 1 })).toThrow(/pass it as out/);

@@ -52,7 +52,13 @@ describe('training hooks', () => {
   it('a hook that throws ends fit with its error, and every hook is still disposed', async () => {
     const model = MLP.create(ctx.device, [6, 5, 3], { seed: 1 });
     let disposed = 0;
-    const failing: TrainingHook = { name: 'failing', afterStep: (r) => { if (r.step === 1) throw new Error('hook failed'); }, dispose: () => void disposed++ };
+    const failing: TrainingHook = {
+      name: 'failing',
+      afterStep: (r) => {
+        if (r.step === 1) throw new Error('hook failed');
+      },
+      dispose: () => void disposed++,
+    };
     const other: TrainingHook = { name: 'other', dispose: () => void disposed++ };
     await expect(fit(model, data, { epochs: 1, batchSize: 30, learningRate: 0.1, hooks: [other, failing] })).rejects.toThrow('hook failed');
     expect(disposed).toBe(2);
@@ -70,7 +76,7 @@ describe('training hooks', () => {
       afterStep: async () => void seen.after.push(await levels(model)),
     };
     await fit(model, data, { epochs: 2, batchSize: 30, learningRate: 0.05, hooks: [quantizationAware({ bits: 2, symmetric: false }), probe] });
-    for (const t of snapshots) (seen.forward.push(await levels(model, t)), t.dispose());
+    for (const t of snapshots) seen.forward.push(await levels(model, t)), t.dispose();
     expect(seen.forward.length).toBe(6);
     expect(Math.max(...seen.forward)).toBeLessThanOrEqual(4); // 2 bits: at most 4 levels per channel
     expect(Math.min(...seen.after)).toBe(6); // six inputs, six distinct float weights per unit

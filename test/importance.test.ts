@@ -23,7 +23,12 @@ function refAblation(layers: RefLayer[], d: Dataset): Float64Array[] {
       const next = layers[l + 1]!;
       const weight = Float64Array.from(next.weight);
       for (let j = 0; j < next.units; j++) weight[u * next.units + j] = 0;
-      return meanLoss(layers.map((x, i) => (i === l + 1 ? { ...x, weight } : x)), d) - base;
+      return (
+        meanLoss(
+          layers.map((x, i) => (i === l + 1 ? { ...x, weight } : x)),
+          d,
+        ) - base
+      );
     }),
   );
 }
@@ -116,7 +121,8 @@ describe.each(testBackends())('unit and layer importance on %s', (backend) => {
       const next = ref[l + 1]!;
       const weight = new Float64Array(cur.inputs * next.units);
       const bias = Float64Array.from(next.bias);
-      for (let i = 0; i < cur.inputs; i++) for (let j = 0; j < next.units; j++) for (let k = 0; k < cur.units; k++) weight[i * next.units + j]! += cur.weight[i * cur.units + k]! * next.weight[k * next.units + j]!;
+      for (let i = 0; i < cur.inputs; i++)
+        for (let j = 0; j < next.units; j++) for (let k = 0; k < cur.units; k++) weight[i * next.units + j]! += cur.weight[i * cur.units + k]! * next.weight[k * next.units + j]!;
       for (let j = 0; j < next.units; j++) for (let k = 0; k < cur.units; k++) bias[j]! += cur.bias[k]! * next.weight[k * next.units + j]!;
       return [...ref.slice(0, l), { inputs: cur.inputs, units: next.units, activation: next.activation, weight, bias }, ...ref.slice(l + 2)];
     };
@@ -125,7 +131,11 @@ describe.each(testBackends())('unit and layer importance on %s', (backend) => {
       expect(Math.abs(r.importance - e)).toBeLessThan(1e-4 * Math.max(1, Math.abs(e)));
     });
     const merged = await removeLayer(model, 0);
-    expect(merged.layers.map((l) => [l.inputs, l.units])).toEqual([[5, 8], [8, 6], [6, 3]]);
+    expect(merged.layers.map((l) => [l.inputs, l.units])).toEqual([
+      [5, 8],
+      [8, 6],
+      [6, 3],
+    ]);
     expect(relativeError(await merged.predict(data.features), refForward(without(0), data.features, data.rows))).toBeLessThan(1e-5);
     expect(removals[0]!.parametersAfter).toBe(merged.parameterCount());
     merged.dispose();
@@ -140,14 +150,27 @@ describe('structural simplification', () => {
     const model = MLP.create(ctx.device, [9, 12, 7, 4], { seed: 2 });
     await prune(model, { type: 'global', sparsity: 0.3 });
     const smaller = await removeUnits(model, 0, [1, 5, 11]);
-    expect(smaller.layers.map((l) => [l.inputs, l.units])).toEqual([[9, 9], [9, 7], [7, 4]]);
+    expect(smaller.layers.map((l) => [l.inputs, l.units])).toEqual([
+      [9, 9],
+      [9, 7],
+      [7, 4],
+    ]);
     expect(smaller.layers[0]!.weight.size).toBe(81);
     const ref = await toRef(model);
     const next = ref[1]!;
     const weight = Float64Array.from(next.weight);
     for (const u of [1, 5, 11]) for (let j = 0; j < next.units; j++) weight[u * next.units + j] = 0;
     const x = randomArray(20 * 9, 3);
-    expect(relativeError(await smaller.predict(x), refForward(ref.map((l, i) => (i === 1 ? { ...l, weight } : l)), x, 20))).toBeLessThan(1e-5);
+    expect(
+      relativeError(
+        await smaller.predict(x),
+        refForward(
+          ref.map((l, i) => (i === 1 ? { ...l, weight } : l)),
+          x,
+          20,
+        ),
+      ),
+    ).toBeLessThan(1e-5);
     // Pruned weights stay pruned: the surviving entries of the masks are carried over.
     const m0 = await smaller.layers[0]!.mask!.read();
     const w0 = await smaller.layers[0]!.weight.read();

@@ -96,7 +96,8 @@ describe.each(testBackends())('sparse inference on %s', (backend) => {
     const out = poisoned(device, [N, rp]);
     sparseForwardT(device.tensor(xt, [K, rp]), sparse, rows, { bias: device.tensor(bias), activation: 'tanh', out });
     const got = await out.read();
-    const expected: number[] = [], actual: number[] = [];
+    const expected: number[] = [],
+      actual: number[] = [];
     for (let n = 0; n < N; n++)
       for (let r = 0; r < rows; r++) {
         let s = bias[n]!;

@@ -16,7 +16,8 @@ function argmaxAgreement(a: Float32Array, b: Float32Array, cols: number): number
   let same = 0;
   const rows = a.length / cols;
   for (let r = 0; r < rows; r++) {
-    let ia = 0, ib = 0;
+    let ia = 0,
+      ib = 0;
     for (let c = 1; c < cols; c++) {
       if (a[r * cols + c]! > a[r * cols + ia]!) ia = c;
       if (b[r * cols + c]! > b[r * cols + ib]!) ib = c;
@@ -43,7 +44,10 @@ async function runOnnx(bytes: Uint8Array, x: Float32Array, rows: number, cols: n
 describe('ONNX export, run in onnxruntime-node on the MNIST test set', () => {
   const ctx = useDevice();
   const test = loadMnist('test');
-  const train = subset(loadMnist('train', { limit: 6000 }), Array.from({ length: 6000 }, (_, i) => i));
+  const train = subset(
+    loadMnist('train', { limit: 6000 }),
+    Array.from({ length: 6000 }, (_, i) => i),
+  );
 
   it('a trained float model: the same logits to 1e-4 and at least 99.9 % identical argmax', async () => {
     const model = MLP.create(ctx.device, [784, 64, 32, 10], { seed: 1 });
@@ -111,7 +115,7 @@ function writeSafetensors(tensors: Record<string, { dtype: 'F32' | 'F16' | 'I64'
   new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
   out.set(new TextEncoder().encode(json), 8);
   let at = 8 + json.length;
-  for (const t of Object.values(tensors)) (out.set(t.data, at), (at += t.data.length));
+  for (const t of Object.values(tensors)) out.set(t.data, at), (at += t.data.length);
   return out;
 }
 
@@ -121,7 +125,10 @@ describe('import of a PyTorch nn.Sequential state dict (safetensors)', () => {
   const ctx = useDevice();
 
   it('Linear(7, 5), ReLU, Linear(5, 3): weights [out, in] become x W^T + b, as PyTorch computes', async () => {
-    const w0 = randomArray(5 * 7, 1), b0 = randomArray(5, 2), w2 = randomArray(3 * 5, 3), b2 = randomArray(3, 4);
+    const w0 = randomArray(5 * 7, 1),
+      b0 = randomArray(5, 2),
+      w2 = randomArray(3 * 5, 3),
+      b2 = randomArray(3, 4);
     const file = writeSafetensors({
       '0.weight': { dtype: 'F32', shape: [5, 7], data: f32(w0) },
       '0.bias': { dtype: 'F32', shape: [5], data: f32(b0) },
@@ -129,7 +136,10 @@ describe('import of a PyTorch nn.Sequential state dict (safetensors)', () => {
       '2.bias': { dtype: 'F32', shape: [3], data: f32(b2) },
     });
     const model = modelFromPytorchSafetensors(ctx.device, file);
-    expect(model.layers.map((l) => [l.inputs, l.units, l.activation])).toEqual([[7, 5, 'relu'], [5, 3, 'identity']]);
+    expect(model.layers.map((l) => [l.inputs, l.units, l.activation])).toEqual([
+      [7, 5, 'relu'],
+      [5, 3, 'identity'],
+    ]);
     const rows = 9;
     const x = randomArray(rows * 7, 5);
     const expected = new Float64Array(rows * 3);

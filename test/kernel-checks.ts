@@ -27,7 +27,8 @@ export function randomValues(n: number, seed: number): Float32Array {
 /** ||a - e|| / ||e||; Infinity for a non-finite value or a length mismatch. */
 export function relError(a: ArrayLike<number>, e: ArrayLike<number>): number {
   if (a.length !== e.length) return Infinity;
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < e.length; i++) {
     if (!Number.isFinite(a[i]!)) return Infinity;
     num += (a[i]! - e[i]!) ** 2;
@@ -37,11 +38,23 @@ export function relError(a: ArrayLike<number>, e: ArrayLike<number>): number {
 }
 
 /** Every applicable GEMM version on shapes that are not tile multiples, all transposes, NaN-poisoned outputs. */
-export async function gemmChecks(device: Device, shapes: [number, number, number][] = [[67, 45, 33], [130, 132, 260], [1, 7, 3]]): Promise<Check[]> {
+export async function gemmChecks(
+  device: Device,
+  shapes: [number, number, number][] = [
+    [67, 45, 33],
+    [130, 132, 260],
+    [1, 7, 3],
+  ],
+): Promise<Check[]> {
   const checks: Check[] = [];
   for (const [M, N, K] of shapes)
-    for (const [transA, transB] of [[false, false], [true, false], [false, true]] as const) {
-      const a = randomValues(M * K, M + K), b = randomValues(K * N, N + 1);
+    for (const [transA, transB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
+      const a = randomValues(M * K, M + K),
+        b = randomValues(K * N, N + 1);
       const ref = new Float64Array(M * N);
       for (let i = 0; i < M; i++)
         for (let j = 0; j < N; j++) {
@@ -49,7 +62,8 @@ export async function gemmChecks(device: Device, shapes: [number, number, number
           for (let k = 0; k < K; k++) s += a[transA ? k * M + i : i * K + k]! * b[transB ? j * K + k : k * N + j]!;
           ref[i * N + j] = s;
         }
-      const ta = device.tensor(a, transA ? [K, M] : [M, K]), tb = device.tensor(b, transB ? [N, K] : [K, N]);
+      const ta = device.tensor(a, transA ? [K, M] : [M, K]),
+        tb = device.tensor(b, transB ? [N, K] : [K, N]);
       for (const variant of applicableVariants(M, N, K, transA, transB)) {
         const out = device.tensor(new Float32Array(M * N).fill(NaN), [M, N]);
         gemm(ta, tb, { transA, transB, out, variant });

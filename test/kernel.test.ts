@@ -129,7 +129,9 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
   ])('binds an f32 tensor to a %s as its vec4s in order, 1024 to a row, one copy per dispatch', async (type, level) => {
     const { device } = ctx;
     // out[i] = texel i of t (its four components summed with weights 1, 10, 100, 1000).
-    const k = device.kernel(`texels ${type}`, `
+    const k = device.kernel(
+      `texels ${type}`,
+      `
       struct Params { n: u32 }
       @group(0) @binding(0) var<uniform> p: Params;
       @group(0) @binding(1) var t: ${type};
@@ -139,7 +141,8 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
         if (i >= p.n) { return; }
         let v = textureLoad(t, vec2u(i % ${TEXTURE_ROW}u, i / ${TEXTURE_ROW}u)${level});
         out[i] = dot(v, vec4f(1.0, 10.0, 100.0, 1000.0));
-      }`);
+      }`,
+    );
     // 2.5 rows of texels (a partial last row), then a second tensor through the same texture
     // before any sync: each dispatch must see its own copy.
     const texels = 2 * TEXTURE_ROW + 517;
@@ -160,7 +163,10 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
       [{ p: { n: 1 }, t: device.tensor(new Int32Array(4)), out: outs[0] }, /binding 't': expects f32 elements/],
     ];
     for (const [args, message] of bad) expect(() => device.dispatch(k, 'main', args as never, [1])).toThrow(message);
-    const writable = device.kernel('writable texture', '@group(0) @binding(0) var t: texture_storage_2d<rgba32float, write>;\n@compute @workgroup_size(1) fn main() { textureStore(t, vec2u(0u, 0u), vec4f(1.0)); }');
+    const writable = device.kernel(
+      'writable texture',
+      '@group(0) @binding(0) var t: texture_storage_2d<rgba32float, write>;\n@compute @workgroup_size(1) fn main() { textureStore(t, vec2u(0u, 0u), vec4f(1.0)); }',
+    );
     expect(() => device.dispatch(writable, 'main', { t: device.tensor(new Float32Array(4)) }, [1])).toThrow(/only storage texture type supported is texture_storage_2d<rgba32float, read>/);
     // trim() frees the textures; the next dispatch makes new ones.
     device.trim();
@@ -174,7 +180,8 @@ describe('debug option', () => {
   it('reports a WebGPU validation error with the kernel that caused it', async () => {
     const device = await createDevice({ backend: 'llvmpipe', debug: true });
     const k = device.kernel('saxpy', SAXPY);
-    const x = device.tensor(new Float32Array(4)), y = device.tensor(new Float32Array(4));
+    const x = device.tensor(new Float32Array(4)),
+      y = device.tensor(new Float32Array(4));
     // Passes shrinkray's checks, but no adapter allows a workgroup of 1 << 16 invocations.
     device.dispatch(k, 'saxpy', { p: { n: 4, alpha: 1 }, x, y }, [1], { WG: 1 << 16 });
     const err = await device.sync().catch((e: unknown) => e);

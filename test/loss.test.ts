@@ -5,7 +5,8 @@ import { Random } from '../src/random.js';
 
 /** float64 mean loss of z [B, C] (as the kernels define it) and its per-row sum. */
 function lossRef(kind: LossKind, z: ArrayLike<number>, B: number, C: number, target: ArrayLike<number>, eps = 0): { sum: number; mean: number; correct: number } {
-  let sum = 0, correct = 0;
+  let sum = 0,
+    correct = 0;
   for (let r = 0; r < B; r++) {
     const row = Array.from({ length: C }, (_, c) => z[r * C + c]!);
     if (kind === 'softmaxCrossEntropy') {
@@ -16,7 +17,8 @@ function lossRef(kind: LossKind, z: ArrayLike<number>, B: number, C: number, tar
       if (row.indexOf(m) === label) correct++;
     } else {
       for (let c = 0; c < C; c++) {
-        const x = row[c]!, t = target[r * C + c]!;
+        const x = row[c]!,
+          t = target[r * C + c]!;
         if (kind === 'mse') sum += (x - t) ** 2;
         else {
           sum += Math.max(x, 0) - x * t + Math.log1p(Math.exp(-Math.abs(x)));
@@ -35,7 +37,12 @@ function makeTarget(kind: LossKind, B: number, C: number, seed: number): Int32Ar
   return randomArray(B * C, seed);
 }
 
-const CASES: [LossKind, number][] = [['softmaxCrossEntropy', 0], ['softmaxCrossEntropy', 0.1], ['mse', 0], ['bceLogits', 0]];
+const CASES: [LossKind, number][] = [
+  ['softmaxCrossEntropy', 0],
+  ['softmaxCrossEntropy', 0.1],
+  ['mse', 0],
+  ['bceLogits', 0],
+];
 
 describe.each(testBackends())('losses on %s', (backend) => {
   const ctx = useDevice(backend);

@@ -9,7 +9,11 @@ import { refForward, toRef } from './reference-mlp.js';
 describe('metric definitions', () => {
   it("precision, recall and F1 match scikit-learn's documented example", () => {
     // y_true = [0, 1, 2, 0, 1, 2], y_pred = [0, 2, 1, 0, 0, 1]
-    const s = scoresFromConfusion([[2, 0, 0], [1, 0, 1], [0, 2, 0]]);
+    const s = scoresFromConfusion([
+      [2, 0, 0],
+      [1, 0, 1],
+      [0, 2, 0],
+    ]);
     expect(s.precision.macro).toBeCloseTo(2 / 9, 12);
     expect(s.precision.micro).toBeCloseTo(1 / 3, 12);
     expect(s.precision.weighted).toBeCloseTo(2 / 9, 12);
@@ -20,18 +24,29 @@ describe('metric definitions', () => {
     // classes 1 and 2 all 0 with support 2.
     expect(s.perClass[0]!.precision).toBeCloseTo(2 / 3, 12);
     expect(s.perClass[0]!.f1).toBeCloseTo(0.8, 12);
-    expect(s.perClass.map((c) => [c.recall, c.support])).toEqual([[1, 2], [0, 2], [0, 2]]);
+    expect(s.perClass.map((c) => [c.recall, c.support])).toEqual([
+      [1, 2],
+      [0, 2],
+      [0, 2],
+    ]);
   });
 
   it("binary averages of a positive label (scikit-learn's average='binary', pos_label)", async () => {
     // y_true = [0, 1, 1, 0, 1], y_pred = [0, 1, 0, 1, 1]: precision_score(pos_label=1) = 2/3, recall 2/3.
-    const s = scoresFromConfusion([[1, 1], [1, 2]]);
+    const s = scoresFromConfusion([
+      [1, 1],
+      [1, 2],
+    ]);
     expect([s.perClass[1]!.precision, s.perClass[1]!.recall, s.perClass[1]!.f1]).toEqual([2 / 3, 2 / 3, 2 / 3]);
     expect([s.perClass[0]!.precision, s.perClass[0]!.recall]).toEqual([0.5, 0.5]);
   });
 
   it('averages skip classes absent from both labels and predictions', () => {
-    const s = scoresFromConfusion([[3, 1, 0], [0, 4, 0], [0, 0, 0]]);
+    const s = scoresFromConfusion([
+      [3, 1, 0],
+      [0, 4, 0],
+      [0, 0, 0],
+    ]);
     expect(s.precision.macro).toBeCloseTo((1 + 0.8) / 2, 12);
   });
 
@@ -86,7 +101,8 @@ describe.each(testBackends())('metrics on the GPU (%s)', (backend) => {
     const m = (await testMetrics(model, data, { topK: 3 })) as ClassificationMetrics;
     const z = refForward(await toRef(model), data.features, rows);
     const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
-    let top = 0, logLoss = 0;
+    let top = 0,
+      logLoss = 0;
     for (let i = 0; i < rows; i++) {
       const row = Array.from(z.subarray(i * C, (i + 1) * C));
       const label = data.labels[i]!;
@@ -111,9 +127,14 @@ describe.each(testBackends())('metrics on the GPU (%s)', (backend) => {
     const model = MLP.create(device, [cols, 8, k], { activation: 'tanh', seed: 2 });
     const m = (await testMetrics(model, data)) as RegressionMetrics;
     const z = refForward(await toRef(model), data.features, rows);
-    let mse = 0, mae = 0, r2 = 0;
+    let mse = 0,
+      mae = 0,
+      r2 = 0;
     for (let c = 0; c < k; c++) {
-      let sq = 0, ab = 0, mean = 0, tot = 0;
+      let sq = 0,
+        ab = 0,
+        mean = 0,
+        tot = 0;
       for (let i = 0; i < rows; i++) mean += data.targets[i * k + c]! / rows;
       for (let i = 0; i < rows; i++) {
         const d = z[i * k + c]! - data.targets[i * k + c]!;

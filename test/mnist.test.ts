@@ -37,7 +37,10 @@ describe('IDX files', () => {
   });
 
   it('every truncation of a small MNIST-shaped pair raises DataFormatError, never anything else', () => {
-    const images = idx([3, 2, 2], Array.from({ length: 12 }, (_, i) => i * 20));
+    const images = idx(
+      [3, 2, 2],
+      Array.from({ length: 12 }, (_, i) => i * 20),
+    );
     const labels = idx([3], [1, 7, 9]);
     const ok = datasetFromIdx(images, labels);
     expect(ok.rows).toBe(3);
@@ -69,7 +72,9 @@ describe('MNIST training (short)', () => {
     const model = MLP.create(device, [784, 300, 100, 10], { seed: 1 });
     const history = await fit(model, train, { epochs: 4, batchSize: 64, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, schedule: { type: 'cosine', total: 4 }, seed: 1 });
     const result = await evaluate(model, test);
-    console.log(`MNIST short run: train loss ${history.loss.map((l) => l.toFixed(3)).join(' ')}, ${history.seconds.map((s) => s.toFixed(1)).join(' ')} s/epoch, test accuracy ${(result.accuracy * 100).toFixed(2)} %`);
+    console.log(
+      `MNIST short run: train loss ${history.loss.map((l) => l.toFixed(3)).join(' ')}, ${history.seconds.map((s) => s.toFixed(1)).join(' ')} s/epoch, test accuracy ${(result.accuracy * 100).toFixed(2)} %`,
+    );
     expect(result.accuracy).toBeGreaterThanOrEqual(0.95);
     model.dispose();
   });

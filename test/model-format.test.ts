@@ -45,14 +45,26 @@ describe('format pieces', () => {
   });
 
   it('half precision: known values, ties to even, subnormals, and every 16-bit pattern round-trips', () => {
-    const cases: [number, number][] = [[1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [65520, 0x7c00], [2 ** -24, 0x0001], [2 ** -25, 0], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [0.1, 0x2e66], [-0, 0x8000], [Infinity, 0x7c00]];
+    const cases: [number, number][] = [
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [65520, 0x7c00],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [0.1, 0x2e66],
+      [-0, 0x8000],
+      [Infinity, 0x7c00],
+    ];
     for (const [v, h] of cases) expect([v, toFloat16Bits(v)]).toEqual([v, h]);
     expect(toFloat16Bits(NaN) & 0x7c00).toBe(0x7c00);
     for (let h = 0; h < 65536; h++) {
       const v = fromFloat16Bits(h);
       if (!Number.isNaN(v)) expect(toFloat16Bits(v)).toBe(h);
     }
-    expect(roundToFloat16(3.14159)).toBe(3.140625);
+    expect(roundToFloat16(3.14)).toBe(3.140625);
   });
 
   it('Huffman: the textbook code lengths, RFC 1951 canonical codes, round trips, a 15-bit limit', () => {
@@ -207,7 +219,12 @@ describe('model files, version 2', () => {
   it('2,500 hostile files: truncated, mutated, mutated and re-signed, crafted metadata: a typed error or a valid model, never a crash, a hang or a huge allocation', async () => {
     const { device } = ctx;
     const sources = await Promise.all(
-      [{ name: '', prune: 'global', spec: { method: 'kmeans', bits: 4 } }, { name: '', prune: 'global', spec: { bits: 3, symmetric: false } }, { name: '', prune: 'structured', float16: true }, { name: '', spec: { method: 'ternary' } }].map(async (c) => {
+      [
+        { name: '', prune: 'global', spec: { method: 'kmeans', bits: 4 } },
+        { name: '', prune: 'global', spec: { bits: 3, symmetric: false } },
+        { name: '', prune: 'structured', float16: true },
+        { name: '', spec: { method: 'ternary' } },
+      ].map(async (c) => {
         const m = await make(c as Case, 5);
         const bytes = await modelToSafetensors(m, {}, { float16: (c as Case).float16 });
         m.dispose();
@@ -215,7 +232,8 @@ describe('model files, version 2', () => {
       }),
     );
     const r = new Random(11);
-    let loaded = 0, rejected = 0;
+    let loaded = 0,
+      rejected = 0;
     const attempt = (bytes: Uint8Array) => {
       try {
         modelFromSafetensors(device, bytes).dispose();
@@ -242,7 +260,8 @@ describe('model files, version 2', () => {
         bytes[at] = r.next() < 0.5 ? r.int(256) : bytes[at]! ^ (1 << r.int(8));
       }
       let hostile: Uint8Array = bytes;
-      if (inData) hostile = resign(bytes); // past the checksum, into the layer decoder
+      if (inData)
+        hostile = resign(bytes); // past the checksum, into the layer decoder
       else {
         try {
           decodeSafetensors(bytes); // header mutations that keep the JSON readable get re-signed too
@@ -272,7 +291,10 @@ describe('model files, version 2', () => {
       return encodeSafetensors(tensors, { ...file.metadata, ...meta }, { checksum: true });
     };
     const encoding = JSON.parse(file.metadata.encoding!);
-    const huge = JSON.stringify([{ inputs: 100_000, units: 20_000, activation: 'relu' }, { inputs: 20_000, units: 5, activation: 'identity' }]);
+    const huge = JSON.stringify([
+      { inputs: 100_000, units: 20_000, activation: 'relu' },
+      { inputs: 20_000, units: 5, activation: 'identity' },
+    ]);
     const cases: [Record<string, string>, RegExp][] = [
       [{ architecture: huge }, /cannot span|must be|needs|expected|kept/],
       [{ encoding: JSON.stringify([{ ...encoding[0], kept: 10 ** 9 }, encoding[1]]) }, /kept must be/],

@@ -6,7 +6,8 @@ import { expectClose, randomArray, testBackends, useDevice } from './helpers.js'
 /** float64 reference of `steps` updates with fixed gradient sequence grads[t]. */
 function optimRef(c: OptimizerConfig, w0: Float32Array, grads: Float32Array[], lr: number, mask?: Float32Array): Float64Array {
   const w = Float64Array.from(w0);
-  const s1 = new Float64Array(w.length), s2 = new Float64Array(w.length);
+  const s1 = new Float64Array(w.length),
+    s2 = new Float64Array(w.length);
   grads.forEach((g, t) => {
     for (let i = 0; i < w.length; i++) {
       const k = mask ? mask[i]! : 1;
@@ -21,8 +22,9 @@ function optimRef(c: OptimizerConfig, w0: Float32Array, grads: Float32Array[], l
         const gi = (g[i]! + (c.type === 'adam' ? wd : 0) * w[i]!) * k;
         s1[i] = b1 * s1[i]! + (1 - b1) * gi;
         s2[i] = b2 * s2[i]! + (1 - b2) * gi * gi;
-        const mh = s1[i]! / (1 - b1 ** (t + 1)), vh = s2[i]! / (1 - b2 ** (t + 1));
-        w[i] = (w[i]! - lr * mh / (Math.sqrt(vh) + eps) - lr * (c.type === 'adamw' ? wd : 0) * w[i]!) * k;
+        const mh = s1[i]! / (1 - b1 ** (t + 1)),
+          vh = s2[i]! / (1 - b2 ** (t + 1));
+        w[i] = (w[i]! - (lr * mh) / (Math.sqrt(vh) + eps) - lr * (c.type === 'adamw' ? wd : 0) * w[i]!) * k;
       }
     }
   });

@@ -20,7 +20,8 @@ describe('attack scores (CPU definitions)', () => {
   });
 
   it('the ROC curve scans every threshold; the advantage and TPR at low FPR follow from it', () => {
-    const pos = [0.9, 0.8, 0.8, 0.3], neg = [0.8, 0.5, 0.2, 0.1];
+    const pos = [0.9, 0.8, 0.8, 0.3],
+      neg = [0.8, 0.5, 0.2, 0.1];
     const { fpr, tpr } = rocCurve(pos, neg);
     expect(tpr).toEqual([0, 0.25, 0.75, 0.75, 1, 1, 1]);
     expect(fpr).toEqual([0, 0, 0.25, 0.5, 0.5, 0.75, 1]);
@@ -40,7 +41,14 @@ describe('membership inference on the GPU', () => {
 
   it('per-sample losses and confidences match float64, and confident rows stay distinct (no f32 saturation)', async () => {
     const { device } = ctx;
-    const rows: number[][] = [[20, 0, 0], [30, 0, 0], [30, 1, 0], [2, 1, 0], [0, 5, 1], [10, 10, 0]];
+    const rows: number[][] = [
+      [20, 0, 0],
+      [30, 0, 0],
+      [30, 1, 0],
+      [2, 1, 0],
+      [0, 5, 1],
+      [10, 10, 0],
+    ];
     const labels = [0, 0, 0, 0, 2, 1];
     const samples = device.empty([4 * rows.length]);
     perSample(device.tensor(Float32Array.from(rows.flat()), [rows.length, 3]), device.tensor(Int32Array.from(labels)), samples, 0);
@@ -58,7 +66,8 @@ describe('membership inference on the GPU', () => {
 
   it('a model that memorized random labels leaks: AUC near 1; an unseen split: AUC near 0.5', async () => {
     const { device } = ctx;
-    const members = randomLabelled(60, 1), nonMembers = randomLabelled(60, 2);
+    const members = randomLabelled(60, 1),
+      nonMembers = randomLabelled(60, 2);
     const model = MLP.create(device, [20, 128, 4], { seed: 1 });
     await fit(model, members, { epochs: 300, batchSize: 20, learningRate: 0.05, optimizer: { type: 'adam' } });
     const leak = await auditPrivacy(model, members, nonMembers, { seed: 1 });
@@ -70,7 +79,8 @@ describe('membership inference on the GPU', () => {
 
     // Two halves of one unseen distribution: no membership at all. Null AUC standard error for
     // n = 500 a side is sqrt((2n + 1) / (12 n^2)) = 0.018; allow 4 of them.
-    const halfA = randomLabelled(500, 3), halfB = randomLabelled(500, 4);
+    const halfA = randomLabelled(500, 3),
+      halfB = randomLabelled(500, 4);
     const none = await auditPrivacy(model, halfA, halfB, { seed: 2 });
     for (const a of none.attacks) expect(Math.abs(a.auc - 0.5), a.attack).toBeLessThan(4 * Math.sqrt(1001 / (12 * 500 * 500)));
     model.dispose();
@@ -78,8 +88,10 @@ describe('membership inference on the GPU', () => {
 
   it('compares variants on the same rows, and refuses unusable input', async () => {
     const { device } = ctx;
-    const data = randomLabelled(40, 5), held = randomLabelled(40, 6);
-    const a = MLP.create(device, [20, 8, 4], { seed: 1 }), b = MLP.create(device, [20, 8, 4], { seed: 2 });
+    const data = randomLabelled(40, 5),
+      held = randomLabelled(40, 6);
+    const a = MLP.create(device, [20, 8, 4], { seed: 1 }),
+      b = MLP.create(device, [20, 8, 4], { seed: 2 });
     const both = await compareLeakage({ dense: a, other: b }, data, held, { samples: 30 });
     expect(Object.keys(both)).toEqual(['dense', 'other']);
     expect(both.dense!.members).toBe(30);

@@ -28,7 +28,10 @@ describe('pruning schedules', () => {
     const model = MLP.create(ctx.device, [8, 32, 3], { seed: 1 });
     const seen: number[] = [];
     const history = await fit(model, data, {
-      epochs: 10, batchSize: 20, learningRate: 0.1, optimizer: { type: 'sgd', momentum: 0.9 },
+      epochs: 10,
+      batchSize: 20,
+      learningRate: 0.1,
+      optimizer: { type: 'sgd', momentum: 0.9 },
       hooks: [gradualPruning({ scope: 'global', finalSparsity: 0.8, beginStep: 20, endStep: 120, frequency: 20 })],
       onEpoch: async () => void seen.push((await pruneReport(model)).sparsity),
     });
@@ -45,7 +48,8 @@ describe('pruning schedules', () => {
     await fit(model, data, { epochs: 5, batchSize: 20, learningRate: 0.1 });
     const rounds: number[] = [];
     const report = await iterativePrune(model, data, {
-      sparsities: [0.5, 0.75], fit: { epochs: 2, batchSize: 20, learningRate: 0.1 },
+      sparsities: [0.5, 0.75],
+      fit: { epochs: 2, batchSize: 20, learningRate: 0.1 },
       onRound: (_, rep) => rounds.push(rep.sparsity),
     });
     expect(rounds.map((s) => Math.round(s * 100))).toEqual([50, 75]);

@@ -24,7 +24,11 @@ describe.each(testBackends())('pruning on %s', (backend) => {
 
   it('radix select finds the exact k-th key, ties broken by index', async () => {
     const { device } = ctx;
-    for (const [n, seed] of [[1, 1], [257, 2], [70_001, 3]] as const) {
+    for (const [n, seed] of [
+      [1, 1],
+      [257, 2],
+      [70_001, 3],
+    ] as const) {
       const w = tiedWeights(n, seed);
       const t = device.tensor(w);
       const sorted = Array.from(w, (v, i) => [Math.abs(v), i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -84,7 +88,11 @@ describe.each(testBackends())('pruning on %s', (backend) => {
     for (let j = 0; j < 12; j++)
       for (let g = 0; g < 18; g += 4) {
         const rows = Array.from({ length: Math.min(4, 18 - g) }, (_, q) => g + q);
-        const keep = rows.map((r) => [Math.abs(wn[r * 12 + j]!), r] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 2).map(([, r]) => r);
+        const keep = rows
+          .map((r) => [Math.abs(wn[r * 12 + j]!), r] as const)
+          .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+          .slice(0, 2)
+          .map(([, r]) => r);
         for (const r of rows) expect(got[r * 12 + j]).toBe(keep.includes(r) ? wn[r * 12 + j] : 0);
       }
 
@@ -95,10 +103,17 @@ describe.each(testBackends())('pruning on %s', (backend) => {
     const after = await st.read();
     for (const [l, spec] of st.layers.slice(0, -1).entries()) {
       const norms = Array.from({ length: spec.units }, (_, j) => Array.from({ length: spec.inputs }, (_, i) => ws[l]!.weight[i * spec.units + j]! ** 2).reduce((a, b) => a + b));
-      const gone = norms.map((v, j) => [v, j] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, Math.round(0.25 * spec.units)).map(([, j]) => j);
+      const gone = norms
+        .map((v, j) => [v, j] as const)
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+        .slice(0, Math.round(0.25 * spec.units))
+        .map(([, j]) => j);
       for (let j = 0; j < spec.units; j++) {
         const column = Array.from({ length: spec.inputs }, (_, i) => after[l]!.weight[i * spec.units + j]!);
-        expect(column.every((v) => v === 0), `layer ${l} neuron ${j}`).toBe(gone.includes(j));
+        expect(
+          column.every((v) => v === 0),
+          `layer ${l} neuron ${j}`,
+        ).toBe(gone.includes(j));
         expect(after[l]!.bias[j] === 0).toBe(gone.includes(j));
       }
     }
@@ -132,7 +147,7 @@ describe.each(testBackends())('pruning on %s', (backend) => {
     const report = await prune(model, { type: 'custom', masks: [m, undefined] });
     expect(report.layers[0]!.nonzero).toBe(11);
     expect((await model.read())[0]!.weight[5]).toBe(0);
-    const bad: [Parameters<typeof prune>[1], RegExp, Function][] = [
+    const bad: [Parameters<typeof prune>[1], RegExp, new (message: string) => Error][] = [
       [{ type: 'layer', sparsity: 1 }, /sparsity must be in \[0, 1\)/, InvalidArgumentError],
       [{ type: 'global', sparsity: -0.1 }, /sparsity must be in \[0, 1\)/, InvalidArgumentError],
       [{ type: 'nm', n: 5, m: 4 }, /1 <= N <= M <= 32, got 5:4/, InvalidArgumentError],

@@ -85,7 +85,8 @@ describe.each(testBackends())('quantization kernels on %s', (backend) => {
     let off = 0;
     w.forEach((v, i) => {
       const c = spec.perChannel === false ? 0 : i % cols;
-      const s = scale[c]!, z = zero[c]!;
+      const s = scale[c]!,
+        z = zero[c]!;
       const want = Math.fround((Math.min(qmax, Math.max(qmin, roundHalfEven(v / s) + z)) - z) * s);
       if (fq[i] !== want) off++;
       expect(Math.abs(fq[i]! - want)).toBeLessThanOrEqual(s * 1.0001); // at most one step, at a rounding tie
@@ -101,11 +102,15 @@ describe.each(testBackends())('quantization kernels on %s', (backend) => {
     const spec = laneBits === 8 ? { bits: 8 } : { bits: 4 };
     // Per-output-channel parameters: observe W = (W^T)^T column by column.
     const wT = device.tensor(wt, [N, K]);
-    const W = device.tensor(Float32Array.from({ length: K * N }, (_, i) => wt[(i % N) * K + Math.floor(i / N)]!), [K, N]);
+    const W = device.tensor(
+      Float32Array.from({ length: K * N }, (_, i) => wt[(i % N) * K + Math.floor(i / N)]!),
+      [K, N],
+    );
     const weight = observeWeight(W, spec);
     const words = Math.ceil(K / 8) * (laneBits === 8 ? 2 : 1);
     const packedW = packRows(wT, weight, 'rows', laneBits, words);
-    const sx = 3 / 255, zx = 0;
+    const sx = 3 / 255,
+      zx = 0;
     const inputQ = { scale: device.tensor(new Float32Array([sx])), zero: device.tensor(new Int32Array([zx])), qmin: 0, qmax: 255 };
     const xwords = (words * (32 / laneBits)) / 4;
     const packedX = packRows(device.tensor(x, [M, K]), inputQ, 'tensor', 8, xwords);
@@ -153,10 +158,12 @@ describe.each(testBackends())('quantization kernels on %s', (backend) => {
     const before = await model.read();
     await quantizeWeights(model, { bits: 8, restrictRange: true });
     const after = await model.read();
-    after.forEach((l, i) => l.weight.forEach((v, j) => {
-      if (before[i]!.weight[j] === 0) expect(Object.is(v, 0)).toBe(true);
-      else expect(Math.abs(v - before[i]!.weight[j]!)).toBeLessThan(0.01);
-    }));
+    after.forEach((l, i) =>
+      l.weight.forEach((v, j) => {
+        if (before[i]!.weight[j] === 0) expect(Object.is(v, 0)).toBe(true);
+        else expect(Math.abs(v - before[i]!.weight[j]!)).toBeLessThan(0.01);
+      }),
+    );
     const ptq = (await evaluate(model, data)).accuracy;
     expect(Math.abs(ptq - float)).toBeLessThan(0.02);
     const q = await QuantizedMLP.from(model, await calibrateActivations(model, data, { batches: 2 }));
@@ -166,7 +173,8 @@ describe.each(testBackends())('quantization kernels on %s', (backend) => {
     expect(relativeError(zi, zf)).toBeLessThan(0.05);
     let agree = 0;
     for (let r = 0; r < 100; r++) {
-      const a = Array.from(zi.subarray(r * 3, r * 3 + 3)), b = Array.from(zf.subarray(r * 3, r * 3 + 3));
+      const a = Array.from(zi.subarray(r * 3, r * 3 + 3)),
+        b = Array.from(zf.subarray(r * 3, r * 3 + 3));
       if (a.indexOf(Math.max(...a)) === b.indexOf(Math.max(...b))) agree++;
     }
     expect(agree).toBeGreaterThanOrEqual(95);

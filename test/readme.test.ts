@@ -17,7 +17,12 @@ function run(code: string, env: Record<string, string> = {}, timeout = 60_000) {
     const file = join(dir, 'example.mts'); // ESM outside our package too
     writeFileSync(file, code.replaceAll("from 'shrinkray'", `from ${JSON.stringify(resolve('src/index.ts'))}`));
     // tsx from this checkout: the example's folder has no node_modules.
-    return spawnSync(process.execPath, ['--import', pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href, file], { cwd: dir, encoding: 'utf8', timeout, env: { ...process.env, SHRINKRAY_BACKEND: 'llvmpipe', ...env } });
+    return spawnSync(process.execPath, ['--import', pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href, file], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout,
+      env: { ...process.env, SHRINKRAY_BACKEND: 'llvmpipe', ...env },
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

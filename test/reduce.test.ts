@@ -32,7 +32,13 @@ describe.each(testBackends())('reduce on %s', (backend) => {
     for (const op of OPS) await expectClose(reduce(t, op, 'all', poisoned(device, [1])), [x.reduce(REF[op], START[op])], 1e-5);
   });
 
-  it.each([[1, 1], [3, 1000], [129, 10], [1000, 3], [17, 300]] as const)('rows and columns of a %i x %i matrix', async (rows, cols) => {
+  it.each([
+    [1, 1],
+    [3, 1000],
+    [129, 10],
+    [1000, 3],
+    [17, 300],
+  ] as const)('rows and columns of a %i x %i matrix', async (rows, cols) => {
     const { device } = ctx;
     const x = randomArray(rows * cols, rows + cols, -0.5, 1.5);
     const t = device.tensor(x, [rows, cols]);

@@ -44,7 +44,8 @@ export function refLoss(kind: LossKind, z: Float64Array, rows: number, cols: num
       sum += lse - row[target[r]!]!;
     } else
       for (let c = 0; c < cols; c++) {
-        const x = z[r * cols + c]!, t = target[r * cols + c]!;
+        const x = z[r * cols + c]!,
+          t = target[r * cols + c]!;
         sum += kind === 'mse' ? (x - t) ** 2 : Math.max(x, 0) - x * t + Math.log1p(Math.exp(-Math.abs(x)));
       }
   }

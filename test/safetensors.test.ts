@@ -22,7 +22,7 @@ function referenceRead(file: Uint8Array): { meta: Record<string, string>; tensor
   const size: Record<string, number> = { F32: 4, F16: 2, U8: 1, I8: 1, I32: 4, U32: 4 };
   const spans: [number, number][] = [];
   const tensors: Record<string, { dtype: string; shape: number[]; bytes: number[] }> = {};
-  for (const [k, v] of Object.entries<any>(header)) {
+  for (const [k, v] of Object.entries<{ dtype: string; shape: number[]; data_offsets: [number, number] }>(header)) {
     if (k === '__metadata__') continue;
     const [b, e] = v.data_offsets;
     if (e - b !== v.shape.reduce((x: number, y: number) => x * y, 1) * size[v.dtype]!) throw new Error(`${k}: size`);
@@ -76,7 +76,14 @@ describe('safetensors', () => {
     };
     const bad: [Uint8Array, RegExp][] = [
       [new Uint8Array(5), /too short/],
-      [(() => { const f = make('{}'); new DataView(f.buffer).setBigUint64(0, 10n ** 12n, true); return f; })(), /claims/],
+      [
+        (() => {
+          const f = make('{}');
+          new DataView(f.buffer).setBigUint64(0, 10n ** 12n, true);
+          return f;
+        })(),
+        /claims/,
+      ],
       [make('[1]'), /start with '\{'/],
       [make('{"a":'), /not valid JSON/],
       [make('{"a":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}}', 4), /unknown dtype/],
@@ -121,8 +128,18 @@ describe('model files', () => {
       const x = randomArray(5 * 12, 4);
       expect(Array.from(await loaded.predict(x))).toEqual(Array.from(await model.predict(x)));
       expect(Array.from(await loaded.layers[0]!.mask!.read())).toEqual(Array.from(await model.layers[0]!.mask!.read()));
-      await expect(loadModel(device, path, [{ inputs: 12, units: 10, activation: 'tanh' }, { inputs: 10, units: 4, activation: 'identity' }])).rejects.toThrow(ShapeError);
-      await expect(loadModel(device, path, [{ inputs: 12, units: 10, activation: 'tanh' }, { inputs: 10, units: 4, activation: 'identity' }])).rejects.toThrow(/holds 12-9-4 \(tanh, identity\), expected 12-10-4 \(tanh, identity\)/);
+      await expect(
+        loadModel(device, path, [
+          { inputs: 12, units: 10, activation: 'tanh' },
+          { inputs: 10, units: 4, activation: 'identity' },
+        ]),
+      ).rejects.toThrow(ShapeError);
+      await expect(
+        loadModel(device, path, [
+          { inputs: 12, units: 10, activation: 'tanh' },
+          { inputs: 10, units: 4, activation: 'identity' },
+        ]),
+      ).rejects.toThrow(/holds 12-9-4 \(tanh, identity\), expected 12-10-4 \(tanh, identity\)/);
       expect(existsSync(path)).toBe(true);
       loaded.dispose();
     } finally {
@@ -131,33 +148,40 @@ describe('model files', () => {
     model.dispose();
   });
 
-  it.each([{ bits: 8, restrictRange: true }, { bits: 4, perChannel: false }, { bits: 3 }, { bits: 6, symmetric: false }] as const)('quantized models (%o) store bit-packed codes and load to the same weights', async (spec) => {
-    const { device } = ctx;
-    const model = MLP.create(device, [61, 29, 4], { seed: 8 });
-    await prune(model, { type: 'layer', sparsity: 0.4 });
-    const floatBytes = (await modelToSafetensors(model)).length; // the same masks, float weights
-    await quantizeWeights(model, spec);
-    const bytes = await modelToSafetensors(model, {}, { huffman: false });
-    const ref = referenceRead(bytes);
-    expect(ref.tensors['layers.0.weight']).toBeUndefined();
-    const kept = Math.round(0.6 * 61 * 29);
-    // Raw codes: exactly `bits` bits per kept weight, across byte boundaries.
-    expect(ref.tensors['layers.0.weight.values']).toMatchObject({ dtype: 'U8', shape: [Math.ceil((kept * spec.bits) / 8)] });
-    expect(JSON.parse(ref.meta.quantization!)).toEqual([spec, spec]);
-    const loaded = modelFromSafetensors(device, bytes);
-    const [a, b] = [await model.read(), await loaded.read()];
-    a.forEach((l, i) => expect(Array.from(b[i]!.weight)).toEqual(Array.from(l.weight)));
-    expect(loaded.layers[1]!.quant!.spec).toEqual(spec);
-    expect(Array.from(await loaded.layers[0]!.quant!.weight.scale.read())).toEqual(Array.from(await model.layers[0]!.quant!.weight.scale.read()));
-    expect(Array.from(await loaded.layers[0]!.quant!.weight.zero.read())).toEqual(Array.from(await model.layers[0]!.quant!.weight.zero.read()));
-    expect(bytes.length).toBeLessThan(floatBytes);
-    model.dispose();
-    loaded.dispose();
-  });
+  it.each([{ bits: 8, restrictRange: true }, { bits: 4, perChannel: false }, { bits: 3 }, { bits: 6, symmetric: false }] as const)(
+    'quantized models (%o) store bit-packed codes and load to the same weights',
+    async (spec) => {
+      const { device } = ctx;
+      const model = MLP.create(device, [61, 29, 4], { seed: 8 });
+      await prune(model, { type: 'layer', sparsity: 0.4 });
+      const floatBytes = (await modelToSafetensors(model)).length; // the same masks, float weights
+      await quantizeWeights(model, spec);
+      const bytes = await modelToSafetensors(model, {}, { huffman: false });
+      const ref = referenceRead(bytes);
+      expect(ref.tensors['layers.0.weight']).toBeUndefined();
+      const kept = Math.round(0.6 * 61 * 29);
+      // Raw codes: exactly `bits` bits per kept weight, across byte boundaries.
+      expect(ref.tensors['layers.0.weight.values']).toMatchObject({ dtype: 'U8', shape: [Math.ceil((kept * spec.bits) / 8)] });
+      expect(JSON.parse(ref.meta.quantization!)).toEqual([spec, spec]);
+      const loaded = modelFromSafetensors(device, bytes);
+      const [a, b] = [await model.read(), await loaded.read()];
+      a.forEach((l, i) => expect(Array.from(b[i]!.weight)).toEqual(Array.from(l.weight)));
+      expect(loaded.layers[1]!.quant!.spec).toEqual(spec);
+      expect(Array.from(await loaded.layers[0]!.quant!.weight.scale.read())).toEqual(Array.from(await model.layers[0]!.quant!.weight.scale.read()));
+      expect(Array.from(await loaded.layers[0]!.quant!.weight.zero.read())).toEqual(Array.from(await model.layers[0]!.quant!.weight.zero.read()));
+      expect(bytes.length).toBeLessThan(floatBytes);
+      model.dispose();
+      loaded.dispose();
+    },
+  );
 
   it('loads version 1 files (written before the compressed format) to the weights they held', async () => {
     const bytes = new Uint8Array(readFileSync(join(import.meta.dirname, 'fixtures', 'model-v1.safetensors')));
-    const expected = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'model-v1.json'), 'utf8')) as { layers: { weight: number[]; bias: number[] }[]; mask0: number[]; biasMask0: number[] };
+    const expected = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'model-v1.json'), 'utf8')) as {
+      layers: { weight: number[]; bias: number[] }[];
+      mask0: number[];
+      biasMask0: number[];
+    };
     expect(decodeSafetensors(bytes).metadata.version).toBe('1');
     const model = modelFromSafetensors(ctx.device, bytes);
     const layers = await model.read();

@@ -11,12 +11,13 @@ import { quantizationAware } from '../src/compress/qat.js';
 /** XNOR-Net / TWN in float64, per column or for the whole tensor, pruned weights left out. */
 function reference(w: Float32Array, rows: number, cols: number, ternary: boolean, perChannel: boolean, mask?: Float32Array): { out: number[]; alpha: number[] } {
   const channels = perChannel ? cols : 1;
-  const members = (c: number) => Array.from({ length: rows * cols }, (_, i) => i).filter((i) => (!perChannel || i % cols === c) && (!mask || mask[i] !== 0));
-  const alpha: number[] = [], delta: number[] = [];
+  const members = (c: number) => Array.from({ length: rows * cols }, (_, i) => i).filter((i) => (!perChannel || i % cols === c) && mask?.[i] !== 0);
+  const alpha: number[] = [],
+    delta: number[] = [];
   for (let c = 0; c < channels; c++) {
     const m = members(c);
     const mean = m.length ? m.reduce((s, i) => s + Math.abs(w[i]!), 0) / m.length : 0;
-    if (!ternary) (alpha.push(mean), delta.push(0));
+    if (!ternary) alpha.push(mean), delta.push(0);
     else {
       const above = m.filter((i) => Math.abs(w[i]!) > 0.7 * mean);
       alpha.push(above.length ? above.reduce((s, i) => s + Math.abs(w[i]!), 0) / above.length : 0);
@@ -43,7 +44,8 @@ describe.each(testBackends())('binary and ternary weights on %s', (backend) => {
     [true, true, true],
   ])('ternary %s, per channel %s, with a mask %s: against float64 on a 37 x 13 tensor', async (ternary, perChannel, masked) => {
     const { device } = ctx;
-    const rows = 37, cols = 13;
+    const rows = 37,
+      cols = 13;
     const w = randomArray(rows * cols, 11);
     const mask = masked ? Float32Array.from(randomArray(rows * cols, 12), (v) => (v > -0.2 ? 1 : 0)) : undefined;
     const out = poisoned(device, [rows, cols]);
@@ -67,7 +69,9 @@ describe('binary and ternary models', () => {
     await prune(model, { type: 'layer', sparsity: 0.25 });
     await quantizeWeights(model, { method });
     for (const l of model.layers) {
-      const w = await l.weight.read(), alpha = await l.quant!.weight.scale.read(), mask = await l.mask!.read();
+      const w = await l.weight.read(),
+        alpha = await l.quant!.weight.scale.read(),
+        mask = await l.mask!.read();
       expect(l.quant!.spec).toEqual({ method, bits: method === 'binary' ? 1 : 2 });
       w.forEach((v, i) => {
         const a = alpha[i % l.units]!;

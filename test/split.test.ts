@@ -19,7 +19,11 @@ function expectPartition(splits: Split[], n: number): void {
 describe('splitters (scikit-learn semantics)', () => {
   it("k-fold without shuffling gives scikit-learn's consecutive folds, the first n % k one larger", () => {
     const splits = kFold(3).split(10);
-    expect(splits.map((s) => arr(s.test))).toEqual([[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]);
+    expect(splits.map((s) => arr(s.test))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+    ]);
     expect(arr(splits[0]!.train)).toEqual([4, 5, 6, 7, 8, 9]);
   });
 
@@ -46,14 +50,33 @@ describe('splitters (scikit-learn semantics)', () => {
   });
 
   it('shuffled folds depend on the seed only', () => {
-    const a = kFold(4, { shuffle: true, seed: 3 }).split(20).map((s) => arr(s.test));
-    expect(kFold(4, { shuffle: true, seed: 3 }).split(20).map((s) => arr(s.test))).toEqual(a);
-    expect(kFold(4, { shuffle: true, seed: 4 }).split(20).map((s) => arr(s.test))).not.toEqual(a);
+    const a = kFold(4, { shuffle: true, seed: 3 })
+      .split(20)
+      .map((s) => arr(s.test));
+    expect(
+      kFold(4, { shuffle: true, seed: 3 })
+        .split(20)
+        .map((s) => arr(s.test)),
+    ).toEqual(a);
+    expect(
+      kFold(4, { shuffle: true, seed: 4 })
+        .split(20)
+        .map((s) => arr(s.test)),
+    ).not.toEqual(a);
   });
 
   it("stratified k-fold matches scikit-learn's documented example and keeps class proportions", () => {
     const doc = stratifiedKFold(2).split(4, [0, 0, 1, 1]);
-    expect(doc.map((s) => [arr(s.train), arr(s.test)])).toEqual([[[1, 3], [0, 2]], [[0, 2], [1, 3]]]);
+    expect(doc.map((s) => [arr(s.train), arr(s.test)])).toEqual([
+      [
+        [1, 3],
+        [0, 2],
+      ],
+      [
+        [0, 2],
+        [1, 3],
+      ],
+    ]);
     const labels = Int32Array.from({ length: 100 }, (_, i) => (i < 70 ? 0 : i < 90 ? 1 : 2));
     for (const { test } of stratifiedKFold(5, { shuffle: true, seed: 1 }).split(100, labels)) {
       const counts = [0, 0, 0];
@@ -64,25 +87,63 @@ describe('splitters (scikit-learn semantics)', () => {
 
   it("group k-fold matches scikit-learn's documented example", () => {
     const splits = groupKFold(2).split(6, [0, 0, 2, 2, 3, 3]);
-    expect(splits.map((s) => [arr(s.train), arr(s.test)])).toEqual([[[2, 3], [0, 1, 4, 5]], [[0, 1, 4, 5], [2, 3]]]);
+    expect(splits.map((s) => [arr(s.train), arr(s.test)])).toEqual([
+      [
+        [2, 3],
+        [0, 1, 4, 5],
+      ],
+      [
+        [0, 1, 4, 5],
+        [2, 3],
+      ],
+    ]);
   });
 
   it('group k-fold breaks ties among equal-sized groups as scikit-learn 1.2 does (higher group id first)', () => {
     // sklearn.model_selection.GroupKFold(3).split(X, groups=[0, 1, 2, 3]): test folds [0, 3], [2], [1].
-    expect(groupKFold(3).split(4, [0, 1, 2, 3]).map((s) => arr(s.test))).toEqual([[0, 3], [2], [1]]);
+    expect(
+      groupKFold(3)
+        .split(4, [0, 1, 2, 3])
+        .map((s) => arr(s.test)),
+    ).toEqual([[0, 3], [2], [1]]);
     // Sizes 2, 1, 1, 2 (groups 5, 6, 7, 8): 8 then 5 (both size 2, higher id first), then 7, then 6.
-    expect(groupKFold(2).split(6, [5, 5, 6, 7, 8, 8]).map((s) => arr(s.test))).toEqual([[3, 4, 5], [0, 1, 2]]);
+    expect(
+      groupKFold(2)
+        .split(6, [5, 5, 6, 7, 8, 8])
+        .map((s) => arr(s.test)),
+    ).toEqual([
+      [3, 4, 5],
+      [0, 1, 2],
+    ]);
   });
 
   it('leave-one-out and leave-p-out enumerate like scikit-learn', () => {
-    expect(leaveOneOut().split(3).map((s) => arr(s.test))).toEqual([[0], [1], [2]]);
-    expect(leavePOut(2).split(4).map((s) => arr(s.test))).toEqual([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
+    expect(
+      leaveOneOut()
+        .split(3)
+        .map((s) => arr(s.test)),
+    ).toEqual([[0], [1], [2]]);
+    expect(
+      leavePOut(2)
+        .split(4)
+        .map((s) => arr(s.test)),
+    ).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+      [2, 3],
+    ]);
     expect(() => leavePOut(5).split(40)).toThrow(/658008 splits/);
   });
 
   it('train/test split: sizes as scikit-learn rounds them, stratified proportions', () => {
     const plain = trainTestSplit(10, { shuffle: false });
-    expect([arr(plain.train), arr(plain.test)]).toEqual([[0, 1, 2, 3, 4, 5, 6], [7, 8, 9]]);
+    expect([arr(plain.train), arr(plain.test)]).toEqual([
+      [0, 1, 2, 3, 4, 5, 6],
+      [7, 8, 9],
+    ]);
     const shuffled = trainTestSplit(10, { seed: 2, testSize: 0.3 });
     expect(shuffled.test.length).toBe(3);
     expect([...shuffled.train, ...shuffled.test].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

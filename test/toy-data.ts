@@ -6,7 +6,8 @@ export function toyData(rows: number, cols: number, classes: number, seed: numbe
   const r = new Random(seed);
   const features = Float32Array.from({ length: rows * cols }, () => r.uniform(-1, 1));
   const labels = Int32Array.from({ length: rows }, (_, i) => {
-    const a = features[i * cols]!, b = features[i * cols + 1]!;
+    const a = features[i * cols]!,
+      b = features[i * cols + 1]!;
     return Math.min(classes - 1, Math.floor(((Math.atan2(b, a) + Math.PI) / (2 * Math.PI)) * classes));
   });
   return { features, rows, cols, labels, classes };

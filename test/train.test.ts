@@ -17,15 +17,20 @@ describe.each(testBackends())('training on %s', (backend) => {
   const ctx = useDevice(backend);
 
   // Gradient checks: GPU backpropagation against finite differences of a float64 forward pass.
-  const gradCases: [Activation, LossKind][] = [['relu', 'softmaxCrossEntropy'], ['tanh', 'softmaxCrossEntropy'], ['sigmoid', 'mse'], ['identity', 'bceLogits']];
+  const gradCases: [Activation, LossKind][] = [
+    ['relu', 'softmaxCrossEntropy'],
+    ['tanh', 'softmaxCrossEntropy'],
+    ['sigmoid', 'mse'],
+    ['identity', 'bceLogits'],
+  ];
   it.each(gradCases)('3-layer MLP with %s hidden layers and %s: gradients match finite differences', async (activation, loss) => {
     const { device } = ctx;
     const model = MLP.create(device, [6, 9, 7, 4], { activation, seed: 3 });
     const rows = 11;
     const x = randomArray(rows * 6, 5);
     const r = new Random(6);
-    const target = loss === 'softmaxCrossEntropy' ? Int32Array.from({ length: rows }, () => r.int(4))
-      : loss === 'bceLogits' ? Float32Array.from({ length: rows * 4 }, () => r.int(2)) : randomArray(rows * 4, 7);
+    const target =
+      loss === 'softmaxCrossEntropy' ? Int32Array.from({ length: rows }, () => r.int(4)) : loss === 'bceLogits' ? Float32Array.from({ length: rows * 4 }, () => r.int(2)) : randomArray(rows * 4, 7);
     const bp = new Backprop(model, rows, loss);
     bp.x.write(x);
     bp.gradients(device.tensor(target, loss === 'softmaxCrossEntropy' ? [rows] : [rows, 4]), newStats(device));
@@ -54,7 +59,8 @@ describe.each(testBackends())('training on %s', (backend) => {
       model.dispose();
       return { history, weights };
     };
-    const a = await run(), b = await run();
+    const a = await run(),
+      b = await run();
     expect(a.history.loss).toHaveLength(15);
     expect(a.history.loss[14]!).toBeLessThan(a.history.loss[0]! * 0.6);
     expect(a.history.accuracy[14]!).toBeGreaterThan(0.85);
@@ -70,7 +76,8 @@ describe.each(testBackends())('training on %s', (backend) => {
     const model = MLP.create(device, [8, 16, 3], { seed: 1 });
     const result = await evaluate(model, data, { batchSize: 1024 });
     const z = refForward(await toRef(model), data.features, data.rows);
-    let loss = 0, correct = 0;
+    let loss = 0,
+      correct = 0;
     for (let r = 0; r < data.rows; r++) {
       const row = Array.from(z.subarray(r * 3, r * 3 + 3));
       const m = Math.max(...row);
@@ -95,10 +102,12 @@ describe.each(testBackends())('training on %s', (backend) => {
     await expect(fit(model, good, { ...opts, batchSize: 21 })).rejects.toThrow(/batchSize must be an integer from 1 to the 20 rows/);
     for (const lr of [0, -1, NaN, Infinity]) await expect(fit(model, good, { ...opts, learningRate: lr })).rejects.toThrow(/learningRate/);
     await expect(fit(model, { ...good, cols: 4, features: good.features.slice(0, 80) }, opts)).rejects.toThrow(ShapeError);
-    expect(() => MLP.fromWeights(device, [
-      { inputs: 4, units: 3, activation: 'relu', weight: new Float32Array(12), bias: new Float32Array(3) },
-      { inputs: 5, units: 2, activation: 'identity', weight: new Float32Array(10), bias: new Float32Array(2) },
-    ])).toThrow(/Layer 0 has 3 units but layer 1 expects 5 inputs/);
+    expect(() =>
+      MLP.fromWeights(device, [
+        { inputs: 4, units: 3, activation: 'relu', weight: new Float32Array(12), bias: new Float32Array(3) },
+        { inputs: 5, units: 2, activation: 'identity', weight: new Float32Array(10), bias: new Float32Array(2) },
+      ]),
+    ).toThrow(/Layer 0 has 3 units but layer 1 expects 5 inputs/);
     model.dispose();
   });
 
@@ -108,7 +117,10 @@ describe.each(testBackends())('training on %s', (backend) => {
     const rows = 64;
     const data: Dataset = {
       features: Float32Array.from({ length: rows * 4 }, () => r.uniform(-1, 1) * 1e3),
-      rows, cols: 4, targets: Float32Array.from({ length: rows }, () => r.uniform(-1, 1) * 1e3), targetCols: 1,
+      rows,
+      cols: 4,
+      targets: Float32Array.from({ length: rows }, () => r.uniform(-1, 1) * 1e3),
+      targetCols: 1,
     };
     const model = MLP.create(device, [4, 8, 1], { seed: 1 });
     const err = await fit(model, data, { epochs: 3, batchSize: 8, learningRate: 1e6, loss: 'mse' }).catch((e: unknown) => e);
@@ -128,8 +140,13 @@ describe.each(testBackends())('training on %s', (backend) => {
     const model = MLP.create(device, [8, 16, 3], { seed: 2 });
     const controller = new AbortController();
     const history = await fit(model, data, {
-      epochs: 50, batchSize: 10, learningRate: 0.05, signal: controller.signal,
-      onEpoch: (e) => { if (e.epoch === 2) controller.abort(); },
+      epochs: 50,
+      batchSize: 10,
+      learningRate: 0.05,
+      signal: controller.signal,
+      onEpoch: (e) => {
+        if (e.epoch === 2) controller.abort();
+      },
     });
     expect(history.aborted).toBe(true);
     expect(history.loss).toHaveLength(2);

@@ -7,7 +7,13 @@ import { Random } from '../src/random.js';
 describe.each(testBackends())('transpose and gather on %s', (backend) => {
   const ctx = useDevice(backend);
 
-  it.each([[1, 1], [1, 37], [37, 1], [17, 33], [300, 129]] as const)('transpose of %i x %i matches', async (rows, cols) => {
+  it.each([
+    [1, 1],
+    [1, 37],
+    [37, 1],
+    [17, 33],
+    [300, 129],
+  ] as const)('transpose of %i x %i matches', async (rows, cols) => {
     const { device } = ctx;
     const x = randomArray(rows * cols, rows * cols);
     const ref = new Float64Array(rows * cols);
@@ -16,7 +22,11 @@ describe.each(testBackends())('transpose and gather on %s', (backend) => {
   });
 
   // cols 13 takes the scalar path, 784 (MNIST) the vec4 path; indices repeat and come in any order.
-  it.each([[50, 13, 17], [1000, 784, 128], [5, 4, 1]] as const)('gatherRows from %i x %i picks %i shuffled rows', async (rows, cols, count) => {
+  it.each([
+    [50, 13, 17],
+    [1000, 784, 128],
+    [5, 4, 1],
+  ] as const)('gatherRows from %i x %i picks %i shuffled rows', async (rows, cols, count) => {
     const { device } = ctx;
     const x = randomArray(rows * cols, rows + cols);
     const r = new Random(count);
@@ -56,7 +66,9 @@ describe.each(testBackends())('transpose and gather on %s', (backend) => {
       await expectClose(images, refBytes, 1e-7);
       expect(Array.from(await out.read())).toEqual(Array.from({ length: count }, (_, i) => (i < count - 1 ? labels[bad[offset + i]!] : 0)));
     }
-    expect(() => gatherBytes(device.empty([4, 3], 'u32'), ti, 1, { count: 2, labels: { from: device.empty([5], 'i32'), out: device.empty([2], 'i32') } })).toThrow(/labels.from has shape \[5\], expected \[4\]/);
+    expect(() => gatherBytes(device.empty([4, 3], 'u32'), ti, 1, { count: 2, labels: { from: device.empty([5], 'i32'), out: device.empty([2], 'i32') } })).toThrow(
+      /labels.from has shape \[5\], expected \[4\]/,
+    );
     expect(() => gatherRows(device.tensor(x, [rows, cols]), ti, { offset: 25, count: 9 })).toThrow(/do not fit an index of 30/);
   });
 

@@ -18,7 +18,8 @@ describe('k-means in one dimension', () => {
     const { centroids, iterations } = kmeans1d(values, 4);
     expect(iterations).toBeGreaterThan(0);
     // Fixed point: each centroid is the mean of the values nearest to it.
-    const sums = new Float64Array(4), counts = new Float64Array(4);
+    const sums = new Float64Array(4),
+      counts = new Float64Array(4);
     for (const v of values) {
       const c = nearest(centroids, v);
       // nearest agrees with a plain scan (ties to the lower index)
@@ -42,9 +43,10 @@ describe('k-means in one dimension', () => {
 describe.each(testBackends())('weight sharing kernels on %s', (backend) => {
   const ctx = useDevice(backend);
 
-  it('clusterSums adds each cluster\'s values (segments of odd lengths, an empty cluster) against float64', async () => {
+  it("clusterSums adds each cluster's values (segments of odd lengths, an empty cluster) against float64", async () => {
     const { device } = ctx;
-    const n = 1237, k = 9;
+    const n = 1237,
+      k = 9;
     const values = randomArray(n, 3);
     const r = new Random(5);
     const assignment = Uint32Array.from({ length: n }, () => (r.next() < 0.1 ? k : Math.min(k - 1, Math.floor(r.next() * (k - 1))))); // cluster k-1 stays empty
@@ -94,7 +96,7 @@ describe('k-means weight sharing of a model (Deep Compression)', () => {
     model.dispose();
   });
 
-  it('the gradient of a shared value is the sum of its weights\' gradients (finite differences), and fit trains only the shared values', async () => {
+  it("the gradient of a shared value is the sum of its weights' gradients (finite differences), and fit trains only the shared values", async () => {
     const { device } = ctx;
     const model = MLP.create(device, [6, 5, 3], { seed: 7, activation: 'tanh' });
     await prune(model, { type: 'layer', sparsity: 0.3 });
@@ -136,16 +138,21 @@ describe('k-means weight sharing of a model (Deep Compression)', () => {
     await fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 30, batchSize: rows, learningRate: 0.05 });
     expect(await loss()).toBeLessThan(before);
     for (const l of model.layers) {
-      const w = await l.weight.read(), cb = await l.quant!.codebook!.read(), a = await l.quant!.assignment!.read();
+      const w = await l.weight.read(),
+        cb = await l.quant!.codebook!.read(),
+        a = await l.quant!.assignment!.read();
       w.forEach((v, j) => expect(v).toBe(a[j]! < cb.length ? cb[a[j]!] : 0));
     }
     expect(Array.from(await model.layers[0]!.quant!.codebook!.read())).not.toEqual(Array.from(codebook));
-    await expect(fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 1, batchSize: rows, learningRate: 0.05, hooks: [quantizationAware({ bits: 4 })] })).rejects.toThrow(/shared \(k-means\) weights/);
+    await expect(fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 1, batchSize: rows, learningRate: 0.05, hooks: [quantizationAware({ bits: 4 })] })).rejects.toThrow(
+      /shared \(k-means\) weights/,
+    );
     // Pruned after sharing: the pruned weights leave their clusters and stay 0 through training.
     await prune(model, { type: 'global', sparsity: 0.6 });
     await fit(model, { features, rows, cols: 6, labels, classes: 3 }, { epochs: 3, batchSize: rows, learningRate: 0.05 });
     for (const l of model.layers) {
-      const w = await l.weight.read(), mask = await l.mask!.read();
+      const w = await l.weight.read(),
+        mask = await l.mask!.read();
       mask.forEach((m, j) => m === 0 && expect(w[j]).toBe(0));
     }
     model.dispose();

@@ -28,7 +28,16 @@ async function check(): Promise<boolean> {
     console.log('a CPU adapter: this run is for a GPU (DEVICE_ALLOW_CPU=1 to go on anyway)');
     return false;
   }
-  const checks = [...(await gemmChecks(device, [[67, 45, 33], [130, 132, 260], [1, 7, 3], [257, 100, 784]])), ...(await lossChecks(device)), ...(await stepChecks(device))];
+  const checks = [
+    ...(await gemmChecks(device, [
+      [67, 45, 33],
+      [130, 132, 260],
+      [1, 7, 3],
+      [257, 100, 784],
+    ])),
+    ...(await lossChecks(device)),
+    ...(await stepChecks(device)),
+  ];
   for (const c of checks) console.log(`${c.error < c.tolerance ? 'ok  ' : 'FAIL'} ${c.name}: relative error ${c.error.toExponential(2)} (tolerance ${c.tolerance})`);
   device.destroy();
   return checks.every((c) => c.error < c.tolerance);
@@ -41,7 +50,11 @@ async function timeVariants(): Promise<void> {
   for (const batch of [64, 128, 1024]) {
     for (let l = 0; l + 1 < widths.length; l++) {
       const [i, o] = [widths[l]!, widths[l + 1]!];
-      for (const [M, N, K, transA, transB] of [[batch, o, i, false, false], [i, o, batch, true, false], [batch, i, o, false, true]] as const) {
+      for (const [M, N, K, transA, transB] of [
+        [batch, o, i, false, false],
+        [i, o, batch, true, false],
+        [batch, i, o, false, true],
+      ] as const) {
         const a = device.tensor(randomValues(M * K, 1), transA ? [K, M] : [M, K]);
         const b = device.tensor(randomValues(K * N, 2), transB ? [N, K] : [K, N]);
         const out = device.empty([M, N]);

@@ -25,13 +25,13 @@ export const COMMON: Options = {
   backend: { type: 'string', arg: 'NAME', help: 'WebGPU adapter: auto, hardware, llvmpipe, swiftshader (default: env SHRINKRAY_BACKEND, else auto)' },
   quiet: { type: 'boolean', short: 'q', help: 'print nothing but errors (and the --json result)' },
   json: { type: 'boolean', help: 'print the result as one JSON object on stdout; progress goes to stderr' },
-  verbose: { type: 'boolean', help: 'print stack traces on errors, and the GPU driver\'s own notices' },
+  verbose: { type: 'boolean', help: "print stack traces on errors, and the GPU driver's own notices" },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
 export function parse(options: Options, argv: string[], positionalsAllowed = 0): { values: Values; positionals: string[] } {
   const all = { ...COMMON, ...options };
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: argv,

@@ -71,7 +71,12 @@ function loadCsv(values: Values, path: string, seed: number, fitStandardizer: bo
 function limited(values: Values, data: Dataset): Dataset {
   if (values.limit === undefined) return data;
   const limit = numberOf(values, 'limit', { integer: true, min: 1 });
-  return limit < data.rows ? subset(data, Array.from({ length: limit }, (_, i) => i)) : data;
+  return limit < data.rows
+    ? subset(
+        data,
+        Array.from({ length: limit }, (_, i) => i),
+      )
+    : data;
 }
 
 /**
@@ -84,7 +89,11 @@ export function loadData(values: Values, options: { standardize?: boolean; class
   let data: LoadedData;
   if (source === 'mnist') data = { name: 'MNIST', train: loadMnist('train'), test: loadMnist('test') };
   else if (source === 'idx') {
-    const need = (k: string) => stringOf(values, k) ?? (() => { throw new UsageError(`--data idx needs --${k}`); })();
+    const need = (k: string) =>
+      stringOf(values, k) ??
+      (() => {
+        throw new UsageError(`--data idx needs --${k}`);
+      })();
     data = {
       name: `IDX ${need('images')}`,
       train: datasetFromIdx(read(need('images')), read(need('labels')), 'training'),

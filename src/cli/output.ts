@@ -67,7 +67,14 @@ export class Output implements StudyLog {
     );
     bar.start(total, 0, { info: '' });
     return {
-      update: (done, fields) => bar.update(done, { info: fields ? Object.entries(fields).map(([k, v]) => `${k} ${v}`).join(' ') : '' }),
+      update: (done, fields) =>
+        bar.update(done, {
+          info: fields
+            ? Object.entries(fields)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(' ')
+            : '',
+        }),
       done: (summary) => {
         bar.stop();
         this.log(`${task}: done in ${elapsed()}${summary ? `, ${summary}` : ''}`);

@@ -28,7 +28,24 @@ import { bench } from './commands/bench.js';
 import { devices } from './commands/devices.js';
 import { cascadeCommand } from './commands/cascade.js';
 
-const COMMANDS: Command[] = [pipeline, train, evaluateCommand, pruneCommand, quantizeCommand, distillCommand, importance, simplifyCommand, cascadeCommand, cv, inspect, exportCommand, importCommand, audit, bench, devices];
+const COMMANDS: Command[] = [
+  pipeline,
+  train,
+  evaluateCommand,
+  pruneCommand,
+  quantizeCommand,
+  distillCommand,
+  importance,
+  simplifyCommand,
+  cascadeCommand,
+  cv,
+  inspect,
+  exportCommand,
+  importCommand,
+  audit,
+  bench,
+  devices,
+];
 
 function overview(): string {
   return [
@@ -66,12 +83,21 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'help') return main(argv[1] ? [argv[1], '--help'] : ['--help']);
   const named = argv[0] && !argv[0].startsWith('-') ? COMMANDS.find((c) => c.name === argv[0]) : undefined;
   if (argv[0] && !argv[0].startsWith('-') && !named)
-    throw new UsageError(`unknown command '${argv[0]}'${suggestion(argv[0], COMMANDS.map((c) => c.name))} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    throw new UsageError(
+      `unknown command '${argv[0]}'${suggestion(
+        argv[0],
+        COMMANDS.map((c) => c.name),
+      )} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`,
+    );
   const command = named ?? pipeline;
   const rest = named ? argv.slice(1) : argv;
   const { values, positionals } = parse(command.options, rest, command.positionals ?? 0);
   if (values.help) {
-    console.log(named ? helpText(command.usage, [command.summary, command.description].filter(Boolean).join('\n\n'), command.options) : `${overview()}\n\n${helpText(pipeline.usage, pipeline.description!, pipeline.options)}`);
+    console.log(
+      named
+        ? helpText(command.usage, [command.summary, command.description].filter(Boolean).join('\n\n'), command.options)
+        : `${overview()}\n\n${helpText(pipeline.usage, pipeline.description!, pipeline.options)}`,
+    );
     return 0;
   }
   const ctx = makeContext(values, positionals, ['shrinkray', ...argv].join(' '));

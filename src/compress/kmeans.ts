@@ -24,7 +24,8 @@ export interface KMeansResult {
 
 /** First index of `sorted` with a value > x (values <= a midpoint go to the lower cluster). */
 function upperBound(sorted: ArrayLike<number>, x: number): number {
-  let lo = 0, hi = sorted.length;
+  let lo = 0,
+    hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (sorted[mid]! <= x) lo = mid + 1;
@@ -39,7 +40,8 @@ export function kmeans1d(sorted: Float64Array, k: number, maxIterations = 300): 
   const n = sorted.length;
   const centroids = new Float64Array(k);
   if (n === 0) return { centroids, iterations: 0 };
-  const lo = sorted[0]!, hi = sorted[n - 1]!;
+  const lo = sorted[0]!,
+    hi = sorted[n - 1]!;
   for (let j = 0; j < k; j++) centroids[j] = k === 1 ? (lo + hi) / 2 : lo + ((hi - lo) * j) / (k - 1);
   const prefix = new Float64Array(n + 1);
   for (let i = 0; i < n; i++) prefix[i + 1] = prefix[i]! + sorted[i]!;
@@ -62,7 +64,8 @@ export function kmeans1d(sorted: Float64Array, k: number, maxIterations = 300): 
 
 /** Index of the nearest centroid (ascending centroids; a tie goes to the lower one). */
 export function nearest(centroids: ArrayLike<number>, v: number): number {
-  let lo = 0, hi = centroids.length - 1;
+  let lo = 0,
+    hi = centroids.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (v <= (centroids[mid]! + centroids[mid + 1]!) / 2) hi = mid;
@@ -84,12 +87,12 @@ export async function shareWeights(model: MLP, bits: number): Promise<LayerQuant
     const w = await l.weight.read();
     const mask = l.mask ? await l.mask.read() : undefined;
     const kept: number[] = [];
-    for (let i = 0; i < w.length; i++) if (!mask || mask[i] !== 0) kept.push(w[i]!);
+    for (let i = 0; i < w.length; i++) if (mask?.[i] !== 0) kept.push(w[i]!);
     const sorted = Float64Array.from(kept).sort();
     const { centroids } = kmeans1d(sorted, k);
     const codebook = Float32Array.from(centroids);
     const assignment = new Uint32Array(w.length).fill(k);
-    for (let i = 0; i < w.length; i++) if (!mask || mask[i] !== 0) assignment[i] = nearest(centroids, w[i]!);
+    for (let i = 0; i < w.length; i++) if (mask?.[i] !== 0) assignment[i] = nearest(centroids, w[i]!);
     const q: LayerQuant = {
       spec: { method: 'kmeans', bits },
       weight: { scale: device.tensor(new Float32Array([1])), zero: device.tensor(new Int32Array(1)), qmin: 0, qmax: k - 1 },

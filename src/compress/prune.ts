@@ -68,8 +68,7 @@ export async function prune(model: MLP, criterion: PruneCriterion): Promise<Prun
   const layers = model.layers;
   switch (criterion.type) {
     case 'threshold':
-      if (!(Number.isFinite(criterion.threshold) && criterion.threshold >= 0))
-        throw new InvalidArgumentError(`threshold must be a finite number >= 0, got ${criterion.threshold}.`);
+      if (!(Number.isFinite(criterion.threshold) && criterion.threshold >= 0)) throw new InvalidArgumentError(`threshold must be a finite number >= 0, got ${criterion.threshold}.`);
       for (const l of layers) maskValue(l.weight, maskOf(l), criterion.threshold);
       break;
     case 'layer':
@@ -99,8 +98,7 @@ export async function prune(model: MLP, criterion: PruneCriterion): Promise<Prun
     }
     case 'nm': {
       const { n, m } = criterion;
-      if (!Number.isInteger(n) || !Number.isInteger(m) || n < 1 || m > 32 || n > m)
-        throw new InvalidArgumentError(`An N:M pattern needs whole numbers 1 <= N <= M <= 32, got ${n}:${m}.`);
+      if (!Number.isInteger(n) || !Number.isInteger(m) || n < 1 || m > 32 || n > m) throw new InvalidArgumentError(`An N:M pattern needs whole numbers 1 <= N <= M <= 32, got ${n}:${m}.`);
       for (const l of layers) nmMask(l.weight, maskOf(l), n, m);
       break;
     }

@@ -21,14 +21,15 @@ export function quantizationAware(request: QuantRequest): TrainingHook {
   const spec = normalizeSpec(request);
   const method = spec.method ?? 'minmax';
   if (method === 'kmeans')
-    throw new InvalidArgumentError('k-means weight sharing is trained after clustering: quantizeWeights(model, { method: \'kmeans\', bits }), then fit fine-tunes the shared values.');
+    throw new InvalidArgumentError("k-means weight sharing is trained after clustering: quantizeWeights(model, { method: 'kmeans', bits }), then fit fine-tunes the shared values.");
   let model: MLP;
   let masters: Tensor<'f32'>[] = [];
   return {
     name: 'quantizationAware',
     begin(run) {
       model = run.model;
-      if (model.layers.some((l) => l.quant?.codebook)) throw new InvalidArgumentError('A model with shared (k-means) weights trains its shared values only; it cannot be quantized again while training.');
+      if (model.layers.some((l) => l.quant?.codebook))
+        throw new InvalidArgumentError('A model with shared (k-means) weights trains its shared values only; it cannot be quantized again while training.');
       masters = model.layers.map((l) => model.device.empty([l.inputs, l.units]));
     },
     beforeForward() {

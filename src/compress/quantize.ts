@@ -15,7 +15,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Dataset } from '../data/dataset.js';
-import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
+import { type GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import { copy } from '../kernels/elementwise.js';
 import { signQuantize } from '../kernels/sign.js';
 import { checkSpec, disposeQuant, normalizeSpec, qrange, type LayerQuant, type QuantRequest, type QuantSpec } from '../nn/quant-spec.js';
@@ -34,7 +34,8 @@ export { checkSpec, qrange, normalizeSpec, QUANT_METHODS, type QuantSpec, type Q
 /** CPU reference of the parameters for one channel (the same formulas as shaders/quant.wgsl). */
 export function referenceParams(min: number, max: number, spec: QuantSpec): { scale: number; zero: number } {
   const [qmin, qmax] = qrange(spec);
-  const lo = Math.min(min, 0), hi = Math.max(max, 0);
+  const lo = Math.min(min, 0),
+    hi = Math.max(max, 0);
   const f = Math.fround;
   // PyTorch floors the scale at float32 eps (torch.finfo(torch.float32).eps), all-zero ranges too.
   const eps = 2 ** -23;
@@ -76,7 +77,7 @@ export async function quantizeWeights(model: MLP, spec: QuantRequest): Promise<L
 export function quantizeLayers(model: MLP, request: QuantSpec): LayerQuant[] {
   const spec = normalizeSpec(request);
   const method = spec.method ?? 'minmax';
-  if (method === 'kmeans') throw new InvalidArgumentError('k-means weight sharing reads the weights back: use await quantizeWeights(model, { method: \'kmeans\', bits }).');
+  if (method === 'kmeans') throw new InvalidArgumentError("k-means weight sharing reads the weights back: use await quantizeWeights(model, { method: 'kmeans', bits }).");
   return model.layers.map((l) => {
     let weight: LayerQuant['weight'];
     if (method === 'minmax') {
@@ -116,12 +117,16 @@ export async function calibrateActivations(model: MLP, given: Dataset | GpuDatas
   // Per batch and layer input: min and max stay on the GPU until every batch is recorded.
   const ranges: { layer: number; min: Tensor<'f32'>; max: Tensor<'f32'> }[] = [];
   try {
-    await gpu.forEachBatch(batchSize, (x) => {
-      const outs = model.layers.map((l) => device.empty([x.shape[0]!, l.units]));
-      model.forward(x, outs);
-      [x, ...outs.slice(0, -1)].forEach((t, layer) => ranges.push({ layer, min: reduce(t, 'min'), max: reduce(t, 'max') }));
-      for (const t of outs) t.dispose();
-    }, rows);
+    await gpu.forEachBatch(
+      batchSize,
+      (x) => {
+        const outs = model.layers.map((l) => device.empty([x.shape[0]!, l.units]));
+        model.forward(x, outs);
+        [x, ...outs.slice(0, -1)].forEach((t, layer) => ranges.push({ layer, min: reduce(t, 'min'), max: reduce(t, 'max') }));
+        for (const t of outs) t.dispose();
+      },
+      rows,
+    );
     const lo = new Array<number>(model.layers.length).fill(Infinity);
     const hi = new Array<number>(model.layers.length).fill(-Infinity);
     for (const r of ranges) {
@@ -130,7 +135,7 @@ export async function calibrateActivations(model: MLP, given: Dataset | GpuDatas
     }
     return lo.map((l, i) => referenceParams(l, hi[i]!, { bits: 8, signed: false, symmetric: false }));
   } finally {
-    for (const r of ranges) (r.min.dispose(), r.max.dispose());
+    for (const r of ranges) r.min.dispose(), r.max.dispose();
     if (owned) gpu.dispose();
   }
 }
@@ -142,7 +147,18 @@ export async function calibrateActivations(model: MLP, given: Dataset | GpuDatas
 export class QuantizedMLP {
   private constructor(
     readonly model: MLP,
-    readonly layers: { packed: Tensor<'u32'>; laneBits: 8 | 4; outScale: F32; weight: QParams; bias: F32; activation: Activation; input: ActivationParams; inputQ: QParams; units: number; owned: Tensor[] }[],
+    readonly layers: {
+      packed: Tensor<'u32'>;
+      laneBits: 8 | 4;
+      outScale: F32;
+      weight: QParams;
+      bias: F32;
+      activation: Activation;
+      input: ActivationParams;
+      inputQ: QParams;
+      units: number;
+      owned: Tensor[];
+    }[],
   ) {}
 
   /** Packs a weight-quantized model (quantizeWeights) with calibrated activation parameters. */

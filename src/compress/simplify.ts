@@ -21,8 +21,7 @@ export async function removeUnits(model: MLP, layer: number, units: readonly num
   const drop = new Set(units);
   for (const u of drop) if (!Number.isInteger(u) || u < 0 || u >= cur.units) throw new InvalidArgumentError(`unit ${u} is not a unit of layer ${layer} (0 to ${cur.units - 1}).`);
   if (drop.size >= cur.units) throw new InvalidArgumentError(`Removing all ${cur.units} units of layer ${layer} would disconnect the network; keep at least one (or remove the layer).`);
-  for (const l of [cur, model.layers[layer + 1]!])
-    if (l.quant) throw new InvalidArgumentError('Units of quantized layers cannot be removed: simplify first, then quantize.');
+  for (const l of [cur, model.layers[layer + 1]!]) if (l.quant) throw new InvalidArgumentError('Units of quantized layers cannot be removed: simplify first, then quantize.');
   const keep = Array.from({ length: cur.units }, (_, u) => u).filter((u) => !drop.has(u));
   const read = async (t: typeof cur.mask) => (t ? await t.read() : undefined);
   const layers = [];

@@ -30,6 +30,9 @@ export async function compressedSize(model: MLP, options: SizeOptions = {}): Pro
   const { metadata = {}, ...encode } = options;
   const layers = await readLayers(model);
   const file = encodeLayers(layers, metadata, encode);
-  const dense = encodeLayers(layers.map(({ inputs, units, activation, weight, bias }) => ({ inputs, units, activation, weight, bias })), metadata);
+  const dense = encodeLayers(
+    layers.map(({ inputs, units, activation, weight, bias }) => ({ inputs, units, activation, weight, bias })),
+    metadata,
+  );
   return { totalBytes: file.bytes.length, parts: file.parts, layers: file.encodings, denseBytes: dense.bytes.length, ratio: dense.bytes.length / file.bytes.length };
 }

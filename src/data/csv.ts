@@ -36,8 +36,7 @@ export function parseCsv(text: string, options: CsvOptions): Dataset & { feature
   const rawLabels: string[] = [];
   lines.forEach((line, r) => {
     const lineNo = r + 2; // 1-based, after the header
-    if (line.length !== header.length)
-      throw new DataFormatError(`CSV line ${lineNo}: ${line.length} fields, the header has ${header.length}.`);
+    if (line.length !== header.length) throw new DataFormatError(`CSV line ${lineNo}: ${line.length} fields, the header has ${header.length}.`);
     let c = 0;
     line.forEach((field, i) => {
       const value = field.trim();
@@ -48,8 +47,7 @@ export function parseCsv(text: string, options: CsvOptions): Dataset & { feature
       }
       // Decimal notation only: Number() would also take "0x1F", "0b11" and "0o7".
       const v = DECIMAL.test(value) ? Number(value) : NaN;
-      if (!Number.isFinite(v))
-        throw new DataFormatError(`CSV line ${lineNo}, column '${header[i]}': ${value === '' ? 'missing value' : `'${value}' is not a number`}.`);
+      if (!Number.isFinite(v)) throw new DataFormatError(`CSV line ${lineNo}, column '${header[i]}': ${value === '' ? 'missing value' : `'${value}' is not a number`}.`);
       features[r * cols + c++] = v;
     });
   });

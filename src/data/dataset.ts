@@ -29,13 +29,10 @@ function firstNonFinite(a: Float32Array): number {
 
 /** Throws a typed error naming the first problem: sizes, NaN/Inf, labels out of range. */
 export function validateDataset(d: Dataset, name = 'data'): void {
-  if (!Number.isInteger(d.rows) || !Number.isInteger(d.cols) || d.rows < 1 || d.cols < 1)
-    throw new ShapeError(`${name}: rows and cols must be positive integers, got ${d.rows} x ${d.cols}.`);
-  if (d.features.length !== d.rows * d.cols)
-    throw new ShapeError(`${name}: ${d.features.length} feature values for ${d.rows} rows x ${d.cols} cols.`);
+  if (!Number.isInteger(d.rows) || !Number.isInteger(d.cols) || d.rows < 1 || d.cols < 1) throw new ShapeError(`${name}: rows and cols must be positive integers, got ${d.rows} x ${d.cols}.`);
+  if (d.features.length !== d.rows * d.cols) throw new ShapeError(`${name}: ${d.features.length} feature values for ${d.rows} rows x ${d.cols} cols.`);
   const bad = firstNonFinite(d.features);
-  if (bad >= 0)
-    throw new InvalidArgumentError(`${name}: feature ${d.features[bad]} at row ${Math.floor(bad / d.cols)}, column ${bad % d.cols}; clean or impute it first.`);
+  if (bad >= 0) throw new InvalidArgumentError(`${name}: feature ${d.features[bad]} at row ${Math.floor(bad / d.cols)}, column ${bad % d.cols}; clean or impute it first.`);
   if (d.labels && d.targets) throw new InvalidArgumentError(`${name}: give labels (classification) or targets (regression), not both.`);
   if (d.labels) {
     if (d.labels.length !== d.rows) throw new ShapeError(`${name}: ${d.labels.length} labels for ${d.rows} rows.`);
@@ -50,8 +47,7 @@ export function validateDataset(d: Dataset, name = 'data'): void {
     const t = firstNonFinite(d.targets);
     if (t >= 0) throw new InvalidArgumentError(`${name}: target ${d.targets[t]} at row ${Math.floor(t / d.targetCols!)} is not finite.`);
   }
-  if (d.bytes && (d.bytes.length !== d.rows * d.cols || !(d.byteScale! > 0)))
-    throw new ShapeError(`${name}: bytes must hold rows x cols values with a positive byteScale.`);
+  if (d.bytes && (d.bytes.length !== d.rows * d.cols || !(d.byteScale! > 0))) throw new ShapeError(`${name}: bytes must hold rows x cols values with a positive byteScale.`);
 }
 
 /** The rows at `index` as a new dataset (features, labels or targets, bytes). */

@@ -58,11 +58,7 @@ export class GpuDataset {
    * batch gathered into x [count, cols] and y (labels or targets), and the batch's first position
    * in `rows`. Tensors are reused across batches and freed at the end.
    */
-  async forEachBatch(
-    batchSize: number,
-    visit: (x: Tensor<'f32'>, y: Tensor, offset: number) => void | Promise<void>,
-    rows?: ArrayLike<number>,
-  ): Promise<void> {
+  async forEachBatch(batchSize: number, visit: (x: Tensor<'f32'>, y: Tensor, offset: number) => void | Promise<void>, rows?: ArrayLike<number>): Promise<void> {
     const order = rows ? Uint32Array.from(rows) : Uint32Array.from({ length: this.rows }, (_, i) => i);
     const index = this.device.tensor(order);
     const buffers = new Map<number, { x: Tensor<'f32'>; y: Tensor }>();
@@ -76,7 +72,7 @@ export class GpuDataset {
       }
     } finally {
       index.dispose();
-      for (const { x, y } of buffers.values()) (x.dispose(), y.dispose());
+      for (const { x, y } of buffers.values()) x.dispose(), y.dispose();
     }
   }
 

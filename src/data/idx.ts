@@ -30,8 +30,7 @@ export function parseIdx(buffer: Uint8Array, name = 'IDX file'): IdxArray {
   }
   if (buffer.length !== header + count)
     throw new DataFormatError(
-      `${name}: ${buffer.length - header} data bytes but the header [${dims.join(', ')}] says ${count}` +
-        (buffer.length < header + count ? ' (truncated).' : ' (trailing bytes).'),
+      `${name}: ${buffer.length - header} data bytes but the header [${dims.join(', ')}] says ${count}${buffer.length < header + count ? ' (truncated).' : ' (trailing bytes).'}`,
     );
   return { dims, data: buffer.subarray(header) };
 }

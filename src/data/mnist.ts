@@ -37,8 +37,7 @@ export function datasetFromIdx(images: Uint8Array, labels: Uint8Array, name = 'M
   const [n, h, w] = img.dims as [number, number, number];
   if (lab.dims[0] !== n) throw new DataFormatError(`${name}: ${n} images but ${lab.dims[0]} labels.`);
   const classes = 10;
-  for (let i = 0; i < n; i++)
-    if (lab.data[i]! >= classes) throw new DataFormatError(`${name} labels: label ${lab.data[i]} at ${i} is not a digit.`);
+  for (let i = 0; i < n; i++) if (lab.data[i]! >= classes) throw new DataFormatError(`${name} labels: label ${lab.data[i]} at ${i} is not a digit.`);
   const features = new Float32Array(n * h * w);
   for (let i = 0; i < features.length; i++) features[i] = img.data[i]! / 255;
   return { features, rows: n, cols: h * w, labels: Int32Array.from(lab.data), classes, bytes: img.data, byteScale: 1 / 255 };

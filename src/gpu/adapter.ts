@@ -54,8 +54,7 @@ function isNode(): boolean {
 
 function backendFromEnv(option: Backend | undefined): Backend {
   const value = option ?? (isNode() ? process.env.SHRINKRAY_BACKEND : undefined) ?? 'auto';
-  if (!(BACKENDS as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`Unknown backend '${value}' (option backend or SHRINKRAY_BACKEND); use one of ${BACKENDS.join(', ')}.`);
+  if (!(BACKENDS as readonly string[]).includes(value)) throw new InvalidArgumentError(`Unknown backend '${value}' (option backend or SHRINKRAY_BACKEND); use one of ${BACKENDS.join(', ')}.`);
   return value as Backend;
 }
 

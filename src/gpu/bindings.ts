@@ -87,19 +87,24 @@ export class Bindings {
     const texels = tensor.size / 4;
     const rows = Math.max(1, Math.ceil(texels / TEXTURE_ROW));
     const limit = this.gpu.limits.maxTextureDimension2D;
-    if (rows > limit)
-      throw new LimitError(`kernel '${where}': a tensor of ${tensor.size} elements needs ${rows} texture rows of ${TEXTURE_ROW} texels; maxTextureDimension2D is ${limit}.`);
+    if (rows > limit) throw new LimitError(`kernel '${where}': a tensor of ${tensor.size} elements needs ${rows} texture rows of ${TEXTURE_ROW} texels; maxTextureDimension2D is ${limit}.`);
     const key = `${slot}:${rows}`;
     let cached = this.textures.get(key);
     if (!cached) {
-      const texture = this.gpu.createTexture({ size: [TEXTURE_ROW, rows], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST, label: `shrinkray-texture-${key}` });
+      const texture = this.gpu.createTexture({
+        size: [TEXTURE_ROW, rows],
+        format: 'rgba32float',
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+        label: `shrinkray-texture-${key}`,
+      });
       cached = { texture, view: texture.createView() };
       this.textures.set(key, cached);
     }
     const { texture, view } = cached;
     const buffer = tensor.buffer;
     const encoder = this.recorder.copies();
-    const full = Math.floor(texels / TEXTURE_ROW), rest = texels % TEXTURE_ROW;
+    const full = Math.floor(texels / TEXTURE_ROW),
+      rest = texels % TEXTURE_ROW;
     if (full > 0) encoder.copyBufferToTexture({ buffer, bytesPerRow: TEXTURE_ROW * 16 }, { texture }, [TEXTURE_ROW, full]);
     if (rest > 0) encoder.copyBufferToTexture({ buffer, offset: full * TEXTURE_ROW * 16 }, { texture, origin: [0, full] }, [rest, 1]);
     return view;

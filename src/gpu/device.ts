@@ -43,7 +43,14 @@ export class Device {
   readonly llvmpipe: boolean;
 
   /** Use createDevice(); this constructor wraps an existing GPUDevice. The Dawn instance is held as long as the device. */
-  constructor(readonly gpu: GPUDevice, readonly adapter: GPUAdapter | null, private instance: GPU | null, readonly backend: string, options: CreateDeviceOptions) {
+  constructor(
+    readonly gpu: GPUDevice,
+    readonly adapter: GPUAdapter | null,
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so that the Dawn instance lives as long as the device
+    private instance: GPU | null,
+    readonly backend: string,
+    options: CreateDeviceOptions,
+  ) {
     this.wgslFeatures = new Set((instance ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu)?.wgslLanguageFeatures ?? []);
     this.pool = new BufferPool(gpu);
     this.recorder = new Recorder(gpu);

@@ -39,7 +39,8 @@ export class Dispatcher {
     const gpu = this.device.gpu;
     const max = gpu.limits.maxComputeWorkgroupsPerDimension;
     const where = `${kernel.name}.${entry}`;
-    if (workgroups.some((w) => !Number.isInteger(w) || w < 0 || w > max)) throw new LimitError(`kernel '${where}': workgroups [${workgroups.join(', ')}] exceed maxComputeWorkgroupsPerDimension ${max}.`);
+    if (workgroups.some((w) => !Number.isInteger(w) || w < 0 || w > max))
+      throw new LimitError(`kernel '${where}': workgroups [${workgroups.join(', ')}] exceed maxComputeWorkgroupsPerDimension ${max}.`);
     if (workgroups.some((w) => w === 0)) return;
     if (kernel.failure) throw kernel.failure;
     const info = kernel.entry(entry);

@@ -147,10 +147,7 @@ export class Kernel {
           : {
               binding: b.binding,
               visibility: GPUShaderStage.COMPUTE,
-              buffer:
-                b.kind === 'uniform'
-                  ? { type: 'uniform' as const, hasDynamicOffset: true }
-                  : { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+              buffer: b.kind === 'uniform' ? { type: 'uniform' as const, hasDynamicOffset: true } : { type: b.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
             },
       ),
     });
@@ -216,12 +213,10 @@ export function checkArgs(kernel: string, entry: EntryPoint, args: KernelArgs, o
       continue;
     }
     if (!isTensor(arg)) throw new KernelArgumentError(`${where(b.name)}: is a ${b.kind === 'texture' ? 'texture' : 'storage buffer'}; pass a Tensor.`);
-    if (b.kind === 'texture' && arg.size % 4 !== 0)
-      throw new KernelArgumentError(`${where(b.name)}: a texture holds whole vec4s, but the tensor has ${arg.size} elements (not a multiple of 4).`);
+    if (b.kind === 'texture' && arg.size % 4 !== 0) throw new KernelArgumentError(`${where(b.name)}: a texture holds whole vec4s, but the tensor has ${arg.size} elements (not a multiple of 4).`);
     if (arg.device !== owner) throw new KernelArgumentError(`${where(b.name)}: the tensor belongs to another device.`);
     if (arg.dtype !== b.scalar) throw new KernelArgumentError(`${where(b.name)}: expects ${b.scalar} elements but got a ${arg.dtype} tensor.`);
-    if (arg.byteLength < b.minBytes)
-      throw new KernelArgumentError(`${where(b.name)}: needs at least ${b.minBytes} bytes but the tensor has ${arg.byteLength}.`);
+    if (arg.byteLength < b.minBytes) throw new KernelArgumentError(`${where(b.name)}: needs at least ${b.minBytes} bytes but the tensor has ${arg.byteLength}.`);
     const buffer = arg.buffer;
     const clash = b.access === 'read_write' ? all.get(buffer) : writable.get(buffer);
     if (clash) throw new KernelArgumentError(`${where(b.name)}: the same tensor is bound to '${clash}' and one of them is writable.`);

@@ -70,8 +70,7 @@ export class Tensor<D extends DType = DType> {
 
   /** A view with another shape of the same element count, sharing the buffer (not owning it). */
   reshape(shape: readonly number[]): Tensor<D> {
-    if (elementCount(shape) !== this.size)
-      throw new ShapeError(`Cannot reshape [${this.shape.join(', ')}] (${this.size} elements) to [${shape.join(', ')}].`);
+    if (elementCount(shape) !== this.size) throw new ShapeError(`Cannot reshape [${this.shape.join(', ')}] (${this.size} elements) to [${shape.join(', ')}].`);
     return new TensorView(this, shape);
   }
 

@@ -17,7 +17,8 @@ export class BitWriter {
       this.bytes = grown;
     }
     for (let i = 0; i < width; ) {
-      const at = this.bit >> 3, shift = this.bit & 7;
+      const at = this.bit >> 3,
+        shift = this.bit & 7;
       const take = Math.min(8 - shift, width - i);
       this.bytes[at]! |= ((value >>> i) & ((1 << take) - 1)) << shift;
       i += take;
@@ -48,7 +49,8 @@ export class BitReader {
     if (this.bit + width > this.bytes.length * 8) throw new DataFormatError(`${this.what} ends before its last value.`);
     let v = 0;
     for (let i = 0; i < width; ) {
-      const at = this.bit >> 3, shift = this.bit & 7;
+      const at = this.bit >> 3,
+        shift = this.bit & 7;
       const take = Math.min(8 - shift, width - i);
       v |= ((this.bytes[at]! >> shift) & ((1 << take) - 1)) << i;
       i += take;

@@ -33,7 +33,8 @@ export function codeLengths(frequencies: ArrayLike<number>, maxLength = MAX_CODE
     const parent: number[] = new Array(leaves.length * 2 - 1).fill(-1);
     const weight = leaves.map((l) => l.weight);
     const merged: number[] = [];
-    let leaf = 0, node = 0;
+    let leaf = 0,
+      node = 0;
     const takeSmallest = (): number => {
       const nodeIndex = leaves.length + node;
       if (leaf < leaves.length && (node >= merged.length || weight[leaf]! <= merged[node]!)) return leaf++;
@@ -41,7 +42,8 @@ export function codeLengths(frequencies: ArrayLike<number>, maxLength = MAX_CODE
       return nodeIndex;
     };
     for (let k = 0; k < leaves.length - 1; k++) {
-      const a = takeSmallest(), b = takeSmallest();
+      const a = takeSmallest(),
+        b = takeSmallest();
       const id = leaves.length + merged.length;
       const w = (a < leaves.length ? weight[a]! : merged[a - leaves.length]!) + (b < leaves.length ? weight[b]! : merged[b - leaves.length]!);
       merged.push(w);
@@ -86,7 +88,8 @@ export function huffmanEncode(symbols: ArrayLike<number>, lengths: Uint8Array): 
   const codes = canonicalCodes(lengths);
   const w = new BitWriter();
   for (let i = 0; i < symbols.length; i++) {
-    const s = symbols[i]!, l = lengths[s]!;
+    const s = symbols[i]!,
+      l = lengths[s]!;
     if (!l) throw new RangeError(`symbol ${s} has no code.`);
     w.write(reverse(codes[s]!, l), l);
   }
@@ -129,7 +132,10 @@ export function huffmanDecode(bytes: Uint8Array, lengths: Uint8Array, count: num
   const r = new BitReader(bytes, what);
   const out = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
-    let code = 0, first = 0, index = 0, symbol = -1;
+    let code = 0,
+      first = 0,
+      index = 0,
+      symbol = -1;
     for (let len = 1; len <= MAX_CODE_LENGTH; len++) {
       code |= r.read(1);
       const n = perLength[len]!;

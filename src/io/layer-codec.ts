@@ -27,7 +27,6 @@ import { fromFloat16Bits, toFloat16Bits } from './float16.js';
 import { codeLengths, huffmanBits, huffmanDecode, huffmanEncode, packLengths, unpackLengths } from './huffman.js';
 import { tensorArray, type SafeFile, type TensorToWrite } from './safetensors.js';
 
-
 export interface WeightEncoding {
   /** Stored values. */
   kept: number;
@@ -219,7 +218,7 @@ const fail = (message: string): never => {
 /** The encoding as the metadata stores it: defaults left out (dense positions, raw streams, codes for quantized layers). */
 export function compactEncoding(e: WeightEncoding, quantized: boolean): Partial<WeightEncoding> {
   const out: Partial<WeightEncoding> = { ...e };
-  if (e.positions === 'dense') (delete out.positions, delete out.kept);
+  if (e.positions === 'dense') delete out.positions, delete out.kept;
   if (e.values === (quantized ? 'codes' : 'f32')) delete out.values;
   if (e.valuesCode === 'raw') delete out.valuesCode;
   if (e.positionsCode === 'raw') delete out.positionsCode;
@@ -286,7 +285,7 @@ function decodePositions(file: SafeFile, prefix: string, e: WeightEncoding, size
   // The stream is read (and its length checked) before the layer-sized arrays are allocated.
   if (e.positions === 'bitmap') {
     const bits = tensorArray(file, name, 'U8', [Math.ceil(size / 8)]);
-    if (size % 8 && bits[bits.length - 1]! >> size % 8) fail(`${name} has bits set past its ${size} positions.`);
+    if (size % 8 && bits[bits.length - 1]! >> (size % 8)) fail(`${name} has bits set past its ${size} positions.`);
     const mask = new Float32Array(size);
     const positions = new Uint32Array(e.kept);
     let n = 0;
@@ -304,7 +303,8 @@ function decodePositions(file: SafeFile, prefix: string, e: WeightEncoding, size
   const entries = symbolStream(file, name, e.positionsCode!, e.entries!, M + 1, bits);
   const mask = new Float32Array(size);
   const positions = new Uint32Array(e.kept);
-  let at = -1, n = 0;
+  let at = -1,
+    n = 0;
   for (const d of entries) {
     at += d === 0 ? M : d;
     if (at >= size) fail(`${name} runs past the layer's ${size} positions.`);
@@ -324,8 +324,7 @@ function decodePositions(file: SafeFile, prefix: string, e: WeightEncoding, size
  * are allocated.
  */
 export function checkClaim(e: WeightEncoding, size: number, name: string): void {
-  if (e.positions === 'relative' && size > (e.entries! + 1) * (2 ** e.indexBits! - 1) + 1)
-    fail(`${name}: ${e.entries} relative entries cannot span the layer's ${size} positions.`);
+  if (e.positions === 'relative' && size > (e.entries! + 1) * (2 ** e.indexBits! - 1) + 1) fail(`${name}: ${e.entries} relative entries cannot span the layer's ${size} positions.`);
 }
 
 export interface DecodedWeight {
@@ -367,7 +366,7 @@ export function decodeWeight(file: SafeFile, prefix: string, spec: DenseSpec, e:
   } else if (e.values === 'f16') {
     const t = file.tensors.get(`${prefix}${dense ? '' : '.values'}`);
     const shape = dense ? [spec.inputs, spec.units] : [e.kept];
-    if (!t || t.dtype !== 'F16' || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) fail(`${prefix}: the f16 values must be an F16 tensor [${shape.join(', ')}].`);
+    if (t?.dtype !== 'F16' || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) fail(`${prefix}: the f16 values must be an F16 tensor [${shape.join(', ')}].`);
     const bytes = t!.bytes.slice();
     floats = Float32Array.from(new Uint16Array(bytes.buffer, 0, bytes.length / 2), fromFloat16Bits);
   } else floats = tensorArray(file, dense ? prefix : `${prefix}.values`, 'F32', dense ? [spec.inputs, spec.units] : [e.kept]);

@@ -40,7 +40,7 @@ function unpackWeights(packed: Uint32Array, inputs: number, units: number, spec:
 /** A 0/1 mask from a bitmap tensor (one bit per value, least significant bit first). */
 export function unbitmap(file: SafeFile, name: string, count: number): Float32Array {
   const bits = tensorArray(file, name, 'U8', [Math.ceil(count / 8)]);
-  if (count % 8 && bits[bits.length - 1]! >> count % 8) throw new DataFormatError(`${name} has bits set past its ${count} values.`);
+  if (count % 8 && bits[bits.length - 1]! >> (count % 8)) throw new DataFormatError(`${name} has bits set past its ${count} values.`);
   return Float32Array.from({ length: count }, (_, i) => (bits[i >> 3]! >> (i & 7)) & 1);
 }
 

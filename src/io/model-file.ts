@@ -117,9 +117,7 @@ export function encodeLayers(layers: LayerContent[], extra: Record<string, strin
   for (const [i, l] of layers.entries()) {
     const { tensors: weightTensors, encoding } = encodeWeight(`layers.${i}.weight`, l, l, options);
     Object.assign(tensors, weightTensors);
-    tensors[`layers.${i}.bias`] = options.float16
-      ? { dtype: 'F16', shape: [l.units], data: Uint16Array.from(l.bias, toFloat16Bits) }
-      : { dtype: 'F32', shape: [l.units], data: l.bias };
+    tensors[`layers.${i}.bias`] = options.float16 ? { dtype: 'F16', shape: [l.units], data: Uint16Array.from(l.bias, toFloat16Bits) } : { dtype: 'F32', shape: [l.units], data: l.bias };
     if (l.biasMask) tensors[`layers.${i}.bias_mask_bits`] = { dtype: 'U8', shape: [Math.ceil(l.units / 8)], data: bitmap(l.biasMask) };
     encodings.push(options.float16 ? { ...encoding, bias: 'f16' } : encoding);
   }
@@ -160,9 +158,7 @@ function parseArchitecture(meta: Record<string, string>): DenseSpec[] {
   const ok =
     Array.isArray(specs) &&
     specs.length > 0 &&
-    specs.every(
-      (s) => typeof s === 'object' && s !== null && Number.isSafeInteger(s.inputs) && Number.isSafeInteger(s.units) && typeof s.activation === 'string' && s.activation in ACTIVATIONS,
-    );
+    specs.every((s) => typeof s === 'object' && s !== null && Number.isSafeInteger(s.inputs) && Number.isSafeInteger(s.units) && typeof s.activation === 'string' && s.activation in ACTIVATIONS);
   if (!ok) throw new DataFormatError('The model file has a malformed architecture in its metadata.');
   const layers = (specs as DenseSpec[]).map(({ inputs, units, activation }) => ({ inputs, units, activation }));
   try {
@@ -231,7 +227,7 @@ export function layersWithoutWeights(bytes: Uint8Array): number[] {
   const file = decodeSafetensors(bytes);
   const specs = parseArchitecture(file.metadata);
   const layers = decodeLayers(file, specs, parseQuantization(file.metadata, specs.length));
-  return layers.flatMap((l, i) => (l.mask ? !l.mask.some((m) => m !== 0) : !l.weight.some((w) => w !== 0)) ? [i] : []);
+  return layers.flatMap((l, i) => ((l.mask ? !l.mask.some((m) => m !== 0) : !l.weight.some((w) => w !== 0)) ? [i] : []));
 }
 
 /**
@@ -248,7 +244,10 @@ export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected
   }
   const quant = parseQuantization(file.metadata, specs.length);
   const layers = decodeLayers(file, specs, quant);
-  const model = MLP.fromWeights(device, specs.map((s, i) => ({ ...s, weight: layers[i]!.weight, bias: layers[i]!.bias })));
+  const model = MLP.fromWeights(
+    device,
+    specs.map((s, i) => ({ ...s, weight: layers[i]!.weight, bias: layers[i]!.bias })),
+  );
   specs.forEach((s, i) => {
     const layer = model.layers[i]!;
     const { mask, biasMask, quant: qd } = layers[i]!;

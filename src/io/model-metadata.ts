@@ -60,8 +60,7 @@ export function infoOf(metadata: Record<string, string>, inputs: number, outputs
   }
   if (metadata.classes !== undefined) {
     const raw = json(metadata, 'classes');
-    if (!Array.isArray(raw) || !raw.every((c) => typeof c === 'string') || new Set(raw).size !== raw.length)
-      throw new DataFormatError(`the 'classes' metadata must list distinct class names.`);
+    if (!Array.isArray(raw) || !raw.every((c) => typeof c === 'string') || new Set(raw).size !== raw.length) throw new DataFormatError(`the 'classes' metadata must list distinct class names.`);
     if (raw.length > outputs) throw new DataFormatError(`${raw.length} class names for ${outputs} outputs.`);
     info.classNames = raw as string[];
   }

@@ -22,7 +22,9 @@ import { ProtoWriter } from './protobuf.js';
 
 const OPSET = 13;
 const IR_VERSION = 7;
-const FLOAT = 1, UINT8 = 2, INT8 = 3;
+const FLOAT = 1,
+  UINT8 = 2,
+  INT8 = 3;
 const ATTR_INT = 2;
 const ACTIVATION_OPS = { identity: null, relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' } as const;
 
@@ -53,9 +55,7 @@ function node(op: string, inputs: string[], outputs: string[], name: string, int
 }
 
 function valueInfo(name: string, width: number): ProtoWriter {
-  const dims = new ProtoWriter()
-    .message(1, new ProtoWriter().string(2, 'batch'))
-    .message(1, new ProtoWriter().int(1, width));
+  const dims = new ProtoWriter().message(1, new ProtoWriter().string(2, 'batch')).message(1, new ProtoWriter().int(1, width));
   const tensorType = new ProtoWriter().int(1, FLOAT).message(2, dims);
   return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensorType));
 }
@@ -70,7 +70,7 @@ export async function modelToOnnx(model: MLP, options: OnnxOptions = {}): Promis
   for (const [i, l] of model.layers.entries()) {
     const last = i === model.layers.length - 1;
     const w = await l.weight.read();
-    let weightName = `layers.${i}.weight`;
+    const weightName = `layers.${i}.weight`;
     if (l.quant && mode === 'qdq' && (l.quant.spec.method ?? 'minmax') === 'minmax') {
       const scale = await l.quant.weight.scale.read();
       const zero = await l.quant.weight.zero.read();
@@ -109,11 +109,5 @@ export async function modelToOnnx(model: MLP, options: OnnxOptions = {}): Promis
   for (const t of initializers) graph.message(5, t);
   graph.message(11, valueInfo('input', model.inputs));
   graph.message(12, valueInfo('output', model.outputs));
-  return new ProtoWriter()
-    .int(1, IR_VERSION)
-    .string(2, 'shrinkray')
-    .string(3, '0.1.0')
-    .message(7, graph)
-    .message(8, new ProtoWriter().string(1, '').int(2, OPSET))
-    .finish();
+  return new ProtoWriter().int(1, IR_VERSION).string(2, 'shrinkray').string(3, '0.1.0').message(7, graph).message(8, new ProtoWriter().string(1, '').int(2, OPSET)).finish();
 }

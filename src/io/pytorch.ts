@@ -55,8 +55,7 @@ function floats(name: string, t: SafeTensor): Float32Array {
     default:
       throw new DataFormatError(`PyTorch import: tensor '${name}' is ${t.dtype}; only float weights (F32, F64, F16, BF16) can be imported.`);
   }
-  for (let i = 0; i < n; i++)
-    if (!Number.isFinite(out[i]!)) throw new DataFormatError(`PyTorch import: tensor '${name}' holds ${out[i]} at element ${i}.`);
+  for (let i = 0; i < n; i++) if (!Number.isFinite(out[i]!)) throw new DataFormatError(`PyTorch import: tensor '${name}' holds ${out[i]} at element ${i}.`);
   return out;
 }
 
@@ -64,8 +63,7 @@ function floats(name: string, t: SafeTensor): Float32Array {
 export function modelFromPytorchSafetensors(device: Device, bytes: Uint8Array, options: PytorchImportOptions = {}): MLP {
   const activation = options.activation ?? 'relu';
   const output = options.output ?? 'identity';
-  for (const a of [activation, output])
-    if (!(a in ACTIVATIONS)) throw new InvalidArgumentError(`Unknown activation '${a}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
+  for (const a of [activation, output]) if (!(a in ACTIVATIONS)) throw new InvalidArgumentError(`Unknown activation '${a}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
   const file = decodeSafetensors(bytes);
   const linear = new Map<number, { weight?: string; bias?: string }>();
   let prefix: string | null = null;

@@ -47,8 +47,7 @@ export function copy(a: F32, out?: F32): F32 {
 export function copyInto(a: F32, out: F32, offset: number): F32 {
   requireDType('copyInto', 'a', a, 'f32');
   requireDType('copyInto', 'out', out, 'f32');
-  if (!Number.isInteger(offset) || offset < 0 || offset + a.size > out.size)
-    throw new InvalidArgumentError(`copyInto: ${a.size} elements at offset ${offset} do not fit ${out.size}.`);
+  if (!Number.isInteger(offset) || offset < 0 || offset + a.size > out.size) throw new InvalidArgumentError(`copyInto: ${a.size} elements at offset ${offset} do not fit ${out.size}.`);
   return run('copy', out, { a }, 1, 0, offset, a.size);
 }
 

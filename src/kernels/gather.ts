@@ -47,12 +47,10 @@ export function gatherLabels(labels: Tensor<'i32'>, index: Tensor<'u32'>, option
   const device = labels.device;
   const target = output(device, [count], 'i32', options.out, 'gatherLabels');
   const groups = Math.ceil(count / 64);
-  device.dispatch(
-    device.kernel('gather'),
-    'gather_i32',
-    { p: { rows: labels.size, cols: 1, count, offset, scale: 1 }, xi: labels, index, outi: target },
-    [Math.min(groups, 65535), Math.ceil(groups / 65535)],
-  );
+  device.dispatch(device.kernel('gather'), 'gather_i32', { p: { rows: labels.size, cols: 1, count, offset, scale: 1 }, xi: labels, index, outi: target }, [
+    Math.min(groups, 65535),
+    Math.ceil(groups / 65535),
+  ]);
   return target;
 }
 

@@ -93,10 +93,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   const [br, bc] = b.shape as [number, number];
   const [M, K] = transA ? [ac, ar] : [ar, ac];
   const [K2, N] = transB ? [bc, br] : [br, bc];
-  if (K !== K2)
-    throw new ShapeError(
-      `gemm: op(A) is [${M}, ${K}] but op(B) is [${K2}, ${N}] (A [${a.shape}]${transA ? '^T' : ''}, B [${b.shape}]${transB ? '^T' : ''}); inner sizes must match.`,
-    );
+  if (K !== K2) throw new ShapeError(`gemm: op(A) is [${M}, ${K}] but op(B) is [${K2}, ${N}] (A [${a.shape}]${transA ? '^T' : ''}, B [${b.shape}]${transB ? '^T' : ''}); inner sizes must match.`);
   if (M < 1 || N < 1 || K < 1) throw new ShapeError(`gemm: M, N and K must be at least 1, got ${M}, ${N}, ${K}.`);
   if (!Number.isFinite(alpha) || !Number.isFinite(beta)) throw new InvalidArgumentError(`gemm: alpha and beta must be finite (${alpha}, ${beta}).`);
   if (beta !== 0 && !options.out) throw new InvalidArgumentError('gemm: beta != 0 scales the existing C, so pass it as out.');
@@ -114,8 +111,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   const textureElements = 4 * TEXTURE_ROW * device.gpu.limits.maxTextureDimension2D;
   const usable = applicableVariants(M, N, K, transA, transB, textureElements);
   const chosen = variant === 'auto' ? autoVariant(M, N, K, transA, transB, !device.cpuFallback, textureElements) : variant;
-  if (!usable.includes(chosen))
-    throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
+  if (!usable.includes(chosen)) throw new InvalidArgumentError(`gemm: version ${chosen} does not apply to M=${M} N=${N} K=${K} transA=${transA} transB=${transB} (use ${usable.join(', ')}).`);
 
   const unused = placeholder(device, 'f32');
   const sumsBinding = SUMS_BINDING[chosen];
@@ -123,9 +119,15 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   const vec4 = (name: string, yes: boolean) => (yes ? `${name}4` : name);
   const args = {
     p: {
-      M, N, K, alpha, beta,
-      a_m: transA ? 1 : K, a_k: transA ? M : 1,
-      b_k: transB ? 1 : N, b_n: transB ? K : 1,
+      M,
+      N,
+      K,
+      alpha,
+      beta,
+      a_m: transA ? 1 : K,
+      a_k: transA ? M : 1,
+      b_k: transB ? 1 : N,
+      b_n: transB ? K : 1,
     },
     [mat ? 'ta' : 'a']: a,
     [mat ? 'tb' : vec4('b', chosen === 'tiled_b4')]: b,
@@ -136,7 +138,8 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   };
   const fusedSums = sumsBinding !== undefined && options.columnSums !== undefined;
   const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT_ROWS, MAT_COLS] : [TM, TN];
-  const rowBlocks = Math.ceil(M / rows), colBlocks = Math.ceil(N / cols);
+  const rowBlocks = Math.ceil(M / rows),
+    colBlocks = Math.ceil(N / cols);
   // On a GPU, x stays along N: neighbouring threads then read neighbouring columns of B (and the
   // rule was measured on CPU adapters only).
   const alongX = device.cpuFallback && chosen !== 'naive' && rowsAlongX(rowBlocks, colBlocks);
@@ -187,7 +190,6 @@ export function gemmKernel(device: Device): Kernel {
 export function sampledTextures(source: string): string {
   const storage = 'texture_storage_2d<rgba32float, read>';
   const load = 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))';
-  if (source.split(storage).length !== 5 || !source.includes(load))
-    throw new Error('gemm.wgsl changed: update sampledTextures (four texture_storage_2d uses and texel() expected).');
+  if (source.split(storage).length !== 5 || !source.includes(load)) throw new Error('gemm.wgsl changed: update sampledTextures (four texture_storage_2d uses and texel() expected).');
   return source.replaceAll(storage, 'texture_2d<f32>').replace(load, 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
 }

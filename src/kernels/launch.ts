@@ -26,14 +26,12 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 /** Returns `out`, or a new tensor of `shape`; checks a given out's shape and dtype. */
 export function output<D extends DType>(device: Device, shape: readonly number[], dtype: D, out: Tensor<D> | undefined, op: string): Tensor<D> {
   if (!out) return device.empty(shape, dtype);
-  if (!sameShape(out.shape, shape) || out.dtype !== dtype)
-    throw new ShapeError(`${op}: out is ${out.dtype} [${out.shape.join(', ')}], expected ${dtype} [${shape.join(', ')}].`);
+  if (!sameShape(out.shape, shape) || out.dtype !== dtype) throw new ShapeError(`${op}: out is ${out.dtype} [${out.shape.join(', ')}], expected ${dtype} [${shape.join(', ')}].`);
   return out;
 }
 
 export function requireShape(op: string, name: string, t: Tensor, shape: readonly number[]): void {
-  if (!sameShape(t.shape, shape))
-    throw new ShapeError(`${op}: ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}].`);
+  if (!sameShape(t.shape, shape)) throw new ShapeError(`${op}: ${name} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}].`);
 }
 
 export function requireRank(op: string, name: string, t: Tensor, rank: number): void {

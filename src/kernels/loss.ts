@@ -40,7 +40,6 @@ export interface LossCall {
   step?: number;
 }
 
-
 /** Accumulates the batch's summed loss and correct count into stats, and writes dL/dz if grad is given. */
 export function lossForward(kind: LossKind, call: LossCall): void {
   const { z, target, stats, grad, labelSmoothing = 0, step = 0 } = call;

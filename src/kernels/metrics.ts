@@ -46,10 +46,5 @@ export function perSample(z: F32, labels: Tensor<'i32'>, samples: F32, offset: n
   requireShape('perSample', 'labels', labels, [rows]);
   if (samples.size < 4 * (offset + rows)) throw new RangeError(`perSample: samples hold ${samples.size / 4} rows, need ${offset + rows}`);
   const device = z.device;
-  device.dispatch(
-    device.kernel('metrics'),
-    'per_sample',
-    { p: { rows, cols, k: 0, offset }, z, labels, samples },
-    grid(Math.ceil(rows / 64), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-  );
+  device.dispatch(device.kernel('metrics'), 'per_sample', { p: { rows, cols, k: 0, offset }, z, labels, samples }, grid(Math.ceil(rows / 64), device.gpu.limits.maxComputeWorkgroupsPerDimension));
 }

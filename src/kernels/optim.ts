@@ -22,8 +22,7 @@ export interface Slot {
 }
 
 function finiteIn(name: string, v: number, lo: number, hi: number, hiOpen = true): void {
-  if (!Number.isFinite(v) || v < lo || (hiOpen ? v >= hi : v > hi))
-    throw new InvalidArgumentError(`optimizer: ${name} must be in [${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${v}.`);
+  if (!Number.isFinite(v) || v < lo || (hiOpen ? v >= hi : v > hi)) throw new InvalidArgumentError(`optimizer: ${name} must be in [${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${v}.`);
 }
 
 /** Updates every slot in place from its gradient. Masks keep pruned weights exactly 0. */
@@ -97,15 +96,12 @@ export class Optimizer {
 
   /** Frees the optimizer state (momenta). */
   dispose(): void {
-    for (const { s1, s2 } of this.state.values()) (s1.dispose(), s2?.dispose());
+    for (const { s1, s2 } of this.state.values()) s1.dispose(), s2?.dispose();
     this.state.clear();
   }
 }
 
-export type Schedule =
-  | { type: 'constant' }
-  | { type: 'step'; every: number; gamma: number }
-  | { type: 'cosine'; total: number; min?: number };
+export type Schedule = { type: 'constant' } | { type: 'step'; every: number; gamma: number } | { type: 'cosine'; total: number; min?: number };
 
 /** Learning rate at epoch `epoch` (0-based) for base rate lr: constant, step decay, or cosine annealing. */
 export function scheduledRate(lr: number, schedule: Schedule, epoch: number): number {

@@ -31,7 +31,8 @@ export async function selectKey(parts: { w: F32; base: number }[], k: number): P
   const histogram = device.empty([256], 'u32');
   let rank = k;
   const key = { bits: 0, index: 0 };
-  let valueMask = 0, indexMask = 0;
+  let valueMask = 0,
+    indexMask = 0;
   const maxIndex = parts.reduce((m, p) => Math.max(m, p.base + p.w.size - 1), 0);
   const indexBytes = maxIndex < 2 ** 8 ? 1 : maxIndex < 2 ** 16 ? 2 : maxIndex < 2 ** 24 ? 3 : 4;
   try {
@@ -42,11 +43,16 @@ export async function selectKey(parts: { w: F32; base: number }[], k: number): P
       }
       histogram.write(new Uint32Array(256));
       for (const p of parts)
-        launch(device, 'key_histogram', {
-          p: { ...base, n: p.w.size, base: p.base, shift, value_mask: valueMask, value_prefix: key.bits, index_mask: indexMask, index_prefix: key.index },
-          wr: p.w,
-          histogram,
-        }, p.w.size);
+        launch(
+          device,
+          'key_histogram',
+          {
+            p: { ...base, n: p.w.size, base: p.base, shift, value_mask: valueMask, value_prefix: key.bits, index_mask: indexMask, index_prefix: key.index },
+            wr: p.w,
+            histogram,
+          },
+          p.w.size,
+        );
       const h = await histogram.read();
       let byte = 0;
       while (rank >= h[byte]!) rank -= h[byte++]!;

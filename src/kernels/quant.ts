@@ -32,7 +32,9 @@ export function qparamsFromMinMax(mins: F32, maxs: F32, qmin: number, qmax: numb
   const channels = mins.size;
   const scale = device.empty([channels]);
   const zero = device.empty([channels], 'i32');
-  device.dispatch(device.kernel('quant'), 'qparams', { p: { ...base, rows: channels, qmin, qmax, symmetric: symmetric ? 1 : 0 }, mins, maxs, scale_out: scale, zero_out: zero }, [Math.ceil(channels / 64)]);
+  device.dispatch(device.kernel('quant'), 'qparams', { p: { ...base, rows: channels, qmin, qmax, symmetric: symmetric ? 1 : 0 }, mins, maxs, scale_out: scale, zero_out: zero }, [
+    Math.ceil(channels / 64),
+  ]);
   return { scale, zero, qmin, qmax };
 }
 

@@ -24,7 +24,9 @@ export function clusterSums(values: F32, clusters: Clusters, out?: F32): F32 {
   requireShape('clusterSums', 'offsets', clusters.offsets, [clusters.count + 1]);
   const device = values.device;
   const sums = output(device, [clusters.count], 'f32', out, 'clusterSums');
-  device.dispatch(device.kernel('sharing'), 'cluster_sums', { p: { n: values.size, clusters: clusters.count }, values, order: clusters.order, offsets: clusters.offsets, sums }, [clusters.count], { WG: SUM_WG });
+  device.dispatch(device.kernel('sharing'), 'cluster_sums', { p: { n: values.size, clusters: clusters.count }, values, order: clusters.order, offsets: clusters.offsets, sums }, [clusters.count], {
+    WG: SUM_WG,
+  });
   return sums;
 }
 
@@ -33,6 +35,12 @@ export function shareWeights(codebook: F32, assignment: Tensor<'u32'>, w: F32): 
   if (assignment.size !== w.size) throw new ShapeError(`shareWeights: ${assignment.size} indices for ${w.size} weights.`);
   const device = w.device;
   const wg = linearWorkgroup(device);
-  device.dispatch(device.kernel('sharing'), 'share_weights', { p: { n: w.size, clusters: codebook.size }, codebook, assignment, w }, grid(Math.ceil(w.size / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension), { WG: wg });
+  device.dispatch(
+    device.kernel('sharing'),
+    'share_weights',
+    { p: { n: w.size, clusters: codebook.size }, codebook, assignment, w },
+    grid(Math.ceil(w.size / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+    { WG: wg },
+  );
   return w;
 }

@@ -27,7 +27,10 @@ export function signQuantize(w: F32, options: { ternary: boolean; perChannel: bo
   const overrides = { HAS_MASK: options.mask !== undefined };
   device.dispatch(device.kernel('sign'), 'alpha_of', { p, w, mask, alpha, delta }, [Math.ceil(channels / 64)], { ...overrides, WG: 64 });
   const wg = linearWorkgroup(device);
-  device.dispatch(device.kernel('sign'), 'apply', { p, w, mask, alpha_r: alpha, delta_r: delta, out }, grid(Math.ceil((rows * cols) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension), { ...overrides, WG: wg });
+  device.dispatch(device.kernel('sign'), 'apply', { p, w, mask, alpha_r: alpha, delta_r: delta, out }, grid(Math.ceil((rows * cols) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension), {
+    ...overrides,
+    WG: wg,
+  });
   delta.dispose();
   return { out, alpha };
 }

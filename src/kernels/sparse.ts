@@ -47,7 +47,9 @@ export function cscOf(weight: Float32Array, inputs: number, units: number, mask?
 
 /** sparse.wgsl with its textures sampled, for adapters other than llvmpipe (as gemm.ts does). */
 function sampledSource(source: string): string {
-  return source.replaceAll('texture_storage_2d<rgba32float, read>', 'texture_2d<f32>').replace('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
+  return source
+    .replaceAll('texture_storage_2d<rgba32float, read>', 'texture_2d<f32>')
+    .replace('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
 }
 
 function sparseKernel(device: Device): Kernel {

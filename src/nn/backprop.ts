@@ -29,10 +29,7 @@ export class Backprop {
     readonly loss: LossKind,
   ) {
     const last = model.layers[model.layers.length - 1]!;
-    if (last.activation !== 'identity')
-      throw new InvalidArgumentError(
-        `Training with ${loss} needs an identity (linear) last layer, not ${last.activation}: the loss takes the raw outputs (logits).`,
-      );
+    if (last.activation !== 'identity') throw new InvalidArgumentError(`Training with ${loss} needs an identity (linear) last layer, not ${last.activation}: the loss takes the raw outputs (logits).`);
     const d = model.device;
     this.x = d.empty([batch, model.inputs]);
     this.outputs = model.layers.map((l) => d.empty([batch, l.units]));
@@ -45,18 +42,23 @@ export class Backprop {
    * Forward, loss (accumulated into stats) and backward for the batch in x with labels or
    * targets y. Leaves the gradients in weightGrads and biasGrads.
    */
-  gradients(
-    y: Tensor,
-    stats: F32,
-    options: { step?: number; labelSmoothing?: number; distill?: { teacher: F32; alpha: number; temperature: number; labelled: boolean } } = {},
-  ): void {
+  gradients(y: Tensor, stats: F32, options: { step?: number; labelSmoothing?: number; distill?: { teacher: F32; alpha: number; temperature: number; labelled: boolean } } = {}): void {
     const layers = this.model.layers;
     const last = layers.length - 1;
     this.model.forward(this.x, this.outputs);
     const z = this.outputs[last]!;
     const d = options.distill;
     if (d)
-      distillationLoss({ z, teacher: d.teacher, labels: d.labelled ? (y as Tensor<'i32'>) : undefined, stats, grad: this.deltas[last], alpha: d.alpha, temperature: d.temperature, step: options.step });
+      distillationLoss({
+        z,
+        teacher: d.teacher,
+        labels: d.labelled ? (y as Tensor<'i32'>) : undefined,
+        stats,
+        grad: this.deltas[last],
+        alpha: d.alpha,
+        temperature: d.temperature,
+        step: options.step,
+      });
     else lossForward(this.loss, { z, target: y, stats, grad: this.deltas[last], step: options.step, labelSmoothing: options.labelSmoothing });
     for (let l = last; l >= 0; l--) {
       const input = l === 0 ? this.x : this.outputs[l - 1]!;

@@ -24,11 +24,15 @@ export async function evaluate(model: MLP, data: Dataset | GpuDataset, options: 
   const stats = newStats(model.device);
   try {
     await model.prepareInference(); // pruned layers run sparse
-    await gpuData.forEachBatch(Math.min(options.batchSize ?? 1024, n), (x, y) => {
-      const z = model.forward(x);
-      lossForward(loss, { z, target: y, stats });
-      z.dispose();
-    }, options.rows);
+    await gpuData.forEachBatch(
+      Math.min(options.batchSize ?? 1024, n),
+      (x, y) => {
+        const z = model.forward(x);
+        lossForward(loss, { z, target: y, stats });
+        z.dispose();
+      },
+      options.rows,
+    );
     const s = await stats.read();
     return { loss: s[STATS.lossSum]! / lossDivisor(loss, n, model.outputs), accuracy: accuracyOf(loss, s[STATS.correct]!, n, model.outputs) };
   } finally {

@@ -23,10 +23,8 @@ export function rowsOf(rows: ArrayLike<number> | undefined, total: number): Uint
 /** Checks the model against the data and the options against their ranges, before any GPU work. */
 export function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKind, rows = data.rows): void {
   if (data.cols !== model.inputs) throw new ShapeError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
-  if (data.labels && data.classes! > model.outputs)
-    throw new ShapeError(`The data has ${data.classes} classes but the model has ${model.outputs} outputs.`);
-  if (data.targets && data.targetCols !== model.outputs)
-    throw new ShapeError(`The data has ${data.targetCols} targets per row but the model has ${model.outputs} outputs.`);
+  if (data.labels && data.classes! > model.outputs) throw new ShapeError(`The data has ${data.classes} classes but the model has ${model.outputs} outputs.`);
+  if (data.targets && data.targetCols !== model.outputs) throw new ShapeError(`The data has ${data.targetCols} targets per row but the model has ${model.outputs} outputs.`);
   if (!(LOSSES as readonly string[]).includes(loss)) throw new InvalidArgumentError(`Unknown loss '${loss}' (use ${LOSSES.join(', ')}).`);
   const unlabelledDistillation = !!o.distillation && (o.distillation.alpha ?? 0.5) === 1;
   if (loss === 'softmaxCrossEntropy' && !data.labels && !unlabelledDistillation)
@@ -42,26 +40,20 @@ export function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKin
   }
   if (loss !== 'softmaxCrossEntropy' && !data.targets) throw new InvalidArgumentError(`${loss} needs targets; use softmaxCrossEntropy for labels.`);
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new InvalidArgumentError(`epochs must be a positive integer, got ${o.epochs}.`);
-  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > rows)
-    throw new InvalidArgumentError(`batchSize must be an integer from 1 to the ${rows} rows of data, got ${o.batchSize}.`);
-  if (o.validationSplit !== undefined && !(o.validationSplit > 0 && o.validationSplit < 1))
-    throw new InvalidArgumentError(`validationSplit must be in (0, 1), got ${o.validationSplit}.`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > rows) throw new InvalidArgumentError(`batchSize must be an integer from 1 to the ${rows} rows of data, got ${o.batchSize}.`);
+  if (o.validationSplit !== undefined && !(o.validationSplit > 0 && o.validationSplit < 1)) throw new InvalidArgumentError(`validationSplit must be in (0, 1), got ${o.validationSplit}.`);
   if (o.earlyStopping) {
     if (!o.validationData && o.validationSplit === undefined) throw new InvalidArgumentError('earlyStopping needs validationData or validationSplit.');
     checkEarlyStopping(o.earlyStopping);
   }
-  if (!(Number.isFinite(o.learningRate) && o.learningRate > 0))
-    throw new InvalidArgumentError(`learningRate must be a positive finite number, got ${o.learningRate}.`);
+  if (!(Number.isFinite(o.learningRate) && o.learningRate > 0)) throw new InvalidArgumentError(`learningRate must be a positive finite number, got ${o.learningRate}.`);
   const s = o.schedule;
   if (s?.type === 'step' && !(Number.isInteger(s.every) && s.every >= 1 && s.gamma > 0 && s.gamma <= 1))
     throw new InvalidArgumentError('A step schedule needs every >= 1 (epochs) and gamma in (0, 1].');
-  if (s?.type === 'cosine' && !(Number.isInteger(s.total) && s.total >= 1 && (s.min ?? 0) >= 0))
-    throw new InvalidArgumentError('A cosine schedule needs total >= 1 (epochs) and min >= 0.');
+  if (s?.type === 'cosine' && !(Number.isInteger(s.total) && s.total >= 1 && (s.min ?? 0) >= 0)) throw new InvalidArgumentError('A cosine schedule needs total >= 1 (epochs) and min >= 0.');
 }
-
 
 export function accuracyOf(loss: LossKind, correct: number, rows: number, outputs: number): number {
   if (loss === 'mse') return NaN;
   return correct / (loss === 'bceLogits' ? rows * outputs : rows);
 }
-

@@ -46,12 +46,10 @@ export interface MlpOptions {
 export function checkSpecs(specs: DenseSpec[]): void {
   if (specs.length === 0) throw new ShapeError('An MLP needs at least one layer.');
   specs.forEach((s, i) => {
-    for (const key of ['inputs', 'units'] as const)
-      if (!Number.isInteger(s[key]) || s[key] < 1) throw new ShapeError(`Layer ${i}: ${key} must be a positive integer, got ${s[key]}.`);
+    for (const key of ['inputs', 'units'] as const) if (!Number.isInteger(s[key]) || s[key] < 1) throw new ShapeError(`Layer ${i}: ${key} must be a positive integer, got ${s[key]}.`);
     if (!(s.activation in ACTIVATIONS)) throw new InvalidArgumentError(`Layer ${i}: unknown activation '${s.activation}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
     const prev = specs[i - 1];
-    if (prev && prev.units !== s.inputs)
-      throw new ShapeError(`Layer ${i - 1} has ${prev.units} units but layer ${i} expects ${s.inputs} inputs.`);
+    if (prev && prev.units !== s.inputs) throw new ShapeError(`Layer ${i - 1} has ${prev.units} units but layer ${i} expects ${s.inputs} inputs.`);
   });
 }
 
@@ -141,8 +139,7 @@ export class MLP {
    * (training keeps them for backpropagation), else into temporaries. Returns the last output.
    */
   forward(x: F32, outs?: F32[]): F32 {
-    if (x.shape.length !== 2 || x.shape[1] !== this.inputs)
-      throw new ShapeError(`MLP input must be [batch, ${this.inputs}], got [${x.shape.join(', ')}].`);
+    if (x.shape.length !== 2 || x.shape[1] !== this.inputs) throw new ShapeError(`MLP input must be [batch, ${this.inputs}], got [${x.shape.join(', ')}].`);
     if (!outs) return this.infer(x);
     let h = x;
     this.layers.forEach((l, i) => {
@@ -240,7 +237,7 @@ export class MLP {
       const stamps: [number, number] = [this.device.writeStamp(l.weight), this.device.writeStamp(l.mask)];
       const entry = this.sparse.get(l);
       if (entry && entry.stamps[0] === stamps[0] && entry.stamps[1] === stamps[1]) continue;
-      if (entry?.weight) (entry.weight.colptr.dispose(), entry.weight.entries.dispose());
+      if (entry?.weight) entry.weight.colptr.dispose(), entry.weight.entries.dispose();
       const [weight, mask] = [await l.weight.read(), await l.mask.read()];
       let kept = 0;
       for (const m of mask) if (m !== 0) kept++;
@@ -269,8 +266,7 @@ export class MLP {
 
   /** Outputs for x [B, inputs]: logits, or softmax probabilities with { probabilities: true }. */
   async predict(x: F32 | Float32Array, options: { probabilities?: boolean } = {}): Promise<Float32Array> {
-    if (x instanceof Float32Array && x.length % this.inputs !== 0)
-      throw new ShapeError(`predict: ${x.length} values are not whole rows of ${this.inputs} inputs.`);
+    if (x instanceof Float32Array && x.length % this.inputs !== 0) throw new ShapeError(`predict: ${x.length} values are not whole rows of ${this.inputs} inputs.`);
     await this.prepareInference();
     const input = x instanceof Float32Array ? this.device.tensor(x, [x.length / this.inputs, this.inputs]) : x;
     let out = this.forward(input);
@@ -309,9 +305,9 @@ export class MLP {
   }
 
   dispose(): void {
-    for (const p of this.padded.values()) (p.weight.dispose(), p.bias.dispose());
+    for (const p of this.padded.values()) p.weight.dispose(), p.bias.dispose();
     this.padded.clear();
-    for (const s of this.sparse.values()) if (s.weight) (s.weight.colptr.dispose(), s.weight.entries.dispose());
+    for (const s of this.sparse.values()) if (s.weight) s.weight.colptr.dispose(), s.weight.entries.dispose();
     this.sparse.clear();
     for (const l of this.layers) {
       l.weight.dispose();

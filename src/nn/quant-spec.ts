@@ -60,7 +60,8 @@ export function checkSpec(spec: QuantSpec): void {
   if (!(QUANT_METHODS as readonly string[]).includes(method)) throw new InvalidArgumentError(`Unknown quantization method '${method}' (use ${QUANT_METHODS.join(', ')}).`);
   if (method === 'binary' || method === 'ternary') {
     if (spec.bits !== (method === 'binary' ? 1 : 2)) throw new InvalidArgumentError(`${method} weights take ${method === 'binary' ? 1 : 2} bits, got ${spec.bits}.`);
-    if (spec.symmetric === false || spec.signed === false || spec.restrictRange) throw new InvalidArgumentError(`${method} weights are signed and symmetric; symmetric, signed and restrictRange do not apply.`);
+    if (spec.symmetric === false || spec.signed === false || spec.restrictRange)
+      throw new InvalidArgumentError(`${method} weights are signed and symmetric; symmetric, signed and restrictRange do not apply.`);
     return;
   }
   const min = method === 'kmeans' ? 1 : 2;

@@ -70,7 +70,7 @@ export class SharedWeightTraining {
   }
 
   dispose(): void {
-    for (const s of this.shared) (s.clusters.order.dispose(), s.clusters.offsets.dispose(), s.grad.dispose());
+    for (const s of this.shared) s.clusters.order.dispose(), s.clusters.offsets.dispose(), s.grad.dispose();
     this.shared = [];
   }
 }

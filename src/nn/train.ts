@@ -102,8 +102,7 @@ const MOVED: Record<string, string> = {
 
 /** fit's own hooks for its options, then the caller's. */
 function hooksOf(model: MLP, options: FitOptions): TrainingHook[] {
-  for (const [name, instead] of Object.entries(MOVED))
-    if (name in options) throw new InvalidArgumentError(`fit's '${name}' option is now a training hook: ${instead}.`);
+  for (const [name, instead] of Object.entries(MOVED)) if (name in options) throw new InvalidArgumentError(`fit's '${name}' option is now a training hook: ${instead}.`);
   return [
     ...(options.distillation ? [distillationHook(options.distillation)] : []),
     ...(options.earlyStopping ? [earlyStoppingHook(options.earlyStopping)] : []),
@@ -162,8 +161,12 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
         const { bp, y } = workspace(rows);
         gpuData.batch(index, offset, bp.x, y);
         for (const h of hooks) h.beforeForward?.(run);
-        bp.gradients(y, stats, { step: run.step, labelSmoothing: options.labelSmoothing, distill: distiller?.distill!(index, offset, bp.x) });
-        optimizer.step(hooks.reduce((slots, h) => h.slots?.(slots) ?? slots, bp.slots()), lr, stats);
+        bp.gradients(y, stats, { step: run.step, labelSmoothing: options.labelSmoothing, distill: distiller?.distill?.(index, offset, bp.x) });
+        optimizer.step(
+          hooks.reduce((slots, h) => h.slots?.(slots) ?? slots, bp.slots()),
+          lr,
+          stats,
+        );
         for (const h of hooks) h.afterUpdate?.(run);
         run.step++;
         for (const h of hooks) await h.afterStep?.(run);
@@ -192,7 +195,7 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
     await device.sync();
     return history;
   } finally {
-    for (const { bp, y } of workspaces.values()) (bp.dispose(), y.dispose());
+    for (const { bp, y } of workspaces.values()) bp.dispose(), y.dispose();
     for (const h of hooks) h.dispose?.();
     optimizer.dispose();
     index.dispose();
@@ -208,7 +211,8 @@ async function epochReport(run: TrainingRun, stats: Tensor<'f32'>, loss: LossKin
   if (badStep >= 0) {
     const step = badStep - (run.step - run.batchesPerEpoch) + 1;
     throw new TrainingDivergedError(
-      `The loss stopped being finite at epoch ${run.epoch + 1}, step ${step} of ${run.batchesPerEpoch}; ` + 'the model keeps the weights from the step before. Lower the learning rate or check the data.',
+      `The loss stopped being finite at epoch ${run.epoch + 1}, step ${step} of ${run.batchesPerEpoch}; ` +
+        'the model keeps the weights from the step before. Lower the learning rate or check the data.',
       run.epoch + 1,
       step,
     );

@@ -37,9 +37,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** The variants that no other variant beats on both size and accuracy. */
 export function paretoFront<T extends VariantPoint>(points: T[]): T[] {
-  return points
-    .filter((p) => !points.some((q) => q !== p && q.bytes <= p.bytes && q.accuracy >= p.accuracy && (q.bytes < p.bytes || q.accuracy > p.accuracy)))
-    .sort((a, b) => a.bytes - b.bytes);
+  return points.filter((p) => !points.some((q) => q !== p && q.bytes <= p.bytes && q.accuracy >= p.accuracy && (q.bytes < p.bytes || q.accuracy > p.accuracy))).sort((a, b) => a.bytes - b.bytes);
 }
 
 /** Test accuracy against model size (log scale), one labelled point per variant, the Pareto front as a line. */
@@ -97,7 +95,7 @@ export function cascadeSpec(points: { threshold: number; accuracy: number; defer
       height: 120,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'threshold', type: 'quantitative', title: 'threshold on the small model\'s top probability' },
+        x: { field: 'threshold', type: 'quantitative', title: "threshold on the small model's top probability" },
         y: { field: 'value', type: 'quantitative', scale: { zero: false }, title: null },
       },
     },

@@ -82,7 +82,10 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const training: TrainingRun[] = [];
   const models: { name: string; description: string; model: MLP; file: string; bytes: number }[] = [];
   const save = async (name: string, description: string, model: MLP) => {
-    const file = `models/${name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '').toLowerCase()}.safetensors`;
+    const file = `models/${name
+      .replace(/[^a-z0-9]+/gi, '-')
+      .replace(/-$/, '')
+      .toLowerCase()}.safetensors`;
     await saveModel(model, join(dir, file), metadataOf({ data: data.name, note: description, standardizer: data.standardizer, classNames: train.classNames }), { float16: settings.float16 });
     // Every size in the report is the byte length of the file written.
     models.push({ name, description, model, file, bytes: statSync(join(dir, file)).size });
@@ -98,20 +101,27 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const int8 = dense.clone();
   await quantizeWeights(int8, { bits: 8, restrictRange: true });
   await save('int8', 'dense, int8 post-training quantization of the weights (per channel, symmetric)', int8);
-  log.log('int8: quantized the dense model\'s weights');
+  log.log("int8: quantized the dense model's weights");
 
   // 3. Gradual global magnitude pruning with fine-tuning (Zhu & Gupta's schedule), then lower bit widths.
   const pruned = dense.clone();
   const steps = Math.ceil(train.rows / base.batchSize) * pruneEpochs;
   training.push(
-    await trainWithProgress(log, `pruning to ${Math.round(sparsity * 100)} %`, pruned, gpuTrain, {
-      ...base,
-      epochs: pruneEpochs,
-      learningRate: base.learningRate / 10,
-      schedule: { type: 'constant' },
-      seed: seed + 1,
-      hooks: [gradualPruning({ scope: 'global', finalSparsity: sparsity, beginStep: 0, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
-    }, gpuTest),
+    await trainWithProgress(
+      log,
+      `pruning to ${Math.round(sparsity * 100)} %`,
+      pruned,
+      gpuTrain,
+      {
+        ...base,
+        epochs: pruneEpochs,
+        learningRate: base.learningRate / 10,
+        schedule: { type: 'constant' },
+        seed: seed + 1,
+        hooks: [gradualPruning({ scope: 'global', finalSparsity: sparsity, beginStep: 0, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
+      },
+      gpuTest,
+    ),
   );
   await save(`pruned ${Math.round(sparsity * 100)} %`, `gradual global magnitude pruning with ${pruneEpochs} fine-tuning epochs at a tenth of the learning rate`, pruned);
   const prunedInt8 = pruned.clone();
@@ -127,16 +137,27 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const shared = pruned.clone();
   await quantizeWeights(shared, { method: 'kmeans', bits: shareBits });
   training.push(
-    await trainWithProgress(log, `fine-tuning ${2 ** shareBits} shared values`, shared, gpuTrain, {
-      ...base,
-      epochs: 1,
-      learningRate: 0.0005,
-      optimizer: { type: 'adam' },
-      schedule: { type: 'constant' },
-      seed: seed + 5,
-    }, gpuTest),
+    await trainWithProgress(
+      log,
+      `fine-tuning ${2 ** shareBits} shared values`,
+      shared,
+      gpuTrain,
+      {
+        ...base,
+        epochs: 1,
+        learningRate: 0.0005,
+        optimizer: { type: 'adam' },
+        schedule: { type: 'constant' },
+        seed: seed + 5,
+      },
+      gpuTest,
+    ),
   );
-  await save('deep compression', `the pruned model with k-means weight sharing (${2 ** shareBits} shared values per layer, ${shareBits}-bit indices) fine-tuned for an epoch, Huffman coded (Han et al. 2016)`, shared);
+  await save(
+    'deep compression',
+    `the pruned model with k-means weight sharing (${2 ** shareBits} shared values per layer, ${shareBits}-bit indices) fine-tuned for an epoch, Huffman coded (Han et al. 2016)`,
+    shared,
+  );
 
   // 4. A small student, alone and distilled from the dense model, from the same initialization.
   const studentWidths = [train.cols, ...studentHidden, classes];
@@ -155,7 +176,9 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const t0 = performance.now();
   const scored = await unitImportance(dense, train, { samples: Math.min(5000, train.rows), seed });
   const layerRemovals = await layerImportance(dense, train, { samples: Math.min(5000, train.rows), seed });
-  log.log(`importance: ablation scores of ${scored.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${scored.samples} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; removing a hidden layer costs ${layerRemovals.map((l) => `+${l.importance.toFixed(3)}`).join(', ')} loss`);
+  log.log(
+    `importance: ablation scores of ${scored.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${scored.samples} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; removing a hidden layer costs ${layerRemovals.map((l) => `+${l.importance.toFixed(3)}`).join(', ')} loss`,
+  );
   const target = Math.floor(dense.parameterCount() * keep);
   const fineTuneRows = Uint32Array.from({ length: Math.min(10_000, train.rows) }, (_, i) => i);
   const simplifyBar = log.progress(`simplifying to ${Math.round(keep * 100)} %`, dense.parameterCount() - target, 'parameters');
@@ -170,9 +193,22 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   });
   simplifyBar.done(`${simplified.after.widths.join('-')} after ${simplified.rounds.length} rounds`);
   // The rounds fine-tune briefly on a subset; the final model gets two epochs on all rows.
-  training.push(await trainWithProgress(log, 'simplified fine-tune', simplified.model, gpuTrain, { ...base, epochs: 2, learningRate: base.learningRate / 5, schedule: { type: 'constant' }, seed: seed + 4 }, gpuTest));
+  training.push(
+    await trainWithProgress(
+      log,
+      'simplified fine-tune',
+      simplified.model,
+      gpuTrain,
+      { ...base, epochs: 2, learningRate: base.learningRate / 5, schedule: { type: 'constant' }, seed: seed + 4 },
+      gpuTest,
+    ),
+  );
   const simplifiedFinal = await figures(simplified.model, gpuTest);
-  await save('simplified', `hidden units removed physically by ablation importance, 30 a round with 1 epoch of fine-tuning on 10,000 rows, to ${Math.round(keep * 100)} % of the parameters (${simplified.after.widths.join('-')}), then 2 epochs on all rows`, simplified.model);
+  await save(
+    'simplified',
+    `hidden units removed physically by ablation importance, 30 a round with 1 epoch of fine-tuning on 10,000 rows, to ${Math.round(keep * 100)} % of the parameters (${simplified.after.widths.join('-')}), then 2 epochs on all rows`,
+    simplified.model,
+  );
 
   // 6. Every variant against the dense model on the test set.
   const bar = log.progress('scoring variants', models.length, 'variants');
@@ -180,7 +216,10 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const refBytes = models.find((m) => m.model === dense)!.bytes;
   const variants: VariantReport[] = [];
   for (const [i, m] of models.entries()) {
-    variants.push({ ...(await measureVariant(m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, { name: m.name, description: m.description, seed, fileBytes: m.bytes })), file: m.file });
+    variants.push({
+      ...(await measureVariant(m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, { name: m.name, description: m.description, seed, fileBytes: m.bytes })),
+      file: m.file,
+    });
     bar.update(i + 1);
   }
   bar.done();
@@ -188,15 +227,42 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   // 7. A cascade: the distilled student answers, rows it is unsure of go to the dense model. The
   // threshold is chosen on the last training rows (within 0.1 points of the dense model there).
   const held = Math.min(5000, Math.max(1, Math.floor(train.rows / 10)));
-  const cascade = await studyCascade(distilled, dense, subset(train, Uint32Array.from({ length: held }, (_, i) => train.rows - held + i)), test, { maxDrop: 0.001 });
-  log.log(`cascade: the distilled student answers, ${(cascade.test.cascade.deferred * 100).toFixed(1)} % of test rows go to the dense model (threshold ${cascade.threshold}): ${(cascade.test.cascade.accuracy * 100).toFixed(2)} % at ${Math.round(cascade.test.cascade.rowsPerSecond).toLocaleString('en-US')} rows/s`);
+  const cascade = await studyCascade(
+    distilled,
+    dense,
+    subset(
+      train,
+      Uint32Array.from({ length: held }, (_, i) => train.rows - held + i),
+    ),
+    test,
+    { maxDrop: 0.001 },
+  );
+  log.log(
+    `cascade: the distilled student answers, ${(cascade.test.cascade.deferred * 100).toFixed(1)} % of test rows go to the dense model (threshold ${cascade.threshold}): ${(cascade.test.cascade.accuracy * 100).toFixed(2)} % at ${Math.round(cascade.test.cascade.rowsPerSecond).toLocaleString('en-US')} rows/s`,
+  );
   const report: Report = {
     tool: 'shrinkray 0.1.0',
     created: new Date().toISOString(),
     command: options.command ?? '',
     device: device.describe(),
     data: { name: data.name, trainRows: train.rows, testRows: test.rows, features: train.cols, classes },
-    settings: { quick, widths, epochs, pruneEpochs, sparsity, bits, shareBits, studentWidths, studentEpochs, alpha, temperature, batchSize: base.batchSize, learningRate: base.learningRate, optimizer: base.optimizer, seed },
+    settings: {
+      quick,
+      widths,
+      epochs,
+      pruneEpochs,
+      sparsity,
+      bits,
+      shareBits,
+      studentWidths,
+      studentEpochs,
+      alpha,
+      temperature,
+      batchSize: base.batchSize,
+      learningRate: base.learningRate,
+      optimizer: base.optimizer,
+      seed,
+    },
     seconds: (performance.now() - started) / 1000,
     reference: 'dense',
     variants,
@@ -204,7 +270,12 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
     importance: scored.layers.flatMap(({ layer, scores }) => Array.from(scores, (importance, unit) => ({ layer: `layer ${layer + 1}`, unit, importance }))),
     layerRemovals,
     cascade: { small: 'student distilled', large: 'dense', ...cascade },
-    simplification: { before: simplified.before, afterRounds: simplified.after, after: simplifiedFinal, rounds: simplified.rounds.map((r) => ({ round: r.round, widths: r.widths, parameters: r.parameters, accuracy: r.accuracy })) },
+    simplification: {
+      before: simplified.before,
+      afterRounds: simplified.after,
+      after: simplifiedFinal,
+      rounds: simplified.rounds.map((r) => ({ round: r.round, widths: r.widths, parameters: r.parameters, accuracy: r.accuracy })),
+    },
     notes: [
       `Ablation importance (loss increase without the unit) of the dense model on ${scored.samples} training rows: baseline loss ${scored.baselineLoss.toFixed(4)}; ${scored.layers.map((l) => `layer ${l.layer + 1}: ${Array.from(l.scores).filter((v) => v <= 0).length} of ${l.scores.length} units do not help`).join(', ')}.`,
       `Removing a whole hidden layer: ${layerRemovals.map((l) => `layer ${l.layer + 1} (${l.method}) +${l.importance.toFixed(4)} loss, ${l.parametersAfter.toLocaleString('en-US')} parameters left`).join('; ')}.`,

@@ -42,7 +42,9 @@ export async function trainWithProgress(out: StudyLog, run: string, model: MLP, 
       curves.epochs.push({ epoch: e.epoch, loss: e.loss, accuracy: e.accuracy, seconds: e.seconds, ...(e.valAccuracy !== undefined ? { valAccuracy: e.valAccuracy } : {}) });
       // Without a bar, a line per epoch shows that a long run moves.
       if (!out.interactive)
-        out.log(`${run}: epoch ${e.epoch}/${options.epochs} loss ${e.loss.toFixed(4)}${e.valAccuracy !== undefined ? ` test accuracy ${(e.valAccuracy * 100).toFixed(2)} %` : ''} (${e.seconds.toFixed(1)} s)`);
+        out.log(
+          `${run}: epoch ${e.epoch}/${options.epochs} loss ${e.loss.toFixed(4)}${e.valAccuracy !== undefined ? ` test accuracy ${(e.valAccuracy * 100).toFixed(2)} %` : ''} (${e.seconds.toFixed(1)} s)`,
+        );
       await options.onEpoch?.(e);
     },
   });

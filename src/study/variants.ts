@@ -53,7 +53,12 @@ export interface VariantOptions {
 }
 
 /** The figures of `model` against the reference on labelled test data. */
-export async function measureVariant(model: MLP, reference: { model: MLP; predictions?: ArrayLike<number>; bytes?: number }, test: Dataset | GpuDataset, options: VariantOptions): Promise<VariantReport> {
+export async function measureVariant(
+  model: MLP,
+  reference: { model: MLP; predictions?: ArrayLike<number>; bytes?: number },
+  test: Dataset | GpuDataset,
+  options: VariantOptions,
+): Promise<VariantReport> {
   const { name, description, seed = 1, fileBytes } = options;
   const gpu = test instanceof GpuDataset ? test : new GpuDataset(model.device, test);
   try {

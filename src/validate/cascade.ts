@@ -19,7 +19,8 @@ export interface CascadeAnswer {
 }
 
 function top(p: Float32Array, rows: number, classes: number): { classes: Int32Array; confidence: Float32Array } {
-  const out = new Int32Array(rows), confidence = new Float32Array(rows);
+  const out = new Int32Array(rows),
+    confidence = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
     let best = 0;
     for (let c = 1; c < classes; c++) if (p[r * classes + c]! > p[r * classes + best]!) best = c;

@@ -6,7 +6,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { Random } from '../random.js';
 import type { Dataset } from '../data/dataset.js';
-import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
+import { type GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import type { MLP } from '../nn/mlp.js';
 import { testMetrics, type ClassificationMetrics } from './metrics.js';
 
@@ -60,14 +60,19 @@ export function comparePredictions(
   if (!Number.isInteger(rounds) || rounds < 100) throw new InvalidArgumentError(`bootstrap must be at least 100 rounds, got ${rounds}.`);
   // Per row: +1 when only B is right, -1 when only A is, 0 otherwise.
   const delta = new Int8Array(n);
-  let rightA = 0, rightB = 0, agree = 0, onlyA = 0, onlyB = 0;
+  let rightA = 0,
+    rightB = 0,
+    agree = 0,
+    onlyA = 0,
+    onlyB = 0;
   for (let i = 0; i < n; i++) {
-    const a = predA[i] === labels[i], b = predB[i] === labels[i];
+    const a = predA[i] === labels[i],
+      b = predB[i] === labels[i];
     rightA += +a;
     rightB += +b;
     agree += +(predA[i] === predB[i]);
-    if (a && !b) (onlyA++, (delta[i] = -1));
-    if (b && !a) (onlyB++, (delta[i] = 1));
+    if (a && !b) onlyA++, (delta[i] = -1);
+    if (b && !a) onlyB++, (delta[i] = 1);
   }
   const random = new Random(options.seed ?? 0);
   const diffs = new Float64Array(rounds);

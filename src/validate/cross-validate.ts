@@ -77,8 +77,7 @@ export async function crossValidate(createModel: (fold: number) => MLP, data: Da
         await device.sync();
         const t1 = performance.now();
         const m = await testMetrics(scored, gpu, { rows: test, topK: 1 });
-        const scores: Record<string, number> =
-          m.kind === 'classification' ? { accuracy: m.accuracy, f1Macro: m.f1.macro, logLoss: m.logLoss } : { mse: m.mse, mae: m.mae, r2: m.r2 };
+        const scores: Record<string, number> = m.kind === 'classification' ? { accuracy: m.accuracy, f1Macro: m.f1.macro, logLoss: m.logLoss } : { mse: m.mse, mae: m.mae, r2: m.r2 };
         const result: FoldResult = { fold, trainRows: train.length, testRows: test.length, fitSeconds: (t1 - t0) / 1000, scoreSeconds: (performance.now() - t1) / 1000, scores };
         folds.push(result);
         options.onFold?.(result);

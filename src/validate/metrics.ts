@@ -70,11 +70,17 @@ export function scoresFromConfusion(confusion: number[][]): { precision: Average
   const p = tp.map((t, c) => div(t, predicted[c]!));
   const r = tp.map((t, c) => div(t, support[c]!));
   const f = p.map((pc, c) => div(2 * pc * r[c]!, pc + r[c]!));
-  const accuracy = div(tp.reduce((a, b) => a + b, 0), total);
+  const accuracy = div(
+    tp.reduce((a, b) => a + b, 0),
+    total,
+  );
   const avg = (v: number[]): Averages => ({
     macro: present.reduce((a, c) => a + v[c]!, 0) / present.length,
     micro: accuracy,
-    weighted: div(present.reduce((a, c) => a + v[c]! * support[c]!, 0), total),
+    weighted: div(
+      present.reduce((a, c) => a + v[c]! * support[c]!, 0),
+      total,
+    ),
   });
   const perClass = Array.from({ length: C }, (_, c) => ({ precision: p[c]!, recall: r[c]!, f1: f[c]!, support: support[c]! }));
   return { precision: avg(p), recall: avg(r), f1: avg(f), accuracy, perClass };
@@ -113,17 +119,23 @@ export async function testMetrics(
     const stats = take(newStats(device));
     const sums = raw.targets ? take(fill(device.empty([4 * C]), 0)) : undefined;
     await model.prepareInference(); // pruned layers run sparse
-    await gpu.forEachBatch(Math.min(options.batchSize ?? 1024, n), (x, y, offset) => {
-      const z = model.forward(x);
-      if (acc) {
-        classifyBatch(z, y as Tensor<'i32'>, acc, offset, k);
-        lossForward('softmaxCrossEntropy', { z, target: y, stats });
-      } else regressionSums(z, y as Tensor<'f32'>, sums!);
-      z.dispose();
-    }, order);
+    await gpu.forEachBatch(
+      Math.min(options.batchSize ?? 1024, n),
+      (x, y, offset) => {
+        const z = model.forward(x);
+        if (acc) {
+          classifyBatch(z, y as Tensor<'i32'>, acc, offset, k);
+          lossForward('softmaxCrossEntropy', { z, target: y, stats });
+        } else regressionSums(z, y as Tensor<'f32'>, sums!);
+        z.dispose();
+      },
+      order,
+    );
     if (!acc) {
       const s = await sums!.read();
-      let mse = 0, mae = 0, r2 = 0;
+      let mse = 0,
+        mae = 0,
+        r2 = 0;
       for (let c = 0; c < C; c++) {
         const [sq, ab, st, st2] = [s[4 * c]!, s[4 * c + 1]!, s[4 * c + 2]!, s[4 * c + 3]!];
         mse += sq / n / C;

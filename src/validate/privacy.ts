@@ -10,7 +10,7 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
+import { type GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import { perSample } from '../kernels/metrics.js';
 import type { MLP } from '../nn/mlp.js';
 import { Random } from '../random.js';
@@ -49,15 +49,18 @@ export function rocAuc(positive: ArrayLike<number>, negative: ArrayLike<number>)
     for (let t = i; t < j; t++) if (all[t]![1] === 1) rankSum += avgRank;
     i = j;
   }
-  const p = positive.length, n = negative.length;
+  const p = positive.length,
+    n = negative.length;
   return (rankSum - (p * (p + 1)) / 2) / (p * n);
 }
 
 /** The ROC curve over every distinct threshold (a row is called positive when score >= threshold). */
 export function rocCurve(positive: ArrayLike<number>, negative: ArrayLike<number>): { fpr: number[]; tpr: number[] } {
   const all = [...Array.from(positive, (s) => [s, 1] as const), ...Array.from(negative, (s) => [s, 0] as const)].sort((a, b) => b[0] - a[0]);
-  const fpr = [0], tpr = [0];
-  let tp = 0, fp = 0;
+  const fpr = [0],
+    tpr = [0];
+  let tp = 0,
+    fp = 0;
   for (let i = 0; i < all.length; ) {
     let j = i;
     while (j < all.length && all[j]![0] === all[i]![0]) {
@@ -88,11 +91,15 @@ function attackResult(attack: Attack, members: number[], nonMembers: number[]): 
 async function sampleStats(model: MLP, data: GpuDataset, rows: Uint32Array): Promise<Float32Array> {
   const samples = model.device.empty([4 * rows.length]);
   try {
-    await data.forEachBatch(1024, (x, y, offset) => {
-      const z = model.forward(x);
-      perSample(z, y as never, samples, offset);
-      z.dispose();
-    }, rows);
+    await data.forEachBatch(
+      1024,
+      (x, y, offset) => {
+        const z = model.forward(x);
+        perSample(z, y as never, samples, offset);
+        z.dispose();
+      },
+      rows,
+    );
     return await samples.read();
   } finally {
     samples.dispose();
@@ -115,7 +122,10 @@ export interface AuditOptions {
 }
 
 function checkAuditData(model: MLP, train: Dataset, heldOut: Dataset): void {
-  for (const [name, d] of [['members', train], ['non-members', heldOut]] as const) {
+  for (const [name, d] of [
+    ['members', train],
+    ['non-members', heldOut],
+  ] as const) {
     if (!d.labels) throw new InvalidArgumentError(`auditPrivacy: the ${name} need class labels.`);
     if (d.rows < 10) throw new InvalidArgumentError(`auditPrivacy: ${d.rows} ${name}; at least 10 per side are needed for a meaningful audit.`);
     if (d.cols !== model.inputs) throw new ShapeError(`auditPrivacy: the ${name} have ${d.cols} features but the model takes ${model.inputs}.`);
@@ -124,7 +134,12 @@ function checkAuditData(model: MLP, train: Dataset, heldOut: Dataset): void {
 }
 
 /** Audits several models (dense, pruned, quantized...) on the same sampled members and non-members. */
-export async function compareLeakage(models: Record<string, MLP>, trainData: Dataset | GpuDataset, heldOutData: Dataset | GpuDataset, options: AuditOptions = {}): Promise<Record<string, PrivacyAudit>> {
+export async function compareLeakage(
+  models: Record<string, MLP>,
+  trainData: Dataset | GpuDataset,
+  heldOutData: Dataset | GpuDataset,
+  options: AuditOptions = {},
+): Promise<Record<string, PrivacyAudit>> {
   const [train, heldOut] = [hostData(trainData), hostData(heldOutData)];
   const list = Object.values(models);
   if (list.length === 0) throw new InvalidArgumentError('compareLeakage needs at least one model.');
@@ -144,7 +159,8 @@ export async function compareLeakage(models: Record<string, MLP>, trainData: Dat
       const b = await sampleStats(model, gpuHeld, nonMemberRows);
       const column = (s: Float32Array, c: number, sign = 1) => Array.from({ length: n }, (_, i) => sign * s[4 * i + c]!);
       const accuracy = (s: Float32Array) => column(s, 3).reduce((k, v) => k + v, 0) / n;
-      const trainAccuracy = accuracy(a), testAccuracy = accuracy(b);
+      const trainAccuracy = accuracy(a),
+        testAccuracy = accuracy(b);
       out[name] = {
         members: n,
         nonMembers: n,

@@ -26,7 +26,8 @@ export async function inferenceSpeed(model: MLP, data: Dataset, options: { batch
   if (data.cols !== model.inputs) throw new InvalidArgumentError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
   const x = model.device.tensor(data.features.subarray(0, batch * data.cols), [batch, data.cols]);
   const one = data.features.slice(0, data.cols);
-  let forward = Infinity, single = Infinity;
+  let forward = Infinity,
+    single = Infinity;
   await model.prepareInference();
   try {
     for (let r = 0; r <= rounds; r++) {
@@ -38,7 +39,7 @@ export async function inferenceSpeed(model: MLP, data: Dataset, options: { batch
       t0 = performance.now();
       await model.predict(one);
       const s = performance.now() - t0;
-      if (r > 0) (forward = Math.min(forward, f), single = Math.min(single, s));
+      if (r > 0) (forward = Math.min(forward, f)), (single = Math.min(single, s));
     }
   } finally {
     x.dispose();

@@ -177,7 +177,10 @@ export function groupKFold(k: number): Splitter {
         load[lightest]! += sizes[g]!;
         foldOfGroup[g] = lightest;
       }
-      return fromFolds(Int32Array.from(groups, (g) => foldOfGroup[index.get(g)!]!), k);
+      return fromFolds(
+        Int32Array.from(groups, (g) => foldOfGroup[index.get(g)!]!),
+        k,
+      );
     },
   };
 }
@@ -201,16 +204,14 @@ export function trainTestSplit(n: number, options: TrainTestOptions = {}): Split
   if (!shuffle && options.stratify) throw new InvalidArgumentError('Stratified train/test split needs shuffle = true (as in scikit-learn).');
   const size = (v: number | undefined, name: string, round: (x: number) => number): number | undefined => {
     if (v === undefined) return undefined;
-    if (!(v > 0) || (v < 1 ? false : !Number.isInteger(v)) || v >= n)
-      throw new InvalidArgumentError(`${name} must be a fraction in (0, 1) or a count from 1 to n - 1 = ${n - 1}, got ${v}.`);
+    if (!(v > 0) || (v < 1 ? false : !Number.isInteger(v)) || v >= n) throw new InvalidArgumentError(`${name} must be a fraction in (0, 1) or a count from 1 to n - 1 = ${n - 1}, got ${v}.`);
     return v < 1 ? round(v * n) : v;
   };
   let nTest = size(options.testSize, 'testSize', Math.ceil);
   let nTrain = size(options.trainSize, 'trainSize', Math.floor);
   if (nTest === undefined) nTest = nTrain === undefined ? Math.ceil(0.25 * n) : n - nTrain;
   if (nTrain === undefined) nTrain = n - nTest;
-  if (nTrain < 1 || nTest < 1 || nTrain + nTest > n)
-    throw new InvalidArgumentError(`train (${nTrain}) and test (${nTest}) sizes do not fit ${n} samples with at least one in each.`);
+  if (nTrain < 1 || nTest < 1 || nTrain + nTest > n) throw new InvalidArgumentError(`train (${nTrain}) and test (${nTest}) sizes do not fit ${n} samples with at least one in each.`);
   const random = new Random(options.seed ?? 0);
   const sortAsc = (a: number[]) => Uint32Array.from(a).sort();
   if (!options.stratify) {
@@ -225,8 +226,7 @@ export function trainTestSplit(n: number, options: TrainTestOptions = {}): Split
   const byClass = new Map<number, number[]>();
   Array.from(labels).forEach((l, i) => (byClass.get(l) ?? byClass.set(l, []).get(l)!).push(i));
   if (byClass.size < 2) throw new InvalidArgumentError('A stratified split needs at least 2 classes.');
-  for (const [c, members] of byClass)
-    if (members.length < 2) throw new InvalidArgumentError(`Class ${c} has only 1 member; a stratified split needs at least 2 per class.`);
+  for (const [c, members] of byClass) if (members.length < 2) throw new InvalidArgumentError(`Class ${c} has only 1 member; a stratified split needs at least 2 per class.`);
   const classes = [...byClass.keys()].sort((a, b) => a - b);
   // As scikit-learn's StratifiedShuffleSplit: the train share of each class first, then the test
   // share from what is left; each by largest remainder (ties to the smaller class id).
@@ -236,12 +236,15 @@ export function trainTestSplit(n: number, options: TrainTestOptions = {}): Split
     const take = exact.map(Math.floor);
     let left = total - take.reduce((a, b) => a + b, 0);
     const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-    for (const [, i] of order) if (left > 0 && take[i]! < counts[i]!) (take[i]!++, left--);
+    for (const [, i] of order) if (left > 0 && take[i]! < counts[i]!) take[i]!++, left--;
     return take;
   };
   const counts = classes.map((c) => byClass.get(c)!.length);
   const trainTake = quota(counts, nTrain);
-  const testTake = quota(counts.map((c, i) => c - trainTake[i]!), nTest);
+  const testTake = quota(
+    counts.map((c, i) => c - trainTake[i]!),
+    nTest,
+  );
   const train: number[] = [];
   const test: number[] = [];
   classes.forEach((c, i) => {

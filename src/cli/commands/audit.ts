@@ -10,7 +10,8 @@ export const audit: Command = {
   name: 'audit',
   summary: 'membership-inference audit: how well an attacker tells training rows from unseen ones',
   usage: 'shrinkray audit --model FILE[,FILE...] [--data ...] [--samples N]',
-  description: 'Loss, confidence and entropy attacks; AUC 0.5 and advantage 0 mean no leakage. The training rows of --data\nmust be the ones the model was trained on. Several models (e.g. dense and pruned) are audited on the same rows.',
+  description:
+    'Loss, confidence and entropy attacks; AUC 0.5 and advantage 0 mean no leakage. The training rows of --data\nmust be the ones the model was trained on. Several models (e.g. dense and pruned) are audited on the same rows.',
   options: {
     ...DATA_OPTIONS,
     model: { type: 'string', arg: 'FILES', help: 'comma-separated model files' },

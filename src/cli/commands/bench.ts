@@ -30,8 +30,14 @@ export const bench: Command = {
       ['grad X   128x784x300', 128, 784, 300, false, true],
       ['square 512', 512, 512, 512, false, false],
     ] as const) {
-      const a = device.tensor(Float32Array.from({ length: M * K }, () => random.uniform(-1, 1)), transA ? [K, M] : [M, K]);
-      const b = device.tensor(Float32Array.from({ length: K * N }, () => random.uniform(-1, 1)), transB ? [N, K] : [K, N]);
+      const a = device.tensor(
+        Float32Array.from({ length: M * K }, () => random.uniform(-1, 1)),
+        transA ? [K, M] : [M, K],
+      );
+      const b = device.tensor(
+        Float32Array.from({ length: K * N }, () => random.uniform(-1, 1)),
+        transB ? [N, K] : [K, N],
+      );
       const c = device.empty([M, N]);
       const time = async (variant: 'auto' | 'naive') => {
         const reps = Math.max(2, Math.round(2e8 / (2 * M * N * K)));

@@ -15,7 +15,7 @@ export const cascadeCommand: Command = {
   summary: 'answer with a compressed model, send unsure rows to the large one; threshold chosen on validation rows',
   usage: 'shrinkray cascade --small FILE --large FILE [--max-drop 0.001] [--validation 0.1] [--out DIR]',
   description:
-    'The small model answers every row; rows whose top probability is below the threshold go to the large model.\nThe threshold is chosen on the last --validation fraction of the training rows (never the test set): the fastest\nwhose accuracy there is within --max-drop of the large model\'s. Then small, large and the cascade are measured once\non the test set (accuracy, rows per second at batch 1024). Models are more confident on rows they were trained on,\nso a threshold chosen there sends fewer rows on than one chosen on unseen rows would: the test figures show the outcome.',
+    "The small model answers every row; rows whose top probability is below the threshold go to the large model.\nThe threshold is chosen on the last --validation fraction of the training rows (never the test set): the fastest\nwhose accuracy there is within --max-drop of the large model's. Then small, large and the cascade are measured once\non the test set (accuracy, rows per second at batch 1024). Models are more confident on rows they were trained on,\nso a threshold chosen there sends fewer rows on than one chosen on unseen rows would: the test figures show the outcome.",
   options: {
     ...DATA_OPTIONS,
     small: { type: 'string', arg: 'FILE', help: 'the compressed model' },
@@ -38,17 +38,24 @@ export const cascadeCommand: Command = {
     const { train, test } = loadDataFor(values, large.standardizer, large.classNames);
     if (!train.labels || !test.labels) throw new UsageError('a cascade needs classification data');
     const held = Math.max(1, Math.round(train.rows * fraction));
-    const validation = subset(train, Uint32Array.from({ length: held }, (_, i) => train.rows - held + i));
+    const validation = subset(
+      train,
+      Uint32Array.from({ length: held }, (_, i) => train.rows - held + i),
+    );
     const study = await studyCascade(small.model, large.model, validation, test, { maxDrop });
     const curve = study.validation;
     out.log(`validation (${held} training rows): small ${(curve.small.accuracy * 100).toFixed(2)} %, large ${(curve.large.accuracy * 100).toFixed(2)} %`);
     for (const p of curve.points)
-      out.log(`  threshold ${p.threshold.toFixed(3)}: accuracy ${(p.accuracy * 100).toFixed(2)} %, ${(p.deferred * 100).toFixed(1)} % of rows to the large model, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s`);
+      out.log(
+        `  threshold ${p.threshold.toFixed(3)}: accuracy ${(p.accuracy * 100).toFixed(2)} %, ${(p.deferred * 100).toFixed(1)} % of rows to the large model, ${Math.round(p.rowsPerSecond).toLocaleString('en-US')} rows/s`,
+      );
     out.log(`chosen threshold ${study.threshold} (within ${(maxDrop * 100).toFixed(2)} points of the large model on validation rows)`);
     const result = { small: smallFile, large: largeFile, ...study };
     const accuracy = study.test.cascade.accuracy;
     const t = result.test;
-    out.log(`test (${test.rows} rows): small ${(t.small.accuracy * 100).toFixed(2)} % at ${Math.round(t.small.rowsPerSecond).toLocaleString('en-US')} rows/s, large ${(t.large.accuracy * 100).toFixed(2)} % at ${Math.round(t.large.rowsPerSecond).toLocaleString('en-US')} rows/s, cascade ${(accuracy * 100).toFixed(2)} % at ${Math.round(t.cascade.rowsPerSecond).toLocaleString('en-US')} rows/s with ${(t.cascade.deferred * 100).toFixed(1)} % of rows sent to the large model`);
+    out.log(
+      `test (${test.rows} rows): small ${(t.small.accuracy * 100).toFixed(2)} % at ${Math.round(t.small.rowsPerSecond).toLocaleString('en-US')} rows/s, large ${(t.large.accuracy * 100).toFixed(2)} % at ${Math.round(t.large.rowsPerSecond).toLocaleString('en-US')} rows/s, cascade ${(accuracy * 100).toFixed(2)} % at ${Math.round(t.cascade.rowsPerSecond).toLocaleString('en-US')} rows/s with ${(t.cascade.deferred * 100).toFixed(1)} % of rows sent to the large model`,
+    );
     const dir = stringOf(values, 'out');
     if (dir) {
       mkdirSync(dir, { recursive: true });

@@ -13,7 +13,8 @@ export const cv: Command = {
   name: 'cv',
   summary: 'cross-validate an architecture, optionally compressed in each fold',
   usage: 'shrinkray cv [--data ...] [--method stratified|kfold|loo] [--folds 5] [--layers 300,100] [--sparsity F] [--bits N]',
-  description: "Every row of a CSV file is split (a holdout only with --holdout or --test); for MNIST and IDX data, the training\nrows (the test data is not used). CSV features are standardized inside each fold on its training rows only, so no\ntest row leaks into the scaling. Each fold trains a fresh model; --sparsity and --bits prune (global magnitude) and\nquantize it before it is scored, so a compressed model's spread can be compared.",
+  description:
+    "Every row of a CSV file is split (a holdout only with --holdout or --test); for MNIST and IDX data, the training\nrows (the test data is not used). CSV features are standardized inside each fold on its training rows only, so no\ntest row leaks into the scaling. Each fold trains a fresh model; --sparsity and --bits prune (global magnitude) and\nquantize it before it is scored, so a compressed model's spread can be compared.",
   options: {
     ...DATA_OPTIONS,
     ...TRAIN_OPTIONS,
@@ -21,8 +22,8 @@ export const cv: Command = {
     folds: { type: 'string', arg: 'K', default: '5', help: 'number of folds' },
     'no-shuffle': { type: 'boolean', help: "split in row order, as scikit-learn's KFold(shuffle=False) (default: shuffled with --seed)" },
     layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden widths' },
-    sparsity: { type: 'string', arg: 'FRACTION', help: 'prune each fold\'s model to this sparsity before scoring' },
-    bits: { type: 'string', arg: 'N', help: 'quantize each fold\'s model to this bit width before scoring' },
+    sparsity: { type: 'string', arg: 'FRACTION', help: "prune each fold's model to this sparsity before scoring" },
+    bits: { type: 'string', arg: 'N', help: "quantize each fold's model to this bit width before scoring" },
   },
   async run(ctx) {
     const { values, out } = ctx;
@@ -56,12 +57,28 @@ export const cv: Command = {
           }
         : {}),
       onFold: (f) => {
-        bar.update(++done, Object.fromEntries(Object.entries(f.scores).slice(0, 1).map(([k2, v]) => [k2, v.toFixed(4)])));
-        if (method !== 'loo' && !out.interactive) out.log(`fold ${f.fold + 1}: ${Object.entries(f.scores).map(([k2, v]) => `${k2} ${v.toFixed(4)}`).join(', ')} (${f.fitSeconds.toFixed(1)} s)`);
+        bar.update(
+          ++done,
+          Object.fromEntries(
+            Object.entries(f.scores)
+              .slice(0, 1)
+              .map(([k2, v]) => [k2, v.toFixed(4)]),
+          ),
+        );
+        if (method !== 'loo' && !out.interactive)
+          out.log(
+            `fold ${f.fold + 1}: ${Object.entries(f.scores)
+              .map(([k2, v]) => `${k2} ${v.toFixed(4)}`)
+              .join(', ')} (${f.fitSeconds.toFixed(1)} s)`,
+          );
       },
     });
     bar.done();
-    out.log(`${splitter.name} on ${data.name} (${all.rows} rows): ${Object.keys(result.mean).map((m) => `${m} ${result.mean[m]!.toFixed(4)} ± ${result.std[m]!.toFixed(4)}`).join(', ')}`);
+    out.log(
+      `${splitter.name} on ${data.name} (${all.rows} rows): ${Object.keys(result.mean)
+        .map((m) => `${m} ${result.mean[m]!.toFixed(4)} ± ${result.std[m]!.toFixed(4)}`)
+        .join(', ')}`,
+    );
     out.result({ data: data.name, rows: all.rows, ...result });
   },
 };

@@ -12,7 +12,8 @@ export const distillCommand: Command = {
   name: 'distill',
   summary: "train a small student on a teacher's soft targets",
   usage: 'shrinkray distill --teacher FILE [--student 30] [--alpha 0.5] [--temperature 2.5] [--epochs N] --model-out FILE',
-  description: 'Loss: alpha T^2 KL(softmax(z_t/T) || softmax(z_s/T)) + (1 - alpha) CE(y, z_s). --alpha 1 needs no labels.\n--compare also trains the same student alone (same initialization and epochs) and reports both.',
+  description:
+    'Loss: alpha T^2 KL(softmax(z_t/T) || softmax(z_s/T)) + (1 - alpha) CE(y, z_s). --alpha 1 needs no labels.\n--compare also trains the same student alone (same initialization and epochs) and reports both.',
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
@@ -46,9 +47,16 @@ export const distillCommand: Command = {
     const student = MLP.create(device, widths, { seed: (options.seed ?? 0) + 1 });
     await trainWithProgress(out, 'distilling', student, train, { ...options, distillation: { teacher, alpha, temperature } }, test);
     result.student = await evaluate(student, test);
-    await writeModel(student, target, { float16: !!values.float16, note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`, standardizer: opened.standardizer, classNames: opened.classNames });
-    const acc = (r: unknown) => `${(((r as { accuracy: number }).accuracy) * 100).toFixed(2)} %`;
-    out.log(`teacher ${acc((result.teacher as { test: unknown }).test)}, distilled student ${acc(result.student)}${result.alone ? `, student alone ${acc(result.alone)}` : ''} (test accuracy); saved ${target}`);
+    await writeModel(student, target, {
+      float16: !!values.float16,
+      note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`,
+      standardizer: opened.standardizer,
+      classNames: opened.classNames,
+    });
+    const acc = (r: unknown) => `${((r as { accuracy: number }).accuracy * 100).toFixed(2)} %`;
+    out.log(
+      `teacher ${acc((result.teacher as { test: unknown }).test)}, distilled student ${acc(result.student)}${result.alone ? `, student alone ${acc(result.alone)}` : ''} (test accuracy); saved ${target}`,
+    );
     out.result({ model: target, ...result });
     student.dispose();
     teacher.dispose();

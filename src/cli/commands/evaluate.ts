@@ -28,7 +28,11 @@ export const evaluateCommand: Command = {
       out.result({ model: file, data: raw.name, ...rest });
     } else {
       const r = m as RegressionMetrics;
-      out.log(`${file} on ${raw.name}: ${Object.entries(r).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : ''}`).join(', ')}`);
+      out.log(
+        `${file} on ${raw.name}: ${Object.entries(r)
+          .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toFixed(4) : ''}`)
+          .join(', ')}`,
+      );
       out.result({ model: file, data: raw.name, ...r });
     }
     model.dispose();

@@ -9,7 +9,8 @@ export const exportCommand: Command = {
   name: 'export',
   summary: 'write a model as ONNX (opset 13; quantized layers in QDQ form or as float)',
   usage: 'shrinkray export --model FILE --format onnx [--quantized qdq|float] --output FILE.onnx',
-  description: "Each layer is a Gemm and its activation; input 'input' [batch, inputs], output 'output' (logits).\nQuantized layers: integer weights + DequantizeLinear (qdq, the default), or dequantized float weights.\nA CSV model's standardization is not part of the graph: apply it to inputs first (see inspect).",
+  description:
+    "Each layer is a Gemm and its activation; input 'input' [batch, inputs], output 'output' (logits).\nQuantized layers: integer weights + DequantizeLinear (qdq, the default), or dequantized float weights.\nA CSV model's standardization is not part of the graph: apply it to inputs first (see inspect).",
   options: {
     model: { type: 'string', arg: 'FILE', help: 'the model (safetensors)' },
     format: { type: 'string', arg: 'NAME', default: 'onnx', help: 'onnx' },
@@ -21,12 +22,14 @@ export const exportCommand: Command = {
     const file = requiredString(values, 'model', 'FILE');
     choiceOf(values, 'format', ['onnx'] as const);
     const quantized = choiceOf(values, 'quantized', ['qdq', 'float'] as const);
-    const target = outputOf(values, 'output', stringOf(values, 'output') ?? file.replace(/\.safetensors$/i, '') + '.onnx');
+    const target = outputOf(values, 'output', stringOf(values, 'output') ?? `${file.replace(/\.safetensors$/i, '')}.onnx`);
     const device = await ctx.device();
     const { model } = openModel(device, file, out);
     const bytes = await modelToOnnx(model, { quantized });
     writeFileAtomic(target, bytes);
-    out.log(`wrote ${target}: ONNX opset 13, ${bytes.length.toLocaleString('en-US')} bytes, ${model.layers.length} Gemm layers${model.layers.some((l) => l.quant) ? `, quantized weights as ${quantized}` : ''}`);
+    out.log(
+      `wrote ${target}: ONNX opset 13, ${bytes.length.toLocaleString('en-US')} bytes, ${model.layers.length} Gemm layers${model.layers.some((l) => l.quant) ? `, quantized weights as ${quantized}` : ''}`,
+    );
     out.result({ model: file, output: target, bytes: bytes.length, quantized });
     model.dispose();
   },

@@ -10,7 +10,8 @@ export const importCommand: Command = {
   name: 'import',
   summary: 'import a float MLP saved by PyTorch (nn.Sequential of Linear layers, safetensors)',
   usage: 'shrinkray import --from FILE [--activation relu] --model-out FILE',
-  description: "Keys '0.weight' [out, in], '0.bias', '2.weight', ... (save_file(model.state_dict(), path)). A state dict does\nnot record activations: --activation names the hidden one, --output the last (default identity: logits).",
+  description:
+    "Keys '0.weight' [out, in], '0.bias', '2.weight', ... (save_file(model.state_dict(), path)). A state dict does\nnot record activations: --activation names the hidden one, --output the last (default identity: logits).",
   options: {
     ...SAVE_OPTIONS,
     from: { type: 'string', arg: 'FILE', help: 'the PyTorch safetensors file' },

@@ -36,7 +36,9 @@ export const importance: Command = {
     const units = await unitImportance(opened.model, test, { criterion, seed, ...(samples !== undefined ? { samples } : {}) });
     const seconds = (performance.now() - t0) / 1000;
     const layers = await layerImportance(opened.model, test, { seed, ...(samples !== undefined ? { samples } : {}) });
-    out.log(`${criterion} importance of ${units.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${units.samples || test.rows} rows in ${seconds.toFixed(2)} s${Number.isNaN(units.baselineLoss) ? '' : ` (loss ${units.baselineLoss.toFixed(4)})`}`);
+    out.log(
+      `${criterion} importance of ${units.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${units.samples || test.rows} rows in ${seconds.toFixed(2)} s${Number.isNaN(units.baselineLoss) ? '' : ` (loss ${units.baselineLoss.toFixed(4)})`}`,
+    );
     for (const { layer, scores } of units.layers) {
       const order = Array.from(scores.keys()).sort((a, b) => scores[a]! - scores[b]!);
       const fmt = (u: number) => `${u}:${scores[u]!.toExponential(2)}`;

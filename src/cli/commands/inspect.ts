@@ -51,12 +51,31 @@ export const inspect: Command = {
     });
     out.log(`${file}: ${model.widths.join('-')}, ${model.parameterCount().toLocaleString('en-US')} parameters, file ${fileBytes.toLocaleString('en-US')} bytes (version ${metadata.version})`);
     for (const l of layers)
-      out.log(`  layer ${l.layer}: ${l.inputs} -> ${l.units} ${l.activation.padEnd(8)} ${l.parameters.toString().padStart(8)} parameters, ${(l.sparsity * 100).toFixed(1).padStart(5)} % pruned, ${l.quantization}; ${l.encoding}`);
-    const parts = Object.entries(described.parts).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${b.toLocaleString('en-US')}`).join(', ');
-    out.log(`  overall: ${(pr.sparsity * 100).toFixed(1)} % of weights pruned, ${pr.flopsKept.toLocaleString('en-US')} of ${pr.flopsDense.toLocaleString('en-US')} FLOPs per row; ${(denseBytes / fileBytes).toFixed(1)}x smaller than the same model as a dense float32 file (${denseBytes.toLocaleString('en-US')} bytes)`);
+      out.log(
+        `  layer ${l.layer}: ${l.inputs} -> ${l.units} ${l.activation.padEnd(8)} ${l.parameters.toString().padStart(8)} parameters, ${(l.sparsity * 100).toFixed(1).padStart(5)} % pruned, ${l.quantization}; ${l.encoding}`,
+      );
+    const parts = Object.entries(described.parts)
+      .filter(([, b]) => b > 0)
+      .map(([k, b]) => `${k} ${b.toLocaleString('en-US')}`)
+      .join(', ');
+    out.log(
+      `  overall: ${(pr.sparsity * 100).toFixed(1)} % of weights pruned, ${pr.flopsKept.toLocaleString('en-US')} of ${pr.flopsDense.toLocaleString('en-US')} FLOPs per row; ${(denseBytes / fileBytes).toFixed(1)}x smaller than the same model as a dense float32 file (${denseBytes.toLocaleString('en-US')} bytes)`,
+    );
     out.log(`  bytes by part: ${parts}`);
     for (const k of ['data', 'note', 'created']) if (metadata[k]) out.log(`  ${k}: ${metadata[k]}`);
-    out.result({ file, fileBytes, version: described.version, parts: described.parts, denseBytes, architecture: model.widths, parameters: model.parameterCount(), sparsity: pr.sparsity, bits, layers, metadata });
+    out.result({
+      file,
+      fileBytes,
+      version: described.version,
+      parts: described.parts,
+      denseBytes,
+      architecture: model.widths,
+      parameters: model.parameterCount(),
+      sparsity: pr.sparsity,
+      bits,
+      layers,
+      metadata,
+    });
     model.dispose();
   },
 };

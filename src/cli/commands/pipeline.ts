@@ -25,7 +25,7 @@ const options: Options = {
   student: { type: 'string', arg: 'WIDTHS', default: '30', help: 'hidden widths of the distilled student' },
   keep: { type: 'string', arg: 'FRACTION', default: '0.3', help: 'simplification: the fraction of parameters the smaller model keeps' },
   'student-epochs': { type: 'string', arg: 'N', help: 'epochs of the student, alone and distilled (default 8; --quick 2)' },
-  alpha: { type: 'string', arg: 'A', default: '0.5', help: 'distillation: weight of the teacher\'s soft targets' },
+  alpha: { type: 'string', arg: 'A', default: '0.5', help: "distillation: weight of the teacher's soft targets" },
   temperature: { type: 'string', arg: 'T', default: '2.5', help: 'distillation temperature' },
   'batch-size': { type: 'string', arg: 'N', default: '128', help: 'mini-batch size' },
   lr: { type: 'string', arg: 'RATE', default: '0.1', help: 'learning rate of the dense model and the students' },
@@ -62,10 +62,30 @@ export async function runPipeline(ctx: Context): Promise<number> {
   const report = await runStudy(await ctx.device(), data, settings, dir, { log: out, command: ctx.commandLine });
   const { variants } = report;
   out.log('');
-  out.log(['variant'.padEnd(20), 'file bytes'.padStart(10), 'x smaller'.padStart(9), 'accuracy'.padStart(9), 'diff (pts)'.padStart(10), 'p-value'.padStart(8), 'rows/s'.padStart(9), 'latency'.padStart(9)].join('  '));
+  out.log(
+    [
+      'variant'.padEnd(20),
+      'file bytes'.padStart(10),
+      'x smaller'.padStart(9),
+      'accuracy'.padStart(9),
+      'diff (pts)'.padStart(10),
+      'p-value'.padStart(8),
+      'rows/s'.padStart(9),
+      'latency'.padStart(9),
+    ].join('  '),
+  );
   for (const v of variants)
     out.log(
-      [v.name.padEnd(20), v.bytes.toLocaleString('en-US').padStart(10), v.ratio.toFixed(1).padStart(9), `${(v.accuracy * 100).toFixed(2)} %`.padStart(9), (v.name === 'dense' ? '' : `${v.difference >= 0 ? '+' : ''}${(v.difference * 100).toFixed(2)}`).padStart(10), (v.name === 'dense' ? '' : v.pValue < 0.001 ? '<0.001' : v.pValue.toFixed(3)).padStart(8), Math.round(v.rowsPerSecond).toLocaleString('en-US').padStart(9), `${v.latencyMs.toFixed(2)} ms`.padStart(9)].join('  '),
+      [
+        v.name.padEnd(20),
+        v.bytes.toLocaleString('en-US').padStart(10),
+        v.ratio.toFixed(1).padStart(9),
+        `${(v.accuracy * 100).toFixed(2)} %`.padStart(9),
+        (v.name === 'dense' ? '' : `${v.difference >= 0 ? '+' : ''}${(v.difference * 100).toFixed(2)}`).padStart(10),
+        (v.name === 'dense' ? '' : v.pValue < 0.001 ? '<0.001' : v.pValue.toFixed(3)).padStart(8),
+        Math.round(v.rowsPerSecond).toLocaleString('en-US').padStart(9),
+        `${v.latencyMs.toFixed(2)} ms`.padStart(9),
+      ].join('  '),
     );
   out.log(`\nreport: ${join(dir, 'report.md')} (report.json, ${(report.charts ?? []).join(', ')}), models in ${join(dir, 'models')}; ${report.seconds.toFixed(0)} s in all`);
   out.result(report);

@@ -13,7 +13,8 @@ export const pruneCommand: Command = {
   name: 'prune',
   summary: 'prune a model: global, per layer, structured (neurons) or N:M; gradual with fine-tuning',
   usage: 'shrinkray prune --model FILE --sparsity 0.9 [--scope global|layer|structured|nm] [--epochs N] --model-out FILE',
-  description: 'With --epochs > 0 (global or layer scope) the sparsity rises along Zhu & Gupta\'s cubic schedule while\nthe model fine-tunes; with --epochs 0 the model is pruned at once. Masks are kept in the file, so later\ntraining leaves pruned weights at zero.',
+  description:
+    "With --epochs > 0 (global or layer scope) the sparsity rises along Zhu & Gupta's cubic schedule while\nthe model fine-tunes; with --epochs 0 the model is pruned at once. Masks are kept in the file, so later\ntraining leaves pruned weights at zero.",
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
@@ -42,19 +43,34 @@ export const pruneCommand: Command = {
     const before = await evaluate(model, test);
     if (!oneShot && (scope === 'global' || scope === 'layer')) {
       const steps = Math.ceil(train.rows / options.batchSize) * options.epochs;
-      await trainWithProgress(out, `pruning to ${(sparsity * 100).toFixed(0)} %`, model, train, {
-        ...options,
-        schedule: { type: 'constant' },
-        hooks: [gradualPruning({ scope, finalSparsity: sparsity, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
-      }, test);
+      await trainWithProgress(
+        out,
+        `pruning to ${(sparsity * 100).toFixed(0)} %`,
+        model,
+        train,
+        {
+          ...options,
+          schedule: { type: 'constant' },
+          hooks: [gradualPruning({ scope, finalSparsity: sparsity, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
+        },
+        test,
+      );
     } else if (scope === 'nm') {
       await pruneModel(model, { type: 'nm', n: Number(nm![1]), m: Number(nm![2]) });
     } else if (scope === 'structured') await pruneModel(model, { type: 'structured', fraction: sparsity });
     else await pruneModel(model, { type: scope, sparsity });
     const after = await evaluate(model, test);
     const report = await pruneReport(model);
-    await writeModel(model, target, { float16: !!values.float16, note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`, standardizer: opened.standardizer, classNames: opened.classNames, data: opened.metadata.data });
-    out.log(`pruned ${(report.sparsity * 100).toFixed(1)} % of weights (${report.layers.map((l) => `${(l.sparsity * 100).toFixed(1)} %`).join(' / ')}); test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; saved ${target}`);
+    await writeModel(model, target, {
+      float16: !!values.float16,
+      note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`,
+      standardizer: opened.standardizer,
+      classNames: opened.classNames,
+      data: opened.metadata.data,
+    });
+    out.log(
+      `pruned ${(report.sparsity * 100).toFixed(1)} % of weights (${report.layers.map((l) => `${(l.sparsity * 100).toFixed(1)} %`).join(' / ')}); test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; saved ${target}`,
+    );
     out.result({ model: target, scope, sparsity: report.sparsity, layers: report.layers, before, after });
     model.dispose();
   },

@@ -1,7 +1,7 @@
 /** shrinkray quantize: weight quantization (min-max, k-means sharing, binary, ternary), post-training or trained. */
 import { basename } from 'node:path';
 import { quantizeWeights } from '../../compress/quantize.js';
-import { normalizeSpec, QUANT_METHODS, type QuantRequest } from '../../nn/quant-spec.js';
+import { normalizeSpec, QUANT_METHODS, type QuantRequest, type QuantSpec } from '../../nn/quant-spec.js';
 import { evaluate } from '../../nn/evaluate.js';
 import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -33,8 +33,13 @@ export const quantizeCommand: Command = {
     const file = requiredString(values, 'model', 'FILE');
     const method = choiceOf(values, 'method', QUANT_METHODS);
     const bits = values.bits === undefined ? undefined : numberOf(values, 'bits', { integer: true, min: 1, max: 8 });
-    const request: QuantRequest = method === 'kmeans' ? { method, bits: bits ?? 5 } : method === 'minmax' ? { bits: bits ?? 8, perChannel: !values['per-tensor'], symmetric: !values.affine } : { method, bits, perChannel: !values['per-tensor'] };
-    let spec;
+    const request: QuantRequest =
+      method === 'kmeans'
+        ? { method, bits: bits ?? 5 }
+        : method === 'minmax'
+          ? { bits: bits ?? 8, perChannel: !values['per-tensor'], symmetric: !values.affine }
+          : { method, bits, perChannel: !values['per-tensor'] };
+    let spec: QuantSpec;
     try {
       spec = normalizeSpec(request);
     } catch (e) {
@@ -55,8 +60,16 @@ export const quantizeCommand: Command = {
     } else if (trained) await trainWithProgress(out, `QAT ${method} ${spec.bits}-bit`, model, train, { ...options, hooks: [quantizationAware(spec)] }, test);
     else await quantizeWeights(model, spec);
     const after = await evaluate(model, test);
-    const bytes = await writeModel(model, target, { float16: !!values.float16, note: `${method} ${spec.bits}-bit ${how} of ${basename(file)}`, standardizer: opened.standardizer, classNames: opened.classNames, data: opened.metadata.data });
-    out.log(`${method} ${spec.bits}-bit ${how}: test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; ${target}: ${bytes.toLocaleString('en-US')} bytes (${file}: ${opened.fileBytes.toLocaleString('en-US')} bytes, ${(opened.fileBytes / bytes).toFixed(1)}x smaller)`);
+    const bytes = await writeModel(model, target, {
+      float16: !!values.float16,
+      note: `${method} ${spec.bits}-bit ${how} of ${basename(file)}`,
+      standardizer: opened.standardizer,
+      classNames: opened.classNames,
+      data: opened.metadata.data,
+    });
+    out.log(
+      `${method} ${spec.bits}-bit ${how}: test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; ${target}: ${bytes.toLocaleString('en-US')} bytes (${file}: ${opened.fileBytes.toLocaleString('en-US')} bytes, ${(opened.fileBytes / bytes).toFixed(1)}x smaller)`,
+    );
     out.result({ model: target, spec, trained, before, after, bytes, inputBytes: opened.fileBytes });
     model.dispose();
   },

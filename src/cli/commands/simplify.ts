@@ -13,7 +13,8 @@ export const simplifyCommand: Command = {
   name: 'simplify',
   summary: 'remove the least important units physically (smaller matrices), k per round, with fine-tuning',
   usage: 'shrinkray simplify --model FILE [--units-per-round 20] [--target-parameters N] [--min-accuracy A] --model-out FILE',
-  description: 'Each round scores the units (--criterion, on --score-samples training rows), removes the --units-per-round\nleast important across all hidden layers, fine-tunes (--epochs per round) and checks the accuracy on a\nvalidation split (--validation, the last rows of the training data). It stops at --target-parameters,\nbefore the accuracy falls below --min-accuracy, or after --rounds, keeping the last model above the floor.',
+  description:
+    'Each round scores the units (--criterion, on --score-samples training rows), removes the --units-per-round\nleast important across all hidden layers, fine-tunes (--epochs per round) and checks the accuracy on a\nvalidation split (--validation, the last rows of the training data). It stops at --target-parameters,\nbefore the accuracy falls below --min-accuracy, or after --rounds, keeping the last model above the floor.',
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
@@ -44,8 +45,14 @@ export const simplifyCommand: Command = {
     const opened = openModel(device, file, out);
     const { train: all, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const cut = Math.floor(all.rows * (1 - fraction));
-    const train = subset(all, Array.from({ length: cut }, (_, i) => i));
-    const validation = subset(all, Array.from({ length: all.rows - cut }, (_, i) => cut + i));
+    const train = subset(
+      all,
+      Array.from({ length: cut }, (_, i) => i),
+    );
+    const validation = subset(
+      all,
+      Array.from({ length: all.rows - cut }, (_, i) => cut + i),
+    );
     const bar = out.progress('simplifying', target ? Math.max(1, opened.model.parameterCount() - target) : (rounds ?? 1), target ? 'parameters' : 'rounds');
     const start = opened.model.parameterCount();
     const result = await simplify(opened.model, train, validation, {

@@ -8,6 +8,7 @@ import { DATA_OPTIONS, loadData } from '../data.js';
 import { outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
 import { trainWithProgress } from '../../study/progress.js';
+import type { TrainingRun as TrainingCurves } from '../../study/report.js';
 
 export const train: Command = {
   name: 'train',
@@ -45,21 +46,30 @@ export const train: Command = {
     };
     process.on('SIGINT', interrupt);
     let completed = 0;
-    let curves;
+    let curves: TrainingCurves;
     try {
-      curves = await trainWithProgress(out, 'train', model, data.train, {
-        ...options,
-        signal: stop.signal,
-        onEpoch: async (e) => {
-          completed = e.epoch;
-          if (checkpoint) await writeModel(model, checkpoint, { ...info, note: `checkpoint after epoch ${e.epoch} of ${options.epochs}` });
+      curves = await trainWithProgress(
+        out,
+        'train',
+        model,
+        data.train,
+        {
+          ...options,
+          signal: stop.signal,
+          onEpoch: async (e) => {
+            completed = e.epoch;
+            if (checkpoint) await writeModel(model, checkpoint, { ...info, note: `checkpoint after epoch ${e.epoch} of ${options.epochs}` });
+          },
         },
-      }, data.test);
+        data.test,
+      );
     } finally {
       process.off('SIGINT', interrupt);
     }
     if (stop.signal.aborted) {
-      out.log(`train: stopped by Ctrl-C after ${completed} of ${options.epochs} epochs; ${checkpoint ? `the last completed epoch is in ${checkpoint}` : `nothing saved (--checkpoint FILE keeps every epoch)`}`);
+      out.log(
+        `train: stopped by Ctrl-C after ${completed} of ${options.epochs} epochs; ${checkpoint ? `the last completed epoch is in ${checkpoint}` : `nothing saved (--checkpoint FILE keeps every epoch)`}`,
+      );
       model.dispose();
       return 130;
     }
