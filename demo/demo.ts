@@ -4,7 +4,7 @@
  * shown on an accuracy-against-size chart; a digit drawn on the pad is classified by every
  * variant. Query parameters for tests: ?epochs=N&rows=N.
  */
-import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, type Dataset, type Device } from '../src/browser.js';
+import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, compareModels, type Dataset, type Device } from '../src/browser.js';
 import { accuracySizeSpec, renderSvg, trainingCurvesSpec } from '../src/study/charts.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -34,7 +34,7 @@ async function loadSubset(): Promise<{ train: Dataset; test: Dataset }> {
 let device: Device;
 let data: { train: Dataset; test: Dataset };
 let dense: MLP | undefined;
-const variants: { name: string; model: MLP; bytes: number; accuracy: number }[] = [];
+const variants: { name: string; model: MLP; bytes: number; accuracy: number; interval: [number, number] }[] = [];
 
 function status(text: string): void {
   $('status').textContent = text;
@@ -68,7 +68,11 @@ async function compress(): Promise<void> {
   $<HTMLButtonElement>('compress').disabled = true;
   for (const v of variants.splice(0)) if (v.model !== dense) v.model.dispose();
   // A size is the byte length of the model file (modelToSafetensors), which compressedSize measures.
-  const add = async (name: string, model: MLP) => variants.push({ name, model, bytes: (await compressedSize(model)).totalBytes, accuracy: (await evaluate(model, data.test)).accuracy });
+  // Each variant against the dense model on the test images: its accuracy with a bootstrap interval.
+  const add = async (name: string, model: MLP) => {
+    const cmp = await compareModels(dense!, model, data.test, { bootstrap: 500 });
+    variants.push({ name, model, bytes: (await compressedSize(model)).totalBytes, accuracy: cmp.accuracyB, interval: cmp.intervalB });
+  };
   await add('dense', dense!);
   const int8 = dense!.clone();
   await quantizeWeights(int8, { bits: 8 });
@@ -120,6 +124,12 @@ function padImage(): Float32Array {
 
 async function predict(): Promise<void> {
   const x = padImage();
+  if (!x.some((v) => v > 0)) {
+    // An empty image has an answer too (the output for all-black pixels), but it means nothing.
+    status('the pad is empty: draw a digit on it first, then press Predict');
+    $('status').dataset.state = 'empty';
+    return;
+  }
   for (const v of variants) {
     const probs = await v.model.predict(x, { probabilities: true });
     let best = 0;

@@ -47,9 +47,20 @@ export function serve(dir, port) {
   return new Promise((ok) => server.listen(port, '127.0.0.1', () => ok(server)));
 }
 
+/**
+ * Ends this process when the one that started it is gone: `npm run demo` runs the server through
+ * a shell, and a shell killed without passing the signal on would leave the server orphaned.
+ */
+function stopWithParent(server) {
+  const parent = process.ppid;
+  const stop = () => server.close(() => process.exit(0));
+  setInterval(() => process.ppid !== parent && stop(), 500).unref();
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, stop);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = await buildDemo();
-  const port = Number(process.env.PORT ?? 8080);
-  await serve(dir, port);
-  console.log(`shrinkray demo: http://localhost:${port}/ (Chrome or Edge with WebGPU; Ctrl-C stops)`);
+  const server = await serve(dir, Number(process.env.PORT ?? 8080));
+  stopWithParent(server);
+  console.log(`shrinkray demo: http://localhost:${server.address().port}/ (Chrome or Edge with WebGPU; Ctrl-C stops)`);
 }

@@ -110,12 +110,18 @@ describe('the demo page (npm run demo), driven in headless Chromium', () => {
           const names = await page.locator('#variants tbody tr td:first-child').allTextContents();
           expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned + int4', 'pruned + k-means 4-bit']);
           expect(await page.locator('#pareto svg [aria-roledescription="point"]').count()).toBe(5);
+          expect(await page.locator('#pareto svg [aria-roledescription="rule mark"]').count()).toBe(5); // each with its interval
           // Sizes are the models' file bytes: each compression step makes the file smaller.
           const bytes = (await page.locator('#variants tbody tr td:nth-child(2)').allTextContents()).map((t) => Number(t.replace(/[, B]/g, '')));
           expect(bytes[1]).toBeLessThan(bytes[0]! / 3.5);
           expect(bytes[3]).toBeLessThan(bytes[2]!);
           expect(bytes[2]).toBeLessThan(bytes[0]! / 5);
           for (const acc of await page.locator('#variants tbody tr td:nth-child(3)').allTextContents()) expect(parseFloat(acc)).toBeGreaterThan(50);
+          // Predict on an empty pad asks for a digit instead of answering.
+          await page.click('#predict');
+          await state('empty');
+          expect(await page.textContent('#status')).toMatch(/draw a digit/);
+          expect(await page.locator('#variants tbody tr td.digit').allTextContents()).toEqual(['–', '–', '–', '–', '–']);
           // Draw a "1": a vertical stroke on the pad.
           await page.locator('#pad').scrollIntoViewIfNeeded();
           const box = (await page.locator('#pad').boundingBox())!;

@@ -69,6 +69,17 @@ describe('metric definitions', () => {
     expect(c.interval[1]).toBeLessThan(0); // B breaks 10 % of rows: a real loss, and the interval says so
     expect(c.pValue).toBeLessThan(1e-6);
     expect(comparePredictions(labels, a, b, { seed: 3 }).interval).toEqual(c.interval);
+    // Each model's accuracy interval brackets it, about as wide as the normal approximation says.
+    for (const [acc, [lo, hi]] of [
+      [c.accuracyA, c.intervalA],
+      [c.accuracyB, c.intervalB],
+    ] as const) {
+      expect(lo).toBeLessThan(acc);
+      expect(hi).toBeGreaterThan(acc);
+      const normal = 2 * 1.96 * Math.sqrt((acc * (1 - acc)) / labels.length);
+      expect(hi - lo).toBeGreaterThan(0.8 * normal);
+      expect(hi - lo).toBeLessThan(1.25 * normal);
+    }
     const same = comparePredictions(labels, a, a);
     expect([same.difference, same.agreement, same.pValue, ...same.interval]).toEqual([0, 1, 1, 0, 0]);
     expect(() => comparePredictions(labels, a, b.subarray(1))).toThrow(/one prediction per label/);

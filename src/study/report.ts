@@ -129,7 +129,7 @@ export async function writeReport(dir: string, report: Report): Promise<string[]
   mkdirSync(dir, { recursive: true });
   const charts: [string, Parameters<typeof renderSvg>[0]][] = [];
   if (report.variants.length) {
-    charts.push(['accuracy-size.svg', accuracySizeSpec(report.variants.map((v) => ({ name: v.name, bytes: v.bytes, accuracy: v.accuracy })))]);
+    charts.push(['accuracy-size.svg', accuracySizeSpec(report.variants.map((v) => ({ name: v.name, bytes: v.bytes, accuracy: v.accuracy, interval: v.accuracyInterval })))]);
     charts.push(['speed-size.svg', speedSizeSpec(report.variants.map((v) => ({ name: v.name, bytes: v.bytes, rowsPerSecond: v.rowsPerSecond })))]);
     charts.push(['sparsity.svg', sparsitySpec(report.variants.flatMap((v) => v.layers.map((l) => ({ variant: v.name, layer: l.layer, sparsity: l.sparsity }))))]);
   }

@@ -28,6 +28,8 @@ export interface VariantReport {
   /** The reference's file bytes over this variant's file bytes. */
   ratio: number;
   accuracy: number;
+  /** The bootstrap interval of the accuracy (95 %, test rows resampled). */
+  accuracyInterval: [number, number];
   /** accuracy - reference accuracy, with its interval and p-value (McNemar, exact). */
   difference: number;
   interval: [number, number];
@@ -81,6 +83,7 @@ export async function measureVariant(
       bytes,
       ratio: refBytes / bytes,
       accuracy: metrics.accuracy,
+      accuracyInterval: cmp.intervalB,
       difference: cmp.difference,
       interval: cmp.interval,
       pValue: cmp.pValue,

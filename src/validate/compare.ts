@@ -18,6 +18,9 @@ export interface Comparison {
   difference: number;
   /** Percentile bootstrap interval of the difference. */
   interval: [number, number];
+  /** Percentile bootstrap intervals of each model's accuracy, from the same resamples. */
+  intervalA: [number, number];
+  intervalB: [number, number];
   confidence: number;
   /** Fraction of rows where both predict the same class. */
   agreement: number;
@@ -58,8 +61,9 @@ export function comparePredictions(
   const rounds = options.bootstrap ?? 2000;
   if (!(confidence > 0 && confidence < 1)) throw new InvalidArgumentError(`confidence must be in (0, 1), got ${confidence}.`);
   if (!Number.isInteger(rounds) || rounds < 100) throw new InvalidArgumentError(`bootstrap must be at least 100 rounds, got ${rounds}.`);
-  // Per row: +1 when only B is right, -1 when only A is, 0 otherwise.
+  // Per row: +1 when only B is right, -1 when only A is, 0 otherwise; and whether each is right.
   const delta = new Int8Array(n);
+  const correct = new Uint8Array(n * 2);
   let rightA = 0,
     rightB = 0,
     agree = 0,
@@ -70,26 +74,38 @@ export function comparePredictions(
       b = predB[i] === labels[i];
     rightA += +a;
     rightB += +b;
+    correct[2 * i] = +a;
+    correct[2 * i + 1] = +b;
     agree += +(predA[i] === predB[i]);
     if (a && !b) onlyA++, (delta[i] = -1);
     if (b && !a) onlyB++, (delta[i] = 1);
   }
   const random = new Random(options.seed ?? 0);
-  const diffs = new Float64Array(rounds);
+  const [diffs, accA, accB] = [new Float64Array(rounds), new Float64Array(rounds), new Float64Array(rounds)];
   for (let r = 0; r < rounds; r++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += delta[random.int(n)]!;
-    diffs[r] = s / n;
+    let [s, sa, sb] = [0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      const k = random.int(n);
+      s += delta[k]!;
+      sa += correct[2 * k]!;
+      sb += correct[2 * k + 1]!;
+    }
+    [diffs[r], accA[r], accB[r]] = [s / n, sa / n, sb / n];
   }
-  diffs.sort();
-  const q = (p: number) => diffs[Math.min(rounds - 1, Math.max(0, Math.round(p * (rounds - 1))))]!;
   const tail = (1 - confidence) / 2;
+  const interval = (values: Float64Array): [number, number] => {
+    values.sort();
+    const q = (p: number) => values[Math.min(rounds - 1, Math.max(0, Math.round(p * (rounds - 1))))]!;
+    return [q(tail), q(1 - tail)];
+  };
   return {
     rows: n,
     accuracyA: rightA / n,
     accuracyB: rightB / n,
     difference: (rightB - rightA) / n,
-    interval: [q(tail), q(1 - tail)],
+    interval: interval(diffs),
+    intervalA: interval(accA),
+    intervalB: interval(accB),
     confidence,
     agreement: agree / n,
     onlyA,
