@@ -66,6 +66,10 @@ describe('shrinkray CLI: usage and errors', () => {
     const help = await cli(['help', 'prune']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: shrinkray prune');
+    // Each command's help shows its own defaults, the training ones included.
+    expect(help.stdout).toMatch(/--epochs N +training epochs \(default 3; 0 prunes at once\)/);
+    expect(help.stdout).toMatch(/--lr RATE +learning rate \(default 0\.005\)/);
+    expect((await cli(['train', '--help'])).stdout).toMatch(/--epochs N +training epochs \(default 10\)/);
     const typo = await cli(['trian']);
     expect([typo.code, ourErrors(typo.stderr)[0]]).toEqual([2, expect.stringContaining("unknown command 'trian'; did you mean 'train'?")]);
     const option = await cli(['train', '--epoch', '3']);
@@ -189,8 +193,11 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
       expect(info.parts.values).toBeGreaterThan(0);
     }
 
-    const exported = await cli(['export', '--model', path('q6.safetensors'), '--format', 'onnx', '--output', path('q6.onnx')]);
+    const exported = await cli(['export', '--model', path('q6.safetensors'), '--format', 'onnx', '--model-out', path('q6.onnx')]);
     expect(exported.code, exported.stderr).toBe(0);
+    // --output, export's flag in 0.1, names the same file.
+    expect((await cli(['export', '--model', path('q6.safetensors'), '--output', path('q6-old-flag.onnx')])).code).toBe(0);
+    expect(readFileSync(path('q6-old-flag.onnx'))).toEqual(readFileSync(path('q6.onnx')));
     const session = await ort.InferenceSession.create(readFileSync(path('q6.onnx')));
     expect(session.inputNames).toEqual(['input']);
     expect(session.outputNames).toEqual(['output']);

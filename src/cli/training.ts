@@ -2,13 +2,16 @@
 import type { FitOptions } from '../nn/train.js';
 import { choiceOf, numberOf, type Options, type Values } from './args.js';
 
-export const TRAIN_OPTIONS: Options = {
-  epochs: { type: 'string', arg: 'N', help: 'training epochs' },
-  'batch-size': { type: 'string', arg: 'N', default: '64', help: 'mini-batch size' },
-  lr: { type: 'string', arg: 'RATE', help: 'learning rate' },
-  optimizer: { type: 'string', arg: 'NAME', default: 'sgd', help: 'sgd (Nesterov momentum 0.9), adam or adamw' },
-  'weight-decay': { type: 'string', arg: 'L2', default: '0.00005', help: 'weight decay' },
-};
+/** The training options of a command, their help showing the command's own defaults of epochs and learning rate. */
+export function trainOptions(defaults: { epochs: string; lr: number }): Options {
+  return {
+    epochs: { type: 'string', arg: 'N', help: `training epochs (default ${defaults.epochs})` },
+    'batch-size': { type: 'string', arg: 'N', default: '64', help: 'mini-batch size' },
+    lr: { type: 'string', arg: 'RATE', help: `learning rate (default ${defaults.lr})` },
+    optimizer: { type: 'string', arg: 'NAME', default: 'sgd', help: 'sgd (Nesterov momentum 0.9), adam or adamw' },
+    'weight-decay': { type: 'string', arg: 'L2', default: '0.00005', help: 'weight decay' },
+  };
+}
 
 /** Fit options from the command line; `defaults` fill epochs and lr when they are not given. */
 export function fitOptionsOf(values: Values, defaults: { epochs: number; lr: number }): FitOptions {

@@ -7,7 +7,7 @@ import { quantizeWeights } from '../../compress/quantize.js';
 import { choiceOf, numberOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadCvRows } from '../data.js';
-import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { fitOptionsOf, trainOptions } from '../training.js';
 
 export const cv: Command = {
   name: 'cv',
@@ -17,7 +17,7 @@ export const cv: Command = {
     "Every row of a CSV file is split (a holdout only with --holdout or --test); for MNIST and IDX data, the training\nrows (the test data is not used). CSV features are standardized inside each fold on its training rows only, so no\ntest row leaks into the scaling. Each fold trains a fresh model; --sparsity and --bits prune (global magnitude) and\nquantize it before it is scored, so a compressed model's spread can be compared.",
   options: {
     ...DATA_OPTIONS,
-    ...TRAIN_OPTIONS,
+    ...trainOptions({ epochs: '5', lr: 0.05 }),
     method: { type: 'string', arg: 'NAME', default: 'stratified', help: 'stratified, kfold or loo (leave-one-out)' },
     folds: { type: 'string', arg: 'K', default: '5', help: 'number of folds' },
     'no-shuffle': { type: 'boolean', help: "split in row order, as scikit-learn's KFold(shuffle=False) (default: shuffled with --seed)" },

@@ -5,7 +5,7 @@ import { numberOf, requiredString, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
-import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { fitOptionsOf, trainOptions } from '../training.js';
 import { trainWithProgress } from '../../study/progress.js';
 
 export const distillCommand: Command = {
@@ -17,7 +17,7 @@ export const distillCommand: Command = {
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
-    ...TRAIN_OPTIONS,
+    ...trainOptions({ epochs: '8', lr: 0.05 }),
     teacher: { type: 'string', arg: 'FILE', help: 'the teacher model' },
     student: { type: 'string', arg: 'WIDTHS', default: '30', help: 'hidden widths of the student' },
     alpha: { type: 'string', arg: 'A', default: '0.5', help: 'weight of the soft targets, 0 to 1' },

@@ -1,28 +1,31 @@
 /** shrinkray export: a model as ONNX (or its plain float weights as safetensors). */
 import { writeFileAtomic } from '../../io/files.js';
 import { modelToOnnx } from '../../io/onnx.js';
-import { choiceOf, requiredString, stringOf } from '../args.js';
+import { choiceOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { openModel, outputOf } from '../models.js';
 
 export const exportCommand: Command = {
   name: 'export',
   summary: 'write a model as ONNX (opset 13; quantized layers in QDQ form or as float)',
-  usage: 'shrinkray export --model FILE --format onnx [--quantized qdq|float] --output FILE.onnx',
+  usage: 'shrinkray export --model FILE --format onnx [--quantized qdq|float] --model-out FILE.onnx',
   description:
     "Each layer is a Gemm and its activation; input 'input' [batch, inputs], output 'output' (logits).\nQuantized layers: integer weights + DequantizeLinear (qdq, the default), or dequantized float weights.\nA CSV model's standardization is not part of the graph: apply it to inputs first (see inspect).",
   options: {
     model: { type: 'string', arg: 'FILE', help: 'the model (safetensors)' },
     format: { type: 'string', arg: 'NAME', default: 'onnx', help: 'onnx' },
     quantized: { type: 'string', arg: 'FORM', default: 'qdq', help: 'qdq or float' },
-    output: { type: 'string', short: 'o', arg: 'FILE', help: 'the file to write (default: the model name with .onnx)' },
+    'model-out': { type: 'string', arg: 'FILE', help: 'the file to write (default: the model name with .onnx)' },
+    output: { type: 'string', short: 'o', arg: 'FILE', help: 'the same as --model-out (its name in 0.1)' },
   },
   async run(ctx) {
     const { values, out } = ctx;
     const file = requiredString(values, 'model', 'FILE');
     choiceOf(values, 'format', ['onnx'] as const);
     const quantized = choiceOf(values, 'quantized', ['qdq', 'float'] as const);
-    const target = outputOf(values, 'output', stringOf(values, 'output') ?? `${file.replace(/\.safetensors$/i, '')}.onnx`);
+    if (values['model-out'] !== undefined && values.output !== undefined) throw new UsageError('give --model-out or --output, not both (they name the same file)');
+    const given = stringOf(values, 'model-out') ?? stringOf(values, 'output');
+    const target = outputOf(values, values.output !== undefined ? 'output' : 'model-out', given ?? `${file.replace(/\.safetensors$/i, '')}.onnx`);
     const device = await ctx.device();
     const { model } = openModel(device, file, out);
     const bytes = await modelToOnnx(model, { quantized });

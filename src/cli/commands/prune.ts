@@ -5,7 +5,7 @@ import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../arg
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
-import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { fitOptionsOf, trainOptions } from '../training.js';
 import { trainWithProgress } from '../../study/progress.js';
 import { gradualPruning } from '../../compress/schedule.js';
 
@@ -18,7 +18,7 @@ export const pruneCommand: Command = {
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
-    ...TRAIN_OPTIONS,
+    ...trainOptions({ epochs: '3; 0 prunes at once', lr: 0.005 }),
     model: { type: 'string', arg: 'FILE', help: 'the model to prune' },
     sparsity: { type: 'string', arg: 'FRACTION', default: '0.9', help: 'fraction of weights (structured: of hidden neurons) to remove' },
     scope: { type: 'string', arg: 'SCOPE', default: 'global', help: 'global, layer, structured (whole neurons, L2 norm) or nm (with --nm 2:4)' },

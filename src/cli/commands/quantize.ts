@@ -7,7 +7,7 @@ import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
-import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { fitOptionsOf, trainOptions } from '../training.js';
 import { trainWithProgress } from '../../study/progress.js';
 import { quantizationAware } from '../../compress/qat.js';
 
@@ -20,7 +20,7 @@ export const quantizeCommand: Command = {
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
-    ...TRAIN_OPTIONS,
+    ...trainOptions({ epochs: 'none: post-training; N > 0 trains quantized', lr: 0.005 }),
     model: { type: 'string', arg: 'FILE', help: 'the model to quantize' },
     method: { type: 'string', arg: 'NAME', default: 'minmax', help: `${QUANT_METHODS.join(', ')}` },
     bits: { type: 'string', arg: 'N', help: 'bit width: minmax 2-8 (default 8), kmeans 1-8 (default 5); binary and ternary imply theirs' },

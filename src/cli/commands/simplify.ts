@@ -7,7 +7,7 @@ import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
-import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { fitOptionsOf, trainOptions } from '../training.js';
 
 export const simplifyCommand: Command = {
   name: 'simplify',
@@ -18,7 +18,7 @@ export const simplifyCommand: Command = {
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
-    ...TRAIN_OPTIONS,
+    ...trainOptions({ epochs: '1 per round', lr: 0.01 }),
     model: { type: 'string', arg: 'FILE', help: 'the model' },
     'units-per-round': { type: 'string', arg: 'K', default: '20', help: 'units removed per round' },
     'target-parameters': { type: 'string', arg: 'N', help: 'stop at this many parameters (or fewer)' },

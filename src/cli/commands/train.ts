@@ -6,7 +6,7 @@ import { choiceOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
 import { outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
-import { TRAIN_OPTIONS, fitOptionsOf } from '../training.js';
+import { fitOptionsOf, trainOptions } from '../training.js';
 import { trainWithProgress } from '../../study/progress.js';
 import type { TrainingRun as TrainingCurves } from '../../study/report.js';
 
@@ -17,7 +17,7 @@ export const train: Command = {
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
-    ...TRAIN_OPTIONS,
+    ...trainOptions({ epochs: '10', lr: 0.05 }),
     layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden layer widths' },
     activation: { type: 'string', arg: 'NAME', default: 'relu', help: 'hidden activation: relu, tanh, sigmoid, identity' },
     'model-out': { type: 'string', arg: 'FILE', default: 'model.safetensors', help: 'where the trained model goes' },
