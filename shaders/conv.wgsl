@@ -1,0 +1,83 @@
+// Convolution as im2col + GEMM, on NHWC images (x [n, h, w, c], row-major). A filter bank is a
+// matrix W [kh * kw * c, f] whose row (ky, kx, ci) holds weight (ky, kx, ci) of each filter
+// (TensorFlow's HWIO), so y [n * oh * ow, f] = im2col(x) W is the output in NHWC too, and the
+// blocked GEMM does the work (src/kernels/conv.ts).
+//   im2col  cols [n * oh * ow, kh * kw * c]: row (ni, oy, ox), column (ky, kx, ci) holds
+//           x[ni, oy * sh - ph + ky, ox * sw - pw + kx, ci], 0 in the padding.
+//   col2im  dx [n, h, w, c] from dcols: each input element sums the columns that read it (a
+//           gather over the kernel positions, so no atomics and a deterministic sum).
+// One invocation per output element; the linear index folds in num_workgroups (65535 per side).
+
+struct Geometry {
+  n: u32,
+  h: u32,
+  w: u32,
+  c: u32,
+  kh: u32,
+  kw: u32,
+  sh: u32,
+  sw: u32,
+  ph: u32,
+  pw: u32,
+  oh: u32,
+  ow: u32,
+}
+
+@group(0) @binding(0) var<uniform> g: Geometry;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> cols: array<f32>;
+@group(0) @binding(1) var<storage, read> dcols: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+
+override WG: u32 = 256;
+
+fn linear(gid: vec3u, nwg: vec3u) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+@compute @workgroup_size(WG)
+fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linear(gid, nwg);
+  let k = g.kh * g.kw * g.c;
+  if (i >= g.n * g.oh * g.ow * k) { return; }
+  let row = i / k;
+  let col = i % k;
+  let ox = row % g.ow;
+  let oy = (row / g.ow) % g.oh;
+  let ni = row / (g.ow * g.oh);
+  let ci = col % g.c;
+  let kx = (col / g.c) % g.kw;
+  let ky = col / (g.c * g.kw);
+  // As i32: the padding makes positions before the image negative.
+  let iy = i32(oy * g.sh + ky) - i32(g.ph);
+  let ix = i32(ox * g.sw + kx) - i32(g.pw);
+  let inside = iy >= 0 && iy < i32(g.h) && ix >= 0 && ix < i32(g.w);
+  // The index is clamped so the load stays in x even where its value is not used.
+  let at = ((ni * g.h + u32(clamp(iy, 0, i32(g.h) - 1))) * g.w + u32(clamp(ix, 0, i32(g.w) - 1))) * g.c + ci;
+  cols[i] = select(0.0, x[at], inside);
+}
+
+@compute @workgroup_size(WG)
+fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linear(gid, nwg);
+  if (i >= g.n * g.h * g.w * g.c) { return; }
+  let ci = i % g.c;
+  let ix = (i / g.c) % g.w;
+  let iy = (i / (g.c * g.w)) % g.h;
+  let ni = i / (g.c * g.w * g.h);
+  let k = g.kh * g.kw * g.c;
+  var sum = 0.0;
+  for (var ky = 0u; ky < g.kh; ky++) {
+    // oy * sh = iy + ph - ky, a whole output row inside the output.
+    let ty = i32(iy + g.ph) - i32(ky);
+    if (ty < 0 || u32(ty) % g.sh != 0u || u32(ty) / g.sh >= g.oh) { continue; }
+    let oy = u32(ty) / g.sh;
+    for (var kx = 0u; kx < g.kw; kx++) {
+      let tx = i32(ix + g.pw) - i32(kx);
+      if (tx < 0 || u32(tx) % g.sw != 0u || u32(tx) / g.sw >= g.ow) { continue; }
+      let ox = u32(tx) / g.sw;
+      sum += dcols[((ni * g.oh + oy) * g.ow + ox) * k + (ky * g.kw + kx) * g.c + ci];
+    }
+  }
+  dx[i] = sum;
+}
