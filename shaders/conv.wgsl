@@ -81,3 +81,31 @@ fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   }
   dx[i] = sum;
 }
+
+// derivative  grad[i] *= f'(z) for the activation f of the layer whose outputs y = f(z) are
+//             given (relu: y > 0; tanh: 1 - y^2; sigmoid: y (1 - y); as gemm.wgsl's epilogue):
+//             the gradient that reaches a layer's outputs through col2im or pooling becomes the
+//             gradient of its pre-activations.
+struct Derivative {
+  size: u32,
+  act: u32,  // 1 relu, 2 tanh, 3 sigmoid
+}
+
+@group(0) @binding(0) var<uniform> d: Derivative;
+@group(0) @binding(1) var<storage, read> outputs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
+
+@compute @workgroup_size(WG)
+fn derivative(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linear(gid, nwg);
+  if (i >= d.size) { return; }
+  let yv = outputs[i];
+  var f = 1.0;
+  switch d.act {
+    case 1u: { f = select(0.0, 1.0, yv > 0.0); }
+    case 2u: { f = 1.0 - yv * yv; }
+    case 3u: { f = yv * (1.0 - yv); }
+    default: {}
+  }
+  grad[i] *= f;
+}

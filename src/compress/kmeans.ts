@@ -13,7 +13,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { shareWeights as expandShared } from '../kernels/sharing.js';
 import { disposeQuant, type LayerQuant } from '../nn/quant-spec.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 
 export interface KMeansResult {
   /** K centroids, ascending. */
@@ -78,7 +78,7 @@ export function nearest(centroids: ArrayLike<number>, v: number): number {
  * k-means weight sharing of every layer at `bits` bits (1 to 8): the weights become their
  * shared values; layer.quant holds the codebook and the indices (2^bits for pruned weights).
  */
-export async function shareWeights(model: MLP, bits: number): Promise<LayerQuant[]> {
+export async function shareWeights(model: Model, bits: number): Promise<LayerQuant[]> {
   if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new InvalidArgumentError(`k-means weight sharing takes 1 to 8 bits, got ${bits}.`);
   const k = 2 ** bits;
   const device = model.device;

@@ -1,5 +1,5 @@
 /**
- * Magnitude pruning of an MLP's weights with masks, like torch.nn.utils.prune and TF Model
+ * Magnitude pruning of an Model's weights with masks, like torch.nn.utils.prune and TF Model
  * Optimization: masks are GPU tensors (1 keeps, 0 prunes), pruned weights are set to exactly 0,
  * and the optimizers multiply updates by the mask, so they stay 0 through retraining. Pruning
  * never revives a weight: a new mask is combined with the old one.
@@ -9,7 +9,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import { fill } from '../kernels/elementwise.js';
 import { applyMask, columnMask, columnNorms, maskBelow, maskValue, nmMask, selectKey } from '../kernels/prune.js';
 import { sum } from '../kernels/reduce.js';
-import type { DenseLayer, MLP } from '../nn/mlp.js';
+import type { DenseLayer } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -64,7 +65,7 @@ function prunedCount(sparsity: number, n: number): number {
 }
 
 /** Applies one criterion to the model's layers; returns the resulting report. */
-export async function prune(model: MLP, criterion: PruneCriterion): Promise<PruneReport> {
+export async function prune(model: Model, criterion: PruneCriterion): Promise<PruneReport> {
   const layers = model.layers;
   switch (criterion.type) {
     case 'threshold':
@@ -141,7 +142,7 @@ async function pruneNeurons(layer: DenseLayer, fraction: number, norm: 1 | 2): P
 }
 
 /** Per-layer and total sparsity, nonzero counts and FLOPs of the model's masks (one readback). */
-export async function pruneReport(model: MLP): Promise<PruneReport> {
+export async function pruneReport(model: Model): Promise<PruneReport> {
   const counts = await Promise.all(
     model.layers.map(async (l) => {
       if (!l.mask) return l.weight.size;

@@ -13,7 +13,7 @@ import { copy } from '../kernels/elementwise.js';
 import { fakeQuant } from '../kernels/quant.js';
 import { signQuantize } from '../kernels/sign.js';
 import type { TrainingHook } from '../nn/hooks.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { normalizeSpec, type QuantRequest } from '../nn/quant-spec.js';
 import { observeWeight, quantizeLayers } from './quantize.js';
 
@@ -22,7 +22,7 @@ export function quantizationAware(request: QuantRequest): TrainingHook {
   const method = spec.method ?? 'minmax';
   if (method === 'kmeans')
     throw new InvalidArgumentError("k-means weight sharing is trained after clustering: quantizeWeights(model, { method: 'kmeans', bits }), then fit fine-tunes the shared values.");
-  let model: MLP;
+  let model: Model;
   let masters: Tensor<'f32'>[] = [];
   return {
     name: 'quantizationAware',

@@ -26,6 +26,7 @@ import { reduce } from '../kernels/reduce.js';
 import { transpose } from '../kernels/transpose.js';
 import type { Activation } from '../kernels/gemm.js';
 import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -67,14 +68,14 @@ export function observeWeight(w: F32, spec: QuantSpec): QParams {
  * (min-max, k-means weight sharing, binary or ternary; see nn/quant-spec.ts) and the layer keeps
  * the parameters. Pruned weights stay 0 and keep their masks.
  */
-export async function quantizeWeights(model: MLP, spec: QuantRequest): Promise<LayerQuant[]> {
+export async function quantizeWeights(model: Model, spec: QuantRequest): Promise<LayerQuant[]> {
   const full = normalizeSpec(spec);
   if (full.method === 'kmeans') return shareWeights(model, full.bits);
   return quantizeLayers(model, full);
 }
 
 /** The methods that need no readback (min-max, binary, ternary), recorded at once. */
-export function quantizeLayers(model: MLP, request: QuantSpec): LayerQuant[] {
+export function quantizeLayers(model: Model, request: QuantSpec): LayerQuant[] {
   const spec = normalizeSpec(request);
   const method = spec.method ?? 'minmax';
   if (method === 'kmeans') throw new InvalidArgumentError("k-means weight sharing reads the weights back: use await quantizeWeights(model, { method: 'kmeans', bits }).");

@@ -1,7 +1,7 @@
 /** The gradual pruning schedule of Zhu & Gupta 2017 (TF-MOT's PolynomialDecay), applied by a training hook. */
 import { InvalidArgumentError } from '../errors.js';
 import type { TrainingHook } from '../nn/hooks.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { prune, type PruneReport } from './prune.js';
 
 export interface GradualPruning {
@@ -46,7 +46,7 @@ export function prunesAt(g: GradualPruning, step: number): boolean {
   return step >= t0 && step <= g.endStep && ((step - t0) % freq === 0 || step === g.endStep);
 }
 
-export async function pruneToSchedule(model: MLP, g: GradualPruning, step: number): Promise<PruneReport> {
+export async function pruneToSchedule(model: Model, g: GradualPruning, step: number): Promise<PruneReport> {
   const sparsity = scheduledSparsity(g, step);
   return prune(model, g.scope === 'global' ? { type: 'global', sparsity } : { type: 'layer', sparsity });
 }

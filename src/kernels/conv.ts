@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { type Activation, gemm } from './gemm.js';
+import { ACTIVATIONS, type Activation, gemm } from './gemm.js';
 import { dispatchLinear, output, requireDType, requireRank, requireShape } from './launch.js';
 
 type F32 = Tensor<'f32'>;
@@ -107,6 +107,17 @@ export function conv2d(x: F32, weight: F32, options: Conv2dOptions): { y: F32; c
   return { y: y.reshape([g.n, g.oh, g.ow, f]), cols, window: g };
 }
 
+/**
+ * grad *= f'(z) in place, f the activation whose outputs y = f(z) are `outputs` (same shape):
+ * a gradient that reached a layer's outputs becomes the gradient of its pre-activations.
+ * Identity leaves grad as it is.
+ */
+export function activationBackward(grad: F32, outputs: F32, activation: Activation): F32 {
+  if (grad.size !== outputs.size) throw new ShapeError(`activationBackward: grad has ${grad.size} elements, outputs ${outputs.size}.`);
+  if (activation !== 'identity') dispatchLinear(grad.device, 'conv', 'derivative', { d: { size: grad.size, act: ACTIVATIONS[activation] }, outputs, grad }, grad.size);
+  return grad;
+}
+
 export interface Conv2dGradients {
   /** [kh * kw * c, f] */
   dweight: F32;
@@ -120,17 +131,24 @@ export interface Conv2dGradients {
  * Gradients of a convolution from dy [n, oh, ow, f] (already multiplied by the activation's
  * derivative): dW = cols^T dy, db = the column sums of dy, dx = col2im(dy W^T).
  */
-export function conv2dBackward(dy: F32, cols: F32, weight: F32, g: Window, options: { bias?: boolean; input?: boolean } = {}): Conv2dGradients {
+export function conv2dBackward(
+  dy: F32,
+  cols: F32,
+  weight: F32,
+  g: Window,
+  options: { bias?: boolean; input?: boolean; out?: { dweight?: F32; dbias?: F32; dx?: F32; dcols?: F32 } } = {},
+): Conv2dGradients {
   const f = checkFilters(weight, g, 'conv2dBackward');
   requireShape('conv2dBackward', 'dy', dy, [g.n, g.oh, g.ow, f]);
+  const out = options.out ?? {};
   const dy2 = dy.reshape([g.n * g.oh * g.ow, f]);
-  const dbias = options.bias ? dy.device.empty([f]) : undefined;
-  const dweight = gemm(cols, dy2, { transA: true, ...(dbias ? { columnSums: dbias } : {}) });
+  const dbias = options.bias ? (out.dbias ?? dy.device.empty([f])) : undefined;
+  const dweight = gemm(cols, dy2, { transA: true, ...(dbias ? { columnSums: dbias } : {}), ...(out.dweight ? { out: out.dweight } : {}) });
   let dx: F32 | undefined;
   if (options.input) {
-    const dcols = gemm(dy2, weight, { transB: true });
-    dx = col2im(dcols, g);
-    dcols.dispose();
+    const dcols = gemm(dy2, weight, { transB: true, ...(out.dcols ? { out: out.dcols } : {}) });
+    dx = col2im(dcols, g, out.dx);
+    if (dcols !== out.dcols) dcols.dispose();
   }
   return { dweight, ...(dbias ? { dbias } : {}), ...(dx ? { dx } : {}) };
 }

@@ -15,11 +15,11 @@ export function poolWindow(shape: readonly number[], options: WindowOptions, op:
 }
 
 /** y [n, oh, ow, c], and argmax: the linear index in x of each maximum. */
-export function maxPool(x: F32, options: WindowOptions): { y: F32; argmax: Tensor<'u32'>; window: Window } {
+export function maxPool(x: F32, options: WindowOptions, out: { y?: F32; argmax?: Tensor<'u32'> } = {}): { y: F32; argmax: Tensor<'u32'>; window: Window } {
   requireDType('maxPool', 'x', x, 'f32');
   const g = poolWindow(x.shape, options, 'maxPool');
-  const y = x.device.empty([g.n, g.oh, g.ow, g.c]);
-  const argmax = x.device.empty([g.n, g.oh, g.ow, g.c], 'u32');
+  const y = output(x.device, [g.n, g.oh, g.ow, g.c], 'f32', out.y, 'maxPool');
+  const argmax = output(x.device, [g.n, g.oh, g.ow, g.c], 'u32', out.argmax, 'maxPool');
   dispatchLinear(x.device, 'pool', 'max_forward', { g, x, y, argmax }, y.size);
   return { y, argmax, window: g };
 }
@@ -34,10 +34,10 @@ export function maxPoolBackward(dy: F32, argmax: Tensor<'u32'>, g: Window, out?:
 }
 
 /** y [n, oh, ow, c]: window sums over kh * kw (padding counts as zeros). */
-export function avgPool(x: F32, options: WindowOptions): { y: F32; window: Window } {
+export function avgPool(x: F32, options: WindowOptions, out?: F32): { y: F32; window: Window } {
   requireDType('avgPool', 'x', x, 'f32');
   const g = poolWindow(x.shape, options, 'avgPool');
-  const y = x.device.empty([g.n, g.oh, g.ow, g.c]);
+  const y = output(x.device, [g.n, g.oh, g.ow, g.c], 'f32', out, 'avgPool');
   dispatchLinear(x.device, 'pool', 'avg_forward', { g, x, y }, y.size);
   return { y, window: g };
 }

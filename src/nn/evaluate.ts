@@ -3,7 +3,7 @@ import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import { lossDivisor, lossForward, newStats, STATS, type LossKind } from '../kernels/loss.js';
 import { accuracyOf, checkFit, defaultLoss, rowsOf } from './fit-checks.js';
-import type { MLP } from './mlp.js';
+import type { Model } from './model.js';
 
 export interface EvaluateOptions {
   loss?: LossKind;
@@ -14,7 +14,7 @@ export interface EvaluateOptions {
 }
 
 /** Mean loss and accuracy of `model` on `data`, computed on the GPU and read once. */
-export async function evaluate(model: MLP, data: Dataset | GpuDataset, options: EvaluateOptions = {}): Promise<{ loss: number; accuracy: number }> {
+export async function evaluate(model: Model, data: Dataset | GpuDataset, options: EvaluateOptions = {}): Promise<{ loss: number; accuracy: number }> {
   const owned = !(data instanceof GpuDataset);
   const gpuData = data instanceof GpuDataset ? data : new GpuDataset(model.device, data);
   const raw = gpuData.data;

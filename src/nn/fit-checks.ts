@@ -3,7 +3,7 @@ import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { LOSSES, type LossKind } from '../kernels/loss.js';
 import { checkEarlyStopping } from './early-stopping.js';
-import type { MLP } from './mlp.js';
+import type { Model } from './model.js';
 import type { FitOptions } from './train.js';
 
 export function defaultLoss(data: Dataset): LossKind {
@@ -21,7 +21,7 @@ export function rowsOf(rows: ArrayLike<number> | undefined, total: number): Uint
 }
 
 /** Checks the model against the data and the options against their ranges, before any GPU work. */
-export function checkFit(model: MLP, data: Dataset, o: FitOptions, loss: LossKind, rows = data.rows): void {
+export function checkFit(model: Model, data: Dataset, o: FitOptions, loss: LossKind, rows = data.rows): void {
   if (data.cols !== model.inputs) throw new ShapeError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
   if (data.labels && data.classes! > model.outputs) throw new ShapeError(`The data has ${data.classes} classes but the model has ${model.outputs} outputs.`);
   if (data.targets && data.targetCols !== model.outputs) throw new ShapeError(`The data has ${data.targetCols} targets per row but the model has ${model.outputs} outputs.`);

@@ -20,12 +20,12 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { Slot } from '../kernels/optim.js';
 import type { GpuDataset } from '../data/gpu-dataset.js';
-import type { MLP } from './mlp.js';
+import type { Model } from './model.js';
 import type { EpochReport, History } from './train.js';
 
 /** What a hook sees of the run. */
 export interface TrainingRun {
-  model: MLP;
+  model: Model;
   data: GpuDataset;
   /** Steps (batches) finished so far, over all epochs. */
   step: number;

@@ -11,6 +11,8 @@ import { resize, transpose } from '../kernels/transpose.js';
 import { cscOf, rowsPadded, sparseForwardT, type SparseWeight } from '../kernels/sparse.js';
 import { Random } from '../random.js';
 import { disposeQuant, type LayerQuant } from './quant-spec.js';
+import type { LossKind } from '../kernels/loss.js';
+import { Backprop } from './backprop.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -286,6 +288,11 @@ export class MLP {
     return Promise.all(this.layers.map(async (l) => ({ weight: await l.weight.read(), bias: await l.bias.read() })));
   }
 
+  /** Training buffers for batches of `batch` rows (fit uses them). */
+  backprop(batch: number, loss: LossKind): Backprop {
+    return new Backprop(this, batch, loss);
+  }
+
   /** An independent copy made on the GPU: weights, biases, masks and quantization parameters. */
   clone(): MLP {
     const d = this.device;
@@ -319,7 +326,8 @@ export class MLP {
   }
 }
 
-function cloneQuant(q: LayerQuant): LayerQuant {
+/** An independent copy of a layer's quantization parameters (clone). */
+export function cloneQuant(q: LayerQuant): LayerQuant {
   const d = q.weight.scale.device;
   return {
     spec: { ...q.spec },

@@ -11,7 +11,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Slot } from '../kernels/optim.js';
 import { clusterSums, shareWeights, type Clusters } from '../kernels/sharing.js';
 import type { TrainingHook } from './hooks.js';
-import type { DenseLayer, MLP } from './mlp.js';
+import type { DenseLayer } from './mlp.js';
+import type { Model } from './model.js';
 
 interface SharedLayer {
   layer: DenseLayer;
@@ -22,10 +23,10 @@ interface SharedLayer {
 export class SharedWeightTraining {
   private shared: SharedLayer[] = [];
 
-  private constructor(private readonly model: MLP) {}
+  private constructor(private readonly model: Model) {}
 
   /** Training state for the model's k-means layers, or undefined when none shares weights. */
-  static of(model: MLP): SharedWeightTraining | undefined {
+  static of(model: Model): SharedWeightTraining | undefined {
     return model.layers.some((l) => l.quant?.codebook) ? new SharedWeightTraining(model) : undefined;
   }
 
@@ -80,7 +81,7 @@ export class SharedWeightTraining {
  * shared values, and the weights are set from them after every step and at the end (after early
  * stopping put the best shared values back).
  */
-export function weightSharingHook(model: MLP): TrainingHook | undefined {
+export function weightSharingHook(model: Model): TrainingHook | undefined {
   const sharing = SharedWeightTraining.of(model);
   if (!sharing) return undefined;
   return {

@@ -3,10 +3,10 @@ import { copyInto } from '../kernels/elementwise.js';
 import { gatherRows } from '../kernels/gather.js';
 import type { GpuDataset } from '../data/gpu-dataset.js';
 import type { TrainingHook } from './hooks.js';
-import type { MLP } from './mlp.js';
+import type { Model } from './model.js';
 
 export interface Distillation {
-  teacher: MLP;
+  teacher: Model;
   alpha?: number;
   temperature?: number;
   cacheTeacher?: boolean;
@@ -16,7 +16,7 @@ export interface Distillation {
 export class TeacherLogits {
   private batchLogits = new Map<number, Tensor<'f32'>>();
   private constructor(
-    private readonly teacher: MLP,
+    private readonly teacher: Model,
     private readonly all: Tensor<'f32'> | undefined,
     private readonly alpha: number,
     private readonly temperature: number,

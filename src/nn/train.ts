@@ -12,14 +12,13 @@ import type { Dataset } from '../data/dataset.js';
 import { lossDivisor, newStats, STATS, type LossKind } from '../kernels/loss.js';
 import { Optimizer, scheduledRate, type OptimizerConfig, type Schedule } from '../kernels/optim.js';
 import { Random } from '../random.js';
-import { Backprop } from './backprop.js';
 import { earlyStoppingHook, type EarlyStopping } from './early-stopping.js';
 import { evaluate } from './evaluate.js';
 import { accuracyOf, checkFit, defaultLoss, rowsOf } from './fit-checks.js';
 import type { TrainingHook, TrainingRun } from './hooks.js';
 import { weightSharingHook } from './sharing.js';
 import { distillationHook, type Distillation } from './teacher.js';
-import type { MLP } from './mlp.js';
+import type { Model } from './model.js';
 
 export interface EpochReport {
   epoch: number;
@@ -101,7 +100,7 @@ const MOVED: Record<string, string> = {
 };
 
 /** fit's own hooks for its options, then the caller's. */
-function hooksOf(model: MLP, options: FitOptions): TrainingHook[] {
+function hooksOf(model: Model, options: FitOptions): TrainingHook[] {
   for (const [name, instead] of Object.entries(MOVED)) if (name in options) throw new InvalidArgumentError(`fit's '${name}' option is now a training hook: ${instead}.`);
   return [
     ...(options.distillation ? [distillationHook(options.distillation)] : []),
@@ -112,7 +111,7 @@ function hooksOf(model: MLP, options: FitOptions): TrainingHook[] {
 }
 
 /** Trains `model` on `data`; returns the history. Throws TrainingDivergedError if the loss stops being finite. */
-export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOptions): Promise<History> {
+export async function fit(model: Model, data: Dataset | GpuDataset, options: FitOptions): Promise<History> {
   const device = model.device;
   const raw = data instanceof GpuDataset ? data.data : data;
   const loss = options.loss ?? defaultLoss(raw);
@@ -135,10 +134,10 @@ export async function fit(model: MLP, data: Dataset | GpuDataset, options: FitOp
   const random = new Random(options.seed ?? 0);
   const index = device.tensor(order);
   const stats = newStats(device);
-  const workspaces = new Map<number, { bp: Backprop; y: Tensor }>();
+  const workspaces = new Map<number, { bp: ReturnType<Model['backprop']>; y: Tensor }>();
   const workspace = (rows: number) => {
     let w = workspaces.get(rows);
-    if (!w) workspaces.set(rows, (w = { bp: new Backprop(model, rows, loss), y: gpuData.targetTensor(rows) }));
+    if (!w) workspaces.set(rows, (w = { bp: model.backprop(rows, loss), y: gpuData.targetTensor(rows) }));
     return w;
   };
   const batches = Math.ceil(n / options.batchSize);

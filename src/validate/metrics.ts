@@ -9,7 +9,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { newStats, lossForward, STATS } from '../kernels/loss.js';
 import { classifyBatch, regressionSums } from '../kernels/metrics.js';
 import { fill } from '../kernels/elementwise.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 
 export interface Averages {
@@ -88,7 +88,7 @@ export function scoresFromConfusion(confusion: number[][]): { precision: Average
 
 /** Every metric of `model` on `data`: classification for labelled data, regression for targets. */
 export async function testMetrics(
-  model: MLP,
+  model: Model,
   data: Dataset | GpuDataset,
   options: { topK?: number; batchSize?: number; rows?: ArrayLike<number>; positiveLabel?: number } = {},
 ): Promise<ClassificationMetrics | RegressionMetrics> {

@@ -1,0 +1,248 @@
+/**
+ * A model as a sequence of layers: 2D convolutions, max and average pooling, flatten and dense
+ * layers, on NHWC images (an input row of h * w * c values is the image row by row, channels
+ * last: MNIST's 784 pixels are [28, 28, 1]). Convolution and dense layers hold their weights as
+ * DenseLayer matrices [k, units] (a convolution's k = kh * kw * c, units = filters, TensorFlow's
+ * HWIO), so pruning, quantization per output channel (per filter), weight sharing and the
+ * optimizers work on them unchanged. A dense layer after image layers flattens its input.
+ */
+import { InvalidArgumentError, ShapeError } from '../errors.js';
+import type { Device } from '../gpu/device.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { conv2d, type Window, type WindowOptions, windowOf } from '../kernels/conv.js';
+import { ACTIVATIONS, type Activation, gemm } from '../kernels/gemm.js';
+import type { LossKind } from '../kernels/loss.js';
+import { softmax } from '../kernels/loss.js';
+import { avgPool, maxPool, poolWindow } from '../kernels/pool.js';
+import { Random } from '../random.js';
+import { cloneQuant, type DenseLayer, initialWeights } from './mlp.js';
+import { disposeQuant } from './quant-spec.js';
+import { SequentialBackprop } from './sequential-backprop.js';
+
+type F32 = Tensor<'f32'>;
+
+export type LayerSpec =
+  | ({ type: 'conv2d'; filters: number; activation?: Activation } & WindowOptions)
+  | ({ type: 'maxPool2d' } & WindowOptions)
+  | ({ type: 'avgPool2d' } & WindowOptions)
+  | { type: 'flatten' }
+  | { type: 'dense'; units: number; activation?: Activation };
+
+/** A layer placed in the model: its spec (activation resolved), input and output shapes, and its weights' index in `layers`. */
+export interface Stage {
+  spec: LayerSpec;
+  /** [h, w, c] for images, [features] for flat rows. */
+  input: number[];
+  output: number[];
+  /** The activation of this stage's outputs (identity for pooling; flatten passes its input's on). */
+  activation: Activation;
+  /** Index into Sequential.layers for convolution and dense stages. */
+  param?: number;
+}
+
+export interface SequentialOptions {
+  /** The input's shape: [h, w, c] for images, or [features]. */
+  input: number[];
+  layers: LayerSpec[];
+  /** Seed of the initialization (default 0); weights as MLP.create draws them (He for relu). */
+  seed?: number;
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** One layer's name for messages and descriptions: conv20k5, maxpool2, flatten, 500. */
+export function layerName(spec: LayerSpec): string {
+  const k = (o: WindowOptions) => {
+    const pair = (v: number | readonly [number, number]) => (typeof v === 'number' ? `${v}` : `${v[0]}x${v[1]}`);
+    return `${pair(o.kernel)}${o.stride !== undefined ? `s${pair(o.stride)}` : ''}${o.padding ? `p${pair(o.padding)}` : ''}`;
+  };
+  if (spec.type === 'conv2d') return `conv${spec.filters}k${k(spec)}`;
+  if (spec.type === 'maxPool2d') return `maxpool${k(spec)}`;
+  if (spec.type === 'avgPool2d') return `avgpool${k(spec)}`;
+  if (spec.type === 'flatten') return 'flatten';
+  return `${spec.units}`;
+}
+
+/** Places the layers: output shapes, implicit flattening before dense layers, activations (relu hidden, identity last); errors name the layer. */
+export function placeStages(input: number[], specs: LayerSpec[]): Stage[] {
+  if (!(input.length === 1 || input.length === 3) || !input.every((d) => Number.isInteger(d) && d >= 1))
+    throw new ShapeError(`The input shape must be [h, w, c] or [features] of positive whole numbers, got [${input.join(', ')}].`);
+  if (specs.length === 0) throw new ShapeError('A model needs at least one layer.');
+  const stages: Stage[] = [];
+  let shape = input;
+  let params = 0;
+  const lastParam = specs.map((s) => s.type === 'conv2d' || s.type === 'dense').lastIndexOf(true);
+  specs.forEach((spec, i) => {
+    const where = `layer ${i + 1} (${layerName(spec)})`;
+    const previous = stages[stages.length - 1]?.activation ?? 'identity';
+    const activation = (s: { activation?: Activation }) => {
+      const a = s.activation ?? (i === lastParam ? 'identity' : 'relu');
+      if (!(a in ACTIVATIONS)) throw new InvalidArgumentError(`${where}: unknown activation '${a}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
+      return a;
+    };
+    if (spec.type === 'dense') {
+      if (shape.length === 3) stages.push({ spec: { type: 'flatten' }, input: shape, output: [size(shape)], activation: previous });
+      if (!Number.isInteger(spec.units) || spec.units < 1) throw new ShapeError(`${where}: units must be a positive whole number, got ${spec.units}.`);
+      const a = activation(spec);
+      stages.push({ spec: { ...spec, activation: a }, input: [size(shape)], output: [spec.units], activation: a, param: params++ });
+      shape = [spec.units];
+      return;
+    }
+    if (spec.type === 'flatten') {
+      stages.push({ spec, input: shape, output: [size(shape)], activation: previous });
+      shape = [size(shape)];
+      return;
+    }
+    if (shape.length !== 3) throw new ShapeError(`${where}: takes images [h, w, c], but its input is flat [${shape.join(', ')}].`);
+    let g: Window;
+    try {
+      g = spec.type === 'conv2d' ? windowOf([1, ...shape], spec, where) : poolWindow([1, ...shape], spec, where);
+    } catch (e) {
+      throw e instanceof ShapeError || e instanceof InvalidArgumentError ? new (e.constructor as typeof ShapeError)(e.message.replace(/^.*?: /, `${where}: `)) : e;
+    }
+    if (spec.type === 'conv2d') {
+      if (!Number.isInteger(spec.filters) || spec.filters < 1) throw new ShapeError(`${where}: filters must be a positive whole number, got ${spec.filters}.`);
+      const a = activation(spec);
+      stages.push({ spec: { ...spec, activation: a }, input: shape, output: [g.oh, g.ow, spec.filters], activation: a, param: params++ });
+      shape = [g.oh, g.ow, spec.filters];
+    } else {
+      stages.push({ spec, input: shape, output: [g.oh, g.ow, g.c], activation: 'identity' });
+      shape = [g.oh, g.ow, g.c];
+    }
+  });
+  if (specs[specs.length - 1]!.type !== 'dense') throw new ShapeError(`The last layer must be a dense layer (it gives the outputs), not ${layerName(specs[specs.length - 1]!)}.`);
+  return stages;
+}
+
+/** The window of a convolution or pooling stage over a batch of n images. */
+export function stageWindow(stage: Stage, n: number): Window {
+  const spec = stage.spec;
+  if (spec.type === 'conv2d') return windowOf([n, ...stage.input], spec, 'conv2d');
+  if (spec.type === 'maxPool2d' || spec.type === 'avgPool2d') return poolWindow([n, ...stage.input], spec, spec.type);
+  throw new InvalidArgumentError(`${spec.type} has no window.`);
+}
+
+export class Sequential {
+  constructor(
+    readonly device: Device,
+    readonly inputShape: number[],
+    readonly stages: Stage[],
+    /** The weights of the convolution and dense stages, in order. */
+    readonly layers: DenseLayer[],
+  ) {}
+
+  /** A new model, freshly initialized: for LeNet-5, input [28, 28, 1] and conv20k5, maxpool2, conv50k5, maxpool2, 500, 10. */
+  static create(device: Device, options: SequentialOptions): Sequential {
+    const stages = placeStages(options.input, options.layers);
+    const random = new Random(options.seed ?? 0);
+    const layers = stages.flatMap((s) => {
+      if (s.param === undefined) return [];
+      const units = s.spec.type === 'conv2d' ? s.spec.filters : s.output[0]!;
+      const inputs = s.spec.type === 'conv2d' ? stageWindow(s, 1).kh * stageWindow(s, 1).kw * s.input[2]! : s.input[0]!;
+      const spec = { inputs, units, activation: s.activation };
+      device.checkTensorSize([inputs, units], 'f32', `layer ${s.param + 1} (${inputs} x ${units})`);
+      return [{ ...spec, weight: device.tensor(initialWeights(spec, random), [inputs, units]), bias: device.tensor(new Float32Array(units)) }];
+    });
+    return new Sequential(device, options.input, stages, layers);
+  }
+
+  get inputs(): number {
+    return size(this.inputShape);
+  }
+
+  get outputs(): number {
+    return this.stages[this.stages.length - 1]!.output[0]!;
+  }
+
+  /** input shape, then each layer: 28x28x1-conv20k5-maxpool2-conv50k5-maxpool2-flatten-500-10. */
+  describe(): string {
+    return [this.inputShape.join('x'), ...this.stages.map((s) => layerName(s.spec))].join('-');
+  }
+
+  parameterCount(): number {
+    return this.layers.reduce((n, l) => n + l.inputs * l.units + l.units, 0);
+  }
+
+  /** Forward pass on x [B, inputs]: the logits [B, outputs]. */
+  forward(x: F32): F32 {
+    if (x.shape.length !== 2 || x.shape[1] !== this.inputs) throw new ShapeError(`The model's input must be [batch, ${this.inputs}], got [${x.shape.join(', ')}].`);
+    const n = x.shape[0]!;
+    let h: F32 = x.reshape([n, ...this.inputShape]);
+    let owner: F32 | undefined; // the tensor h views, to dispose when the next stage is done
+    for (const s of this.stages) {
+      let next: F32;
+      const spec = s.spec;
+      if (spec.type === 'conv2d') {
+        const layer = this.layers[s.param!]!;
+        const { y, cols } = conv2d(h, layer.weight, { ...spec, bias: layer.bias, activation: s.activation });
+        cols.dispose();
+        next = y;
+      } else if (spec.type === 'maxPool2d') {
+        const { y, argmax } = maxPool(h, spec);
+        argmax.dispose();
+        next = y;
+      } else if (spec.type === 'avgPool2d') next = avgPool(h, spec).y;
+      else if (spec.type === 'flatten') {
+        h = h.reshape([n, ...s.output]);
+        continue;
+      } else {
+        const layer = this.layers[s.param!]!;
+        next = gemm(h.reshape([n, s.input[0]!]), layer.weight, { bias: layer.bias, activation: s.activation });
+      }
+      owner?.dispose();
+      owner = next;
+      h = next;
+    }
+    return h; // the last dense layer's [n, outputs]
+  }
+
+  /** Training buffers for batches of `batch` rows (fit uses them). */
+  backprop(batch: number, loss: LossKind): SequentialBackprop {
+    return new SequentialBackprop(this, batch, loss);
+  }
+
+  /** Nothing to prepare: convolutions and dense layers run dense (MLP.prepareInference makes sparse layers). */
+  async prepareInference(): Promise<void> {}
+
+  /** Outputs for x [B, inputs]: logits, or softmax probabilities with { probabilities: true }. */
+  async predict(x: F32 | Float32Array, options: { probabilities?: boolean } = {}): Promise<Float32Array> {
+    if (x instanceof Float32Array && x.length % this.inputs !== 0) throw new ShapeError(`predict: ${x.length} values are not whole rows of ${this.inputs} inputs.`);
+    const input = x instanceof Float32Array ? this.device.tensor(x, [x.length / this.inputs, this.inputs]) : x;
+    let out = this.forward(input);
+    if (options.probabilities) {
+      const p = softmax(out);
+      out.dispose();
+      out = p;
+    }
+    const data = await out.read();
+    out.dispose();
+    if (input !== x) input.dispose();
+    return data;
+  }
+
+  /** An independent copy made on the GPU: weights, biases, masks and quantization parameters. */
+  clone(): Sequential {
+    const d = this.device;
+    const layers = this.layers.map((l) => ({
+      inputs: l.inputs,
+      units: l.units,
+      activation: l.activation,
+      weight: d.duplicate(l.weight),
+      bias: d.duplicate(l.bias),
+      ...(l.mask ? { mask: d.duplicate(l.mask) } : {}),
+      ...(l.biasMask ? { biasMask: d.duplicate(l.biasMask) } : {}),
+      ...(l.quant ? { quant: cloneQuant(l.quant) } : {}),
+    }));
+    return new Sequential(d, [...this.inputShape], this.stages, layers);
+  }
+
+  dispose(): void {
+    for (const l of this.layers) {
+      l.weight.dispose();
+      l.bias.dispose();
+      l.mask?.dispose();
+      l.biasMask?.dispose();
+      disposeQuant(l.quant);
+    }
+  }
+}

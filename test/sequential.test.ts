@@ -1,0 +1,177 @@
+/**
+ * Sequential models of convolution, pooling, flatten and dense layers: shapes placed with errors
+ * that name the layer, the forward pass and backpropagation against a float64 reference and its
+ * finite differences, and fit, pruning and quantization on a convolutional network (LeNet-5 on
+ * MNIST rows).
+ */
+import { describe, expect, it } from 'vitest';
+import { prune, pruneReport } from '../src/compress/prune.js';
+import { quantizeWeights } from '../src/compress/quantize.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { newStats } from '../src/kernels/loss.js';
+import { evaluate } from '../src/nn/evaluate.js';
+import { type LayerSpec, placeStages, Sequential } from '../src/nn/sequential.js';
+import { fit } from '../src/nn/train.js';
+import { Random } from '../src/random.js';
+import { testMetrics } from '../src/validate/metrics.js';
+import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';
+import { refSequential } from './reference-cnn.js';
+import { refLoss } from './reference-mlp.js';
+
+const LENET5: LayerSpec[] = [
+  { type: 'conv2d', filters: 20, kernel: 5 },
+  { type: 'maxPool2d', kernel: 2 },
+  { type: 'conv2d', filters: 50, kernel: 5 },
+  { type: 'maxPool2d', kernel: 2 },
+  { type: 'dense', units: 500 },
+  { type: 'dense', units: 10 },
+];
+
+describe('Sequential: layers placed', () => {
+  it("LeNet-5 (Caffe's): shapes, an implicit flatten, relu then identity, 431,080 parameters", () => {
+    const stages = placeStages([28, 28, 1], LENET5);
+    expect(stages.map((s) => s.output)).toEqual([[24, 24, 20], [12, 12, 20], [8, 8, 50], [4, 4, 50], [800], [500], [10]]);
+    expect(stages.map((s) => s.spec.type)).toEqual(['conv2d', 'maxPool2d', 'conv2d', 'maxPool2d', 'flatten', 'dense', 'dense']);
+    expect(stages.filter((s) => s.param !== undefined).map((s) => s.activation)).toEqual(['relu', 'relu', 'relu', 'identity']);
+    expect(20 * 25 + 20 + 50 * 500 + 50 + 800 * 500 + 500 + 500 * 10 + 10).toBe(431_080);
+  });
+
+  it('shape errors name the layer', () => {
+    expect(() => placeStages([28, 28, 1], [...LENET5.slice(0, 4), { type: 'conv2d', filters: 10, kernel: 5 }, { type: 'dense', units: 10 }])).toThrow(
+      /^layer 5 \(conv10k5\): a 5x5 window with padding 0,0 does not fit a 4x4 image\.$/,
+    );
+    expect(() =>
+      placeStages(
+        [784],
+        [
+          { type: 'conv2d', filters: 4, kernel: 3 },
+          { type: 'dense', units: 10 },
+        ],
+      ),
+    ).toThrow(/layer 1 \(conv4k3\): takes images \[h, w, c\], but its input is flat \[784\]/);
+    expect(() => placeStages([8, 8, 1], [{ type: 'conv2d', filters: 4, kernel: 3 }])).toThrow(/The last layer must be a dense layer/);
+    expect(() =>
+      placeStages(
+        [8, 8, 1],
+        [
+          { type: 'conv2d', filters: 0, kernel: 3 },
+          { type: 'dense', units: 2 },
+        ],
+      ),
+    ).toThrow(/layer 1 \(conv0k3\): filters must be a positive whole number/);
+    expect(() =>
+      placeStages(
+        [8, 8, 1],
+        [
+          { type: 'maxPool2d', kernel: 2, stride: 0 },
+          { type: 'dense', units: 2 },
+        ],
+      ),
+    ).toThrow(/layer 1 \(maxpool2s0\): stride must be a whole number of at least 1/);
+    expect(() => placeStages([0, 8, 1], LENET5)).toThrow(/input shape must be \[h, w, c\] or \[features\]/);
+  });
+});
+
+/** Two small networks that between them use every layer kind: max and average pooling, padding, strides, flatten after a convolution. */
+const NETS: { name: string; input: number[]; layers: LayerSpec[] }[] = [
+  {
+    name: 'conv(p1)-maxpool-conv-dense(tanh)-dense',
+    input: [6, 5, 2],
+    layers: [
+      { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+      { type: 'maxPool2d', kernel: 2 },
+      { type: 'conv2d', filters: 4, kernel: 2 },
+      { type: 'dense', units: 5, activation: 'tanh' },
+      { type: 'dense', units: 3 },
+    ],
+  },
+  {
+    name: 'conv(s2, sigmoid)-avgpool(s1)-flatten-dense-dense',
+    input: [7, 7, 1],
+    layers: [
+      { type: 'conv2d', filters: 2, kernel: 3, stride: 2, activation: 'sigmoid' },
+      { type: 'avgPool2d', kernel: 2, stride: 1 },
+      { type: 'flatten' },
+      { type: 'dense', units: 4 },
+      { type: 'dense', units: 3 },
+    ],
+  },
+  {
+    name: 'conv-conv(relu)-dense: a gradient through two convolutions',
+    input: [5, 5, 3],
+    layers: [
+      { type: 'conv2d', filters: 4, kernel: 2 },
+      { type: 'conv2d', filters: 2, kernel: [2, 3], stride: [1, 2] },
+      { type: 'dense', units: 3 },
+    ],
+  },
+];
+
+describe.each(testBackends())('Sequential on %s', (backend) => {
+  const ctx = useDevice(backend);
+
+  it.each(NETS)('$name: forward pass and gradients against float64 and finite differences', async ({ input, layers }) => {
+    const { device } = ctx;
+    const model = Sequential.create(device, { input, layers, seed: 3 });
+    const rows = 5;
+    const x = randomArray(rows * model.inputs, 11);
+    const r = new Random(12);
+    const labels = Int32Array.from({ length: rows }, () => r.int(3));
+    const params = await Promise.all(model.layers.map(async (l) => ({ weight: Float64Array.from(await l.weight.read()), bias: Float64Array.from(await l.bias.read()) })));
+    const logits = model.forward(device.tensor(x, [rows, model.inputs]));
+    expect(relativeError(await logits.read(), refSequential(model.stages, params, x, rows))).toBeLessThan(1e-5);
+    const bp = model.backprop(rows, 'softmaxCrossEntropy');
+    bp.x.write(x);
+    bp.gradients(device.tensor(labels, [rows]), newStats(device));
+    const loss = () => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows), rows, 3, labels);
+    const fd = (a: Float64Array) =>
+      Float64Array.from(a, (_, i) => {
+        const keep = a[i]!;
+        a[i] = keep + 1e-5;
+        const up = loss();
+        a[i] = keep - 1e-5;
+        const down = loss();
+        a[i] = keep;
+        return (up - down) / 2e-5;
+      });
+    for (const [i, p] of params.entries()) {
+      expect(relativeError(await bp.weightGrads[i]!.read(), fd(p.weight)), `layer ${i} weights`).toBeLessThan(1e-3);
+      expect(relativeError(await bp.biasGrads[i]!.read(), fd(p.bias)), `layer ${i} biases`).toBeLessThan(1e-3);
+    }
+    bp.dispose();
+    model.dispose();
+  });
+});
+
+// Training runs on llvmpipe, the adapter shrinkray picks on CPU machines (SwiftShader runs the same kernels, checked above, at a fraction of the speed).
+describe('Sequential training (llvmpipe)', () => {
+  const ctx = useDevice('llvmpipe');
+
+  it('LeNet-5 trains on 3,000 MNIST rows with fit; pruning and quantization work on its convolutions', async () => {
+    const { device } = ctx;
+    const train = loadMnist('train', { limit: 3000 });
+    const test = loadMnist('test', { limit: 1000 });
+    const model = Sequential.create(device, { input: [28, 28, 1], layers: LENET5, seed: 1 });
+    expect(model.parameterCount()).toBe(431_080);
+    expect(model.describe()).toBe('28x28x1-conv20k5-maxpool2-conv50k5-maxpool2-flatten-500-10');
+    const history = await fit(model, train, { epochs: 2, batchSize: 64, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9, nesterov: true }, seed: 1 });
+    expect(history.loss[1]!).toBeLessThan(history.loss[0]!);
+    const dense = await evaluate(model, test);
+    expect(dense.accuracy).toBeGreaterThan(0.93);
+    const metrics = await testMetrics(model, test);
+    expect(metrics.kind === 'classification' && metrics.accuracy).toBeCloseTo(dense.accuracy, 6);
+    // Global magnitude pruning reaches its exact count on conv and dense weights alike; the masks hold through fine-tuning.
+    const pruned = model.clone();
+    await prune(pruned, { type: 'global', sparsity: 0.8 });
+    await fit(pruned, train, { epochs: 1, batchSize: 64, learningRate: 0.01, seed: 2 });
+    const report = await pruneReport(pruned);
+    expect(report.nonzero).toBe(Math.round(0.2 * report.weights));
+    expect((await evaluate(pruned, test)).accuracy).toBeGreaterThan(dense.accuracy - 0.03);
+    // Per-filter int8: one scale per output channel of each convolution.
+    const int8 = model.clone();
+    const quant = await quantizeWeights(int8, { bits: 8 });
+    expect(quant.map((q) => q.weight.scale.size)).toEqual([20, 50, 500, 10]);
+    expect(Math.abs((await evaluate(int8, test)).accuracy - dense.accuracy)).toBeLessThan(0.01);
+    for (const m of [model, pruned, int8]) m.dispose();
+  }, 240_000);
+});
