@@ -6,12 +6,25 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { gemm } from '../kernels/gemm.js';
+import { type Activation, gemm } from '../kernels/gemm.js';
 import { distillationLoss, lossForward, type LossKind } from '../kernels/loss.js';
 import type { Slot } from '../kernels/optim.js';
-import type { MLP } from './mlp.js';
+import type { DenseLayer, MLP } from './mlp.js';
 
 type F32 = Tensor<'f32'>;
+
+/** The loss kernels take raw outputs (logits): the last layer must be linear. */
+export function requireLogits(activation: Activation, loss: LossKind): void {
+  if (activation !== 'identity') throw new InvalidArgumentError(`Training with ${loss} needs an identity (linear) last layer, not ${activation}: the loss takes the raw outputs (logits).`);
+}
+
+/** The parameters of `layers` with their gradients and masks, for an optimizer. */
+export function slotsOf(layers: DenseLayer[], weightGrads: F32[], biasGrads: F32[]): Slot[] {
+  return layers.flatMap((l, i) => [
+    { param: l.weight, grad: weightGrads[i]!, mask: l.mask },
+    { param: l.bias, grad: biasGrads[i]!, mask: l.biasMask },
+  ]);
+}
 
 export class Backprop {
   /** The batch's inputs [B, inputs]; fill it (e.g. by gathering) before step(). */
@@ -28,8 +41,7 @@ export class Backprop {
     readonly batch: number,
     readonly loss: LossKind,
   ) {
-    const last = model.layers[model.layers.length - 1]!;
-    if (last.activation !== 'identity') throw new InvalidArgumentError(`Training with ${loss} needs an identity (linear) last layer, not ${last.activation}: the loss takes the raw outputs (logits).`);
+    requireLogits(model.layers[model.layers.length - 1]!.activation, loss);
     const d = model.device;
     this.x = d.empty([batch, model.inputs]);
     this.outputs = model.layers.map((l) => d.empty([batch, l.units]));
@@ -77,10 +89,7 @@ export class Backprop {
 
   /** The parameters with their gradients and masks, for an optimizer. */
   slots(): Slot[] {
-    return this.model.layers.flatMap((l, i) => [
-      { param: l.weight, grad: this.weightGrads[i]!, mask: l.mask },
-      { param: l.bias, grad: this.biasGrads[i]!, mask: l.biasMask },
-    ]);
+    return slotsOf(this.model.layers, this.weightGrads, this.biasGrads);
   }
 
   dispose(): void {

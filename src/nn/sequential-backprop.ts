@@ -6,13 +6,13 @@
  * activation that produced that input (fused into the GEMM for a dense stage, a pass after
  * col2im or the pooling backward otherwise). Flatten stages are views: no copies.
  */
-import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { activationBackward, conv2dBackward, im2col, type Window } from '../kernels/conv.js';
 import { gemm } from '../kernels/gemm.js';
 import { distillationLoss, type LossKind, lossForward } from '../kernels/loss.js';
 import type { Slot } from '../kernels/optim.js';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../kernels/pool.js';
+import { requireLogits, slotsOf } from './backprop.js';
 import type { Sequential } from './sequential.js';
 import { stageWindow } from './sequential.js';
 
@@ -41,8 +41,7 @@ export class SequentialBackprop {
     readonly batch: number,
     readonly loss: LossKind,
   ) {
-    const last = model.stages[model.stages.length - 1]!;
-    if (last.activation !== 'identity') throw new InvalidArgumentError(`Training with ${loss} needs an identity (linear) last layer, not ${last.activation}: the loss takes the raw outputs (logits).`);
+    requireLogits(model.stages[model.stages.length - 1]!.activation, loss);
     const d = model.device;
     const own = (t: F32): F32 => (this.owned.push(t), t);
     this.x = own(d.empty([batch, model.inputs]));
@@ -137,10 +136,7 @@ export class SequentialBackprop {
 
   /** The parameters with their gradients and masks, for an optimizer. */
   slots(): Slot[] {
-    return this.model.layers.flatMap((l, i) => [
-      { param: l.weight, grad: this.weightGrads[i]!, mask: l.mask },
-      { param: l.bias, grad: this.biasGrads[i]!, mask: l.biasMask },
-    ]);
+    return slotsOf(this.model.layers, this.weightGrads, this.biasGrads);
   }
 
   dispose(): void {
