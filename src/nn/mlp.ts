@@ -268,19 +268,8 @@ export class MLP {
 
   /** Outputs for x [B, inputs]: logits, or softmax probabilities with { probabilities: true }. */
   async predict(x: F32 | Float32Array, options: { probabilities?: boolean } = {}): Promise<Float32Array> {
-    if (x instanceof Float32Array && x.length % this.inputs !== 0) throw new ShapeError(`predict: ${x.length} values are not whole rows of ${this.inputs} inputs.`);
     await this.prepareInference();
-    const input = x instanceof Float32Array ? this.device.tensor(x, [x.length / this.inputs, this.inputs]) : x;
-    let out = this.forward(input);
-    if (options.probabilities) {
-      const p = softmax(out);
-      out.dispose();
-      out = p;
-    }
-    const data = await out.read();
-    out.dispose();
-    if (input !== x) input.dispose();
-    return data;
+    return predictWith(this, x, options);
   }
 
   /** The weights and biases, read back. */
@@ -295,20 +284,7 @@ export class MLP {
 
   /** An independent copy made on the GPU: weights, biases, masks and quantization parameters. */
   clone(): MLP {
-    const d = this.device;
-    return new MLP(
-      d,
-      this.layers.map((l) => ({
-        inputs: l.inputs,
-        units: l.units,
-        activation: l.activation,
-        weight: d.duplicate(l.weight),
-        bias: d.duplicate(l.bias),
-        ...(l.mask ? { mask: d.duplicate(l.mask) } : {}),
-        ...(l.biasMask ? { biasMask: d.duplicate(l.biasMask) } : {}),
-        ...(l.quant ? { quant: cloneQuant(l.quant) } : {}),
-      })),
-    );
+    return new MLP(this.device, cloneLayers(this.layers));
   }
 
   dispose(): void {
@@ -316,14 +292,51 @@ export class MLP {
     this.padded.clear();
     for (const s of this.sparse.values()) if (s.weight) s.weight.colptr.dispose(), s.weight.entries.dispose();
     this.sparse.clear();
-    for (const l of this.layers) {
-      l.weight.dispose();
-      l.bias.dispose();
-      l.mask?.dispose();
-      l.biasMask?.dispose();
-      disposeQuant(l.quant);
-    }
+    disposeLayers(this.layers);
   }
+}
+
+/** Copies of layers made on the GPU: weights, biases, masks and quantization parameters. */
+export function cloneLayers(layers: DenseLayer[]): DenseLayer[] {
+  return layers.map((l) => {
+    const d = l.weight.device;
+    return {
+      inputs: l.inputs,
+      units: l.units,
+      activation: l.activation,
+      weight: d.duplicate(l.weight),
+      bias: d.duplicate(l.bias),
+      ...(l.mask ? { mask: d.duplicate(l.mask) } : {}),
+      ...(l.biasMask ? { biasMask: d.duplicate(l.biasMask) } : {}),
+      ...(l.quant ? { quant: cloneQuant(l.quant) } : {}),
+    };
+  });
+}
+
+export function disposeLayers(layers: DenseLayer[]): void {
+  for (const l of layers) {
+    l.weight.dispose();
+    l.bias.dispose();
+    l.mask?.dispose();
+    l.biasMask?.dispose();
+    disposeQuant(l.quant);
+  }
+}
+
+/** A model's outputs for x [B, inputs] read back: logits, or softmax probabilities. */
+export async function predictWith(model: { device: Device; inputs: number; forward(x: F32): F32 }, x: F32 | Float32Array, options: { probabilities?: boolean }): Promise<Float32Array> {
+  if (x instanceof Float32Array && x.length % model.inputs !== 0) throw new ShapeError(`predict: ${x.length} values are not whole rows of ${model.inputs} inputs.`);
+  const input = x instanceof Float32Array ? model.device.tensor(x, [x.length / model.inputs, model.inputs]) : x;
+  let out = model.forward(input);
+  if (options.probabilities) {
+    const p = softmax(out);
+    out.dispose();
+    out = p;
+  }
+  const data = await out.read();
+  out.dispose();
+  if (input !== x) input.dispose();
+  return data;
 }
 
 /** An independent copy of a layer's quantization parameters (clone). */

@@ -12,11 +12,9 @@ import type { Tensor } from '../gpu/tensor.js';
 import { conv2d, type Window, type WindowOptions, windowOf } from '../kernels/conv.js';
 import { ACTIVATIONS, type Activation, gemm } from '../kernels/gemm.js';
 import type { LossKind } from '../kernels/loss.js';
-import { softmax } from '../kernels/loss.js';
 import { avgPool, maxPool, poolWindow } from '../kernels/pool.js';
 import { Random } from '../random.js';
-import { cloneQuant, type DenseLayer, initialWeights } from './mlp.js';
-import { disposeQuant } from './quant-spec.js';
+import { cloneLayers, type DenseLayer, disposeLayers, initialWeights, predictWith } from './mlp.js';
 import { SequentialBackprop } from './sequential-backprop.js';
 
 type F32 = Tensor<'f32'>;
@@ -205,44 +203,16 @@ export class Sequential {
   async prepareInference(): Promise<void> {}
 
   /** Outputs for x [B, inputs]: logits, or softmax probabilities with { probabilities: true }. */
-  async predict(x: F32 | Float32Array, options: { probabilities?: boolean } = {}): Promise<Float32Array> {
-    if (x instanceof Float32Array && x.length % this.inputs !== 0) throw new ShapeError(`predict: ${x.length} values are not whole rows of ${this.inputs} inputs.`);
-    const input = x instanceof Float32Array ? this.device.tensor(x, [x.length / this.inputs, this.inputs]) : x;
-    let out = this.forward(input);
-    if (options.probabilities) {
-      const p = softmax(out);
-      out.dispose();
-      out = p;
-    }
-    const data = await out.read();
-    out.dispose();
-    if (input !== x) input.dispose();
-    return data;
+  predict(x: F32 | Float32Array, options: { probabilities?: boolean } = {}): Promise<Float32Array> {
+    return predictWith(this, x, options);
   }
 
   /** An independent copy made on the GPU: weights, biases, masks and quantization parameters. */
   clone(): Sequential {
-    const d = this.device;
-    const layers = this.layers.map((l) => ({
-      inputs: l.inputs,
-      units: l.units,
-      activation: l.activation,
-      weight: d.duplicate(l.weight),
-      bias: d.duplicate(l.bias),
-      ...(l.mask ? { mask: d.duplicate(l.mask) } : {}),
-      ...(l.biasMask ? { biasMask: d.duplicate(l.biasMask) } : {}),
-      ...(l.quant ? { quant: cloneQuant(l.quant) } : {}),
-    }));
-    return new Sequential(d, [...this.inputShape], this.stages, layers);
+    return new Sequential(this.device, [...this.inputShape], this.stages, cloneLayers(this.layers));
   }
 
   dispose(): void {
-    for (const l of this.layers) {
-      l.weight.dispose();
-      l.bias.dispose();
-      l.mask?.dispose();
-      l.biasMask?.dispose();
-      disposeQuant(l.quant);
-    }
+    disposeLayers(this.layers);
   }
 }
