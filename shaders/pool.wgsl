@@ -21,6 +21,7 @@ struct Geometry {
   pw: u32,
   oh: u32,
   ow: u32,
+  kp: u32,  // unused here (conv.wgsl's column count), kept so both take the same Window
 }
 
 @group(0) @binding(0) var<uniform> g: Geometry;

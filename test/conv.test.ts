@@ -28,6 +28,7 @@ const CASES: Case[] = [
   { n: 2, h: 5, w: 5, c: 2, f: 4, kernel: 5, stride: 1, padding: 0 }, // the window is the image
   { n: 1, h: 9, w: 8, c: 5, f: 7, kernel: 3, stride: [2, 3], padding: [2, 1] },
   { n: 2, h: 12, w: 12, c: 1, f: 20, kernel: 5, stride: 1, padding: 0 }, // LeNet-5's first layer, small
+  { n: 2, h: 6, w: 5, c: 8, f: 6, kernel: 3, stride: 1, padding: 1 }, // channels in whole vec4s (im2col_c4)
 ];
 
 /** x[ni, y, x, ci] of an NHWC array. */
@@ -89,11 +90,14 @@ describe.each(testBackends())('convolution on %s', (backend) => {
     const xt = device.tensor(x, [c.n, c.h, c.w, c.c]);
     const wt = device.tensor(w, [g.kh * g.kw * c.c, c.f]);
     const bt = device.tensor(b);
-    // im2col into a poisoned buffer: every element written, each one the window's value or 0.
-    const cols = im2col(xt, g, poisoned(device, [g.n * g.oh * g.ow, g.kh * g.kw * g.c]));
-    const eye = new Float32Array(g.kh * g.kw * g.c * g.kh * g.kw * g.c);
-    for (let k = 0; k < g.kh * g.kw * g.c; k++) eye[k * g.kh * g.kw * g.c + k] = 1;
-    await expectClose(cols, referenceConv(x, eye, new Float32Array(g.kh * g.kw * g.c), g, g.kh * g.kw * g.c), 1e-7);
+    // im2col into a poisoned buffer: every element written, each one the window's value or 0,
+    // with zero columns from kh * kw * c up to kp, a multiple of 4.
+    const k = g.kh * g.kw * g.c;
+    expect([g.kp % 4, g.kp - k]).toEqual([0, (4 - (k % 4)) % 4]);
+    const cols = im2col(xt, g, poisoned(device, [g.n * g.oh * g.ow, g.kp]));
+    const eye = new Float32Array(k * g.kp);
+    for (let j = 0; j < k; j++) eye[j * g.kp + j] = 1;
+    await expectClose(cols, referenceConv(x, eye, new Float32Array(g.kp), g, g.kp), 1e-7);
     const { y, cols: used } = conv2d(xt, wt, { ...c, bias: bt, activation: 'relu' });
     expect(y.shape).toEqual([c.n, g.oh, g.ow, c.f]);
     await expectClose(
@@ -153,9 +157,9 @@ describe.each(testBackends())('convolution on %s', (backend) => {
     const { device } = ctx;
     const g = windowOf([2, 6, 7, 3], { kernel: 3, stride: 2, padding: 1 }, 'test');
     const x = randomArray(2 * 6 * 7 * 3, 1);
-    const d = randomArray(g.n * g.oh * g.ow * g.kh * g.kw * g.c, 2);
+    const d = randomArray(g.n * g.oh * g.ow * g.kp, 2);
     const cols = await im2col(device.tensor(x, [2, 6, 7, 3]), g).read();
-    const back = await col2im(device.tensor(d, [g.n * g.oh * g.ow, g.kh * g.kw * g.c]), g, poisoned(device, [2, 6, 7, 3])).read();
+    const back = await col2im(device.tensor(d, [g.n * g.oh * g.ow, g.kp]), g, poisoned(device, [2, 6, 7, 3])).read();
     const left = cols.reduce((s, v, i) => s + v * d[i]!, 0);
     const right = back.reduce((s, v, i) => s + v * x[i]!, 0);
     expect(left).toBeCloseTo(right, 3);

@@ -7,7 +7,7 @@
  * col2im or the pooling backward otherwise). Flatten stages are views: no copies.
  */
 import type { Tensor } from '../gpu/tensor.js';
-import { activationBackward, conv2dBackward, im2col, type Window } from '../kernels/conv.js';
+import { activationBackward, conv2dBackward, convolveColumns, im2col, type Window } from '../kernels/conv.js';
 import { gemm } from '../kernels/gemm.js';
 import { distillationLoss, type LossKind, lossForward } from '../kernels/loss.js';
 import type { Slot } from '../kernels/optim.js';
@@ -56,8 +56,8 @@ export class SequentialBackprop {
       if (s.spec.type !== 'dense') b.window = stageWindow(s, batch);
       if (s.spec.type === 'conv2d') {
         const g = b.window!;
-        b.cols = own(d.empty([batch * g.oh * g.ow, g.kh * g.kw * g.c]));
-        if (i > 0) b.dcols = own(d.empty([batch * g.oh * g.ow, g.kh * g.kw * g.c]));
+        b.cols = own(d.empty([batch * g.oh * g.ow, g.kp]));
+        if (i > 0) b.dcols = own(d.empty([batch * g.oh * g.ow, g.kp]));
       }
       if (s.spec.type === 'maxPool2d') {
         b.argmax = d.empty([batch, ...s.output], 'u32');
@@ -80,7 +80,7 @@ export class SequentialBackprop {
       if (spec.type === 'conv2d') {
         const layer = model.layers[s.param!]!;
         im2col(input(i), b.window!, b.cols);
-        gemm(b.cols!, layer.weight, { bias: layer.bias, activation: s.activation, out: b.out.reshape([b.cols!.shape[0]!, layer.units]) });
+        convolveColumns(b.cols!, layer.weight, b.window!, { bias: layer.bias, activation: s.activation, out: b.out.reshape([b.cols!.shape[0]!, layer.units]) });
       } else if (spec.type === 'maxPool2d') maxPool(input(i), spec, { y: b.out, argmax: b.argmax! });
       else if (spec.type === 'avgPool2d') avgPool(input(i), spec, b.out);
       else if (spec.type === 'dense') {
