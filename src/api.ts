@@ -10,6 +10,8 @@ export { add, sub, mul, scale, copy, fill } from './kernels/elementwise.js';
 export { reduce, sum, min, max, type ReduceOp, type ReduceAxis } from './kernels/reduce.js';
 export { gemm, applicableVariants, autoVariant, ACTIVATIONS, GEMM_VARIANTS, type Activation, type GemmOptions, type GemmVariant } from './kernels/gemm.js';
 export { transpose } from './kernels/transpose.js';
+export { conv2d, conv2dBackward, im2col, col2im, windowOf, type Window, type WindowOptions, type Conv2dOptions } from './kernels/conv.js';
+export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from './kernels/pool.js';
 export { Random } from './random.js';
 export { gatherRows, gatherBytes, gatherLabels, type GatherOptions } from './kernels/gather.js';
 export { softmax, LOSSES, type LossKind } from './kernels/loss.js';
@@ -34,7 +36,9 @@ export { gradualPruning, scheduledSparsity, type GradualPruning } from './compre
 export { quantizationAware } from './compress/qat.js';
 export { iterativePrune } from './compress/iterative.js';
 export { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type SafeTensor, type SafeDType, type TensorToWrite } from './io/safetensors.js';
-export { modelToSafetensors, modelFromSafetensors, architectureOf, describeArchitecture, type EncodeOptions } from './io/model-file.js';
+export { modelToSafetensors, modelFromSafetensors, sequentialFromSafetensors, readModel, architectureOf, describeArchitecture, type EncodeOptions } from './io/model-file.js';
+export { Sequential, placeStages, layerName, type LayerSpec, type Stage, type SequentialOptions } from './nn/sequential.js';
+export type { Model } from './nn/model.js';
 export type { WeightEncoding } from './io/layer-codec.js';
 export {
   quantizeWeights,

@@ -4,9 +4,16 @@
  * finite differences, and fit, pruning and quantization on a convolutional network (LeNet-5 on
  * MNIST rows).
  */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prune, pruneReport } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
+import { compressedSize } from '../src/compress/size.js';
+import { saveModel } from '../src/io/files.js';
+import { modelFromSafetensors, modelToSafetensors, readModel } from '../src/io/model-file.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { newStats } from '../src/kernels/loss.js';
 import { evaluate } from '../src/nn/evaluate.js';
@@ -174,4 +181,56 @@ describe('Sequential training (llvmpipe)', () => {
     expect(Math.abs((await evaluate(int8, test)).accuracy - dense.accuracy)).toBeLessThan(0.01);
     for (const m of [model, pruned, int8]) m.dispose();
   }, 240_000);
+});
+
+describe('Sequential model files', () => {
+  const ctx = useDevice('llvmpipe');
+
+  it('save and load: pruned, quantized and shared layers, the same predictions, the size is the file length', async () => {
+    const { device } = ctx;
+    const dir = mkdtempSync(join(tmpdir(), 'shrinkray-seq-'));
+    try {
+      const model = Sequential.create(device, { input: [9, 8, 2], layers: NETS[0]!.layers.map((l) => ({ ...l })), seed: 5 });
+      await prune(model, { type: 'global', sparsity: 0.5 });
+      const quantized = model.clone();
+      await quantizeWeights(quantized, { bits: 4 });
+      const shared = model.clone();
+      await quantizeWeights(shared, { method: 'kmeans', bits: 3 });
+      const x = randomArray(6 * model.inputs, 9);
+      for (const m of [model, quantized, shared]) {
+        const path = join(dir, 'm.safetensors');
+        const bytes = await saveModel(m, path, { note: 'test' });
+        expect(statSync(path).size).toBe(bytes);
+        expect((await compressedSize(m, { metadata: { note: 'test' } })).totalBytes).toBe(bytes);
+        const file = new Uint8Array(readFileSync(path));
+        const loaded = readModel(device, file);
+        expect(loaded).toBeInstanceOf(Sequential);
+        expect((loaded as Sequential).describe()).toBe(m.describe());
+        expect(Array.from(await loaded.predict(x))).toEqual(Array.from(await m.predict(x)));
+        expect((await pruneReport(loaded)).nonzero).toBe((await pruneReport(m)).nonzero);
+        expect(() => modelFromSafetensors(device, file)).toThrow(/holds a network with convolution or pooling layers, not an MLP: read it with readModel/);
+        loaded.dispose();
+      }
+      for (const m of [model, quantized, shared]) m.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a network that does not match the weight matrices, or cannot be placed, is a DataFormatError', async () => {
+    const { device } = ctx;
+    const model = Sequential.create(device, { input: [6, 5, 2], layers: NETS[0]!.layers, seed: 1 });
+    const good = await modelToSafetensors(model);
+    const file = decodeSafetensors(good);
+    const tensors = Object.fromEntries(
+      [...file.tensors].map(([n, t]) => [n, { dtype: t.dtype as 'F32', shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) }]),
+    );
+    const { checksum: _, ...meta } = file.metadata;
+    const network = JSON.parse(meta.network!);
+    const withNetwork = (n: unknown) => encodeSafetensors(tensors, { ...meta, network: JSON.stringify(n) }, { checksum: true });
+    expect(() => readModel(device, withNetwork({ ...network, input: [8, 5, 2] }))).toThrow(/architecture is inconsistent: the network needs weights/);
+    expect(() => readModel(device, withNetwork({ ...network, layers: network.layers.slice(0, 2) }))).toThrow(/network is invalid: The last layer must be a dense layer/);
+    expect(() => readModel(device, withNetwork({ input: 'x' }))).toThrow(/malformed network/);
+    model.dispose();
+  });
 });

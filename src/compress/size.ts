@@ -4,8 +4,8 @@
  * bytes by part; the header (length field, JSON and padding) is the rest. The baseline is the
  * same architecture written as a dense float32 file with the same metadata.
  */
-import type { MLP } from '../nn/mlp.js';
-import { encodeLayers, readLayers, type EncodedModel, type EncodeOptions } from '../io/model-file.js';
+import type { Model } from '../nn/model.js';
+import { encodeLayers, networkMetadata, readLayers, type EncodedModel, type EncodeOptions } from '../io/model-file.js';
 import type { WeightEncoding } from '../io/layer-codec.js';
 
 export interface SizeOptions extends EncodeOptions {
@@ -26,8 +26,9 @@ export interface SizeReport {
   ratio: number;
 }
 
-export async function compressedSize(model: MLP, options: SizeOptions = {}): Promise<SizeReport> {
-  const { metadata = {}, ...encode } = options;
+export async function compressedSize(model: Model, options: SizeOptions = {}): Promise<SizeReport> {
+  const { metadata: given = {}, ...encode } = options;
+  const metadata = { ...given, ...networkMetadata(model) };
   const layers = await readLayers(model);
   const file = encodeLayers(layers, metadata, encode);
   const dense = encodeLayers(

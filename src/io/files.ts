@@ -13,6 +13,7 @@ import { FileError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { DenseSpec, MLP } from '../nn/mlp.js';
 import { modelFromSafetensors, modelToSafetensors, type EncodeOptions } from './model-file.js';
+import type { Model } from '../nn/model.js';
 
 /** Model files larger than this are refused before reading (a wrong path to a huge file or device). */
 export const MAX_MODEL_FILE = 2 ** 31;
@@ -108,7 +109,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
  * Writes the model in the compressed format (io/model-file.ts), atomically; returns the file's
  * byte length, which compressedSize(model, { metadata, ...options }) gives beforehand.
  */
-export async function saveModel(model: MLP, path: string, metadata: Record<string, string> = {}, options: EncodeOptions = {}): Promise<number> {
+export async function saveModel(model: Model, path: string, metadata: Record<string, string> = {}, options: EncodeOptions = {}): Promise<number> {
   checkOutput(path);
   const bytes = await modelToSafetensors(model, metadata, options);
   writeFileAtomic(path, bytes);

@@ -2,7 +2,9 @@
  * shrinkray models as safetensors files, version 2: the compressed format. Any safetensors reader
  * lists the tensors; the encoding is described in the metadata (strings only, per the format):
  *   format = "shrinkray", version = "2",
- *   architecture = JSON [{inputs, units, activation}, ...],
+ *   architecture = JSON [{inputs, units, activation}, ...] (the weight matrices, in order),
+ *   network = JSON {input, layers} for a Sequential model (convolutions, pooling, flatten,
+ *             dense; nn/sequential.ts's LayerSpec list), absent for an MLP,
  *   quantization = JSON [spec or null per layer] (method minmax, kmeans, binary or ternary),
  *   encoding = JSON [per layer: io/layer-codec.ts's WeightEncoding, plus bias: "f16" when halved],
  *   checksum = "crc32:XXXXXXXX" of the data section (a flipped bit is caught on load).
@@ -22,7 +24,9 @@
 import { DataFormatError, InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import { ACTIVATIONS } from '../kernels/gemm.js';
-import { checkSpecs, MLP, type DenseSpec } from '../nn/mlp.js';
+import { checkSpecs, type DenseLayer, MLP, type DenseSpec } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
+import { type LayerSpec, placeStages, Sequential } from '../nn/sequential.js';
 import { normalizeSpec, quantBounds, type QuantSpec } from '../nn/quant-spec.js';
 import { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type TensorToWrite } from './safetensors.js';
 import { fromFloat16Bits, toFloat16Bits } from './float16.js';
@@ -75,7 +79,7 @@ export interface EncodedModel {
 }
 
 /** The model's layers read back from the GPU. */
-export async function readLayers(model: MLP): Promise<LayerContent[]> {
+export async function readLayers(model: Model): Promise<LayerContent[]> {
   // All reads are requested at once: one wait for the GPU, not one per tensor.
   return Promise.all(
     model.layers.map(async (l) => {
@@ -133,9 +137,15 @@ export function encodeLayers(layers: LayerContent[], extra: Record<string, strin
   return { bytes, parts: fileParts(bytes), encodings };
 }
 
+/** The metadata a model's layer list needs beyond its weight matrices: a Sequential model's network, nothing for an MLP. */
+export function networkMetadata(model: Model): Record<string, string> {
+  // Every stage as placed (implicit flattens written out, activations resolved): the file says exactly what runs.
+  return model instanceof Sequential ? { network: JSON.stringify({ input: model.inputShape, layers: model.stages.map((s) => s.spec) }) } : {};
+}
+
 /** The model as a version 2 file (weights are read back from the GPU). */
-export async function modelToSafetensors(model: MLP, extra: Record<string, string> = {}, options: EncodeOptions = {}): Promise<Uint8Array> {
-  return encodeLayers(await readLayers(model), extra, options).bytes;
+export async function modelToSafetensors(model: Model, extra: Record<string, string> = {}, options: EncodeOptions = {}): Promise<Uint8Array> {
+  return encodeLayers(await readLayers(model), { ...extra, ...networkMetadata(model) }, options).bytes;
 }
 
 /** The architecture a shrinkray file declares, checked. */
@@ -162,12 +172,35 @@ function parseArchitecture(meta: Record<string, string>): DenseSpec[] {
   if (!ok) throw new DataFormatError('The model file has a malformed architecture in its metadata.');
   const layers = (specs as DenseSpec[]).map(({ inputs, units, activation }) => ({ inputs, units, activation }));
   try {
-    checkSpecs(layers);
+    const network = networkOf(meta);
+    if (!network) checkSpecs(layers);
+    else {
+      // The weight matrices must be the ones the network's layers need, in order.
+      const needed = Sequential.specsOf(network.input, network.layers);
+      const same = needed.length === layers.length && needed.every((n, i) => n.inputs === layers[i]!.inputs && n.units === layers[i]!.units && n.activation === layers[i]!.activation);
+      if (!same) throw new Error(`the network needs weights ${needed.map((n) => `${n.inputs}x${n.units}`).join(', ')}, the file lists ${layers.map((n) => `${n.inputs}x${n.units}`).join(', ')}`);
+    }
   } catch (e) {
     throw new DataFormatError(`The model file's architecture is inconsistent: ${(e as Error).message}`);
   }
   if (layers.some((l) => l.inputs * l.units > 2 ** 31)) throw new DataFormatError('The model file declares a layer of more than 2^31 weights.');
   return layers;
+}
+
+/** A Sequential model's network from the metadata, or undefined for an MLP file. */
+function networkOf(meta: Record<string, string>): { input: number[]; layers: LayerSpec[] } | undefined {
+  if (meta.network === undefined) return undefined;
+  const n = parseJson(meta, 'network') as { input?: unknown; layers?: unknown } | null;
+  if (!n || !Array.isArray(n.input) || !Array.isArray(n.layers) || !n.layers.every((l) => typeof l === 'object' && l !== null && typeof l.type === 'string'))
+    throw new DataFormatError('The model file has a malformed network in its metadata.');
+  const input = n.input as number[];
+  const layers = n.layers as LayerSpec[];
+  try {
+    placeStages(input, layers); // shapes and kinds checked, with messages that name the layer
+  } catch (e) {
+    throw new DataFormatError(`The model file's network is invalid: ${(e as Error).message}`);
+  }
+  return { input, layers };
 }
 
 function parseQuantization(meta: Record<string, string>, layers: number): (QuantSpec | null)[] {
@@ -230,27 +263,13 @@ export function layersWithoutWeights(bytes: Uint8Array): number[] {
   return layers.flatMap((l, i) => ((l.mask ? !l.mask.some((m) => m !== 0) : !l.weight.some((w) => w !== 0)) ? [i] : []));
 }
 
-/**
- * An MLP from a shrinkray safetensors file (version 2 or 1). With `expected`, a file of another
- * architecture is a ShapeError that names both.
- */
-export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected?: DenseSpec[]): MLP {
-  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError(`modelFromSafetensors takes the file's bytes (a Uint8Array), not ${typeof bytes}; to read a path, use loadModel.`);
-  const file = decodeSafetensors(bytes);
-  const specs = parseArchitecture(file.metadata);
-  if (expected) {
-    const same = expected.length === specs.length && expected.every((e, i) => e.inputs === specs[i]!.inputs && e.units === specs[i]!.units && e.activation === specs[i]!.activation);
-    if (!same) throw new ShapeError(`The model file holds ${describeArchitecture(specs)}, expected ${describeArchitecture(expected)}.`);
-  }
+/** The file's layers as GPU layers: weights, biases, masks and quantization parameters. */
+function layersFrom(device: Device, file: SafeFile, specs: DenseSpec[]): DenseLayer[] {
   const quant = parseQuantization(file.metadata, specs.length);
-  const layers = decodeLayers(file, specs, quant);
-  const model = MLP.fromWeights(
-    device,
-    specs.map((s, i) => ({ ...s, weight: layers[i]!.weight, bias: layers[i]!.bias })),
-  );
-  specs.forEach((s, i) => {
-    const layer = model.layers[i]!;
-    const { mask, biasMask, quant: qd } = layers[i]!;
+  const decoded = decodeLayers(file, specs, quant);
+  return specs.map((s, i) => {
+    const { weight, bias, mask, biasMask, quant: qd } = decoded[i]!;
+    const layer: DenseLayer = { ...s, weight: device.tensor(weight, [s.inputs, s.units]), bias: device.tensor(bias) };
     const q = quant[i];
     if (q && qd) {
       const [qmin, qmax] = quantBounds(q);
@@ -260,6 +279,36 @@ export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected
     }
     if (mask) layer.mask = device.tensor(mask, [s.inputs, s.units]);
     if (biasMask) layer.biasMask = device.tensor(biasMask);
+    return layer;
   });
-  return model;
+}
+
+/**
+ * An MLP from a shrinkray safetensors file (version 2 or 1). With `expected`, a file of another
+ * architecture is a ShapeError that names both. A file that holds a convolutional network is a
+ * DataFormatError that says to read it with readModel.
+ */
+export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected?: DenseSpec[]): MLP {
+  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError(`modelFromSafetensors takes the file's bytes (a Uint8Array), not ${typeof bytes}; to read a path, use loadModel.`);
+  const file = decodeSafetensors(bytes);
+  const specs = parseArchitecture(file.metadata);
+  if (networkOf(file.metadata)) throw new DataFormatError('The model file holds a network with convolution or pooling layers, not an MLP: read it with readModel (any model) or sequentialFromSafetensors.');
+  if (expected) {
+    const same = expected.length === specs.length && expected.every((e, i) => e.inputs === specs[i]!.inputs && e.units === specs[i]!.units && e.activation === specs[i]!.activation);
+    if (!same) throw new ShapeError(`The model file holds ${describeArchitecture(specs)}, expected ${describeArchitecture(expected)}.`);
+  }
+  return new MLP(device, layersFrom(device, file, specs));
+}
+
+/** A Sequential model from a shrinkray file; an MLP file gives a Sequential of its dense layers. */
+export function sequentialFromSafetensors(device: Device, bytes: Uint8Array): Sequential {
+  const file = decodeSafetensors(bytes);
+  const specs = parseArchitecture(file.metadata);
+  const network = networkOf(file.metadata) ?? { input: [specs[0]!.inputs], layers: specs.map((s): LayerSpec => ({ type: 'dense', units: s.units, activation: s.activation })) };
+  return new Sequential(device, network.input, placeStages(network.input, network.layers), layersFrom(device, file, specs));
+}
+
+/** Any model from a shrinkray file: an MLP, or a Sequential model when the file holds a network. */
+export function readModel(device: Device, bytes: Uint8Array): Model {
+  return networkOf(decodeSafetensors(bytes).metadata) ? sequentialFromSafetensors(device, bytes) : modelFromSafetensors(device, bytes);
 }

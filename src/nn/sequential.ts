@@ -14,7 +14,7 @@ import { ACTIVATIONS, type Activation, gemm } from '../kernels/gemm.js';
 import type { LossKind } from '../kernels/loss.js';
 import { avgPool, maxPool, poolWindow } from '../kernels/pool.js';
 import { Random } from '../random.js';
-import { cloneLayers, type DenseLayer, disposeLayers, initialWeights, predictWith } from './mlp.js';
+import { cloneLayers, type DenseLayer, type DenseSpec, disposeLayers, initialWeights, predictWith } from './mlp.js';
 import { SequentialBackprop } from './sequential-backprop.js';
 
 type F32 = Tensor<'f32'>;
@@ -133,15 +133,21 @@ export class Sequential {
   static create(device: Device, options: SequentialOptions): Sequential {
     const stages = placeStages(options.input, options.layers);
     const random = new Random(options.seed ?? 0);
-    const layers = stages.flatMap((s) => {
-      if (s.param === undefined) return [];
-      const units = s.spec.type === 'conv2d' ? s.spec.filters : s.output[0]!;
-      const inputs = s.spec.type === 'conv2d' ? stageWindow(s, 1).kh * stageWindow(s, 1).kw * s.input[2]! : s.input[0]!;
-      const spec = { inputs, units, activation: s.activation };
-      device.checkTensorSize([inputs, units], 'f32', `layer ${s.param + 1} (${inputs} x ${units})`);
-      return [{ ...spec, weight: device.tensor(initialWeights(spec, random), [inputs, units]), bias: device.tensor(new Float32Array(units)) }];
+    const layers = Sequential.specsOf(options.input, options.layers).map((spec, i) => {
+      device.checkTensorSize([spec.inputs, spec.units], 'f32', `weights ${i + 1} (${spec.inputs} x ${spec.units})`);
+      return { ...spec, weight: device.tensor(initialWeights(spec, random), [spec.inputs, spec.units]), bias: device.tensor(new Float32Array(spec.units)) };
     });
     return new Sequential(device, options.input, stages, layers);
+  }
+
+  /** The weight matrices the layers need, in order: [kh * kw * c, filters] per convolution, [inputs, units] per dense layer. */
+  static specsOf(input: number[], specs: LayerSpec[]): DenseSpec[] {
+    return placeStages(input, specs).flatMap((s) => {
+      if (s.param === undefined) return [];
+      if (s.spec.type !== 'conv2d') return [{ inputs: s.input[0]!, units: s.output[0]!, activation: s.activation }];
+      const g = stageWindow(s, 1);
+      return [{ inputs: g.kh * g.kw * g.c, units: s.spec.filters, activation: s.activation }];
+    });
   }
 
   get inputs(): number {
