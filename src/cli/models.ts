@@ -4,17 +4,18 @@
  * paths checked before any work.
  */
 import type { Device } from '../gpu/device.js';
-import type { MLP } from '../nn/mlp.js';
+import { MLP } from '../nn/mlp.js';
 import { decodeSafetensors } from '../io/safetensors.js';
-import { DataFormatError } from '../errors.js';
-import { layersWithoutWeights, modelFromSafetensors } from '../io/model-file.js';
+import { DataFormatError, InvalidArgumentError } from '../errors.js';
+import { layersWithoutWeights, readModel } from '../io/model-file.js';
 import { checkOutput, readModelFile, saveModel } from '../io/files.js';
 import { infoOf, metadataOf, type ModelInfo } from '../io/model-metadata.js';
 import { stringOf, type Options, type Values } from './args.js';
 import type { Output } from './output.js';
+import type { Model } from '../nn/model.js';
 
 export interface OpenedModel extends ModelInfo {
-  model: MLP;
+  model: Model;
   metadata: Record<string, string>;
   /** The file as read. */
   bytes: Uint8Array;
@@ -25,10 +26,10 @@ export interface OpenedModel extends ModelInfo {
 export function openModel(device: Device, path: string, out?: Output): OpenedModel {
   const bytes = readModelFile(path);
   let opened: Omit<OpenedModel, 'bytes' | 'fileBytes'>;
-  let model: MLP | undefined;
+  let model: Model | undefined;
   try {
     const metadata = decodeSafetensors(bytes).metadata;
-    model = modelFromSafetensors(device, bytes);
+    model = readModel(device, bytes);
     opened = { model, metadata, ...infoOf(metadata, model.inputs, model.outputs) };
   } catch (e) {
     model?.dispose();
@@ -39,6 +40,12 @@ export function openModel(device: Device, path: string, out?: Output): OpenedMod
   const empty = layersWithoutWeights(bytes);
   if (empty.length > 0) out?.warn(`${path}: layer ${empty.map((i) => i + 1).join(', ')} ${empty.length > 1 ? 'have' : 'has'} every weight pruned, so the model answers the same for every input.`);
   return { ...opened, bytes, fileBytes: bytes.length };
+}
+
+/** The model of a file as an MLP, for what works on MLPs only so far; a network is refused with what it is. */
+export function requireMlp(model: Model, file: string, what: string): MLP {
+  if (model instanceof MLP) return model;
+  throw new InvalidArgumentError(`${what} works on MLPs so far; ${file} holds a convolutional network (${model.describe()}).`);
 }
 
 /** The options through which commands read files. */
@@ -60,6 +67,6 @@ export const SAVE_OPTIONS: Options = {
 };
 
 /** Writes the model file (compressed format) with its data record and returns its byte length. */
-export async function writeModel(model: MLP, path: string, info: ModelInfo & { float16?: boolean } = {}): Promise<number> {
+export async function writeModel(model: Model, path: string, info: ModelInfo & { float16?: boolean } = {}): Promise<number> {
   return saveModel(model, path, metadataOf(info), { float16: info.float16 });
 }

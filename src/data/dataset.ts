@@ -20,6 +20,8 @@ export interface Dataset {
    */
   bytes?: Uint8Array;
   byteScale?: number;
+  /** When rows are images (IDX, MNIST): their [h, w, c], pixels row by row, channels last; h * w * c = cols. */
+  imageShape?: number[];
 }
 
 function firstNonFinite(a: Float32Array): number {
@@ -48,6 +50,8 @@ export function validateDataset(d: Dataset, name = 'data'): void {
     if (t >= 0) throw new InvalidArgumentError(`${name}: target ${d.targets[t]} at row ${Math.floor(t / d.targetCols!)} is not finite.`);
   }
   if (d.bytes && (d.bytes.length !== d.rows * d.cols || !(d.byteScale! > 0))) throw new ShapeError(`${name}: bytes must hold rows x cols values with a positive byteScale.`);
+  if (d.imageShape && (d.imageShape.length !== 3 || d.imageShape.reduce((a, b) => a * b, 1) !== d.cols))
+    throw new ShapeError(`${name}: imageShape [${d.imageShape.join(', ')}] is not [h, w, c] with h * w * c = ${d.cols} columns.`);
 }
 
 /** The rows at `index` as a new dataset (features, labels or targets, bytes). */

@@ -40,7 +40,7 @@ export function datasetFromIdx(images: Uint8Array, labels: Uint8Array, name = 'M
   for (let i = 0; i < n; i++) if (lab.data[i]! >= classes) throw new DataFormatError(`${name} labels: label ${lab.data[i]} at ${i} is not a digit.`);
   const features = new Float32Array(n * h * w);
   for (let i = 0; i < features.length; i++) features[i] = img.data[i]! / 255;
-  return { features, rows: n, cols: h * w, labels: Int32Array.from(lab.data), classes, bytes: img.data, byteScale: 1 / 255 };
+  return { features, rows: n, cols: h * w, labels: Int32Array.from(lab.data), classes, bytes: img.data, byteScale: 1 / 255, imageShape: [h, w, 1] };
 }
 
 /**

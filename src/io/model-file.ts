@@ -292,7 +292,8 @@ export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected
   if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError(`modelFromSafetensors takes the file's bytes (a Uint8Array), not ${typeof bytes}; to read a path, use loadModel.`);
   const file = decodeSafetensors(bytes);
   const specs = parseArchitecture(file.metadata);
-  if (networkOf(file.metadata)) throw new DataFormatError('The model file holds a network with convolution or pooling layers, not an MLP: read it with readModel (any model) or sequentialFromSafetensors.');
+  if (networkOf(file.metadata))
+    throw new DataFormatError('The model file holds a network with convolution or pooling layers, not an MLP: read it with readModel (any model) or sequentialFromSafetensors.');
   if (expected) {
     const same = expected.length === specs.length && expected.every((e, i) => e.inputs === specs[i]!.inputs && e.units === specs[i]!.units && e.activation === specs[i]!.activation);
     if (!same) throw new ShapeError(`The model file holds ${describeArchitecture(specs)}, expected ${describeArchitecture(expected)}.`);

@@ -4,7 +4,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { fit, type FitOptions } from '../nn/train.js';
 import type { TrainingRun } from './report.js';
 
@@ -27,7 +27,7 @@ export interface StudyLog {
 export const SILENT: StudyLog = { log() {}, progress: () => ({ update() {}, done() {} }), interactive: false };
 
 /** fit with a progress bar over all its batches; returns the run's curves for the report. */
-export async function trainWithProgress(out: StudyLog, run: string, model: MLP, data: Dataset | GpuDataset, options: FitOptions, test?: Dataset | GpuDataset): Promise<TrainingRun> {
+export async function trainWithProgress(out: StudyLog, run: string, model: Model, data: Dataset | GpuDataset, options: FitOptions, test?: Dataset | GpuDataset): Promise<TrainingRun> {
   const rows = data instanceof GpuDataset ? data.data.rows : data.rows;
   const batches = Math.ceil((options.rows?.length ?? rows) / options.batchSize);
   const bar = out.progress(run, options.epochs * batches, 'batches');

@@ -6,7 +6,8 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
+import { Sequential } from '../nn/sequential.js';
 import { compressedSize } from '../compress/size.js';
 import { pruneReport } from '../compress/prune.js';
 import { testMetrics, type ClassificationMetrics } from '../validate/metrics.js';
@@ -40,8 +41,13 @@ export interface VariantReport {
   layers: { layer: string; sparsity: number }[];
 }
 
+/** The architecture as a report names it: 784-300-100-10, or a network's compact layers. */
+export function architectureOfModel(model: Model): string {
+  return model instanceof Sequential ? model.describe() : model.widths.join('-');
+}
+
 /** The widest bit width a model's weights are stored in (32 for float layers). */
-export function bitsOf(model: MLP): number {
+export function bitsOf(model: Model): number {
   return Math.max(...model.layers.map((l) => l.quant?.spec.bits ?? 32));
 }
 
@@ -56,8 +62,8 @@ export interface VariantOptions {
 
 /** The figures of `model` against the reference on labelled test data. */
 export async function measureVariant(
-  model: MLP,
-  reference: { model: MLP; predictions?: ArrayLike<number>; bytes?: number },
+  model: Model,
+  reference: { model: Model; predictions?: ArrayLike<number>; bytes?: number },
   test: Dataset | GpuDataset,
   options: VariantOptions,
 ): Promise<VariantReport> {
@@ -75,7 +81,7 @@ export async function measureVariant(
     return {
       name,
       description,
-      architecture: model.widths.join('-'),
+      architecture: architectureOfModel(model),
       parameters: model.parameterCount(),
       nonzero: pr.nonzero + model.layers.reduce((n, l) => n + l.units, 0),
       sparsity: pr.sparsity,

@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 
 /** Thresholds a curve tries by default: the small model alone, then ever more rows deferred. */
 export const CASCADE_THRESHOLDS = [0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999];
@@ -30,14 +30,14 @@ function top(p: Float32Array, rows: number, classes: number): { classes: Int32Ar
   return { classes: out, confidence };
 }
 
-function check(small: MLP, large: MLP, threshold: number): void {
+function check(small: Model, large: Model, threshold: number): void {
   if (small.inputs !== large.inputs || small.outputs !== large.outputs)
     throw new ShapeError(`The cascade's models must agree: ${small.inputs} -> ${small.outputs} against ${large.inputs} -> ${large.outputs}.`);
   if (!(threshold >= 0 && threshold <= 1)) throw new InvalidArgumentError(`The cascade threshold is a probability in [0, 1], got ${threshold}.`);
 }
 
 /** The cascade's classes for rows x [rows * inputs], and which rows went to the large model. */
-export async function cascadePredict(small: MLP, large: MLP, x: Float32Array, options: { threshold: number }): Promise<CascadeAnswer> {
+export async function cascadePredict(small: Model, large: Model, x: Float32Array, options: { threshold: number }): Promise<CascadeAnswer> {
   const { threshold } = options;
   check(small, large, threshold);
   const rows = x.length / small.inputs;
@@ -73,7 +73,7 @@ export interface CascadeCurve {
  * accuracy and deferral come from each model's predictions on all rows (what the cascade
  * combines); the speed is the cascade itself, timed on the first `batch` rows.
  */
-export async function cascadeCurve(small: MLP, large: MLP, data: Dataset, options: { thresholds?: readonly number[]; batch?: number; rounds?: number } = {}): Promise<CascadeCurve> {
+export async function cascadeCurve(small: Model, large: Model, data: Dataset, options: { thresholds?: readonly number[]; batch?: number; rounds?: number } = {}): Promise<CascadeCurve> {
   const thresholds = options.thresholds ?? CASCADE_THRESHOLDS;
   if (!data.labels) throw new InvalidArgumentError('cascadeCurve needs labelled rows.');
   if (thresholds.length === 0) throw new InvalidArgumentError('cascadeCurve needs at least one threshold.');
@@ -128,7 +128,7 @@ export function chooseThreshold(curve: CascadeCurve, options: { maxDrop: number 
 }
 
 /** cascade(small, large, { threshold }).predict(x): cascadePredict with the models and threshold bound. */
-export function cascade(small: MLP, large: MLP, options: { threshold: number }): { threshold: number; predict(x: Float32Array): Promise<CascadeAnswer> } {
+export function cascade(small: Model, large: Model, options: { threshold: number }): { threshold: number; predict(x: Float32Array): Promise<CascadeAnswer> } {
   check(small, large, options.threshold);
   return { threshold: options.threshold, predict: (x) => cascadePredict(small, large, x, options) };
 }
@@ -141,7 +141,7 @@ export interface CascadeStudy {
 }
 
 /** The validation curve, the threshold within maxDrop of the large model there, and the test figures at it. */
-export async function studyCascade(small: MLP, large: MLP, validation: Dataset, test: Dataset, options: { maxDrop: number; thresholds?: readonly number[] }): Promise<CascadeStudy> {
+export async function studyCascade(small: Model, large: Model, validation: Dataset, test: Dataset, options: { maxDrop: number; thresholds?: readonly number[] }): Promise<CascadeStudy> {
   const curve = await cascadeCurve(small, large, validation, options);
   const { threshold } = chooseThreshold(curve, options);
   const onTest = await cascadeCurve(small, large, test, { thresholds: [threshold] });

@@ -12,7 +12,7 @@ import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { type GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import { perSample } from '../kernels/metrics.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { Random } from '../random.js';
 
 export const ATTACKS = ['loss', 'confidence', 'trueClass'] as const;
@@ -88,7 +88,7 @@ function attackResult(attack: Attack, members: number[], nonMembers: number[]): 
 }
 
 /** Loss, 1 - top probability, true-class probability and correctness of each of `rows` (4 values a row), from the GPU. */
-async function sampleStats(model: MLP, data: GpuDataset, rows: Uint32Array): Promise<Float32Array> {
+async function sampleStats(model: Model, data: GpuDataset, rows: Uint32Array): Promise<Float32Array> {
   const samples = model.device.empty([4 * rows.length]);
   try {
     await data.forEachBatch(
@@ -121,7 +121,7 @@ export interface AuditOptions {
   seed?: number;
 }
 
-function checkAuditData(model: MLP, train: Dataset, heldOut: Dataset): void {
+function checkAuditData(model: Model, train: Dataset, heldOut: Dataset): void {
   for (const [name, d] of [
     ['members', train],
     ['non-members', heldOut],
@@ -135,7 +135,7 @@ function checkAuditData(model: MLP, train: Dataset, heldOut: Dataset): void {
 
 /** Audits several models (dense, pruned, quantized...) on the same sampled members and non-members. */
 export async function compareLeakage(
-  models: Record<string, MLP>,
+  models: Record<string, Model>,
   trainData: Dataset | GpuDataset,
   heldOutData: Dataset | GpuDataset,
   options: AuditOptions = {},
@@ -184,6 +184,6 @@ export async function compareLeakage(
 }
 
 /** Membership-inference audit of one model: train rows are members, held-out rows are not. */
-export async function auditPrivacy(model: MLP, train: Dataset | GpuDataset, heldOut: Dataset | GpuDataset, options: AuditOptions = {}): Promise<PrivacyAudit> {
+export async function auditPrivacy(model: Model, train: Dataset | GpuDataset, heldOut: Dataset | GpuDataset, options: AuditOptions = {}): Promise<PrivacyAudit> {
   return (await compareLeakage({ model }, train, heldOut, options)).model!;
 }

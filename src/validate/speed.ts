@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 
 export interface InferenceSpeed {
   /** Rows per second of the forward pass at `batch` rows. */
@@ -18,7 +18,7 @@ export interface InferenceSpeed {
   rounds: number;
 }
 
-export async function inferenceSpeed(model: MLP, data: Dataset, options: { batch?: number; rounds?: number } = {}): Promise<InferenceSpeed> {
+export async function inferenceSpeed(model: Model, data: Dataset, options: { batch?: number; rounds?: number } = {}): Promise<InferenceSpeed> {
   const batch = Math.min(options.batch ?? 1024, data.rows);
   const rounds = options.rounds ?? 5;
   if (!Number.isInteger(batch) || batch < 1) throw new InvalidArgumentError(`batch must be a positive integer, got ${options.batch}.`);

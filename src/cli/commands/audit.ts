@@ -4,7 +4,7 @@ import { numberOf, requiredString } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel } from '../models.js';
-import type { MLP } from '../../nn/mlp.js';
+import type { Model } from '../../nn/model.js';
 
 export const audit: Command = {
   name: 'audit',
@@ -25,7 +25,7 @@ export const audit: Command = {
     const device = await ctx.device();
     const opened = files.map((f) => openModel(device, f, out));
     const data = loadDataFor(values, opened[0]!.standardizer, opened[0]!.classNames);
-    const models: Record<string, MLP> = Object.fromEntries(opened.map((o, i) => [files[i]!, o.model]));
+    const models: Record<string, Model> = Object.fromEntries(opened.map((o, i) => [files[i]!, o.model]));
     const audits = await compareLeakage(models, data.train, data.test, { samples, seed });
     for (const [name, a] of Object.entries(audits)) {
       out.log(`${name}: train accuracy ${(a.trainAccuracy * 100).toFixed(2)} %, test ${(a.testAccuracy * 100).toFixed(2)} % (gap ${(a.generalizationGap * 100).toFixed(2)} points)`);

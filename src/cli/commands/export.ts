@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../../io/files.js';
 import { modelToOnnx } from '../../io/onnx.js';
 import { choiceOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { openModel, outputOf } from '../models.js';
+import { openModel, outputOf, requireMlp } from '../models.js';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -28,7 +28,7 @@ export const exportCommand: Command = {
     const target = outputOf(values, values.output !== undefined ? 'output' : 'model-out', given ?? `${file.replace(/\.safetensors$/i, '')}.onnx`);
     const device = await ctx.device();
     const { model } = openModel(device, file, out);
-    const bytes = await modelToOnnx(model, { quantized });
+    const bytes = await modelToOnnx(requireMlp(model, file, 'export --format onnx'), { quantized });
     writeFileAtomic(target, bytes);
     out.log(
       `wrote ${target}: ONNX opset 13, ${bytes.length.toLocaleString('en-US')} bytes, ${model.layers.length} Gemm layers${model.layers.some((l) => l.quant) ? `, quantized weights as ${quantized}` : ''}`,

@@ -7,7 +7,7 @@ import { choiceOf, numberOf, requiredString, stringOf } from '../args.js';
 import { importanceHistogramSpec, renderSvg } from '../../study/charts.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel } from '../models.js';
+import { openModel, requireMlp } from '../models.js';
 
 export const importance: Command = {
   name: 'importance',
@@ -31,11 +31,12 @@ export const importance: Command = {
     const seed = numberOf(values, 'seed', { integer: true, min: 0 });
     const device = await ctx.device();
     const opened = openModel(device, file, out);
+    const model = requireMlp(opened.model, file, 'importance');
     const { test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const t0 = performance.now();
-    const units = await unitImportance(opened.model, test, { criterion, seed, ...(samples !== undefined ? { samples } : {}) });
+    const units = await unitImportance(model, test, { criterion, seed, ...(samples !== undefined ? { samples } : {}) });
     const seconds = (performance.now() - t0) / 1000;
-    const layers = await layerImportance(opened.model, test, { seed, ...(samples !== undefined ? { samples } : {}) });
+    const layers = await layerImportance(model, test, { seed, ...(samples !== undefined ? { samples } : {}) });
     out.log(
       `${criterion} importance of ${units.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${units.samples || test.rows} rows in ${seconds.toFixed(2)} s${Number.isNaN(units.baselineLoss) ? '' : ` (loss ${units.baselineLoss.toFixed(4)})`}`,
     );

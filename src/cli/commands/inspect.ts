@@ -6,6 +6,8 @@ import type { Command } from '../command.js';
 import { openModel } from '../models.js';
 import { describeFile } from '../../io/model-file.js';
 import { bitsOf } from '../../study/variants.js';
+import { Sequential } from '../../nn/sequential.js';
+import { architectureName } from '../network.js';
 
 export const inspect: Command = {
   name: 'inspect',
@@ -49,7 +51,7 @@ export const inspect: Command = {
           : 'version 1 layout',
       };
     });
-    out.log(`${file}: ${model.widths.join('-')}, ${model.parameterCount().toLocaleString('en-US')} parameters, file ${fileBytes.toLocaleString('en-US')} bytes (version ${metadata.version})`);
+    out.log(`${file}: ${architectureName(model)}, ${model.parameterCount().toLocaleString('en-US')} parameters, file ${fileBytes.toLocaleString('en-US')} bytes (version ${metadata.version})`);
     for (const l of layers)
       out.log(
         `  layer ${l.layer}: ${l.inputs} -> ${l.units} ${l.activation.padEnd(8)} ${l.parameters.toString().padStart(8)} parameters, ${(l.sparsity * 100).toFixed(1).padStart(5)} % pruned, ${l.quantization}; ${l.encoding}`,
@@ -69,7 +71,7 @@ export const inspect: Command = {
       version: described.version,
       parts: described.parts,
       denseBytes,
-      architecture: model.widths,
+      architecture: model instanceof Sequential ? model.describe() : model.widths,
       parameters: model.parameterCount(),
       sparsity: pr.sparsity,
       bits,

@@ -6,7 +6,7 @@ import { evaluate } from '../../nn/evaluate.js';
 import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
+import { openModel, outputOf, requireMlp, SAVE_OPTIONS, writeModel } from '../models.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
 
 export const simplifyCommand: Command = {
@@ -55,7 +55,7 @@ export const simplifyCommand: Command = {
     );
     const bar = out.progress('simplifying', target ? Math.max(1, opened.model.parameterCount() - target) : (rounds ?? 1), target ? 'parameters' : 'rounds');
     const start = opened.model.parameterCount();
-    const result = await simplify(opened.model, train, validation, {
+    const result = await simplify(requireMlp(opened.model, file, 'simplify'), train, validation, {
       unitsPerRound: k,
       criterion,
       scoreSamples: numberOf(values, 'score-samples', { integer: true, min: 1 }),

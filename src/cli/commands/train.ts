@@ -1,31 +1,31 @@
-/** shrinkray train: a new MLP trained on the data, saved as safetensors. */
-import { MLP } from '../../nn/mlp.js';
+/** shrinkray train: a new model (an MLP, or a convolutional network) trained on the data, saved as safetensors. */
 import { evaluate } from '../../nn/evaluate.js';
+import { MLP } from '../../nn/mlp.js';
 import { ACTIVATIONS, type Activation } from '../../kernels/gemm.js';
-import { choiceOf, widthsOf } from '../args.js';
+import { choiceOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
 import { outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
+import { architectureName, buildModel, NETWORK_OPTIONS } from '../network.js';
 import { trainWithProgress } from '../../study/progress.js';
 import type { TrainingRun as TrainingCurves } from '../../study/report.js';
 
 export const train: Command = {
   name: 'train',
-  summary: 'train an MLP and save it',
-  usage: 'shrinkray train [--data ...] [--layers 300,100] [--epochs N] [--model-out FILE]',
+  summary: 'train an MLP or a convolutional network and save it',
+  usage: 'shrinkray train [--data ...] [--layers 300,100 | --arch lenet5 | --layers conv20k5,maxpool2,500] [--epochs N] [--model-out FILE]',
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
     ...trainOptions({ epochs: '10', lr: 0.05 }),
-    layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden layer widths' },
+    ...NETWORK_OPTIONS,
     activation: { type: 'string', arg: 'NAME', default: 'relu', help: 'hidden activation: relu, tanh, sigmoid, identity' },
     'model-out': { type: 'string', arg: 'FILE', default: 'model.safetensors', help: 'where the trained model goes' },
     checkpoint: { type: 'string', arg: 'FILE', help: 'save the model here after every epoch; Ctrl-C then keeps the last completed one' },
   },
   async run(ctx) {
     const { values, out } = ctx;
-    const hidden = widthsOf(values, 'layers');
     const activation = choiceOf(values, 'activation', Object.keys(ACTIVATIONS) as Activation[]);
     const options = fitOptionsOf(values, { epochs: 10, lr: 0.05 });
     const file = outputOf(values, 'model-out'); // checked before the work, not after it
@@ -33,7 +33,7 @@ export const train: Command = {
     const data = loadData(values);
     const device = await ctx.device();
     const outputs = data.train.labels ? Math.max(data.train.classes!, data.test.classes ?? 0) : data.train.targetCols!;
-    const model = MLP.create(device, [data.train.cols, ...hidden, outputs], { activation, seed: options.seed });
+    const model = buildModel(device, values, data.train, outputs, { activation, seed: options.seed });
     const info = { float16: !!values.float16, data: data.name, standardizer: data.standardizer, classNames: data.train.classNames };
     // Ctrl-C stops training between two batches; the checkpoint holds the last completed epoch.
     // A second Ctrl-C a second later stops at once (one within the second is the same press,
@@ -76,7 +76,7 @@ export const train: Command = {
     const scores = await evaluate(model, data.test);
     await writeModel(model, file, info);
     out.log(`test loss ${scores.loss.toFixed(4)}${Number.isNaN(scores.accuracy) ? '' : `, test accuracy ${(scores.accuracy * 100).toFixed(2)} %`}; saved ${file}`);
-    out.result({ model: file, architecture: [data.train.cols, ...hidden, outputs], test: scores, history: curves.epochs });
+    out.result({ model: file, architecture: model instanceof MLP ? model.widths : architectureName(model), test: scores, history: curves.epochs });
     model.dispose();
   },
 };
