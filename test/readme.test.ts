@@ -48,8 +48,18 @@ it("the README's train, compress and importance examples run as written, one aft
   expect(child.stdout).toContain('totalBytes'); // compressedSize printed
 }, 300_000);
 
+it("the README's convolutional-network example runs as written (on 2,000 MNIST rows)", () => {
+  const code = blocks().find((b) => b.includes('Sequential.create'))!;
+  const child = run(code, { SHRINKRAY_MNIST_LIMIT: '2000' }, 120_000);
+  expect(child.error, 'the example did not finish on its own').toBeUndefined();
+  expect(child.status, child.stderr).toBe(0);
+  const [accuracy, bytes] = child.stdout.trim().split(' ').map(Number);
+  expect(accuracy).toBeGreaterThan(0.8); // one epoch on 2,000 images, pruned to 10 % and int8
+  expect(bytes).toBeLessThan(431_080 * 4 * 0.2); // a fifth of the float32 weights' bytes, or less
+}, 180_000);
+
 it("the README's own-WGSL example runs as written", () => {
-  const code = blocks()[4]!;
+  const code = blocks().find((b) => b.includes("device.kernel('saxpy'"))!;
   expect(code).toContain("device.kernel('saxpy'");
   const child = run(code);
   expect(child.status, child.stderr).toBe(0);
