@@ -1,6 +1,7 @@
 /** npm run bench: every benchmark, one after another. BENCH_ONLY=gemm runs one; BENCH_QUICK=1 a short pass. */
 import { benchGemm } from './gemm.bench.js';
 import { benchTrain } from './train.bench.js';
+import { benchTrainCnn } from './train-cnn.bench.js';
 import { benchValidate } from './validate.bench.js';
 import { benchCompress } from './compress.bench.js';
 import { benchAblate } from './ablate.bench.js';
@@ -11,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   loads: benchLoads,
   gemm: benchGemm,
   train: benchTrain,
+  'train-cnn': benchTrainCnn,
   validate: benchValidate,
   compress: benchCompress,
   ablate: benchAblate,
