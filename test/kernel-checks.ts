@@ -11,7 +11,9 @@ import { Backprop } from '../src/nn/backprop.js';
 import { MLP } from '../src/nn/mlp.js';
 import { prune } from '../src/compress/prune.js';
 import { Random } from '../src/random.js';
-import { refForward, refGradients, toRef } from './reference-mlp.js';
+import { Sequential } from '../src/nn/sequential.js';
+import { refSequential } from './reference-cnn.js';
+import { refForward, refGradients, refLoss, toRef } from './reference-mlp.js';
 
 export interface Check {
   name: string;
@@ -141,6 +143,49 @@ export async function inferenceChecks(device: Device): Promise<Check[]> {
     const out = await model.predict(x);
     checks.push({ name: `pruned 50-30-13-3 forward, ${rows} rows`, error: relError(out, refForward(ref, x, rows)), tolerance: 1e-5 });
   }
+  model.dispose();
+  return checks;
+}
+
+/**
+ * Convolutional networks: a small Sequential model (convolution with padding, max pooling, a
+ * convolution with stride, average pooling, dense layers) forward and its gradients against the
+ * float64 reference and its finite differences.
+ */
+export async function convChecks(device: Device): Promise<Check[]> {
+  const model = Sequential.create(device, {
+    input: [7, 6, 2],
+    layers: [
+      { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+      { type: 'maxPool2d', kernel: 2 },
+      { type: 'conv2d', filters: 5, kernel: 2, stride: [1, 2], activation: 'tanh' },
+      { type: 'avgPool2d', kernel: [2, 1], stride: 1 },
+      { type: 'dense', units: 4 },
+    ],
+    seed: 4,
+  });
+  const rows = 3;
+  const x = randomValues(rows * model.inputs, 21);
+  const labels = Int32Array.from([0, 3, 1]);
+  const params = await Promise.all(model.layers.map(async (l) => ({ weight: Float64Array.from(await l.weight.read()), bias: Float64Array.from(await l.bias.read()) })));
+  const checks: Check[] = [{ name: 'conv network forward 7x6x2', error: relError(await model.predict(x), refSequential(model.stages, params, x, rows)), tolerance: 1e-5 }];
+  const bp = model.backprop(rows, 'softmaxCrossEntropy');
+  bp.x.write(x);
+  bp.gradients(device.tensor(labels), newStats(device));
+  const loss = () => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows), rows, 4, labels);
+  for (const [i, p] of params.entries()) {
+    const fd = Float64Array.from(p.weight, (_, j) => {
+      const keep = p.weight[j]!;
+      p.weight[j] = keep + 1e-5;
+      const up = loss();
+      p.weight[j] = keep - 1e-5;
+      const down = loss();
+      p.weight[j] = keep;
+      return (up - down) / 2e-5;
+    });
+    checks.push({ name: `conv network gradient, weights ${i}`, error: relError(await bp.weightGrads[i]!.read(), fd), tolerance: 1e-3 });
+  }
+  bp.dispose();
   model.dispose();
   return checks;
 }

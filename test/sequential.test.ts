@@ -22,6 +22,7 @@ import { fit } from '../src/nn/train.js';
 import { Random } from '../src/random.js';
 import { testMetrics } from '../src/validate/metrics.js';
 import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';
+import { convChecks } from './kernel-checks.js';
 import { refSequential } from './reference-cnn.js';
 import { refLoss } from './reference-mlp.js';
 
@@ -116,6 +117,12 @@ const NETS: { name: string; input: number[]; layers: LayerSpec[] }[] = [
 
 describe.each(testBackends())('Sequential on %s', (backend) => {
   const ctx = useDevice(backend);
+
+  it('the shared convolution checks (also run in the browser and on a lent GPU)', async () => {
+    const checks = await convChecks(ctx.device);
+    expect(checks.length).toBe(4);
+    for (const c of checks) expect(c.error, c.name).toBeLessThan(c.tolerance);
+  });
 
   it.each(NETS)('$name: forward pass and gradients against float64 and finite differences', async ({ input, layers }) => {
     const { device } = ctx;
