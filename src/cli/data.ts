@@ -18,7 +18,7 @@ export const DATA_OPTIONS: Options = {
   label: { type: 'string', arg: 'COLUMN', help: 'CSV: the label column, by name or 0-based index (default: the last column)' },
   test: { type: 'string', arg: 'FILE', help: 'CSV: a test file with the same columns (default: a stratified holdout)' },
   holdout: { type: 'string', arg: 'FRACTION', help: 'CSV without --test: the fraction of rows held out for testing, in (0, 1) (default 0.2; cv uses every row unless given)' },
-  images: { type: 'string', arg: 'FILE', help: 'IDX: training images (idx3-ubyte)' },
+  images: { type: 'string', arg: 'FILE', help: 'IDX: training images (idx3-ubyte, or .gz)' },
   labels: { type: 'string', arg: 'FILE', help: 'IDX: training labels (idx1-ubyte)' },
   'test-images': { type: 'string', arg: 'FILE', help: 'IDX: test images' },
   'test-labels': { type: 'string', arg: 'FILE', help: 'IDX: test labels' },

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { DataFormatError, InvalidArgumentError, MissingPackageError } from '../errors.js';
 import type { Dataset } from './dataset.js';
 import { parseIdx } from './idx.js';
@@ -28,10 +29,23 @@ export function mnistDir(): string {
   }
 }
 
-/** Images and labels from two IDX files: features [n, rows*cols] in [0, 1], labels 0-9. */
+/** Largest IDX file a gzipped one may unpack to (MNIST's training images are 47 MB). */
+const MAX_IDX_BYTES = 2 ** 30;
+
+/** The bytes of an IDX file, unpacked when gzipped (as MNIST-style data sets are shipped, .gz). */
+export function gunzipped(bytes: Uint8Array, what: string): Uint8Array {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  try {
+    return new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_IDX_BYTES }));
+  } catch (e) {
+    throw new DataFormatError(`${what}: the gzip stream is damaged or unpacks to more than ${MAX_IDX_BYTES} bytes (${(e as Error).message}).`);
+  }
+}
+
+/** Images and labels from two IDX files (gzipped or not): features [n, rows*cols] in [0, 1], labels 0-9. */
 export function datasetFromIdx(images: Uint8Array, labels: Uint8Array, name = 'MNIST'): Dataset {
-  const img = parseIdx(images, `${name} images`);
-  const lab = parseIdx(labels, `${name} labels`);
+  const img = parseIdx(gunzipped(images, `${name} images`), `${name} images`);
+  const lab = parseIdx(gunzipped(labels, `${name} labels`), `${name} labels`);
   if (img.dims.length !== 3) throw new DataFormatError(`${name} images: expected 3 dimensions (count, rows, cols), got [${img.dims.join(', ')}].`);
   if (lab.dims.length !== 1) throw new DataFormatError(`${name} labels: expected 1 dimension, got [${lab.dims.join(', ')}].`);
   const [n, h, w] = img.dims as [number, number, number];
