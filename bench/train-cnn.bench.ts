@@ -72,7 +72,7 @@ export async function benchTrainCnn(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1';
   const train = loadMnist('train', { limit: 12_800 });
   const order = new Random(1).shuffle(Uint32Array.from({ length: train.rows }, (_, i) => i));
-  const steps = quick ? 10 : 40;
+  const steps = quick ? 10 : 20;
   const rows = order.slice(0, steps * BATCH);
   const warm = order.slice(0, 4 * BATCH);
   const wasm = await tfWasm(tf);
