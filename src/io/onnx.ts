@@ -16,17 +16,12 @@
  * to 1e-4. Export with `quantized: 'float'` where exact float outputs matter more than size.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
+import { Sequential } from '../nn/sequential.js';
+import { networkToOnnx } from './onnx-network.js';
 import { qrange } from '../nn/quant-spec.js';
+import { ACTIVATION_OPS, bytesOf, FLOAT, INT8, IR_VERSION, node, OPSET, tensor, UINT8, valueInfo } from './onnx-proto.js';
 import { ProtoWriter } from './protobuf.js';
-
-const OPSET = 13;
-const IR_VERSION = 7;
-const FLOAT = 1,
-  UINT8 = 2,
-  INT8 = 3;
-const ATTR_INT = 2;
-const ACTIVATION_OPS = { identity: null, relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' } as const;
 
 export interface OnnxOptions {
   /** 'qdq' (default): integer weights + DequantizeLinear; 'float': dequantized float weights. */
@@ -35,35 +30,11 @@ export interface OnnxOptions {
   name?: string;
 }
 
-function tensor(name: string, dataType: number, dims: number[], raw: Uint8Array): ProtoWriter {
-  const t = new ProtoWriter();
-  for (const d of dims) t.int(1, d);
-  return t.int(2, dataType).string(8, name).bytes(9, raw);
-}
-
-function bytesOf(a: Float32Array | Int8Array | Uint8Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function node(op: string, inputs: string[], outputs: string[], name: string, ints: Record<string, number> = {}): ProtoWriter {
-  const n = new ProtoWriter();
-  for (const i of inputs) n.string(1, i);
-  for (const o of outputs) n.string(2, o);
-  n.string(3, name).string(4, op);
-  for (const [k, v] of Object.entries(ints)) n.message(5, new ProtoWriter().string(1, k).int(3, v).int(20, ATTR_INT));
-  return n;
-}
-
-function valueInfo(name: string, width: number): ProtoWriter {
-  const dims = new ProtoWriter().message(1, new ProtoWriter().string(2, 'batch')).message(1, new ProtoWriter().int(1, width));
-  const tensorType = new ProtoWriter().int(1, FLOAT).message(2, dims);
-  return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, tensorType));
-}
-
-/** The model as the bytes of an .onnx file. */
-export async function modelToOnnx(model: MLP, options: OnnxOptions = {}): Promise<Uint8Array> {
+/** The model as the bytes of an .onnx file (a Sequential model through onnx-network.ts). */
+export async function modelToOnnx(model: Model, options: OnnxOptions = {}): Promise<Uint8Array> {
   const mode = options.quantized ?? 'qdq';
   if (mode !== 'qdq' && mode !== 'float') throw new InvalidArgumentError(`quantized must be 'qdq' or 'float', got '${mode}'.`);
+  if (model instanceof Sequential) return networkToOnnx(model, options.name ? { name: options.name } : {});
   const graph = new ProtoWriter();
   const initializers: ProtoWriter[] = [];
   let h = 'input';

@@ -3,11 +3,11 @@ import { writeFileAtomic } from '../../io/files.js';
 import { modelToOnnx } from '../../io/onnx.js';
 import { choiceOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
-import { openModel, outputOf, requireMlp } from '../models.js';
+import { openModel, outputOf } from '../models.js';
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'write a model as ONNX (opset 13; quantized layers in QDQ form or as float)',
+  summary: 'write a model as ONNX (opset 13; an MLP's quantized layers in QDQ form or as float; a convolutional network as Conv, pooling, Gemm)',
   usage: 'shrinkray export --model FILE --format onnx [--quantized qdq|float] --model-out FILE.onnx',
   description:
     "Each layer is a Gemm and its activation; input 'input' [batch, inputs], output 'output' (logits).\nQuantized layers: integer weights + DequantizeLinear (qdq, the default), or dequantized float weights.\nA CSV model's standardization is not part of the graph: apply it to inputs first (see inspect).",
@@ -28,7 +28,7 @@ export const exportCommand: Command = {
     const target = outputOf(values, values.output !== undefined ? 'output' : 'model-out', given ?? `${file.replace(/\.safetensors$/i, '')}.onnx`);
     const device = await ctx.device();
     const { model } = openModel(device, file, out);
-    const bytes = await modelToOnnx(requireMlp(model, file, 'export --format onnx'), { quantized });
+    const bytes = await modelToOnnx(model, { quantized });
     writeFileAtomic(target, bytes);
     out.log(
       `wrote ${target}: ONNX opset 13, ${bytes.length.toLocaleString('en-US')} bytes, ${model.layers.length} Gemm layers${model.layers.some((l) => l.quant) ? `, quantized weights as ${quantized}` : ''}`,

@@ -1,0 +1,77 @@
+/**
+ * ONNX export of a Sequential model (opset 13). shrinkray's images are NHWC rows, ONNX's
+ * convolutions NCHW, so the graph reshapes the input row [batch, h*w*c] to [batch, h, w, c] and
+ * transposes it to NCHW once; convolutions (filters converted from HWIO [kh*kw*c, f] to OIHW
+ * [f, c, kh, kw]), max and average pooling (count_include_pad, as ours) and the activations run
+ * in NCHW; before the flatten the activations go back to NHWC, so the dense weights apply as they
+ * are. Weights are floats (a quantized layer's dequantized values, which are what shrinkray
+ * computes with). Input `input` [batch, inputs], output `output` [batch, outputs].
+ */
+import type { Stage } from '../nn/sequential.js';
+import type { Sequential } from '../nn/sequential.js';
+import { stageWindow } from '../nn/sequential.js';
+import { ACTIVATION_OPS, bytesOf, FLOAT, INT64, IR_VERSION, node, OPSET, tensor, valueInfo } from './onnx-proto.js';
+import { ProtoWriter } from './protobuf.js';
+
+/** HWIO [kh * kw * c, f] (rows in (ky, kx, ci) order) as OIHW [f, c, kh, kw]. */
+export function hwioToOihw(w: Float32Array, kh: number, kw: number, c: number, f: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let o = 0; o < f; o++)
+    for (let ci = 0; ci < c; ci++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) out[((o * c + ci) * kh + ky) * kw + kx] = w[((ky * kw + kx) * c + ci) * f + o]!;
+  return out;
+}
+
+function windowAttributes(stage: Stage): Record<string, number[]> {
+  const g = stageWindow(stage, 1);
+  return { kernel_shape: [g.kh, g.kw], strides: [g.sh, g.sw], pads: [g.ph, g.pw, g.ph, g.pw] };
+}
+
+export async function networkToOnnx(model: Sequential, options: { name?: string } = {}): Promise<Uint8Array> {
+  const graph = new ProtoWriter();
+  const initializers: ProtoWriter[] = [];
+  const add = (op: string, inputs: string[], output: string, attributes: Record<string, number | number[]> = {}) => {
+    graph.message(1, node(op, inputs, [output], output, attributes));
+    return output;
+  };
+  let h = 'input';
+  let nchw = false;
+  if (model.inputShape.length === 3) {
+    initializers.push(tensor('image_shape', INT64, [4], bytesOf(BigInt64Array.from([0n, ...model.inputShape.map(BigInt)]))));
+    h = add('Transpose', [add('Reshape', [h, 'image_shape'], 'image_nhwc')], 'image_nchw', { perm: [0, 3, 1, 2] });
+    nchw = true;
+  }
+  const last = model.stages.length - 1;
+  for (const [i, s] of model.stages.entries()) {
+    const spec = s.spec;
+    const at = `stage${i}`;
+    if (spec.type === 'flatten') {
+      if (nchw) h = add('Transpose', [h], `${at}.nhwc`, { perm: [0, 2, 3, 1] });
+      h = add('Flatten', [h], `${at}.flat`, { axis: 1 });
+      nchw = false;
+      continue;
+    }
+    if (spec.type === 'maxPool2d' || spec.type === 'avgPool2d') {
+      h = add(spec.type === 'maxPool2d' ? 'MaxPool' : 'AveragePool', [h], at, { ...windowAttributes(s), ...(spec.type === 'avgPool2d' ? { count_include_pad: 1 } : {}) });
+      continue;
+    }
+    const layer = model.layers[s.param!]!;
+    const [w, b] = [await layer.weight.read(), await layer.bias.read()];
+    initializers.push(tensor(`${at}.bias`, FLOAT, [layer.units], bytesOf(b)));
+    const op = ACTIVATION_OPS[s.activation];
+    const z = i === last && !op ? 'output' : `${at}.z`;
+    if (spec.type === 'conv2d') {
+      const g = stageWindow(s, 1);
+      initializers.push(tensor(`${at}.weight`, FLOAT, [layer.units, g.c, g.kh, g.kw], bytesOf(hwioToOihw(w, g.kh, g.kw, g.c, layer.units))));
+      h = add('Conv', [h, `${at}.weight`, `${at}.bias`], z, windowAttributes(s));
+    } else {
+      initializers.push(tensor(`${at}.weight`, FLOAT, [layer.inputs, layer.units], bytesOf(w)));
+      h = add('Gemm', [h, `${at}.weight`, `${at}.bias`], z);
+    }
+    if (op) h = add(op, [h], i === last ? 'output' : `${at}.a`);
+  }
+  graph.string(2, options.name ?? 'shrinkray_network');
+  for (const t of initializers) graph.message(5, t);
+  graph.message(11, valueInfo('input', model.inputs));
+  graph.message(12, valueInfo('output', model.outputs));
+  return new ProtoWriter().int(1, IR_VERSION).string(2, 'shrinkray').string(3, '0.1.0').message(7, graph).message(8, new ProtoWriter().string(1, '').int(2, OPSET)).finish();
+}
