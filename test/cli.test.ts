@@ -622,6 +622,13 @@ describe('shrinkray CLI: convolutional networks', () => {
     const simplified = await cli(['simplify', '--model', model, ...idx, '--rounds', '1', '--model-out', path('never.safetensors')]);
     expect(simplified.code).toBe(1);
     expect(ourErrors(simplified.stderr)[0]).toMatch(/simplify works on MLPs so far; .*lenet\.safetensors holds a convolutional network \(28x28x1-conv20k5/);
+    // A PyTorch Conv2d/Linear state dict, imported with the layers a state dict does not record.
+    const f32 = (shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01) });
+    writeFileSync(path('torch-cnn.safetensors'), encodeSafetensors({ '0.weight': f32([4, 1, 5, 5]), '0.bias': f32([4]), '4.weight': f32([10, 4 * 12 * 12]), '4.bias': f32([10]) }, {}));
+    const imported = await cli(['import', '--from', path('torch-cnn.safetensors'), '--layers', 'conv4k5,maxpool2,flatten,10', '--input', '28x28x1', '--model-out', path('torch-cnn-imported.safetensors'), '--json']);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout).architecture).toBe('28x28x1-conv4k5-maxpool2-flatten-10');
+    expect((await cli(['import', '--from', path('torch-cnn.safetensors'), '--layers', 'conv4k5,10', '--model-out', path('never.safetensors')])).stderr).toMatch(/--layers needs --input HxWxC/);
     const flat = await cli(['train', '--data', irisCsv, '--label', 'species', '--layers', 'conv4k3,10']);
     expect([flat.code, ourErrors(flat.stderr)[0]]).toEqual([2, expect.stringMatching(/convolution and pooling layers need images/)]);
     const typo = await cli(['train', '--layers', 'conv20,500']);

@@ -8,7 +8,12 @@ import { fit } from '../src/nn/train.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
 import { prune } from '../src/compress/prune.js';
 import { modelToOnnx } from '../src/io/onnx.js';
-import { modelFromPytorchSafetensors } from '../src/io/pytorch.js';
+import { modelFromPytorchSafetensors, networkFromPytorchSafetensors } from '../src/io/pytorch.js';
+import { bytesOf, FLOAT, IR_VERSION, node, OPSET, tensor, valueInfo } from '../src/io/onnx-proto.js';
+import { ProtoWriter } from '../src/io/protobuf.js';
+import { encodeSafetensors } from '../src/io/safetensors.js';
+import { parseLayers } from '../src/nn/architecture.js';
+import { Random } from '../src/random.js';
 import { DataFormatError, InvalidArgumentError, ShapeError } from '../src/errors.js';
 import { modelFromSafetensors } from '../src/io/model-file.js';
 import { randomArray, relativeError, useDevice } from './helpers.js';
@@ -74,6 +79,73 @@ describe('ONNX export of convolutional networks, run in onnxruntime-node', () =>
     odd.dispose();
   }, 120_000);
 });
+
+describe('PyTorch import of a convolutional nn.Sequential', () => {
+  const ctx = useDevice();
+
+  it('Conv2d, ReLU, MaxPool2d, Conv2d, ReLU, Flatten, Linear, ReLU, Linear: the logits of the same graph in NCHW, run by onnxruntime', async () => {
+    // A PyTorch state dict: Conv2d weights [out, in, kh, kw], Linear [out, in] after an NCHW flatten.
+    const r = new Random(4);
+    const t = (shape: number[]) => ({ dtype: 'F32' as const, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.uniform(-0.5, 0.5)) });
+    const dict = {
+      '0.weight': t([4, 3, 3, 2]),
+      '0.bias': t([4]),
+      '3.weight': t([5, 4, 2, 2]),
+      '3.bias': t([5]),
+      '6.weight': t([7, 5 * 2 * 2]),
+      '6.bias': t([7]),
+      '8.weight': t([3, 7]),
+      '8.bias': t([3]),
+    };
+    const model = networkFromPytorchSafetensors(ctx.device, encodeSafetensors(dict, {}), { input: [9, 8, 3], layers: parseLayers('conv4k3x2,maxpool2,conv5k2,flatten,7,3') });
+    expect(model.describe()).toBe('9x8x3-conv4k3x2-maxpool2-conv5k2-flatten-7-3');
+    // The oracle: the same weights in ONNX's (PyTorch's) NCHW layout, fed the images as NCHW.
+    const x = randomArray(4 * 9 * 8 * 3, 5); // rows in shrinkray's NHWC order
+    const nchw = new Float32Array(x.length);
+    for (let n = 0; n < 4; n++) for (let y = 0; y < 9; y++) for (let xx = 0; xx < 8; xx++) for (let c = 0; c < 3; c++) nchw[((n * 3 + c) * 9 + y) * 8 + xx] = x[((n * 9 + y) * 8 + xx) * 3 + c]!;
+    const graph = new ProtoWriter();
+    const init = (name: string, d: { shape: number[]; data: Float32Array }) => graph.message(5, tensor(name, FLOAT, d.shape, bytesOf(d.data)));
+    for (const [k, v] of Object.entries(dict)) init(k, k.endsWith('weight') && v.shape.length === 2 ? { shape: [v.shape[1]!, v.shape[0]!], data: transposeOf(v.data, v.shape[0]!, v.shape[1]!) } : v);
+    for (const n of [
+      node('Conv', ['input', '0.weight', '0.bias'], ['c1'], 'c1', { kernel_shape: [3, 2] }),
+      node('Relu', ['c1'], ['r1'], 'r1'),
+      node('MaxPool', ['r1'], ['p1'], 'p1', { kernel_shape: [2, 2], strides: [2, 2] }),
+      node('Conv', ['p1', '3.weight', '3.bias'], ['c2'], 'c2', { kernel_shape: [2, 2] }),
+      node('Relu', ['c2'], ['r2'], 'r2'),
+      node('Flatten', ['r2'], ['f'], 'f', { axis: 1 }),
+      node('Gemm', ['f', '6.weight', '6.bias'], ['d1'], 'd1'),
+      node('Relu', ['d1'], ['r3'], 'r3'),
+      node('Gemm', ['r3', '8.weight', '8.bias'], ['output'], 'd2'),
+    ])
+      graph.message(1, n);
+    const image = new ProtoWriter()
+      .int(1, FLOAT)
+      .message(
+        2,
+        new ProtoWriter().message(1, new ProtoWriter().string(2, 'batch')).message(1, new ProtoWriter().int(1, 3)).message(1, new ProtoWriter().int(1, 9)).message(1, new ProtoWriter().int(1, 8)),
+      );
+    graph
+      .string(2, 'oracle')
+      .message(11, new ProtoWriter().string(1, 'input').message(2, new ProtoWriter().message(1, image)))
+      .message(12, valueInfo('output', 3));
+    const onnx = new ProtoWriter().int(1, IR_VERSION).message(7, graph).message(8, new ProtoWriter().string(1, '').int(2, OPSET)).finish();
+    const session = await ort.InferenceSession.create(onnx, { graphOptimizationLevel: 'disabled' });
+    const theirs = (await session.run({ input: new ort.Tensor('float32', nchw, [4, 3, 9, 8]) })).output!.data as Float32Array;
+    await session.release();
+    expect(maxAbsDiff(await model.predict(x), theirs)).toBeLessThan(1e-5);
+    expect(() => networkFromPytorchSafetensors(ctx.device, encodeSafetensors(dict, {}), { input: [9, 8, 3], layers: parseLayers('conv4k3,maxpool2,conv5k2,flatten,7,3') })).toThrow(
+      /'0\.weight' is \[4, 3, 3, 2\]; layer 1 \(conv4k3\) needs a Conv2d weight \[4, 3, 3, 3\]/,
+    );
+    model.dispose();
+  });
+});
+
+/** [rows, cols] row-major as [cols, rows]. */
+function transposeOf(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
+  return out;
+}
 
 describe('ONNX export, run in onnxruntime-node on the MNIST test set', () => {
   const ctx = useDevice();

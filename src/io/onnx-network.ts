@@ -13,6 +13,14 @@ import { stageWindow } from '../nn/sequential.js';
 import { ACTIVATION_OPS, bytesOf, FLOAT, INT64, IR_VERSION, node, OPSET, tensor, valueInfo } from './onnx-proto.js';
 import { ProtoWriter } from './protobuf.js';
 
+/** OIHW [f, c, kh, kw] (PyTorch's and ONNX's filters) as HWIO [kh * kw * c, f]: hwioToOihw's inverse. */
+export function hwioFromOihw(w: Float32Array, kh: number, kw: number, c: number, f: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let o = 0; o < f; o++)
+    for (let ci = 0; ci < c; ci++) for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) out[((ky * kw + kx) * c + ci) * f + o] = w[((o * c + ci) * kh + ky) * kw + kx]!;
+  return out;
+}
+
 /** HWIO [kh * kw * c, f] (rows in (ky, kx, ci) order) as OIHW [f, c, kh, kw]. */
 export function hwioToOihw(w: Float32Array, kh: number, kw: number, c: number, f: number): Float32Array {
   const out = new Float32Array(w.length);

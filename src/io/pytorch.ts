@@ -6,12 +6,14 @@
  * hidden activation (default relu); the last layer's output is identity (logits) unless given.
  * F32, F64, F16 and BF16 weights are read; they become f32.
  */
-import { DataFormatError, InvalidArgumentError } from '../errors.js';
+import { DataFormatError, InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Activation } from '../kernels/gemm.js';
 import { ACTIVATIONS } from '../kernels/gemm.js';
 import { MLP } from '../nn/mlp.js';
-import { decodeSafetensors, type SafeTensor } from './safetensors.js';
+import { decodeSafetensors, type SafeFile, type SafeTensor } from './safetensors.js';
+import { type LayerSpec, layerName, placeStages, Sequential, stageWindow } from '../nn/sequential.js';
+import { hwioFromOihw } from './onnx-network.js';
 
 export interface PytorchImportOptions {
   /** Activation after every Linear but the last (default relu). */
@@ -59,13 +61,9 @@ function floats(name: string, t: SafeTensor): Float32Array {
   return out;
 }
 
-/** An MLP from the bytes of a PyTorch state dict saved as safetensors. */
-export function modelFromPytorchSafetensors(device: Device, bytes: Uint8Array, options: PytorchImportOptions = {}): MLP {
-  const activation = options.activation ?? 'relu';
-  const output = options.output ?? 'identity';
-  for (const a of [activation, output]) if (!(a in ACTIVATIONS)) throw new InvalidArgumentError(`Unknown activation '${a}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
-  const file = decodeSafetensors(bytes);
-  const linear = new Map<number, { weight?: string; bias?: string }>();
+/** The state dict's parameters in module order: each index's weight tensor and bias (zeros when absent). */
+function parameters(file: SafeFile): { name: string; shape: number[]; weight: Float32Array; bias?: Float32Array; biasName?: string }[] {
+  const modules = new Map<number, { weight?: string; bias?: string }>();
   let prefix: string | null = null;
   for (const name of file.tensors.keys()) {
     const m = /^(.*?)(0|[1-9]\d*)\.(weight|bias)$/.exec(name);
@@ -73,30 +71,88 @@ export function modelFromPytorchSafetensors(device: Device, bytes: Uint8Array, o
     if (!m || /(^|\.)0\d+\.(weight|bias)$/.test(name)) throw new DataFormatError(`PyTorch import: tensor '${name}' is not '<index>.weight' or '<index>.bias' of an nn.Sequential.`);
     if (prefix !== null && m[1] !== prefix) throw new DataFormatError(`PyTorch import: tensors under two prefixes, '${prefix}' and '${m[1]}'; save one nn.Sequential.`);
     prefix = m[1]!;
-    const entry = linear.get(Number(m[2])) ?? {};
+    const entry = modules.get(Number(m[2])) ?? {};
     if (entry[m[3] as 'weight' | 'bias']) throw new DataFormatError(`PyTorch import: '${entry[m[3] as 'weight' | 'bias']}' and '${name}' name the same parameter.`);
     entry[m[3] as 'weight' | 'bias'] = name;
-    linear.set(Number(m[2]), entry);
+    modules.set(Number(m[2]), entry);
   }
-  if (linear.size === 0) throw new DataFormatError('PyTorch import: the file holds no tensors.');
-  const indices = [...linear.keys()].sort((a, b) => a - b);
-  const layers = indices.map((index, i) => {
-    const { weight, bias } = linear.get(index)!;
-    if (!weight) throw new DataFormatError(`PyTorch import: '${prefix}${index}.bias' has no weight beside it.`);
-    const wt = file.tensors.get(weight)!;
-    if (wt.shape.length !== 2) throw new DataFormatError(`PyTorch import: '${weight}' has shape [${wt.shape.join(', ')}]; a Linear weight is [out, in].`);
-    const [units, inputs] = wt.shape as [number, number];
-    const w = floats(weight, wt);
+  if (modules.size === 0) throw new DataFormatError('PyTorch import: the file holds no tensors.');
+  return [...modules.keys()]
+    .sort((a, b) => a - b)
+    .map((index) => {
+      const { weight, bias } = modules.get(index)!;
+      if (!weight) throw new DataFormatError(`PyTorch import: '${prefix}${index}.bias' has no weight beside it.`);
+      const wt = file.tensors.get(weight)!;
+      const units = wt.shape[0]!;
+      let b: Float32Array | undefined;
+      if (bias) {
+        const bt = file.tensors.get(bias)!;
+        if (bt.shape.length !== 1 || bt.shape[0] !== units) throw new DataFormatError(`PyTorch import: '${bias}' has shape [${bt.shape.join(', ')}], expected [${units}].`);
+        b = floats(bias, bt);
+      }
+      return { name: weight, shape: wt.shape, weight: floats(weight, wt), ...(b ? { bias: b } : {}) };
+    });
+}
+
+/** [out, in] as shrinkray's [in, out]; `order` maps shrinkray's input index to PyTorch's (a flatten's NCHW order). */
+function linearWeight(w: Float32Array, units: number, inputs: number, order: (k: number) => number = (k) => k): Float32Array {
+  const out = new Float32Array(inputs * units);
+  for (let o = 0; o < units; o++) for (let k = 0; k < inputs; k++) out[k * units + o] = w[o * inputs + order(k)]!;
+  return out;
+}
+
+/** An MLP from the bytes of a PyTorch state dict saved as safetensors. */
+export function modelFromPytorchSafetensors(device: Device, bytes: Uint8Array, options: PytorchImportOptions = {}): MLP {
+  const activation = options.activation ?? 'relu';
+  const output = options.output ?? 'identity';
+  for (const a of [activation, output]) if (!(a in ACTIVATIONS)) throw new InvalidArgumentError(`Unknown activation '${a}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
+  const params = parameters(decodeSafetensors(bytes));
+  const layers = params.map((p, i) => {
+    if (p.shape.length !== 2)
+      throw new DataFormatError(
+        `PyTorch import: '${p.name}' has shape [${p.shape.join(', ')}]; a Linear weight is [out, in]. For convolutions, import with the network's layers (networkFromPytorchSafetensors, or import --layers).`,
+      );
+    const [units, inputs] = p.shape as [number, number];
     // PyTorch stores [out, in] and computes x W^T; shrinkray stores [in, out].
-    const transposed = new Float32Array(inputs * units);
-    for (let o = 0; o < units; o++) for (let k = 0; k < inputs; k++) transposed[k * units + o] = w[o * inputs + k]!;
-    let b: Float32Array = new Float32Array(units);
-    if (bias) {
-      const bt = file.tensors.get(bias)!;
-      if (bt.shape.length !== 1 || bt.shape[0] !== units) throw new DataFormatError(`PyTorch import: '${bias}' has shape [${bt.shape.join(', ')}], expected [${units}].`);
-      b = floats(bias, bt);
-    }
-    return { inputs, units, activation: i === indices.length - 1 ? output : activation, weight: transposed, bias: b };
+    return { inputs, units, activation: i === params.length - 1 ? output : activation, weight: linearWeight(p.weight, units, inputs), bias: p.bias ?? new Float32Array(units) };
   });
   return MLP.fromWeights(device, layers);
+}
+
+/**
+ * A Sequential model from a PyTorch nn.Sequential of Conv2d, MaxPool2d, AvgPool2d, Flatten and
+ * Linear layers with activations: a state dict records only the weights, so the caller gives the
+ * layers (nn/sequential.ts's LayerSpec list, or the compact notation through parseLayers) and the
+ * input image [h, w, c]. Conv2d weights [out, in, kh, kw] become HWIO [kh * kw * in, out]; the
+ * first Linear after a flatten gets its inputs reordered from PyTorch's NCHW flatten (channel,
+ * row, column) to shrinkray's NHWC one (row, column, channel).
+ */
+export function networkFromPytorchSafetensors(device: Device, bytes: Uint8Array, network: { input: number[]; layers: LayerSpec[] }): Sequential {
+  const params = parameters(decodeSafetensors(bytes));
+  const stages = placeStages(network.input, network.layers);
+  const needed = Sequential.specsOf(network.input, network.layers);
+  if (params.length !== needed.length) throw new ShapeError(`PyTorch import: the file holds ${params.length} weight tensors, the layers need ${needed.length}.`);
+  let p = 0;
+  const layers = stages.flatMap((s, i) => {
+    if (s.param === undefined) return [];
+    const { name, shape, weight, bias } = params[p]!;
+    const spec = needed[p++]!;
+    let w: Float32Array;
+    if (s.spec.type === 'conv2d') {
+      const g = stageWindow(s, 1);
+      if (shape.join() !== [spec.units, g.c, g.kh, g.kw].join())
+        throw new ShapeError(`PyTorch import: '${name}' is [${shape.join(', ')}]; layer ${i + 1} (${layerName(s.spec)}) needs a Conv2d weight [${spec.units}, ${g.c}, ${g.kh}, ${g.kw}].`);
+      w = hwioFromOihw(weight, g.kh, g.kw, g.c, spec.units);
+    } else {
+      if (shape.join() !== [spec.units, spec.inputs].join())
+        throw new ShapeError(`PyTorch import: '${name}' is [${shape.join(', ')}]; layer ${i + 1} (${layerName(s.spec)}) needs a Linear weight [${spec.units}, ${spec.inputs}].`);
+      const before = stages[i - 1];
+      const image = before?.spec.type === 'flatten' ? before.input : undefined;
+      // PyTorch flattens NCHW: index c * h * w + y * w + x; shrinkray NHWC: (y * w + x) * c + ci.
+      const order = image ? (k: number) => (k % image[2]!) * image[0]! * image[1]! + Math.floor(k / image[2]!) : undefined;
+      w = linearWeight(weight, spec.units, spec.inputs, order);
+    }
+    return [{ ...spec, weight: device.tensor(w, [spec.inputs, spec.units]), bias: device.tensor(bias ?? new Float32Array(spec.units)) }];
+  });
+  return new Sequential(device, network.input, stages, layers);
 }
