@@ -625,7 +625,18 @@ describe('shrinkray CLI: convolutional networks', () => {
     // A PyTorch Conv2d/Linear state dict, imported with the layers a state dict does not record.
     const f32 = (shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01) });
     writeFileSync(path('torch-cnn.safetensors'), encodeSafetensors({ '0.weight': f32([4, 1, 5, 5]), '0.bias': f32([4]), '4.weight': f32([10, 4 * 12 * 12]), '4.bias': f32([10]) }, {}));
-    const imported = await cli(['import', '--from', path('torch-cnn.safetensors'), '--layers', 'conv4k5,maxpool2,flatten,10', '--input', '28x28x1', '--model-out', path('torch-cnn-imported.safetensors'), '--json']);
+    const imported = await cli([
+      'import',
+      '--from',
+      path('torch-cnn.safetensors'),
+      '--layers',
+      'conv4k5,maxpool2,flatten,10',
+      '--input',
+      '28x28x1',
+      '--model-out',
+      path('torch-cnn-imported.safetensors'),
+      '--json',
+    ]);
     expect(imported.code, imported.stderr).toBe(0);
     expect(JSON.parse(imported.stdout).architecture).toBe('28x28x1-conv4k5-maxpool2-flatten-10');
     expect((await cli(['import', '--from', path('torch-cnn.safetensors'), '--layers', 'conv4k5,10', '--model-out', path('never.safetensors')])).stderr).toMatch(/--layers needs --input HxWxC/);
