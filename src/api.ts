@@ -59,4 +59,5 @@ export { auditPrivacy, compareLeakage, rocAuc, rocCurve, ATTACKS, type Attack, t
 export { modelToOnnx, type OnnxOptions } from './io/onnx.js';
 export { modelFromPytorchSafetensors, type PytorchImportOptions } from './io/pytorch.js';
 export { unitImportance, layerImportance, removeLayer, IMPORTANCE_CRITERIA, type ImportanceCriterion, type ImportanceOptions, type UnitImportance, type LayerRemoval } from './compress/importance.js';
+export { removeFilters, pruneFilters, filterNorms } from './compress/filters.js';
 export { simplify, removeUnits, figures, type SimplifyOptions, type SimplifyResult, type SimplifyRound, type ModelFigures } from './compress/simplify.js';

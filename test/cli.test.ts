@@ -610,6 +610,11 @@ describe('shrinkray CLI: convolutional networks', () => {
     const pruned = await cli(['prune', '--model', model, ...idx, '--sparsity', '0.9', '--epochs', '0', '--model-out', path('lenet-pruned.safetensors'), '--json']);
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(JSON.parse(pruned.stdout).sparsity).toBeCloseTo(0.9, 3);
+    // Filters removed physically: a smaller network file.
+    const slim = await cli(['prune', '--model', model, ...idx, '--scope', 'filters', '--sparsity', '0.5', '--model-out', path('lenet-slim.safetensors'), '--json']);
+    expect(slim.code, slim.stderr).toBe(0);
+    expect(JSON.parse(slim.stdout).parameters).toBe(10 * 25 + 10 + 25 * 250 + 25 + 400 * 500 + 500 + 5010);
+    expect(JSON.parse((await cli(['inspect', path('lenet-slim.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv10k5-maxpool2-conv25k5-maxpool2-flatten-500-10');
     const q = await cli(['quantize', '--model', path('lenet-pruned.safetensors'), ...idx, '--bits', '4', '--model-out', path('lenet-q4.safetensors'), '--json']);
     expect(q.code, q.stderr).toBe(0);
     expect(JSON.parse(q.stdout).bytes).toBeLessThan(statSync(model).size / 15);

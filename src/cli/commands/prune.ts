@@ -1,5 +1,7 @@
 /** shrinkray prune: magnitude pruning of a saved model, gradual with fine-tuning or one-shot. */
+import { pruneFilters } from '../../compress/filters.js';
 import { prune as pruneModel, pruneReport } from '../../compress/prune.js';
+import { Sequential } from '../../nn/sequential.js';
 import { evaluate } from '../../nn/evaluate.js';
 import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -21,24 +23,30 @@ export const pruneCommand: Command = {
     ...trainOptions({ epochs: '3; 0 prunes at once', lr: 0.005 }),
     model: { type: 'string', arg: 'FILE', help: 'the model to prune' },
     sparsity: { type: 'string', arg: 'FRACTION', default: '0.9', help: 'fraction of weights (structured: of hidden neurons) to remove' },
-    scope: { type: 'string', arg: 'SCOPE', default: 'global', help: 'global, layer, structured (whole neurons, L2 norm) or nm (with --nm 2:4)' },
+    scope: {
+      type: 'string',
+      arg: 'SCOPE',
+      default: 'global',
+      help: 'global, layer, structured (whole neurons, L2 norm), nm (with --nm 2:4), or filters (a network: the smallest-norm filters of each convolution removed physically)',
+    },
     nm: { type: 'string', arg: 'N:M', default: '2:4', help: 'N:M pattern for --scope nm' },
     'model-out': { type: 'string', arg: 'FILE', default: 'pruned.safetensors', help: 'where the pruned model goes' },
   },
   async run(ctx) {
     const { values, out } = ctx;
     const file = requiredString(values, 'model', 'FILE');
-    const scope = choiceOf(values, 'scope', ['global', 'layer', 'structured', 'nm'] as const);
+    const scope = choiceOf(values, 'scope', ['global', 'layer', 'structured', 'nm', 'filters'] as const);
     const sparsity = numberOf(values, 'sparsity', { min: 0, max: 1 });
     if (sparsity >= 1) throw new UsageError('--sparsity must be below 1');
     const nm = /^(\d+):(\d+)$/.exec(stringOf(values, 'nm') ?? '');
     if (scope === 'nm' && !nm) throw new UsageError(`--nm must be two whole numbers N:M, such as 2:4, not '${stringOf(values, 'nm')}'`);
-    const oneShot = values.epochs === '0' || scope === 'structured' || scope === 'nm';
+    const oneShot = values.epochs === '0' || scope === 'structured' || scope === 'nm' || scope === 'filters';
     const options = fitOptionsOf({ ...values, epochs: oneShot ? undefined : values.epochs }, { epochs: 3, lr: 0.005 });
     const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
     const opened = openModel(device, file, out);
-    const { model } = opened;
+    let { model } = opened;
+    if (scope === 'filters' && !(model instanceof Sequential)) throw new UsageError(`--scope filters removes convolution filters; ${file} is an MLP (use --scope structured)`);
     const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const before = await evaluate(model, test);
     if (!oneShot && (scope === 'global' || scope === 'layer')) {
@@ -57,6 +65,13 @@ export const pruneCommand: Command = {
       );
     } else if (scope === 'nm') {
       await pruneModel(model, { type: 'nm', n: Number(nm![1]), m: Number(nm![2]) });
+    } else if (scope === 'filters') {
+      const smaller = await pruneFilters(model as Sequential, { fraction: sparsity });
+      out.log(
+        `filters: ${(model as Sequential).describe()} -> ${smaller.describe()}, ${model.parameterCount().toLocaleString('en-US')} -> ${smaller.parameterCount().toLocaleString('en-US')} parameters`,
+      );
+      model.dispose();
+      model = smaller;
     } else if (scope === 'structured') await pruneModel(model, { type: 'structured', fraction: sparsity });
     else await pruneModel(model, { type: scope, sparsity });
     const after = await evaluate(model, test);
@@ -71,7 +86,7 @@ export const pruneCommand: Command = {
     out.log(
       `pruned ${(report.sparsity * 100).toFixed(1)} % of weights (${report.layers.map((l) => `${(l.sparsity * 100).toFixed(1)} %`).join(' / ')}); test accuracy ${(before.accuracy * 100).toFixed(2)} % -> ${(after.accuracy * 100).toFixed(2)} %; saved ${target}`,
     );
-    out.result({ model: target, scope, sparsity: report.sparsity, layers: report.layers, before, after });
+    out.result({ model: target, scope, sparsity: report.sparsity, layers: report.layers, parameters: model.parameterCount(), before, after });
     model.dispose();
   },
 };
