@@ -17,6 +17,7 @@ import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { newStats } from '../src/kernels/loss.js';
 import { evaluate } from '../src/nn/evaluate.js';
+import { MLP } from '../src/nn/mlp.js';
 import { type LayerSpec, placeStages, Sequential } from '../src/nn/sequential.js';
 import { fit } from '../src/nn/train.js';
 import { Random } from '../src/random.js';
@@ -161,7 +162,7 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
 describe('Sequential training (llvmpipe)', () => {
   const ctx = useDevice('llvmpipe');
 
-  it('LeNet-5 trains on 3,000 MNIST rows with fit; pruning and quantization work on its convolutions', async () => {
+  it('LeNet-5 trains on 3,000 MNIST rows with fit; pruning and quantization work on its convolutions; it teaches an MLP student', async () => {
     const { device } = ctx;
     const train = loadMnist('train', { limit: 3000 });
     const test = loadMnist('test', { limit: 1000 });
@@ -186,7 +187,11 @@ describe('Sequential training (llvmpipe)', () => {
     const quant = await quantizeWeights(int8, { bits: 8 });
     expect(quant.map((q) => q.weight.scale.size)).toEqual([20, 50, 500, 10]);
     expect(Math.abs((await evaluate(int8, test)).accuracy - dense.accuracy)).toBeLessThan(0.01);
-    for (const m of [model, pruned, int8]) m.dispose();
+    // Distillation from the network into an MLP student (fit's distillation takes any model as teacher).
+    const student = MLP.create(device, [784, 30, 10], { seed: 2 });
+    await fit(student, train, { epochs: 5, batchSize: 64, learningRate: 0.1, optimizer: { type: 'sgd', momentum: 0.9 }, seed: 3, distillation: { teacher: model, alpha: 0.5, temperature: 3 } });
+    expect((await evaluate(student, test)).accuracy).toBeGreaterThan(0.85);
+    for (const m of [model, pruned, int8, student]) m.dispose();
   }, 240_000);
 });
 
