@@ -529,6 +529,16 @@ describe('shrinkray CLI: the default pipeline', () => {
       device.destroy();
     }
     const byName = Object.fromEntries(report.variants.map((v: { name: string }) => [v.name, v]));
+    // The convolutional section: LeNet-5 and its variants, scored against it, sizes the files' lengths.
+    const cnn = Object.fromEntries(report.cnn.variants.map((v: { name: string }) => [v.name, v]));
+    expect(Object.keys(cnn)).toEqual(['lenet-5', 'lenet-5 pruned 90 %', 'lenet-5 pruned + int8', 'lenet-5 half the filters']);
+    for (const v of report.cnn.variants) expect(v.bytes).toBe(statSync(join(out, v.file)).size);
+    expect(cnn['lenet-5'].architecture).toBe('28x28x1-conv20k5-maxpool2-conv50k5-maxpool2-flatten-500-10');
+    expect(cnn['lenet-5'].accuracy).toBeGreaterThan(0.85);
+    expect(cnn['lenet-5 pruned 90 %'].sparsity).toBeCloseTo(0.9, 2);
+    expect(cnn['lenet-5 pruned + int8'].bytes).toBeLessThan(cnn['lenet-5 pruned 90 %'].bytes);
+    expect(cnn['lenet-5 half the filters'].architecture).toBe('28x28x1-conv10k5-maxpool2-conv25k5-maxpool2-flatten-500-10');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('## A convolutional network');
     expect(byName['pruned 90 %'].sparsity).toBeCloseTo(0.9, 2);
     expect(byName['pruned + int4'].bits).toBe(4);
     expect(byName['pruned + int4'].bytes).toBeLessThan(byName['pruned + int8'].bytes);

@@ -14,6 +14,11 @@ import type { Dataset } from '../data/dataset.js';
 import { subset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
+import { parseLayers, PRESETS } from '../nn/architecture.js';
+import { Sequential } from '../nn/sequential.js';
+import { pruneFilters } from '../compress/filters.js';
+import { prune } from '../compress/prune.js';
 import type { FitOptions } from '../nn/train.js';
 import { saveModel } from '../io/files.js';
 import { metadataOf, type Standardization } from '../io/model-metadata.js';
@@ -26,6 +31,15 @@ import { studyCascade } from '../validate/cascade.js';
 import { SILENT, trainWithProgress, type StudyLog } from './progress.js';
 import { writeReport, type Report, type TrainingRun } from './report.js';
 import { measureVariant, type VariantReport } from './variants.js';
+
+/** A model saved under models/, with its file's byte length. */
+interface Saved {
+  name: string;
+  description: string;
+  model: Model;
+  file: string;
+  bytes: number;
+}
 
 export interface StudyData {
   /** For the report and the model files' metadata. */
@@ -60,6 +74,8 @@ export interface StudySettings {
   keep: number;
   /** Store float weights and biases in half precision. */
   float16?: boolean;
+  /** Epochs of the LeNet-5 section when the rows are images (0 or absent: no such section). */
+  cnnEpochs?: number;
 }
 
 /** Runs the study, writes report.json, report.md, the charts and models/ under `dir`, and returns the report. */
@@ -80,15 +96,15 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const gpuTest = new GpuDataset(device, test);
   mkdirSync(join(dir, 'models'), { recursive: true });
   const training: TrainingRun[] = [];
-  const models: { name: string; description: string; model: MLP; file: string; bytes: number }[] = [];
-  const save = async (name: string, description: string, model: MLP) => {
+  const models: Saved[] = [];
+  const save = async (name: string, description: string, model: Model, list: Saved[] = models) => {
     const file = `models/${name
       .replace(/[^a-z0-9]+/gi, '-')
       .replace(/-$/, '')
       .toLowerCase()}.safetensors`;
     await saveModel(model, join(dir, file), metadataOf({ data: data.name, note: description, standardizer: data.standardizer, classNames: train.classNames }), { float16: settings.float16 });
     // Every size in the report is the byte length of the file written.
-    models.push({ name, description, model, file, bytes: statSync(join(dir, file)).size });
+    list.push({ name, description, model, file, bytes: statSync(join(dir, file)).size });
   };
 
   // 1. The dense reference.
@@ -210,21 +226,64 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
     simplified.model,
   );
 
-  // 6. Every variant against the dense model on the test set.
-  const bar = log.progress('scoring variants', models.length, 'variants');
-  const refPredictions = ((await testMetrics(dense, gpuTest)) as ClassificationMetrics).predictions;
-  const refBytes = models.find((m) => m.model === dense)!.bytes;
-  const variants: VariantReport[] = [];
-  for (const [i, m] of models.entries()) {
-    variants.push({
-      ...(await measureVariant(m.model, { model: dense, predictions: refPredictions, bytes: refBytes }, gpuTest, { name: m.name, description: m.description, seed, fileBytes: m.bytes })),
-      file: m.file,
-    });
-    bar.update(i + 1);
+  // 6. A convolutional network when the rows are images: LeNet-5, pruned 90 % and fine-tuned for
+  // an epoch, that model int8 per filter, and half of LeNet-5's filters removed physically
+  // (smallest L1 norm) and fine-tuned for an epoch.
+  const networks: Saved[] = [];
+  if (settings.cnnEpochs && train.imageShape) {
+    const lenet = Sequential.create(device, { input: train.imageShape, layers: [...parseLayers(PRESETS.lenet5!), { type: 'dense', units: classes }], seed });
+    const cnnFit = { ...base, epochs: settings.cnnEpochs, batchSize: 64, learningRate: 0.05, schedule: { type: 'cosine', total: settings.cnnEpochs } } as const;
+    training.push(await trainWithProgress(log, 'LeNet-5', lenet, gpuTrain, cnnFit, gpuTest));
+    await save('lenet-5', `Caffe's LeNet-5 (${lenet.describe()}), ${settings.cnnEpochs} epochs at lr 0.05, batch 64`, lenet, networks);
+    // Fine-tuning on (at most) the first 20,000 rows keeps the section to a few minutes on a CPU adapter.
+    const tuneRows = Uint32Array.from({ length: Math.min(20_000, train.rows) }, (_, i) => i);
+    const tune = { ...base, epochs: 1, batchSize: 64, learningRate: 0.005, schedule: { type: 'constant' }, seed: seed + 6, rows: tuneRows } as const;
+    const lenetPruned = lenet.clone();
+    await prune(lenetPruned, { type: 'global', sparsity: 0.9 });
+    training.push(await trainWithProgress(log, 'LeNet-5 pruned 90 %', lenetPruned, gpuTrain, tune, gpuTest));
+    await save(
+      'lenet-5 pruned 90 %',
+      `LeNet-5 pruned to 10 % of its weights (global magnitude), fine-tuned one epoch on ${tuneRows.length.toLocaleString('en-US')} rows at lr 0.005`,
+      lenetPruned,
+      networks,
+    );
+    const lenetInt8 = lenetPruned.clone();
+    await quantizeWeights(lenetInt8, { bits: 8, restrictRange: true });
+    await save('lenet-5 pruned + int8', 'the pruned LeNet-5, int8 weights (one scale per filter)', lenetInt8, networks);
+    const slim = await pruneFilters(lenet, { fraction: 0.5 });
+    training.push(await trainWithProgress(log, 'LeNet-5 half its filters', slim, gpuTrain, tune, gpuTest));
+    await save(
+      'lenet-5 half the filters',
+      `half of each convolution's filters removed physically (smallest L1 norm) with the rows that read them (${slim.describe()}), fine-tuned one epoch on ${tuneRows.length.toLocaleString('en-US')} rows`,
+      slim,
+      networks,
+    );
   }
-  bar.done();
 
-  // 7. A cascade: the distilled student answers, rows it is unsure of go to the dense model. The
+  // 7. Every variant against its dense model on the test set.
+  const score = async (list: Saved[], reference: Saved, task: string): Promise<VariantReport[]> => {
+    const bar = log.progress(task, list.length, 'variants');
+    const refPredictions = ((await testMetrics(reference.model, gpuTest)) as ClassificationMetrics).predictions;
+    const out: VariantReport[] = [];
+    for (const [i, m] of list.entries()) {
+      out.push({
+        ...(await measureVariant(m.model, { model: reference.model, predictions: refPredictions, bytes: reference.bytes }, gpuTest, {
+          name: m.name,
+          description: m.description,
+          seed,
+          fileBytes: m.bytes,
+        })),
+        file: m.file,
+      });
+      bar.update(i + 1);
+    }
+    bar.done();
+    return out;
+  };
+  const variants = await score(models, models.find((m) => m.model === dense)!, 'scoring variants');
+  const cnnVariants = networks.length ? await score(networks, networks[0]!, 'scoring networks') : [];
+
+  // 8. A cascade: the distilled student answers, rows it is unsure of go to the dense model. The
   // threshold is chosen on the last training rows (within 0.1 points of the dense model there).
   const held = Math.min(5000, Math.max(1, Math.floor(train.rows / 10)));
   const cascade = await studyCascade(
@@ -276,13 +335,14 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
       after: simplifiedFinal,
       rounds: simplified.rounds.map((r) => ({ round: r.round, widths: r.widths, parameters: r.parameters, accuracy: r.accuracy })),
     },
+    ...(cnnVariants.length ? { cnn: { reference: 'lenet-5', variants: cnnVariants } } : {}),
     notes: [
       `Ablation importance (loss increase without the unit) of the dense model on ${scored.samples} training rows: baseline loss ${scored.baselineLoss.toFixed(4)}; ${scored.layers.map((l) => `layer ${l.layer + 1}: ${Array.from(l.scores).filter((v) => v <= 0).length} of ${l.scores.length} units do not help`).join(', ')}.`,
       `Removing a whole hidden layer: ${layerRemovals.map((l) => `layer ${l.layer + 1} (${l.method}) +${l.importance.toFixed(4)} loss, ${l.parametersAfter.toLocaleString('en-US')} parameters left`).join('; ')}.`,
     ],
   };
   await writeReport(dir, report);
-  for (const m of models) m.model.dispose();
+  for (const m of [...models, ...networks]) m.model.dispose();
   gpuTrain.dispose();
   gpuTest.dispose();
   return report;

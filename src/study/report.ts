@@ -32,6 +32,8 @@ export interface Report {
   importance?: { layer: string; unit: number; importance: number }[];
   layerRemovals?: LayerRemoval[];
   cascade?: CascadeStudy & { small: string; large: string };
+  /** A convolutional network (LeNet-5) and its compressed variants, scored against it. */
+  cnn?: { reference: string; variants: VariantReport[] };
   simplification?: { before: ModelFigures; afterRounds: ModelFigures; after: ModelFigures; rounds: { round: number; widths: number[]; parameters: number; accuracy: number }[] };
   notes: string[];
   /** The chart files writeReport wrote beside report.json. */
@@ -52,9 +54,26 @@ export function markdown(report: Report, charts: string[]): string {
     '',
     `Every variant is scored on the test set against **${report.reference}**: the difference in accuracy (points), its 95 % bootstrap interval, and McNemar's exact p-value on the rows where the two disagree. A p-value below 0.05 means the difference is unlikely to be chance. Size is the byte length of each model file in \`models/\` (compressed safetensors: sparse positions, bit-packed and Huffman-coded values, codebooks, scales, biases and the header), and "x smaller" divides the dense model's file by it. Pareto-optimal variants (no other is both smaller and more accurate) are marked ★.`,
     '',
+    ...variantTable(report.variants, report.reference, front),
+    '',
+    ...report.variants.map((v) => `- **${v.name}** (${v.architecture}): ${v.description}${v.file ? ` — \`${v.file}\`` : ''}`),
+    '',
+    ...charts.filter((c) => c !== 'cascade.svg').map((c) => `![${c.replace(/\.svg$/, '')}](${c})`),
+    '',
+    ...cascadeSection(report, charts),
+    ...cnnSection(report),
+    ...simplificationSection(report),
+    ...(report.notes.length ? ['## Notes', '', ...report.notes.map((n) => `- ${n}`), ''] : []),
+  ];
+  return lines.join('\n');
+}
+
+/** The variants' figures as a Markdown table, against `reference`; `front` marks the Pareto-optimal ones. */
+function variantTable(variants: VariantReport[], reference: string, front: Set<string>): string[] {
+  return [
     '| variant | file bytes | x smaller | parameters | nonzero | sparsity | bits | accuracy | difference (pts) | 95 % interval | p-value | rows/s (batch 1024) | latency (1 row) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...report.variants.map((v) => {
+    ...variants.map((v) => {
       const cells = [
         `${front.has(v.name) ? '★ ' : ''}${v.name}`,
         v.bytes.toLocaleString('en-US'),
@@ -64,24 +83,32 @@ export function markdown(report: Report, charts: string[]): string {
         pct(v.sparsity, 1),
         v.bits,
         pct(v.accuracy),
-        v.name === report.reference ? '—' : signedPts(v.difference),
-        v.name === report.reference ? '—' : `[${signedPts(v.interval[0])}, ${signedPts(v.interval[1])}]`,
-        v.name === report.reference ? '—' : v.pValue < 0.001 ? '< 0.001' : v.pValue.toFixed(3),
+        v.name === reference ? '—' : signedPts(v.difference),
+        v.name === reference ? '—' : `[${signedPts(v.interval[0])}, ${signedPts(v.interval[1])}]`,
+        v.name === reference ? '—' : v.pValue < 0.001 ? '< 0.001' : v.pValue.toFixed(3),
         Math.round(v.rowsPerSecond).toLocaleString('en-US'),
         `${v.latencyMs.toFixed(2)} ms`,
       ];
       return `| ${cells.join(' | ')} |`;
     }),
-    '',
-    ...report.variants.map((v) => `- **${v.name}** (${v.architecture}): ${v.description}${v.file ? ` — \`${v.file}\`` : ''}`),
-    '',
-    ...charts.filter((c) => c !== 'cascade.svg').map((c) => `![${c.replace(/\.svg$/, '')}](${c})`),
-    '',
-    ...cascadeSection(report, charts),
-    ...simplificationSection(report),
-    ...(report.notes.length ? ['## Notes', '', ...report.notes.map((n) => `- ${n}`), ''] : []),
   ];
-  return lines.join('\n');
+}
+
+/** The convolutional network and its compressed variants, against the network. */
+function cnnSection(report: Report): string[] {
+  const c = report.cnn;
+  if (!c) return [];
+  const front = new Set(paretoFront(c.variants.map((v) => ({ name: v.name, bytes: v.bytes, accuracy: v.accuracy }))).map((p) => p.name));
+  return [
+    '## A convolutional network',
+    '',
+    `The same test rows, against **${c.reference}** (its own dense reference); sizes are the model files' byte lengths.`,
+    '',
+    ...variantTable(c.variants, c.reference, front),
+    '',
+    ...c.variants.map((v) => `- **${v.name}** (${v.architecture}): ${v.description}${v.file ? ` — \`${v.file}\`` : ''}`),
+    '',
+  ];
 }
 
 /** The simplified model before, after the rounds and after the final fine-tune (test rows). */
