@@ -92,12 +92,8 @@ export function placeStages(input: number[], specs: LayerSpec[]): Stage[] {
       return;
     }
     if (shape.length !== 3) throw new ShapeError(`${where}: takes images [h, w, c], but its input is flat [${shape.join(', ')}].`);
-    let g: Window;
-    try {
-      g = spec.type === 'conv2d' ? windowOf([1, ...shape], spec, where) : poolWindow([1, ...shape], spec, where);
-    } catch (e) {
-      throw e instanceof ShapeError || e instanceof InvalidArgumentError ? new (e.constructor as typeof ShapeError)(e.message.replace(/^.*?: /, `${where}: `)) : e;
-    }
+    // Window errors start with `where`, so they name the layer.
+    const g: Window = spec.type === 'conv2d' ? windowOf([1, ...shape], spec, where) : poolWindow([1, ...shape], spec, where);
     if (spec.type === 'conv2d') {
       if (!Number.isInteger(spec.filters) || spec.filters < 1) throw new ShapeError(`${where}: filters must be a positive whole number, got ${spec.filters}.`);
       const a = activation(spec);
