@@ -120,6 +120,19 @@ const crafted: [string, (t: Record<string, TensorToWrite>, m: Record<string, str
     },
   ],
   ['tensor dropped', (t) => delete t[Object.keys(t)[0]!]],
+  ['network not matching the weights', (_, m) => (m.network = JSON.stringify({ input: [2, 2, 1], layers: [{ type: 'dense', units: 3 }] }))],
+  ['network malformed', (_, m) => (m.network = '{"input": 5}')],
+  [
+    'network unplaceable',
+    (_, m) =>
+      (m.network = JSON.stringify({
+        input: [4],
+        layers: [
+          { type: 'conv2d', filters: 2, kernel: 3 },
+          { type: 'dense', units: 3 },
+        ],
+      })),
+  ],
 ];
 for (const [name, edit] of crafted) {
   writeFileSync(at(`crafted-${name.replace(/\W+/g, '-')}.safetensors`), resigned(good, edit));
@@ -200,6 +213,12 @@ const optionCases: [string, string[]][] = [
   ['--layers 1e9', ['train', ...data, '--layers', '1000000000', '--model-out', at('wide.safetensors')]],
   ['unknown option', ['train', ...data, '--epoch', '3']],
   ['unknown command', ['trian', ...data]],
+  ['--layers conv on CSV rows', ['train', ...data, '--layers', 'conv4k3,10']],
+  ['--layers unreadable', ['train', ...data, '--layers', 'conv,maxpool']],
+  ['--layers too deep for the image', ['train', '--data', 'mnist', '--limit', '100', '--layers', 'conv4k5,maxpool2,conv4k5,maxpool2,conv4k5']],
+  ['--input not matching the columns', ['train', ...data, '--layers', 'conv4k2,3', '--input', '3x3x1']],
+  ['--arch unknown', ['train', ...data, '--arch', 'alexnet']],
+  ['--scope filters on an MLP', ['prune', '--model', model, ...data, '--scope', 'filters', '--model-out', at('filters.safetensors')]],
   ['--backend nonsense', ['devices', '--backend', 'nonsense']],
 ];
 for (const [name, args] of optionCases) add(`option: ${name}`, args, 'error');
