@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prune, pruneReport } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
+import { quantizationAware } from '../src/compress/qat.js';
 import { compressedSize } from '../src/compress/size.js';
 import { saveModel } from '../src/io/files.js';
 import { modelFromSafetensors, modelToSafetensors, readModel } from '../src/io/model-file.js';
@@ -118,6 +119,26 @@ const NETS: { name: string; input: number[]; layers: LayerSpec[] }[] = [
 
 describe.each(testBackends())('Sequential on %s', (backend) => {
   const ctx = useDevice(backend);
+
+  it('quantization-aware training of a network: 4-bit filters and dense weights, still learning', async () => {
+    const { device } = ctx;
+    const model = Sequential.create(device, { input: [6, 5, 2], layers: NETS[0]!.layers, seed: 6 });
+    const rows = 120;
+    const features = randomArray(rows * model.inputs, 31);
+    const labels = Int32Array.from({ length: rows }, (_, i) => (features[i * model.inputs]! > 0 ? 1 : 0) + (features[i * model.inputs + 7]! > 0.3 ? 1 : 0));
+    const history = await fit(
+      model,
+      { features, rows, cols: model.inputs, labels, classes: 3 },
+      { epochs: 30, batchSize: 20, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, seed: 2, hooks: [quantizationAware({ bits: 4 })] },
+    );
+    expect(history.loss[29]!).toBeLessThan(history.loss[0]! * 0.8);
+    expect(model.layers.every((l) => l.quant?.spec.bits === 4)).toBe(true);
+    // Each filter holds at most 15 levels (4 bits, symmetric), as quantizeWeights leaves it.
+    const l = model.layers[0]!;
+    const w = await l.weight.read();
+    for (let f = 0; f < l.units; f++) expect(new Set(Array.from({ length: l.inputs }, (_, k) => w[k * l.units + f])).size).toBeLessThanOrEqual(15);
+    model.dispose();
+  });
 
   it('the shared convolution checks (also run in the browser and on a lent GPU)', async () => {
     const checks = await convChecks(ctx.device);
