@@ -16,6 +16,7 @@ import { evaluate } from '../src/nn/evaluate.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { fit } from '../src/nn/train.js';
 import { benchDevice } from './common.js';
+import { parseLayers } from '../src/nn/architecture.js';
 
 const epochs = Number(process.env.EPOCHS ?? 12);
 const pruneEpochs = Number(process.env.PRUNE_EPOCHS ?? 4);
@@ -25,14 +26,7 @@ const train = new GpuDataset(device, loadMnist('train'));
 const test = new GpuDataset(device, loadMnist('test'));
 const model = Sequential.create(device, {
   input: [28, 28, 1],
-  layers: [
-    { type: 'conv2d', filters: 20, kernel: 5 },
-    { type: 'maxPool2d', kernel: 2 },
-    { type: 'conv2d', filters: 50, kernel: 5 },
-    { type: 'maxPool2d', kernel: 2 },
-    { type: 'dense', units: 500 },
-    { type: 'dense', units: 10 },
-  ],
+  layers: parseLayers('lenet5,10'),
   seed: 1,
 });
 const settings = {

@@ -15,6 +15,7 @@ import { Sequential } from '../src/nn/sequential.js';
 import { fit } from '../src/nn/train.js';
 import { Random } from '../src/random.js';
 import { benchDevice, fmt, type Tf, tfOnDevice, tfWasm } from './common.js';
+import { parseLayers } from '../src/nn/architecture.js';
 
 const BATCH = 64;
 const LR = 0.05;
@@ -83,14 +84,7 @@ export async function benchTrainCnn(): Promise<void> {
   }
   const ours = Sequential.create(device, {
     input: [28, 28, 1],
-    layers: [
-      { type: 'conv2d', filters: 20, kernel: 5 },
-      { type: 'maxPool2d', kernel: 2 },
-      { type: 'conv2d', filters: 50, kernel: 5 },
-      { type: 'maxPool2d', kernel: 2 },
-      { type: 'dense', units: 500 },
-      { type: 'dense', units: 10 },
-    ],
+    layers: parseLayers('lenet5,10'),
     seed: 1,
   });
   const gpuTrain = new GpuDataset(device, train);

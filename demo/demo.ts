@@ -4,7 +4,7 @@
  * shown on an accuracy-against-size chart; a digit drawn on the pad is classified by every
  * variant. Query parameters for tests: ?epochs=N&rows=N.
  */
-import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, compareModels, type Dataset, type Device } from '../src/browser.js';
+import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, compareModels, GpuDataset, type Dataset, type Device } from '../src/browser.js';
 import { accuracySizeSpec, renderSvg, trainingCurvesSpec } from '../src/study/charts.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -68,9 +68,10 @@ async function compress(): Promise<void> {
   $<HTMLButtonElement>('compress').disabled = true;
   for (const v of variants.splice(0)) if (v.model !== dense) v.model.dispose();
   // A size is the byte length of the model file (modelToSafetensors), which compressedSize measures.
-  // Each variant against the dense model on the test images: its accuracy with a bootstrap interval.
+  // Each variant against the dense model on the test images (uploaded once): its accuracy with a bootstrap interval.
+  const test = new GpuDataset(device, data.test);
   const add = async (name: string, model: MLP) => {
-    const cmp = await compareModels(dense!, model, data.test, { bootstrap: 500 });
+    const cmp = await compareModels(dense!, model, test, { bootstrap: 500 });
     variants.push({ name, model, bytes: (await compressedSize(model)).totalBytes, accuracy: cmp.accuracyB, interval: cmp.intervalB });
   };
   await add('dense', dense!);
@@ -88,6 +89,7 @@ async function compress(): Promise<void> {
   const shared = pruned.clone();
   await quantizeWeights(shared, { method: 'kmeans', bits: 4 });
   await add('pruned + k-means 4-bit', shared);
+  test.dispose();
   $('pareto').innerHTML = await renderSvg(accuracySizeSpec(variants));
   const body = $('variants').querySelector('tbody')!;
   body.innerHTML = variants

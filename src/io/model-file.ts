@@ -257,10 +257,13 @@ function decodeLayers(file: SafeFile, specs: DenseSpec[], quant: (QuantSpec | nu
  * 100 %), so it loads; the CLI warns.
  */
 export function layersWithoutWeights(bytes: Uint8Array): number[] {
+  // Version 2 records each layer's kept count in its metadata: no second decode of the weights.
+  const { encodings } = describeFile(bytes);
+  if (encodings) return encodings.flatMap((e, i) => (e.kept === 0 ? [i] : []));
   const file = decodeSafetensors(bytes);
   const specs = parseArchitecture(file.metadata);
   const layers = decodeLayers(file, specs, parseQuantization(file.metadata, specs.length));
-  return layers.flatMap((l, i) => ((l.mask ? !l.mask.some((m) => m !== 0) : !l.weight.some((w) => w !== 0)) ? [i] : []));
+  return layers.flatMap((l, i) => (l.mask && !l.mask.some((m) => m !== 0) ? [i] : []));
 }
 
 /** The file's layers as GPU layers: weights, biases, masks and quantization parameters. */

@@ -106,20 +106,21 @@ function checkFilters(weight: F32, g: Window, op: string): number {
 }
 
 /** The filters as the padded GEMM runs them: [kp, f rounded up to 4], zero rows and columns added (the weight itself when it needs none). */
-function paddedFilters(weight: F32, g: Window): F32 {
+export function paddedFilters(weight: F32, g: Window, out?: F32): F32 {
   const f = weight.shape[1]!;
-  return weight.shape[0] === g.kp && f % 4 === 0 ? weight : resize(weight, g.kp, roundUp4(f));
+  return weight.shape[0] === g.kp && f % 4 === 0 ? weight : resize(weight, g.kp, roundUp4(f), out);
 }
 
 /**
  * y [n * oh * ow, f] = act(cols W + bias) into `out` (the NHWC output as rows): the convolution's
  * GEMM on columns made by im2col, through the padded filters, the extra outputs cut off.
  */
-export function convolveColumns(cols: F32, weight: F32, g: Window, options: { bias?: F32; activation?: Activation; out?: F32 } = {}): F32 {
+export function convolveColumns(cols: F32, weight: F32, g: Window, options: { bias?: F32; activation?: Activation; out?: F32; padded?: F32 } = {}): F32 {
   const f = checkFilters(weight, g, 'conv2d');
   const rows = g.n * g.oh * g.ow;
   requireShape('conv2d', 'cols', cols, [rows, g.kp]);
-  const w = paddedFilters(weight, g);
+  // `padded`: the padded filters a training step made once for its forward and backward passes.
+  const w = options.padded ?? paddedFilters(weight, g);
   const fp = w.shape[1]!;
   let bias = options.bias;
   if (options.bias && fp !== f) {
@@ -128,7 +129,7 @@ export function convolveColumns(cols: F32, weight: F32, g: Window, options: { bi
   }
   const wide = gemm(cols, w, { ...(bias ? { bias } : {}), activation: options.activation ?? 'identity', ...(fp === f && options.out ? { out: options.out } : {}) });
   const y = fp === f ? wide : resize(wide, rows, f, options.out);
-  if (w !== weight) w.dispose();
+  if (w !== weight && w !== options.padded) w.dispose();
   if (bias && bias !== options.bias) bias.dispose();
   if (wide !== y) wide.dispose();
   return y;
@@ -175,7 +176,7 @@ export function conv2dBackward(
   cols: F32,
   weight: F32,
   g: Window,
-  options: { bias?: boolean; input?: boolean; out?: { dweight?: F32; dbias?: F32; dx?: F32; dcols?: F32 } } = {},
+  options: { bias?: boolean; input?: boolean; padded?: F32; out?: { dweight?: F32; dbias?: F32; dx?: F32; dcols?: F32 } } = {},
 ): Conv2dGradients {
   const f = checkFilters(weight, g, 'conv2dBackward');
   requireShape('conv2dBackward', 'dy', dy, [g.n, g.oh, g.ow, f]);
@@ -200,11 +201,11 @@ export function conv2dBackward(
   if (dbp && dbp !== dbias && dbp !== out.dbias) dbp.dispose();
   let dx: F32 | undefined;
   if (options.input) {
-    const w = paddedFilters(weight, g);
+    const w = options.padded ?? paddedFilters(weight, g);
     const dcols = gemm(dyp, w, { transB: true, ...(out.dcols ? { out: out.dcols } : {}) });
     dx = col2im(dcols, g, out.dx);
     if (dcols !== out.dcols) dcols.dispose();
-    if (w !== weight) w.dispose();
+    if (w !== weight && w !== options.padded) w.dispose();
   }
   if (dyp.size !== dy.size) dyp.dispose();
   return { dweight, ...(dbias ? { dbias } : {}), ...(dx ? { dx } : {}) };

@@ -21,28 +21,31 @@ const POOL = new RegExp(`^(max|avg)pool${SIZE}(?:s${SIZE})?(?:p${SIZE})?$`);
 
 const pair = (a: string, b: string | undefined): number | [number, number] => (b === undefined ? Number(a) : [Number(a), Number(b)]);
 
-/** The layers a compact description names (or a preset's); throws InvalidArgumentError naming the token it cannot read. */
+/** The layers a compact description names, a preset standing for its layers (lenet5,10); throws InvalidArgumentError naming the token it cannot read. */
 export function parseLayers(text: string): LayerSpec[] {
-  const source = PRESETS[text.trim()] ?? text;
-  return source.split(',').map((raw) => {
-    const token = raw.trim();
-    let m = CONV.exec(token);
-    if (m)
-      return {
-        type: 'conv2d',
-        filters: Number(m[1]),
-        kernel: pair(m[2]!, m[3]),
-        ...(m[4] ? { stride: pair(m[4], m[5]) } : {}),
-        ...(m[6] ? { padding: pair(m[6], m[7]) } : {}),
-      };
-    m = POOL.exec(token);
-    if (m) return { type: m[1] === 'max' ? 'maxPool2d' : 'avgPool2d', kernel: pair(m[2]!, m[3]), ...(m[4] ? { stride: pair(m[4], m[5]) } : {}), ...(m[6] ? { padding: pair(m[6], m[7]) } : {}) };
-    if (token === 'flatten') return { type: 'flatten' };
-    if (/^\d+$/.test(token)) return { type: 'dense', units: Number(token) };
-    throw new InvalidArgumentError(
-      `'${token}' is not a layer: use conv<filters>k<size>[s<stride>][p<padding>], maxpool<size>[s<stride>], avgpool<size>[s<stride>], flatten, a width, or a preset (${Object.keys(PRESETS).join(', ')}).`,
-    );
+  return text.split(',').flatMap((raw) => {
+    const preset = PRESETS[raw.trim()];
+    return preset ? parseLayers(preset) : [parseLayer(raw.trim())];
   });
+}
+
+function parseLayer(token: string): LayerSpec {
+  let m = CONV.exec(token);
+  if (m)
+    return {
+      type: 'conv2d',
+      filters: Number(m[1]),
+      kernel: pair(m[2]!, m[3]),
+      ...(m[4] ? { stride: pair(m[4], m[5]) } : {}),
+      ...(m[6] ? { padding: pair(m[6], m[7]) } : {}),
+    };
+  m = POOL.exec(token);
+  if (m) return { type: m[1] === 'max' ? 'maxPool2d' : 'avgPool2d', kernel: pair(m[2]!, m[3]), ...(m[4] ? { stride: pair(m[4], m[5]) } : {}), ...(m[6] ? { padding: pair(m[6], m[7]) } : {}) };
+  if (token === 'flatten') return { type: 'flatten' };
+  if (/^\d+$/.test(token)) return { type: 'dense', units: Number(token) };
+  throw new InvalidArgumentError(
+    `'${token}' is not a layer: use conv<filters>k<size>[s<stride>][p<padding>], maxpool<size>[s<stride>], avgpool<size>[s<stride>], flatten, a width, or a preset (${Object.keys(PRESETS).join(', ')}).`,
+  );
 }
 
 /** Whether a description has layers an MLP cannot hold (convolutions, pooling, flatten). */

@@ -7,7 +7,7 @@
  * col2im or the pooling backward otherwise). Flatten stages are views: no copies.
  */
 import type { Tensor } from '../gpu/tensor.js';
-import { activationBackward, conv2dBackward, convolveColumns, im2col, type Window } from '../kernels/conv.js';
+import { activationBackward, conv2dBackward, convolveColumns, im2col, paddedFilters, type Window } from '../kernels/conv.js';
 import { gemm } from '../kernels/gemm.js';
 import { distillationLoss, type LossKind, lossForward } from '../kernels/loss.js';
 import type { Slot } from '../kernels/optim.js';
@@ -24,6 +24,8 @@ interface StageBuffers {
   window?: Window;
   cols?: F32;
   dcols?: F32;
+  /** The step's zero-padded copy of the filters (kernels/conv.ts), made once for the forward and backward GEMMs; absent when the filters need no padding. */
+  filters?: F32;
   argmax?: Tensor<'u32'>;
 }
 
@@ -58,6 +60,8 @@ export class SequentialBackprop {
         const g = b.window!;
         b.cols = own(d.empty([batch * g.oh * g.ow, g.kp]));
         if (i > 0) b.dcols = own(d.empty([batch * g.oh * g.ow, g.kp]));
+        const units = model.layers[s.param!]!.units;
+        if (g.kp !== g.kh * g.kw * g.c || units % 4 !== 0) b.filters = own(d.empty([g.kp, Math.ceil(units / 4) * 4]));
       }
       if (s.spec.type === 'maxPool2d') {
         b.argmax = d.empty([batch, ...s.output], 'u32');
@@ -80,7 +84,13 @@ export class SequentialBackprop {
       if (spec.type === 'conv2d') {
         const layer = model.layers[s.param!]!;
         im2col(input(i), b.window!, b.cols);
-        convolveColumns(b.cols!, layer.weight, b.window!, { bias: layer.bias, activation: s.activation, out: b.out.reshape([b.cols!.shape[0]!, layer.units]) });
+        if (b.filters) paddedFilters(layer.weight, b.window!, b.filters);
+        convolveColumns(b.cols!, layer.weight, b.window!, {
+          bias: layer.bias,
+          activation: s.activation,
+          out: b.out.reshape([b.cols!.shape[0]!, layer.units]),
+          ...(b.filters ? { padded: b.filters } : {}),
+        });
       } else if (spec.type === 'maxPool2d') maxPool(input(i), spec, { y: b.out, argmax: b.argmax! });
       else if (spec.type === 'avgPool2d') avgPool(input(i), spec, b.out);
       else if (spec.type === 'dense') {
@@ -115,6 +125,7 @@ export class SequentialBackprop {
       if (spec.type === 'conv2d') {
         const layer = model.layers[s.param!]!;
         conv2dBackward(b.delta, b.cols!, layer.weight, b.window!, {
+          ...(b.filters ? { padded: b.filters } : {}),
           bias: true,
           input: true,
           out: { dweight: this.weightGrads[s.param!], dbias: this.biasGrads[s.param!], dx: prev.delta, dcols: b.dcols },

@@ -15,7 +15,7 @@ import { subset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import { MLP } from '../nn/mlp.js';
 import type { Model } from '../nn/model.js';
-import { parseLayers, PRESETS } from '../nn/architecture.js';
+import { parseLayers } from '../nn/architecture.js';
 import { Sequential } from '../nn/sequential.js';
 import { pruneFilters } from '../compress/filters.js';
 import { prune } from '../compress/prune.js';
@@ -231,7 +231,7 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   // (smallest L1 norm) and fine-tuned for an epoch.
   const networks: Saved[] = [];
   if (settings.cnnEpochs && train.imageShape) {
-    const lenet = Sequential.create(device, { input: train.imageShape, layers: [...parseLayers(PRESETS.lenet5!), { type: 'dense', units: classes }], seed });
+    const lenet = Sequential.create(device, { input: train.imageShape, layers: parseLayers(`lenet5,${classes}`), seed });
     const cnnFit = { ...base, epochs: settings.cnnEpochs, batchSize: 64, learningRate: 0.05, schedule: { type: 'cosine', total: settings.cnnEpochs } } as const;
     training.push(await trainWithProgress(log, 'LeNet-5', lenet, gpuTrain, cnnFit, gpuTest));
     await save('lenet-5', `Caffe's LeNet-5 (${lenet.describe()}), ${settings.cnnEpochs} epochs at lr 0.05, batch 64`, lenet, networks);
