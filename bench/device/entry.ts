@@ -4,18 +4,22 @@
  * references on that adapter (a speed figure from wrong results would be worthless), then runs
  * the GEMM and training benchmarks against TF.js WebGPU on the same device, and the MNIST
  * quality run; 'distill' runs bench/distill-quality.ts, 'ablate' the ablation benchmark, 'cli' the
- * CLI's default run. DEVICE_PARTS=check,gemm,train,quality picks parts.
+ * CLI's default run, 'train-cnn' LeNet-5's training against TF.js, 'infer' the inference benchmark
+ * on the model files of a report (INFER_MODELS), 'lenet' LeNet-5's quality run.
+ * DEVICE_PARTS=check,gemm,train,quality picks parts.
  */
 // TF.js's gradients, bundled here instead of built at run time by bench/common.ts.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { createDevice } from '../../src/gpu/device.js';
 import { formatDescription } from '../../src/gpu/describe.js';
 import { applicableVariants, gemm } from '../../src/kernels/gemm.js';
-import { gemmChecks, lossChecks, randomValues, stepChecks } from '../../test/kernel-checks.js';
+import { convChecks, gemmChecks, inferenceChecks, lossChecks, randomValues, stepChecks } from '../../test/kernel-checks.js';
 import { markTfGradientsRegistered } from '../common.js';
 import { benchGemm } from '../gemm.bench.js';
 import { benchTrain } from '../train.bench.js';
 import { benchAblate } from '../ablate.bench.js';
+import { benchInfer } from '../infer.bench.js';
+import { benchTrainCnn } from '../train-cnn.bench.js';
 
 markTfGradientsRegistered();
 const parts = (process.env.DEVICE_PARTS ?? 'check,gemm,train,quality').split(',');
@@ -37,6 +41,8 @@ async function check(): Promise<boolean> {
     ])),
     ...(await lossChecks(device)),
     ...(await stepChecks(device)),
+    ...(await inferenceChecks(device)),
+    ...(await convChecks(device)),
   ];
   for (const c of checks) console.log(`${c.error < c.tolerance ? 'ok  ' : 'FAIL'} ${c.name}: relative error ${c.error.toExponential(2)} (tolerance ${c.tolerance})`);
   device.destroy();
@@ -87,6 +93,9 @@ if (parts.includes('check') && !(await check())) {
 }
 if (parts.includes('gemm')) await benchGemm();
 if (parts.includes('train')) await benchTrain();
+if (parts.includes('train-cnn')) await benchTrainCnn();
+if (parts.includes('infer')) await benchInfer();
+if (parts.includes('lenet')) await import('../lenet-quality.js');
 if (parts.includes('quality')) await import('../mnist-quality.js');
 if (parts.includes('variants')) await timeVariants();
 if (parts.includes('distill')) await import('../distill-quality.js');

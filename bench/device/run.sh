@@ -21,12 +21,23 @@ cat $icd 2>/dev/null | head -8
 export VK_LOADER_DEBUG=error
 # Dawn's notes about the backends it could not use go to raw.log; the console gets the rest.
 quiet() { tee -a $OUT/raw.log | grep --line-buffered -v -E '^Warning|XDG_RUNTIME_DIR|While initializing|While trying|at InitializeImpl|at Check|at Initialize|^$'; }
-(cd /tmp/run && DEVICE_PARTS=${1:-check,gemm,train,quality} timeout 240 /tmp/node run.mjs) 2>&1 | quiet | tee $OUT/shrinkray.log
+# onnxruntime-node (CPU) for the inference benchmark's peer, and the model files it times.
+[ -f $G/ort.tar.xz ] && tar -xJf $G/ort.tar.xz -C /tmp/run/node_modules
+[ -d $G/report ] && export INFER_MODELS=$PWD/$G/report
+# Each part in its own process and time limit (PART_SECONDS, default 120), so one that hangs or
+# fails leaves the others' figures; the check comes first and its failure stops the run.
+# 'cli' (the CLI's default run, CLI_SECONDS, default 300) writes its report to $OUT/report.
+for part in $(echo "${1:-check,gemm,train,quality}" | tr , ' '); do
+  echo "=== $part ($(date -u +%T))" | tee -a $OUT/shrinkray.log
+  limit=${PART_SECONDS:-120}; [ "$part" = cli ] && limit=${CLI_SECONDS:-300}
+  (cd /tmp/run && DEVICE_PARTS=$part DEVICE_REPORT=$OUT/report timeout $limit /tmp/node run.mjs) 2>&1 | quiet | tee -a $OUT/shrinkray.log
+  status=${PIPESTATUS[0]}
+  [ "$part" = check ] && [ "$status" != 0 ] && exit 1
+done
+rm -rf $OUT/report/models # the figures are in report.json and report.md; the files stay there
 [ "${SKIP_TORCH:-}" = 1 ] || timeout 80 python3 bench/device/torch_peer.py 2>&1 | tee $OUT/torch.log
-# The CLI's default run and the ablation benchmark (NAIVE_EVERY=1: the whole naive loop).
-if [ "${CLI:-}" = 1 ]; then
-  (cd /tmp/run && DEVICE_PARTS=cli DEVICE_REPORT=/tmp/report timeout 300 /tmp/node run.mjs) 2>&1 | quiet | tee $OUT/cli.log
-  cp /tmp/report/report.md /tmp/report/report.json $OUT/ 2>/dev/null
+# The ablation benchmark with the whole naive loop (NAIVE_EVERY=1).
+if [ "${ABLATE:-}" = 1 ]; then
   (cd /tmp/run && DEVICE_PARTS=ablate NAIVE_EVERY=1 timeout 200 /tmp/node run.mjs) 2>&1 | quiet | tee -a $OUT/cli.log
 fi
 [ "${SKIP_DISTILL:-}" = 1 ] && exit 0
