@@ -5,6 +5,7 @@
  */
 import type { Device } from '../src/gpu/device.js';
 import { applicableVariants, gemm } from '../src/kernels/gemm.js';
+import { gemmSplitK } from '../src/kernels/splitk.js';
 import { lossForward, newStats } from '../src/kernels/loss.js';
 import { Optimizer } from '../src/kernels/optim.js';
 import { Backprop } from '../src/nn/backprop.js';
@@ -187,5 +188,32 @@ export async function convChecks(device: Device): Promise<Check[]> {
   }
   bp.dispose();
   model.dispose();
+  return checks;
+}
+
+/** Split-K A^T B (what gemm runs on GPUs for a convolution's weight gradient), with column sums, against float64. */
+export async function splitKChecks(device: Device): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const [M, N, K] of [
+    [28, 20, 36_864],
+    [7, 5, 1000],
+  ] as const) {
+    const a = randomValues(K * M, M),
+      b = randomValues(K * N, N);
+    const ref = new Float64Array(M * N);
+    const refSums = new Float64Array(N);
+    for (let k = 0; k < K; k++)
+      for (let n = 0; n < N; n++) {
+        refSums[n]! += b[k * N + n]!;
+        for (let m = 0; m < M; m++) ref[m * N + n]! += a[k * M + m]! * b[k * N + n]!;
+      }
+    const ta = device.tensor(a, [K, M]),
+      tb = device.tensor(b, [K, N]);
+    const sums = device.tensor(new Float32Array(N).fill(NaN));
+    const c = gemmSplitK(ta, tb, { out: device.tensor(new Float32Array(M * N).fill(NaN), [M, N]), columnSums: sums });
+    checks.push({ name: `split-K A^T B ${M}x${N}x${K}`, error: relError(await c.read(), ref), tolerance: 1e-5 });
+    checks.push({ name: `split-K column sums ${N}x${K}`, error: relError(await sums.read(), refSums), tolerance: 1e-5 });
+    for (const t of [ta, tb, sums, c]) t.dispose();
+  }
   return checks;
 }

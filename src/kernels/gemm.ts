@@ -6,6 +6,7 @@ import { TEXTURE_ROW, type Kernel } from '../gpu/kernel.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
 import { output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
 import { reduce } from './reduce.js';
+import { gemmSplitK, useSplitK } from './splitk.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -107,6 +108,9 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   }
 
   const device = a.device;
+  // A GPU splits a small, deep A^T B along K (kernels/splitk.ts): a convolution's weight gradient.
+  if (variant === 'auto' && alpha === 1 && beta === 0 && !bias && activation === 'identity' && !deriv && useSplitK(!device.cpuFallback, M, N, K, transA, transB))
+    return gemmSplitK(a, b, { ...(options.out ? { out: options.out } : {}), ...(options.columnSums ? { columnSums: options.columnSums } : {}) });
   const c = output(device, [M, N], 'f32', options.out, 'gemm');
   const textureElements = 4 * TEXTURE_ROW * device.gpu.limits.maxTextureDimension2D;
   const usable = applicableVariants(M, N, K, transA, transB, textureElements);

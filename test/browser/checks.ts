@@ -4,13 +4,20 @@
  * to the test as plain objects; the test asserts them.
  */
 import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, modelToSafetensors, modelFromSafetensors } from '../../src/browser.js';
-import { convChecks, gemmChecks, inferenceChecks, lossChecks, stepChecks, type Check } from '../kernel-checks.js';
+import { convChecks, gemmChecks, inferenceChecks, lossChecks, splitKChecks, stepChecks, type Check } from '../kernel-checks.js';
 import { toyData } from '../toy-data.js';
 
 export async function runChecks(featureLevel?: 'core' | 'compatibility'): Promise<{ adapter: unknown; checks: Check[] }> {
   const device = await createDevice(featureLevel ? { featureLevel } : {});
   try {
-    const checks = [...(await gemmChecks(device)), ...(await lossChecks(device)), ...(await stepChecks(device)), ...(await inferenceChecks(device)), ...(await convChecks(device))];
+    const checks = [
+      ...(await gemmChecks(device)),
+      ...(await lossChecks(device)),
+      ...(await stepChecks(device)),
+      ...(await inferenceChecks(device)),
+      ...(await convChecks(device)),
+      ...(await splitKChecks(device)),
+    ];
     return { adapter: device.describe(), checks };
   } finally {
     device.destroy();
