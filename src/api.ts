@@ -61,3 +61,21 @@ export { modelFromPytorchSafetensors, type PytorchImportOptions } from './io/pyt
 export { unitImportance, layerImportance, removeLayer, IMPORTANCE_CRITERIA, type ImportanceCriterion, type ImportanceOptions, type UnitImportance, type LayerRemoval } from './compress/importance.js';
 export { removeFilters, pruneFilters, filterNorms } from './compress/filters.js';
 export { simplify, removeUnits, figures, type SimplifyOptions, type SimplifyResult, type SimplifyRound, type ModelFigures } from './compress/simplify.js';
+export { autoCompress, holdOut, type AutoCompressOptions, type AutoCompressResult } from './auto/auto-compress.js';
+export { STAGES, STEPS, describeCandidate, type Candidate, type Dimension } from './auto/candidate.js';
+export { inProcessRunner, runTrial, type TrialContext, type TrialResult, type TrialRunner, type TrialSettings } from './auto/trial.js';
+export type { Sensitivity, SensitivityCurve, SensitivityPoint } from './auto/sensitivity.js';
+export {
+  expandSweep,
+  runSweepTrial,
+  inProcessSweepRunner,
+  summarize,
+  sweepFolds,
+  type Runner,
+  type SweepSpec,
+  type SweepConfiguration,
+  type SweepTrial,
+  type SweepTrialResult,
+  type SweepSummary,
+  type SweepContext,
+} from './validate/sweep.js';

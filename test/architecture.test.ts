@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /** Bottom first; a folder may import from folders before it (and the root files errors.ts, random.ts). */
-const LAYERS = ['gpu', 'kernels', 'data', 'nn', 'io', 'compress', 'validate', 'study', 'cli'];
+const LAYERS = ['gpu', 'kernels', 'data', 'nn', 'io', 'compress', 'validate', 'auto', 'queue', 'study', 'cli'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

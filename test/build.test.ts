@@ -13,10 +13,10 @@ it('npm run build emits JS and .d.ts that run under plain node without reading s
     expect(readFileSync(join(out, 'cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
     // The WGSL travels inside the JS: in the library, only the Node adapter finder (it checks that
     // SwiftShader's ICD file exists), the MNIST loader, the model-file helpers and the study's
-    // report writer touch the file system (Node only; the CLI reads data, as a command does).
+    // report writers touch the file system (Node only; the CLI reads data, as a command does).
     const js = (readdirSync(out, { recursive: true }) as string[]).filter((f) => f.endsWith('.js') && !f.startsWith('cli/'));
     const usingFs = js.filter((f) => /from ['"](node:)?fs(\/promises)?['"]/.test(readFileSync(join(out, f), 'utf8')));
-    expect(usingFs.sort()).toEqual(['data/mnist.js', 'gpu/dawn.js', 'io/files.js', 'study/default-study.js', 'study/report.js']);
+    expect(usingFs.sort()).toEqual(['data/mnist.js', 'gpu/dawn.js', 'io/files.js', 'study/auto-report.js', 'study/default-study.js', 'study/report.js']);
     // The built command (package.json's bin) runs under plain node.
     const help = spawnSync(process.execPath, [join(out, 'cli/main.js'), 'inspect', '--help'], { encoding: 'utf8', timeout: 60_000 });
     expect(help.status, help.stderr).toBe(0);

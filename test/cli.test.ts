@@ -52,7 +52,27 @@ describe('shrinkray CLI: usage and errors', () => {
     const overview = await cli(['--help']);
     expect(overview.code).toBe(0);
     const commands = [...overview.stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
-    expect(commands).toEqual(['run', 'train', 'evaluate', 'prune', 'quantize', 'distill', 'importance', 'simplify', 'cascade', 'cv', 'inspect', 'export', 'import', 'audit', 'bench', 'devices']);
+    expect(commands).toEqual([
+      'run',
+      'train',
+      'evaluate',
+      'prune',
+      'quantize',
+      'distill',
+      'importance',
+      'simplify',
+      'auto',
+      'cascade',
+      'cv',
+      'sweep',
+      'worker',
+      'inspect',
+      'export',
+      'import',
+      'audit',
+      'bench',
+      'devices',
+    ]);
     const helps = await Promise.all(commands.map((c) => cli([c, '--help'])));
     helps.forEach((h, i) => {
       expect(h.code, commands[i]).toBe(0);
@@ -659,5 +679,57 @@ describe('shrinkray CLI: convolutional networks', () => {
     expect([flat.code, ourErrors(flat.stderr)[0]]).toEqual([2, expect.stringMatching(/convolution and pooling layers need images/)]);
     const typo = await cli(['train', '--layers', 'conv20,500']);
     expect([typo.code, ourErrors(typo.stderr)[0]]).toEqual([2, expect.stringMatching(/--layers: 'conv20' is not a layer: use conv<filters>k<size>/)]);
+  }, 240_000);
+});
+
+describe('shrinkray auto', () => {
+  it('trains a dense model on the rows it does not hold out, searches, writes the chosen file and a report whose figures are the files', async () => {
+    const handSet = path('default-report.json');
+    writeFileSync(handSet, JSON.stringify({ variants: [{ name: 'pruned + int8', bytes: 900, accuracy: 0.9, difference: -0.01 }] }));
+    const args = ['auto', '--data', irisCsv, '--label', 'species', '--seed', '3', '--layers', '16', '--epochs', '40', '--batch-size', '16', '--lr', '0.05'];
+    const run = await cli([
+      ...args,
+      ...[
+        '--max-drop',
+        '0.05',
+        '--validation',
+        '0.25',
+        '--prune-epochs',
+        '2',
+        '--budget-minutes',
+        '0.3',
+        '--compare',
+        handSet,
+        '--model-out',
+        path('auto.safetensors'),
+        '--out',
+        path('auto'),
+        '--json',
+      ],
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout);
+    const onDisk = JSON.parse(readFileSync(path('auto/report.json'), 'utf8'));
+    expect(onDisk.chosen).toEqual(r.chosen);
+    expect(r.chosen.file).toBe(path('auto.safetensors'));
+    expect(r.chosen.bytes).toBe(statSync(path('auto.safetensors')).size);
+    expect(r.data).toEqual({ name: expect.stringContaining('iris.csv'), trainRows: 90, validationRows: 30, testRows: 30 });
+    expect(r.trials.length).toBeGreaterThan(1);
+    expect(r.frontier.length).toBeGreaterThan(0);
+    expect(r.handSet).toEqual([{ name: 'pruned + int8', bytes: 900, testAccuracy: 0.9, difference: -0.01 }]);
+    if (r.metBudget) expect(r.dense.validationAccuracy - r.chosen.validationAccuracy).toBeLessThanOrEqual(0.05 + 1e-12);
+    // The test accuracy in the report is what evaluate finds in the file.
+    const ev = JSON.parse((await cli(['evaluate', '--model', path('auto.safetensors'), '--data', irisCsv, '--label', 'species', '--seed', '3', '--json'])).stdout);
+    expect(ev.accuracy).toBeCloseTo(r.chosen.testAccuracy, 12);
+    const md = readFileSync(path('auto/report.md'), 'utf8');
+    expect(md).toContain('## The frontier');
+    expect(md).toContain('| pruned + int8 | 900 |');
+    expect(readFileSync(path('auto/frontier.svg'), 'utf8')).toContain('validation accuracy (%)');
+
+    const bad = await cli(['auto', '--data', irisCsv, '--label', 'species', '--objective', 'speed']);
+    expect([bad.code, ourErrors(bad.stderr)]).toEqual([2, [expect.stringContaining('--objective')]]);
+    const noReport = await cli([...args, '--compare', irisCsv, '--model-out', path('never.safetensors')]);
+    expect([noReport.code, ourErrors(noReport.stderr)]).toEqual([2, [expect.stringContaining('not a readable report.json')]]);
+    expect(existsSync(path('never.safetensors'))).toBe(false);
   }, 240_000);
 });

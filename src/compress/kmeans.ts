@@ -14,6 +14,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { shareWeights as expandShared } from '../kernels/sharing.js';
 import { disposeQuant, type LayerQuant } from '../nn/quant-spec.js';
 import type { Model } from '../nn/model.js';
+import { layersOf } from './layers-of.js';
 
 export interface KMeansResult {
   /** K centroids, ascending. */
@@ -75,15 +76,16 @@ export function nearest(centroids: ArrayLike<number>, v: number): number {
 }
 
 /**
- * k-means weight sharing of every layer at `bits` bits (1 to 8): the weights become their
+ * k-means weight sharing of every layer (or the given ones) at `bits` bits (1 to 8): the weights become their
  * shared values; layer.quant holds the codebook and the indices (2^bits for pruned weights).
  */
-export async function shareWeights(model: Model, bits: number): Promise<LayerQuant[]> {
+export async function shareWeights(model: Model, bits: number, layers?: readonly number[]): Promise<LayerQuant[]> {
   if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new InvalidArgumentError(`k-means weight sharing takes 1 to 8 bits, got ${bits}.`);
   const k = 2 ** bits;
   const device = model.device;
   const out: LayerQuant[] = [];
-  for (const l of model.layers) {
+  for (const i of layersOf(model, layers)) {
+    const l = model.layers[i]!;
     const w = await l.weight.read();
     const mask = l.mask ? await l.mask.read() : undefined;
     const kept: number[] = [];

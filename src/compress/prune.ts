@@ -17,8 +17,11 @@ type F32 = Tensor<'f32'>;
 export type PruneCriterion =
   /** The seed's rule: |w| <= threshold is pruned, in every layer. */
   | { type: 'threshold'; threshold: number }
-  /** Each layer loses the given fraction of its weights, smallest |w| first (L1 unstructured). */
-  | { type: 'layer'; sparsity: number }
+  /**
+   * Each layer loses the given fraction of its weights, smallest |w| first (L1 unstructured);
+   * one fraction for every layer, or one per layer (automated compression sets them apart).
+   */
+  | { type: 'layer'; sparsity: number | readonly number[] }
   /** One threshold over all layers together (like global_unstructured). */
   | { type: 'global'; sparsity: number }
   /** Whole neurons of the hidden layers, smallest L1 or L2 norm of incoming weights first (like ln_structured). */
@@ -72,13 +75,17 @@ export async function prune(model: Model, criterion: PruneCriterion): Promise<Pr
       if (!(Number.isFinite(criterion.threshold) && criterion.threshold >= 0)) throw new InvalidArgumentError(`threshold must be a finite number >= 0, got ${criterion.threshold}.`);
       for (const l of layers) maskValue(l.weight, maskOf(l), criterion.threshold);
       break;
-    case 'layer':
-      checkFraction('sparsity', criterion.sparsity);
-      for (const l of layers) {
-        const k = prunedCount(criterion.sparsity, l.weight.size);
+    case 'layer': {
+      const given = criterion.sparsity;
+      if (typeof given !== 'number' && given.length !== layers.length) throw new ShapeError(`layer: ${given.length} sparsities for ${layers.length} layers.`);
+      const sparsities = typeof given === 'number' ? layers.map(() => given) : given;
+      for (const s of sparsities) checkFraction('sparsity', s);
+      for (const [i, l] of layers.entries()) {
+        const k = prunedCount(sparsities[i]!, l.weight.size);
         if (k > 0) maskBelow(l.weight, maskOf(l), 0, await selectKey([{ w: l.weight, base: 0 }], k - 1));
       }
       break;
+    }
     case 'global': {
       checkFraction('sparsity', criterion.sparsity);
       let offset = 0;

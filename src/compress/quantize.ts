@@ -20,6 +20,7 @@ import { copy } from '../kernels/elementwise.js';
 import { signQuantize } from '../kernels/sign.js';
 import { checkSpec, disposeQuant, normalizeSpec, qrange, type LayerQuant, type QuantRequest, type QuantSpec } from '../nn/quant-spec.js';
 import { shareWeights } from './kmeans.js';
+import { layersOf } from './layers-of.js';
 import { gatherLabels, gatherRows } from '../kernels/gather.js';
 import { fakeQuant, packRows, qgemm, qparamsFromMinMax, type QParams } from '../kernels/quant.js';
 import { reduce } from '../kernels/reduce.js';
@@ -68,18 +69,19 @@ export function observeWeight(w: F32, spec: QuantSpec): QParams {
  * (min-max, k-means weight sharing, binary or ternary; see nn/quant-spec.ts) and the layer keeps
  * the parameters. Pruned weights stay 0 and keep their masks.
  */
-export async function quantizeWeights(model: Model, spec: QuantRequest): Promise<LayerQuant[]> {
+export async function quantizeWeights(model: Model, spec: QuantRequest, options: { layers?: readonly number[] } = {}): Promise<LayerQuant[]> {
   const full = normalizeSpec(spec);
-  if (full.method === 'kmeans') return shareWeights(model, full.bits);
-  return quantizeLayers(model, full);
+  if (full.method === 'kmeans') return shareWeights(model, full.bits, options.layers);
+  return quantizeLayers(model, full, options.layers);
 }
 
 /** The methods that need no readback (min-max, binary, ternary), recorded at once. */
-export function quantizeLayers(model: Model, request: QuantSpec): LayerQuant[] {
+export function quantizeLayers(model: Model, request: QuantSpec, layers?: readonly number[]): LayerQuant[] {
   const spec = normalizeSpec(request);
   const method = spec.method ?? 'minmax';
   if (method === 'kmeans') throw new InvalidArgumentError("k-means weight sharing reads the weights back: use await quantizeWeights(model, { method: 'kmeans', bits }).");
-  return model.layers.map((l) => {
+  return layersOf(model, layers).map((i) => {
+    const l = model.layers[i]!;
     let weight: LayerQuant['weight'];
     if (method === 'minmax') {
       weight = observeWeight(l.weight, spec);

@@ -8,7 +8,8 @@ export interface GradualPruning {
   /** 'layer': each layer to the scheduled sparsity; 'global': one threshold over all layers. */
   scope?: 'layer' | 'global';
   initialSparsity?: number;
-  finalSparsity: number;
+  /** One final sparsity, or (scope 'layer') one per layer, each reached on the same schedule. */
+  finalSparsity: number | readonly number[];
   /** Training steps (batches) at which pruning starts and reaches finalSparsity. */
   beginStep?: number;
   endStep: number;
@@ -20,7 +21,7 @@ export interface GradualPruning {
  * Zhu & Gupta: s_t = s_f + (s_i - s_f) (1 - (t - t0) / (t_end - t0))^3 for t0 <= t <= t_end,
  * s_i before t0 and s_f after.
  */
-export function scheduledSparsity(g: GradualPruning, step: number): number {
+export function scheduledSparsity(g: GradualPruning & { finalSparsity: number }, step: number): number {
   const t0 = g.beginStep ?? 0;
   const si = g.initialSparsity ?? 0;
   if (step < t0) return si;
@@ -28,12 +29,22 @@ export function scheduledSparsity(g: GradualPruning, step: number): number {
   return g.finalSparsity + (si - g.finalSparsity) * (1 - progress) ** 3;
 }
 
+/** Each final sparsity's scheduled value at `step`; layers whose final sparsity is below the initial one stay at their final one. */
+function scheduledSparsities(g: GradualPruning, step: number): number | number[] {
+  const f = g.finalSparsity;
+  if (typeof f === 'number') return scheduledSparsity({ ...g, finalSparsity: f }, step);
+  return f.map((s) => Math.min(s, scheduledSparsity({ ...g, finalSparsity: Math.max(s, g.initialSparsity ?? 0) }, step)));
+}
+
 export function checkGradual(g: GradualPruning): void {
   const si = g.initialSparsity ?? 0;
   const t0 = g.beginStep ?? 0;
   const freq = g.frequency ?? 100;
-  if (!(si >= 0 && si < 1 && g.finalSparsity >= si && g.finalSparsity < 1))
-    throw new InvalidArgumentError(`Gradual pruning needs 0 <= initialSparsity <= finalSparsity < 1, got ${si} and ${g.finalSparsity}.`);
+  const finals = typeof g.finalSparsity === 'number' ? [g.finalSparsity] : g.finalSparsity;
+  if (typeof g.finalSparsity !== 'number' && g.scope === 'global') throw new InvalidArgumentError('Gradual pruning with one final sparsity per layer needs scope "layer".');
+  for (const f of finals)
+    if (!(si >= 0 && si < 1 && f >= (typeof g.finalSparsity === 'number' ? si : 0) && f < 1))
+      throw new InvalidArgumentError(`Gradual pruning needs 0 <= initialSparsity <= finalSparsity < 1, got ${si} and ${f}.`);
   if (!(Number.isInteger(t0) && Number.isInteger(g.endStep) && t0 >= 0 && g.endStep > t0))
     throw new InvalidArgumentError(`Gradual pruning needs whole steps 0 <= beginStep < endStep, got ${t0} and ${g.endStep}.`);
   if (!(Number.isInteger(freq) && freq >= 1)) throw new InvalidArgumentError(`Gradual pruning frequency must be a positive integer, got ${freq}.`);
@@ -47,8 +58,8 @@ export function prunesAt(g: GradualPruning, step: number): boolean {
 }
 
 export async function pruneToSchedule(model: Model, g: GradualPruning, step: number): Promise<PruneReport> {
-  const sparsity = scheduledSparsity(g, step);
-  return prune(model, g.scope === 'global' ? { type: 'global', sparsity } : { type: 'layer', sparsity });
+  const sparsity = scheduledSparsities(g, step);
+  return prune(model, g.scope === 'global' && typeof sparsity === 'number' ? { type: 'global', sparsity } : { type: 'layer', sparsity });
 }
 
 /**

@@ -4,10 +4,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MissingPackageError } from '../errors.js';
 import { writeFileAtomic } from '../io/files.js';
 import type { DeviceDescription } from '../gpu/device.js';
-import { accuracySizeSpec, cascadeSpec, importanceHistogramSpec, speedSizeSpec, paretoFront, renderSvg, sparsitySpec, trainingCurvesSpec } from './charts.js';
+import { accuracySizeSpec, cascadeSpec, importanceHistogramSpec, speedSizeSpec, paretoFront, type renderSvg, sparsitySpec, trainingCurvesSpec } from './charts.js';
+import { writeCharts } from './write-charts.js';
 import type { VariantReport } from './variants.js';
 import type { LayerRemoval } from '../compress/importance.js';
 import type { ModelFigures } from '../compress/simplify.js';
@@ -174,17 +174,7 @@ export async function writeReport(dir: string, report: Report): Promise<string[]
     ]);
   if (report.cascade) charts.push(['cascade.svg', cascadeSpec(report.cascade.validation.points)]);
   if (report.importance?.length) charts.push(['importance.svg', importanceHistogramSpec(report.importance.map((i) => ({ layer: i.layer, importance: i.importance })))]);
-  const written: string[] = [];
-  try {
-    for (const [name, spec] of charts) {
-      writeFileAtomic(join(dir, name), new TextEncoder().encode(await renderSvg(spec)));
-      written.push(name);
-    }
-  } catch (e) {
-    // The figures are the report; the charts only draw them, so a missing chart library is a note.
-    if (!(e instanceof MissingPackageError)) throw e;
-    report.notes.push(`No charts: ${e.message}`);
-  }
+  const written = await writeCharts(dir, charts, report.notes);
   report.charts = written;
   writeFileAtomic(join(dir, 'report.json'), new TextEncoder().encode(JSON.stringify(report, null, 2)));
   writeFileAtomic(join(dir, 'report.md'), new TextEncoder().encode(markdown(report, written)));

@@ -1,0 +1,223 @@
+/**
+ * Automated compression to an accuracy budget: autoCompress(model, train, { maxAccuracyDrop })
+ * holds out validation rows of the training data, measures each layer's sensitivity, searches
+ * per-layer settings (search.ts) that minimize the file's size or the forward pass's time while
+ * the validation accuracy stays within the budget of the dense model's, and returns the chosen
+ * model with every trial. Only validation rows make decisions; a test set, when given, is used
+ * once at the end to compare the chosen model with the dense one.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { subset } from '../data/dataset.js';
+import { GpuDataset, hostData } from '../data/gpu-dataset.js';
+import { InvalidArgumentError } from '../errors.js';
+import { unitImportance } from '../compress/importance.js';
+import { modelFromSafetensors, modelToSafetensors } from '../io/model-file.js';
+import type { MLP } from '../nn/mlp.js';
+import type { FitOptions } from '../nn/train.js';
+import { compareModels, type Comparison } from '../validate/compare.js';
+import { trainTestSplit } from '../validate/split.js';
+import { inferenceSpeed } from '../validate/speed.js';
+import { type Candidate, type Dimension, STAGES, describeCandidate, identity } from './candidate.js';
+import { evaluate } from '../nn/evaluate.js';
+import { frontier, search } from './search.js';
+import { type Sensitivity, sensitivity } from './sensitivity.js';
+import { inProcessRunner, type TrialContext, type TrialResult, type TrialRunner } from './trial.js';
+
+export interface AutoCompressOptions {
+  /** Largest allowed drop of accuracy below the dense model's, a fraction (0.003 = 0.3 points). */
+  maxAccuracyDrop: number;
+  /** What to minimize: the model file's bytes (default) or the forward pass's time at batch 1024. */
+  objective?: 'size' | 'latency';
+  /**
+   * Rows that decide: a fraction of the training rows held out (stratified, seeded; default 0.1)
+   * or a data set of their own. They must be rows the model was not trained on, or every
+   * validation accuracy is a training accuracy.
+   */
+  validation?: number | Dataset;
+  /** Fine-tuning settings (batch size, optimizer, learning rate, seed); pruning fine-tunes at a third of the rate. */
+  fineTune: FitOptions;
+  /** Fine-tuning epochs of each candidate while pruning (default 4) and of its shared values (default 1). */
+  pruneEpochs?: number;
+  shareEpochs?: number;
+  /** Search time budget in minutes (default 15): no new trials start after it. */
+  budgetMinutes?: number;
+  /** Float biases as float16 in the file (default false). */
+  float16?: boolean;
+  /** Metadata of the candidates' files (it counts in their size). */
+  metadata?: Record<string, string>;
+  /** Compared with the chosen model once, at the end (bootstrap interval and McNemar). */
+  test?: Dataset;
+  /** Where trials run (default: in this process); the runner receives the context this call builds. */
+  runner?: (context: TrialContext) => TrialRunner;
+  onSensitivity?: () => void;
+  onTrial?: (result: TrialResult, feasible: boolean) => void;
+}
+
+export interface AutoCompressResult {
+  /** The chosen model (the dense model's copy when no candidate met the budget); the caller disposes it. */
+  model: MLP;
+  /** Its file, exactly as written by saveModel with the options' metadata. */
+  file: Uint8Array;
+  chosen: { candidate: Candidate; description: string; validationAccuracy: number; bytes: number; batchMs?: number; widths: number[]; trial?: number };
+  dense: { validationAccuracy: number; bytes: number; batchMs?: number };
+  metBudget: boolean;
+  /** The dense model's validation accuracy, which every candidate is held to. */
+  reference: number;
+  /** The sensitivity curves each stage of the search started from. */
+  sensitivity: Sensitivity[];
+  trials: TrialResult[];
+  frontier: TrialResult[];
+  stopped: 'done' | 'time';
+  validationRows: number;
+  seconds: { sensitivity: number; search: number; total: number };
+  test?: { comparison: Comparison; denseAccuracy: number; chosenAccuracy: number; withinBudget: boolean };
+}
+
+export async function autoCompress(model: MLP, train: Dataset | GpuDataset, options: AutoCompressOptions): Promise<AutoCompressResult> {
+  const started = performance.now();
+  const { maxAccuracyDrop: maxDrop } = options;
+  if (!(Number.isFinite(maxDrop) && maxDrop >= 0 && maxDrop < 1)) throw new InvalidArgumentError(`maxAccuracyDrop must be a fraction in [0, 1), got ${maxDrop}.`);
+  const objective = options.objective ?? 'size';
+  if (objective !== 'size' && objective !== 'latency') throw new InvalidArgumentError(`objective must be 'size' or 'latency', got '${objective}'.`);
+  const budgetMinutes = options.budgetMinutes ?? 15;
+  if (!(budgetMinutes > 0)) throw new InvalidArgumentError(`budgetMinutes must be positive, got ${budgetMinutes}.`);
+  const host = hostData(train);
+  if (!host.labels) throw new InvalidArgumentError('autoCompress needs classification data: its budget is on accuracy.');
+  const seed = options.fineTune.seed ?? 1;
+
+  // The rows that decide: held out of the training data, or a set of their own appended after it.
+  let all = host;
+  let fitRows: Uint32Array;
+  let validationRows: Uint32Array;
+  const v = options.validation ?? 0.1;
+  if (typeof v === 'number') ({ fitRows, validationRows } = holdOut(host, v, seed));
+  else {
+    if (v.cols !== host.cols || !v.labels) throw new InvalidArgumentError(`The validation set must be labelled with ${host.cols} feature columns like the training data.`);
+    all = concat(host, v);
+    fitRows = Uint32Array.from({ length: host.rows }, (_, i) => i);
+    validationRows = Uint32Array.from({ length: v.rows }, (_, i) => host.rows + i);
+  }
+  const data = train instanceof GpuDataset && all === host ? train : new GpuDataset(model.device, all);
+  const dimensions: readonly Dimension[] = STAGES[objective].flatMap((s) => s.dimensions);
+  const speedRows = objective === 'latency' ? subset(all, validationRows) : undefined;
+  try {
+    const unitScores = dimensions.includes('units') ? (await unitImportance(model, subset(all, fitRows), { samples: Math.min(5000, fitRows.length), seed })).layers.map((l) => l.scores) : undefined;
+    const context: TrialContext = {
+      base: model,
+      data,
+      fitRows,
+      validationRows,
+      ...(speedRows ? { speedRows } : {}),
+      ...(unitScores ? { unitScores } : {}),
+      settings: {
+        objective,
+        fineTune: options.fineTune,
+        pruneEpochs: options.pruneEpochs ?? 4,
+        shareEpochs: options.shareEpochs ?? 1,
+        float16: !!options.float16,
+        metadata: options.metadata ?? {},
+      },
+    };
+    const reference = (await evaluate(model, data, { rows: validationRows })).accuracy;
+    let sensitivitySeconds = 0;
+    const measure = async (dims: readonly Dimension[], from: TrialResult | undefined) => {
+      const t0 = performance.now();
+      // A later stage measures on the best model so far: how its survivors bear fewer bits.
+      const m = from ? modelFromSafetensors(model.device, from.file) : model;
+      try {
+        return await sensitivity(m, data, validationRows, { dimensions: dims, ...(unitScores ? { unitScores } : {}), onPoint: options.onSensitivity });
+      } finally {
+        if (m !== model) m.dispose();
+        sensitivitySeconds += (performance.now() - t0) / 1000;
+      }
+    };
+    const runner = (options.runner ?? inProcessRunner)({ ...context, pruned: new Map() });
+    const searchStarted = performance.now();
+    const found = await search(runner, {
+      reference,
+      maxDrop,
+      objective,
+      stages: STAGES[objective],
+      layers: model.layers.length,
+      layerWeights: model.layers.map((l) => l.inputs * l.units),
+      sensitivity: measure,
+      started: searchStarted,
+      budgetMs: budgetMinutes * 60_000,
+      ...(options.onTrial ? { onTrial: options.onTrial } : {}),
+    });
+    const afterSearch = performance.now();
+    const denseFile = await modelToSafetensors(model, context.settings.metadata, { float16: context.settings.float16 });
+    const denseMs = speedRows ? await batchMs(model, speedRows) : undefined;
+    const chosenTrial = found.chosen;
+    const file = chosenTrial ? chosenTrial.file : denseFile;
+    const chosenModel = modelFromSafetensors(model.device, file);
+    const chosen = chosenTrial
+      ? {
+          candidate: chosenTrial.candidate,
+          description: describeCandidate(chosenTrial.candidate),
+          validationAccuracy: chosenTrial.validationAccuracy,
+          bytes: chosenTrial.bytes,
+          ...(chosenTrial.batchMs === undefined ? {} : { batchMs: chosenTrial.batchMs }),
+          widths: chosenTrial.widths,
+          trial: chosenTrial.id,
+        }
+      : {
+          candidate: identity(model.layers.length),
+          description: 'the dense model: no candidate met the budget',
+          validationAccuracy: reference,
+          bytes: denseFile.length,
+          ...(denseMs === undefined ? {} : { batchMs: denseMs }),
+          widths: model.widths,
+        };
+    let test: AutoCompressResult['test'];
+    if (options.test) {
+      const comparison = await compareModels(model, chosenModel, options.test, { seed });
+      test = { comparison, denseAccuracy: comparison.accuracyA, chosenAccuracy: comparison.accuracyB, withinBudget: -comparison.difference <= maxDrop + 1e-12 };
+    }
+    return {
+      model: chosenModel,
+      file,
+      chosen,
+      dense: { validationAccuracy: reference, bytes: denseFile.length, ...(denseMs === undefined ? {} : { batchMs: denseMs }) },
+      metBudget: !!chosenTrial,
+      reference,
+      sensitivity: found.sensitivities,
+      trials: found.trials,
+      frontier: frontier(found.trials, objective),
+      stopped: found.stopped,
+      validationRows: validationRows.length,
+      seconds: { sensitivity: sensitivitySeconds, search: (afterSearch - searchStarted) / 1000 - sensitivitySeconds, total: (performance.now() - started) / 1000 },
+      ...(test ? { test } : {}),
+    };
+  } finally {
+    if (data !== train) data.dispose();
+  }
+}
+
+/**
+ * The validation rows autoCompress holds out of labelled training data for a fraction and seed
+ * (stratified, as scikit-learn's train_test_split), and the rest: train a model on fitRows to keep
+ * the validation rows unseen.
+ */
+export function holdOut(data: Dataset, fraction: number, seed: number): { fitRows: Uint32Array; validationRows: Uint32Array } {
+  if (!(fraction > 0 && fraction < 1)) throw new InvalidArgumentError(`validation must be a fraction in (0, 1) or a data set, got ${fraction}.`);
+  if (!data.labels) throw new InvalidArgumentError('Holding out validation rows needs labelled data.');
+  const split = trainTestSplit(data.rows, { testSize: fraction, seed, stratify: data.labels });
+  return { fitRows: split.train, validationRows: split.test };
+}
+
+async function batchMs(model: MLP, rows: Dataset): Promise<number> {
+  const speed = await inferenceSpeed(model, rows, { batch: 1024, rounds: 3 });
+  return (speed.batch / speed.rowsPerSecond) * 1000;
+}
+
+/** Two labelled data sets with the same columns, one after the other. */
+function concat(a: Dataset, b: Dataset): Dataset {
+  const features = new Float32Array(a.features.length + b.features.length);
+  features.set(a.features);
+  features.set(b.features, a.features.length);
+  const labels = new Int32Array(a.rows + b.rows);
+  labels.set(a.labels!);
+  labels.set(b.labels!, a.rows);
+  return { rows: a.rows + b.rows, cols: a.cols, features, labels, classes: Math.max(a.classes ?? 0, b.classes ?? 0) };
+}

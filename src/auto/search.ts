@@ -1,0 +1,143 @@
+/**
+ * The search over per-layer settings, in stages as Deep Compression orders them (prune, then share
+ * the survivors' values; for latency, remove units, then prune). Each stage starts from the best
+ * candidate so far and its own sensitivity curves: first one tolerance for every layer of the
+ * stage (each layer as harsh as its own curve allows within it), swept around the budget and
+ * bisected, geometrically, between the last candidate within the budget and the first outside;
+ * then greedy refinement: each of the stage's settings one step harsher (weights kept also two),
+ * the best within the budget kept, until none is or the stage's time is spent. Early stages get
+ * part of the accuracy budget and of the time, so later ones have room. Candidates are fine-tuned and measured by
+ * the trial runner; decisions read validation accuracy only.
+ */
+import { type Candidate, candidateKey, type Dimension, harsher, identity, type Stage } from './candidate.js';
+import { type Sensitivity, settingWithin } from './sensitivity.js';
+import type { TrialResult, TrialRunner } from './trial.js';
+
+export interface SearchOptions {
+  /** The dense model's validation accuracy: every candidate is held to it. */
+  reference: number;
+  /** Largest allowed drop of validation accuracy below the reference (a fraction: 0.003 is 0.3 points). */
+  maxDrop: number;
+  objective: 'size' | 'latency';
+  /** The stages, in order (candidate.ts: STAGES). */
+  stages: readonly Stage[];
+  layers: number;
+  /** Weights per layer: each layer's share of the tolerance (default: equal shares). */
+  layerWeights?: readonly number[];
+  /** The sensitivity curves of a stage's settings, measured on the best trial so far (the base model when none). */
+  sensitivity(dimensions: readonly Dimension[], from: TrialResult | undefined): Promise<Sensitivity>;
+  /** Search starts (performance.now() milliseconds) and its time budget; each stage ends at its share of the time. */
+  started: number;
+  budgetMs: number;
+  onTrial?: (result: TrialResult, feasible: boolean) => void;
+}
+
+export interface SearchResult {
+  trials: TrialResult[];
+  /** The smallest (or fastest) trial within the budget; undefined when none was. */
+  chosen?: TrialResult;
+  /** The curves each stage started from. */
+  sensitivities: Sensitivity[];
+  /** 'done': refinement found nothing better; 'time': the time budget ran out first. */
+  stopped: 'done' | 'time';
+}
+
+/** What the objective minimizes: bytes of the file, or milliseconds of a 1,024-row forward pass. */
+export function costOf(r: TrialResult, objective: 'size' | 'latency'): number {
+  return objective === 'size' ? r.bytes : (r.batchMs ?? Infinity);
+}
+
+/**
+ * `start` with each layer's settings in the curves as harsh as its curve allows within its share
+ * of `tolerance`: the layer with the most weights gets all of it, the others in proportion to
+ * their weights, so accuracy is spent where the bytes (and multiply-adds) are.
+ */
+export function candidateAt(s: Sensitivity, tolerance: number, start: Candidate, weights?: readonly number[]): Candidate {
+  const c = { keep: [...start.keep], bits: [...start.bits], units: [...start.units] };
+  const most = weights ? Math.max(...weights) : 1;
+  for (const curve of s.curves) c[curve.dimension][curve.layer] = settingWithin(curve, (tolerance * (weights?.[curve.layer] ?? most)) / most);
+  return c;
+}
+
+export async function search(runner: TrialRunner, options: SearchOptions): Promise<SearchResult> {
+  const { reference, objective } = options;
+  const seen = new Map<string, TrialResult>();
+  const trials: TrialResult[] = [];
+  const sensitivities: Sensitivity[] = [];
+  const cost = (r: TrialResult) => costOf(r, objective);
+  let chosen: TrialResult | undefined;
+  let stopped: SearchResult['stopped'] = 'done';
+
+  for (const stage of options.stages) {
+    const { dimensions } = stage;
+    const maxDrop = options.maxDrop * stage.accuracy;
+    const deadline = options.started + options.budgetMs * stage.time;
+    const feasible = (r: TrialResult) => reference - r.validationAccuracy <= maxDrop + 1e-12;
+    let best = chosen; // the stage's best within its own (smaller) budget
+    /** Runs the candidates not seen yet as one batch; undefined once the stage's time is spent. */
+    const run = async (candidates: Candidate[]): Promise<TrialResult[] | undefined> => {
+      if (performance.now() > deadline) return void (stopped = 'time');
+      const fresh = [...new Map(candidates.map((c) => [candidateKey(c), c])).entries()].filter(([k]) => !seen.has(k));
+      const results = await runner.run(fresh.map(([, candidate], i) => ({ id: trials.length + i, candidate })));
+      for (const r of results) {
+        seen.set(candidateKey(r.candidate), r);
+        trials.push(r);
+        const withinAll = reference - r.validationAccuracy <= options.maxDrop + 1e-12;
+        if (withinAll && (!chosen || cost(r) < cost(chosen))) chosen = r;
+        if (feasible(r) && (!best || cost(r) < cost(best))) best = r;
+        options.onTrial?.(r, withinAll);
+      }
+      return candidates.map((c) => seen.get(candidateKey(c))!);
+    };
+    /** One tolerance for every layer: a first sweep around the budget, then bisection; false once the time is spent. */
+    const sweepStage = async (start: Candidate): Promise<boolean> => {
+      const s = await options.sensitivity(dimensions, best);
+      sensitivities.push(s);
+      const at = (t: number) => candidateAt(s, t, start, options.layerWeights);
+      // Fine-tuning wins back much of what a layer loses alone, so the sweep reaches far past the budget.
+      const sweep = [maxDrop / 4, maxDrop, 4 * maxDrop, 16 * maxDrop, 64 * maxDrop];
+      const first = await run(sweep.map(at));
+      if (!first) return false;
+      let lo = 0;
+      let hi = Infinity;
+      first.forEach((r, i) => {
+        if (feasible(r)) lo = Math.max(lo, sweep[i]!);
+        else hi = Math.min(hi, sweep[i]!);
+      });
+      for (let step = 0; step < 2 && lo > 0 && hi < Infinity && hi / lo > 1.5; step++) {
+        const t = Math.sqrt(lo * hi);
+        const r = await run([at(t)]);
+        if (!r) return false;
+        if (feasible(r[0]!)) lo = t;
+        else hi = t;
+      }
+      return true;
+    };
+    const start = best?.candidate ?? identity(options.layers);
+    if (stage.sweep && !(await sweepStage(start))) continue; // its time is spent: the next stage may have some
+
+    // Greedy refinement from the stage's best candidate.
+    while (best && performance.now() <= deadline) {
+      const from = best;
+      // Pruning pays in bytes only well past the first steps (positions cost bits too), so weights
+      // kept also try two steps at once.
+      const neighbours = dimensions.flatMap((dim) =>
+        from.candidate[dim].flatMap((_, layer) => {
+          const one = harsher(from.candidate, dim, layer);
+          const two = dim === 'keep' && one ? harsher(one, dim, layer) : undefined;
+          return [one, two].filter((c): c is Candidate => !!c);
+        }),
+      );
+      if (!neighbours.length || !(await run(neighbours)) || best === from) break;
+    }
+  }
+  return { trials, chosen, sensitivities, stopped };
+}
+
+/** The trials no other trial beats on both cost and validation accuracy, cheapest first. */
+export function frontier(trials: TrialResult[], objective: 'size' | 'latency'): TrialResult[] {
+  const cost = (r: TrialResult) => costOf(r, objective);
+  return trials
+    .filter((p) => !trials.some((q) => q !== p && cost(q) <= cost(p) && q.validationAccuracy >= p.validationAccuracy && (cost(q) < cost(p) || q.validationAccuracy > p.validationAccuracy)))
+    .sort((a, b) => cost(a) - cost(b));
+}

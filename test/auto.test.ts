@@ -1,0 +1,176 @@
+/**
+ * Automated compression (src/auto): the search on a synthetic landscape through a fake trial
+ * runner (what it picks, that it never picks a candidate over the budget, the time budget), the
+ * per-layer compression settings it builds on, and autoCompress end to end on a small problem:
+ * the chosen file is what it measured, and the test set changes nothing it chose.
+ */
+import { describe, expect, it } from 'vitest';
+import { autoCompress, holdOut } from '../src/auto/auto-compress.js';
+import { type Candidate, candidateKey, harsher, identity, STAGES, type Stage, STEPS, unitsToRemove } from '../src/auto/candidate.js';
+import { candidateAt, costOf, frontier, search } from '../src/auto/search.js';
+import { type Sensitivity, settingWithin } from '../src/auto/sensitivity.js';
+import type { TrialResult, TrialRunner } from '../src/auto/trial.js';
+import { gradualPruning } from '../src/compress/schedule.js';
+import { prune, pruneReport } from '../src/compress/prune.js';
+import { quantizeWeights } from '../src/compress/quantize.js';
+import { modelFromSafetensors } from '../src/io/model-file.js';
+import { evaluate } from '../src/nn/evaluate.js';
+import { MLP } from '../src/nn/mlp.js';
+import { fit } from '../src/nn/train.js';
+import { useDevice } from './helpers.js';
+import { toyData } from './toy-data.js';
+
+/** A landscape: bytes fall and accuracy falls as layers get harsher; layer 0 bears pruning best. */
+function fakeRunner(log: Candidate[] = []): TrialRunner {
+  return {
+    async run(trials) {
+      return trials.map(({ id, candidate }) => {
+        log.push(candidate);
+        const kept = candidate.keep.map((k, l) => k * [1000, 100, 10][l]!);
+        const bytes = Math.round(kept.reduce((a, b, l) => a + (b * candidate.bits[l]!) / 8, 0)) + 40;
+        const loss = candidate.keep.reduce((a, k, l) => a + [0.002, 0.01, 0.05][l]! * Math.log2(1 / k) ** 2, 0) + candidate.bits.reduce((a, b) => a + (b < 4 ? 0.004 * (4 - b) : 0), 0);
+        return { id, candidate, validationAccuracy: 0.95 - loss, bytes, widths: [], seconds: 0, file: new Uint8Array() };
+      });
+    },
+  };
+}
+
+/** Curves that follow the fake landscape without fine-tuning (twice as harsh). */
+function fakeSensitivity(dims: readonly ('keep' | 'bits')[]): Sensitivity {
+  const curves = dims.flatMap((dimension) =>
+    [0, 1, 2].map((layer) => ({
+      layer,
+      dimension,
+      points: STEPS[dimension].slice(1).map((value) => ({
+        value,
+        validationAccuracy: 0,
+        drop: dimension === 'keep' ? 2 * [0.002, 0.01, 0.05][layer]! * Math.log2(1 / value) ** 2 : value < 4 ? 0.008 * (4 - value) : 0,
+      })),
+    })),
+  );
+  return { reference: 0.95, curves };
+}
+
+describe('automated compression: candidates and search', () => {
+  it('steps, keys, the units to remove and the harsher neighbour', () => {
+    const c = identity(3);
+    expect(c).toEqual({ keep: [1, 1, 1], bits: [32, 32, 32], units: [1, 1] });
+    const h = harsher(c, 'keep', 1)!;
+    expect(h.keep).toEqual([1, 0.7, 1]);
+    expect(c.keep).toEqual([1, 1, 1]); // untouched
+    expect(harsher({ ...c, bits: [32, 2, 32] }, 'bits', 1)).toBeUndefined();
+    expect(candidateKey(h)).not.toBe(candidateKey(c));
+    expect(candidateKey(harsher(c, 'keep', 1)!)).toBe(candidateKey(h));
+    // 10 units kept at 0.25: round(2.5) = 3 stay (half rounds to even in none: Math.round goes up), the 7 weakest go, ties to the lower index.
+    expect(unitsToRemove(Float64Array.from([5, 1, 1, 9, 0, 3, 3, 7, 2, 8]), 0.25)).toEqual([4, 1, 2, 8, 5, 6, 0]);
+    expect(unitsToRemove(Float64Array.from([1, 2]), 0.01)).toEqual([0]); // one unit always stays
+  });
+
+  it('a layer is set to the harshest step before its curve first passes the tolerance', () => {
+    const curve = {
+      layer: 0,
+      dimension: 'keep' as const,
+      points: [
+        { value: 0.7, validationAccuracy: 0, drop: 0 },
+        { value: 0.5, validationAccuracy: 0, drop: 0.004 },
+        { value: 0.35, validationAccuracy: 0, drop: 0.02 },
+        { value: 0.25, validationAccuracy: 0, drop: 0.001 }, // noise past the first failure
+      ],
+    };
+    expect([settingWithin(curve, 0), settingWithin(curve, 0.004), settingWithin(curve, 0.01), settingWithin(curve, 1)]).toEqual([0.7, 0.5, 0.5, 0.25]);
+    expect(settingWithin({ ...curve, points: [{ value: 0.7, validationAccuracy: 0, drop: 0.5 }] }, 0.1)).toBe(1);
+    expect(candidateAt({ reference: 1, curves: [curve] }, 0.004, identity(2)).keep).toEqual([0.5, 1]);
+  });
+
+  const options = (stages: Stage[], budgetMs = 60_000) => ({
+    reference: 0.95,
+    maxDrop: 0.02,
+    objective: 'size' as const,
+    stages,
+    layers: 3,
+    sensitivity: async (dims: readonly ('keep' | 'bits' | 'units')[]) => fakeSensitivity(dims as ('keep' | 'bits')[]),
+    started: performance.now(),
+    budgetMs,
+  });
+
+  it('finds a small candidate within the budget, never chooses one over it, and refinement ends at a local optimum', async () => {
+    const tried: Candidate[] = [];
+    const result = await search(fakeRunner(tried), options(STAGES.size as Stage[]));
+    const chosen = result.chosen!;
+    expect(0.95 - chosen.validationAccuracy).toBeLessThanOrEqual(0.02 + 1e-12);
+    // The smallest of every trial within the budget is the chosen one.
+    const within = result.trials.filter((t) => 0.95 - t.validationAccuracy <= 0.02 + 1e-12);
+    expect(Math.min(...within.map((t) => t.bytes))).toBe(chosen.bytes);
+    // The least sensitive layer is pruned hardest, and the search shrank the file well below dense (1,110 weights x 4 bytes).
+    expect(chosen.candidate.keep[0]!).toBeLessThan(chosen.candidate.keep[2]!);
+    expect(chosen.bytes).toBeLessThan(1110 * 4 * 0.1);
+    expect(chosen.candidate.bits.some((b) => b < 32)).toBe(true);
+    // No candidate was tried twice, ids follow the order of the trials, and the refinement stopped: no harsher single step of the chosen one is better within budget.
+    expect(new Set(tried.map(candidateKey)).size).toBe(tried.length);
+    expect(result.trials.map((t) => t.id)).toEqual(result.trials.map((_, i) => i));
+    expect(result.stopped).toBe('done');
+    expect(result.sensitivities).toHaveLength(2);
+  });
+
+  it('the search is reproducible, and a spent time budget stops it before any trial', async () => {
+    const a = await search(fakeRunner(), options(STAGES.size as Stage[]));
+    const b = await search(fakeRunner(), options(STAGES.size as Stage[]));
+    expect(a.trials.map((t) => candidateKey(t.candidate))).toEqual(b.trials.map((t) => candidateKey(t.candidate)));
+    const none = await search(fakeRunner(), { ...options([STAGES.size[0]!]), budgetMs: 0, started: performance.now() - 1 });
+    expect([none.trials.length, none.chosen, none.stopped]).toEqual([0, undefined, 'time']);
+  });
+
+  it('the frontier holds exactly the trials nothing beats on both size and accuracy', () => {
+    const t = (id: number, bytes: number, validationAccuracy: number): TrialResult => ({ id, candidate: identity(2), bytes, validationAccuracy, widths: [], seconds: 0, file: new Uint8Array() });
+    const trials = [t(0, 100, 0.9), t(1, 50, 0.9), t(2, 50, 0.8), t(3, 20, 0.7), t(4, 200, 0.95), t(5, 300, 0.95)];
+    expect(frontier(trials, 'size').map((x) => x.id)).toEqual([3, 1, 4]);
+    expect(costOf(trials[0]!, 'latency')).toBe(Infinity); // no time measured: never cheapest
+  });
+});
+
+describe('automated compression: per-layer settings and autoCompress', () => {
+  const ctx = useDevice('llvmpipe');
+
+  it('prune, gradual pruning and k-means sharing take per-layer settings', async () => {
+    const model = MLP.create(ctx.device, [12, 10, 6, 3], { seed: 3 });
+    const report = await prune(model, { type: 'layer', sparsity: [0.5, 0, 0.25] });
+    expect(report.layers.map((l) => l.nonzero)).toEqual([60, 60, 14]); // round((1 - s) n) of 120, 60, 18
+    await expect(prune(model, { type: 'layer', sparsity: [0.5] })).rejects.toThrow(/1 sparsities for 3 layers/);
+    await quantizeWeights(model, { method: 'kmeans', bits: 2 }, { layers: [2] });
+    expect(model.layers.map((l) => l.quant?.spec.bits)).toEqual([undefined, undefined, 2]);
+    expect(new Set(await model.layers[2]!.weight.read()).size).toBeLessThanOrEqual(5); // 4 shared values and the pruned 0
+    await expect(quantizeWeights(model, { bits: 8 }, { layers: [3] })).rejects.toThrow(/No layer 3/);
+    const data = toyData(300, 12, 3, 5);
+    const gradual = MLP.create(ctx.device, [12, 10, 6, 3], { seed: 4 });
+    await fit(gradual, data, { epochs: 2, batchSize: 30, learningRate: 0.05, hooks: [gradualPruning({ scope: 'layer', finalSparsity: [0.8, 0.5, 0], endStep: 15, frequency: 5 })] });
+    expect((await pruneReport(gradual)).layers.map((l) => l.nonzero)).toEqual([24, 30, 18]);
+    expect(() => gradualPruning({ scope: 'global', finalSparsity: [0.5, 0.5, 0.5], endStep: 10 })).toThrow(/scope "layer"/);
+    model.dispose();
+    gradual.dispose();
+  });
+
+  it('autoCompress: the chosen file is what was measured, within the budget on validation rows, and the test set changes no choice', async () => {
+    const train = toyData(1500, 16, 3, 11);
+    const model = MLP.create(ctx.device, [16, 24, 12, 3], { seed: 2 });
+    const fitOptions = { epochs: 12, batchSize: 50, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, seed: 1 } as const;
+    const { fitRows, validationRows } = holdOut(train, 0.2, 1);
+    await fit(model, train, { ...fitOptions, rows: fitRows });
+    const run = (test: typeof train) => autoCompress(model, train, { maxAccuracyDrop: 0.02, validation: 0.2, fineTune: { ...fitOptions, epochs: 1 }, pruneEpochs: 2, budgetMinutes: 1, test });
+    const a = await run(toyData(400, 16, 3, 12));
+    expect(a.metBudget).toBe(true);
+    expect(a.reference - a.chosen.validationAccuracy).toBeLessThanOrEqual(0.02 + 1e-12);
+    expect(a.file.length).toBe(a.chosen.bytes);
+    expect(a.chosen.bytes).toBeLessThan(a.dense.bytes / 2); // a small model: the header is much of its file
+    // The file alone gives back the accuracy the search read on the validation rows.
+    const loaded = modelFromSafetensors(ctx.device, a.file);
+    expect((await evaluate(loaded, train, { rows: validationRows })).accuracy).toBe(a.chosen.validationAccuracy);
+    expect(a.validationRows).toBe(validationRows.length);
+    expect(a.frontier.length).toBeGreaterThan(0);
+    expect(a.test!.denseAccuracy).toBeGreaterThan(0.5);
+    // Another test set: the same trials and the same choice (the test set is scored, never consulted).
+    const b = await run(toyData(400, 16, 3, 99));
+    expect(b.trials.map((t) => [candidateKey(t.candidate), t.validationAccuracy, t.bytes])).toEqual(a.trials.map((t) => [candidateKey(t.candidate), t.validationAccuracy, t.bytes]));
+    expect(b.test!.chosenAccuracy).not.toBe(a.test!.chosenAccuracy);
+    for (const m of [loaded, a.model, b.model, model]) m.dispose();
+  });
+});
