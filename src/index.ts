@@ -10,5 +10,5 @@ export { measureVariant, type VariantReport } from './study/variants.js';
 export { SILENT, trainWithProgress, type StudyLog, type Progress } from './study/progress.js';
 export { autoReport, writeAutoReport, type AutoReport, type HandSetVariant } from './study/auto-report.js';
 // Node only: trials on BullMQ workers over Redis (bullmq is an optional peer dependency).
-export { queueSweepRunner, queueAutoRunner, type QueueCounts, type QueueRunnerOptions } from './queue/coordinator.js';
+export { queueSweepRunner, queueAutoRunner, queueCvRunner, type QueueCounts, type QueueRunnerOptions } from './queue/coordinator.js';
 export { startWorker, type WorkerOptions, type RunningWorker } from './queue/worker.js';

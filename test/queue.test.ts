@@ -18,7 +18,8 @@ import { GpuDataset } from '../src/data/gpu-dataset.js';
 import { MLP } from '../src/nn/mlp.js';
 import { fit } from '../src/nn/train.js';
 import { connectionOf, QUEUE_NAME } from '../src/queue/connection.js';
-import { queueAutoRunner, queueSweepRunner } from '../src/queue/coordinator.js';
+import { queueAutoRunner, queueCvRunner, queueSweepRunner } from '../src/queue/coordinator.js';
+import { type CvPlan, cvContext, inProcessCvRunner } from '../src/validate/cv-plan.js';
 import { expandSweep, inProcessSweepRunner, type SweepSpec, type SweepTrialResult, sweepFolds } from '../src/validate/sweep.js';
 import { useDevice } from './helpers.js';
 import { toyData } from './toy-data.js';
@@ -148,6 +149,27 @@ describe('trials on BullMQ workers', () => {
     const queued = await running;
     expect(comparable(queued)).toEqual(comparable(await local(s)));
   }, 180_000);
+
+  it('cross-validation folds on the worker: the in-process scores, standardized and pruned in each fold', async () => {
+    const plan: CvPlan = {
+      hidden: [16],
+      outputs: 3,
+      fit: { epochs: 10, batchSize: 32, learningRate: 0.05, seed: 3 },
+      method: 'stratified',
+      folds: 4,
+      shuffle: true,
+      seed: 3,
+      sparsity: 0.5,
+      standardize: true,
+    };
+    const trials = [0, 1, 2, 3].map((id) => ({ id }));
+    const queued = await queueCvRunner(url, data, plan).run(trials);
+    const context = cvContext(ctx.device, data, plan);
+    const here = await inProcessCvRunner(context).run(trials);
+    expect(queued.map((f) => [f.fold, f.trainRows, f.testRows, f.scores])).toEqual(here.map((f) => [f.fold, f.trainRows, f.testRows, f.scores]));
+    expect(here[0]!.scores.accuracy).toBeGreaterThan(0.5);
+    context.shared?.dispose();
+  }, 120_000);
 
   it('a bad configuration is refused before anything is queued', async () => {
     const queue = new Queue(QUEUE_NAME, { connection: connectionOf(url) });

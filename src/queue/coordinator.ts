@@ -11,7 +11,9 @@ import type { Dataset } from '../data/dataset.js';
 import type { Runner, SweepSpec, SweepTrial, SweepTrialResult } from '../validate/sweep.js';
 import { putBlob } from './blobs.js';
 import { bullmq, connectionOf, QUEUE_NAME } from './connection.js';
-import { type ContextRef, contextHash, decodeAutoResult, type KindName, type PackedContext, packAuto, packSweep } from './kinds.js';
+import type { FoldResult } from '../validate/cross-validate.js';
+import type { CvPlan } from '../validate/cv-plan.js';
+import { type ContextRef, contextHash, decodeAutoResult, type KindName, type PackedContext, packAuto, packCv, packSweep } from './kinds.js';
 
 export interface QueueCounts {
   waiting: number;
@@ -138,5 +140,21 @@ export function queueAutoRunner(url: string, options: QueueRunnerOptions = {}): 
   return (context) => {
     let packed: PackedContext | undefined;
     return { run: async (trials) => runOnQueue(url, 'auto', async () => (packed ??= await packAuto(context)), trials, decodeAutoResult, options) };
+  };
+}
+
+/** Cross-validation folds on the queue at `url` (trial id = fold). */
+export function queueCvRunner(url: string, data: Dataset, plan: CvPlan, options: QueueRunnerOptions = {}): Runner<{ id: number }, FoldResult> {
+  return {
+    run: (folds, onResult) =>
+      runOnQueue(
+        url,
+        'cv',
+        () => packCv(data, plan),
+        folds,
+        (j) => j as FoldResult,
+        options,
+        onResult,
+      ),
   };
 }

@@ -14,6 +14,7 @@ import type { Device } from '../gpu/device.js';
 import { modelFromSafetensors, modelToSafetensors } from '../io/model-file.js';
 import { runSweepTrial, type SweepSpec, type SweepTrial, type SweepTrialResult, sweepFolds } from '../validate/sweep.js';
 import { packDataset, packRows, unpackDataset, unpackRows } from './packing.js';
+import { type CvPlan, cvContext, runPlannedFold } from '../validate/cv-plan.js';
 
 /** A context as it travels: blob hashes by role, settings, and the hash naming the whole. */
 export interface ContextRef {
@@ -34,7 +35,7 @@ export interface LoadedContext {
   dispose(): void;
 }
 
-export type KindName = 'sweep' | 'auto';
+export type KindName = 'sweep' | 'auto' | 'cv';
 
 /** The name of a context: the hash of its blobs' hashes and its settings. */
 export function contextHash(kind: KindName, blobHashes: Record<string, string>, json: unknown): string {
@@ -90,8 +91,18 @@ function loadAuto(device: Device, blobs: Record<string, Uint8Array>, json: unkno
   };
 }
 
+// Cross-validation folds: the data set and the plan; the splits are made again from them.
+export function packCv(data: Dataset, plan: CvPlan): PackedContext {
+  return { blobs: { data: packDataset(data) }, json: plan };
+}
+
+function loadCv(device: Device, blobs: Record<string, Uint8Array>, json: unknown): LoadedContext {
+  const context = cvContext(device, unpackDataset(blobs.data!), json as CvPlan);
+  return { run: (trial) => runPlannedFold(context, (trial as { id: number }).id), dispose: () => context.shared?.dispose() };
+}
+
 export function loadContext(kind: KindName, device: Device, blobs: Record<string, Uint8Array>, json: unknown): LoadedContext {
-  return kind === 'sweep' ? loadSweep(device, blobs, json) : loadAuto(device, blobs, json);
+  return kind === 'sweep' ? loadSweep(device, blobs, json) : kind === 'cv' ? loadCv(device, blobs, json) : loadAuto(device, blobs, json);
 }
 
 /** A trial's result as JSON: the model file in base64. */

@@ -10,7 +10,7 @@ import { Standardizer } from '../data/csv.js';
 import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
 import type { MLP } from '../nn/mlp.js';
 import { fit, type FitOptions } from '../nn/train.js';
-import type { Splitter } from './split.js';
+import type { Split, Splitter } from './split.js';
 import { testMetrics } from './metrics.js';
 
 export interface FoldResult {
@@ -63,33 +63,47 @@ export async function crossValidate(createModel: (fold: number) => MLP, data: Da
   let shared: { gpu: GpuDataset; owned: boolean } | undefined;
   const folds: FoldResult[] = [];
   try {
-    for (const [fold, { train, test }] of splits.entries()) {
+    for (const [fold, split] of splits.entries()) {
       const model = createModel(fold);
       const device = model.device;
-      let scored = model;
       // Without preprocessing the data is uploaded once; with it, each fold uploads its own transform.
       if (!options.preprocess) shared ??= onGpu(device, data);
-      const gpu = shared?.gpu ?? new GpuDataset(device, options.preprocess!(subset(host, train))(host));
+      const gpu = shared?.gpu ?? new GpuDataset(device, options.preprocess!(subset(host, split.train))(host));
       try {
-        const t0 = performance.now();
-        await fit(model, gpu, { ...options.fit, batchSize: Math.min(options.fit.batchSize, train.length), rows: train });
-        if (options.compress) scored = await options.compress(model, fold);
-        await device.sync();
-        const t1 = performance.now();
-        const m = await testMetrics(scored, gpu, { rows: test, topK: 1 });
-        const scores: Record<string, number> = m.kind === 'classification' ? { accuracy: m.accuracy, f1Macro: m.f1.macro, logLoss: m.logLoss } : { mse: m.mse, mae: m.mae, r2: m.r2 };
-        const result: FoldResult = { fold, trainRows: train.length, testRows: test.length, fitSeconds: (t1 - t0) / 1000, scoreSeconds: (performance.now() - t1) / 1000, scores };
+        const result = await runFold(model, gpu, split, fold, options);
         folds.push(result);
         options.onFold?.(result);
       } finally {
-        model.dispose();
-        if (scored !== model) scored.dispose();
         if (gpu !== shared?.gpu) gpu.dispose();
       }
     }
   } finally {
     if (shared?.owned) shared.gpu.dispose();
   }
+  return summarizeFolds(splitter.name, folds);
+}
+
+/** One fold: `model` trained on the split's training rows, compressed if asked, scored on its test rows; the model is disposed. */
+export async function runFold(model: MLP, gpu: GpuDataset, split: Split, fold: number, options: Pick<CrossValidateOptions, 'fit' | 'compress'>): Promise<FoldResult> {
+  const { train, test } = split;
+  let scored = model;
+  try {
+    const t0 = performance.now();
+    await fit(model, gpu, { ...options.fit, batchSize: Math.min(options.fit.batchSize, train.length), rows: train });
+    if (options.compress) scored = await options.compress(model, fold);
+    await model.device.sync();
+    const t1 = performance.now();
+    const m = await testMetrics(scored, gpu, { rows: test, topK: 1 });
+    const scores: Record<string, number> = m.kind === 'classification' ? { accuracy: m.accuracy, f1Macro: m.f1.macro, logLoss: m.logLoss } : { mse: m.mse, mae: m.mae, r2: m.r2 };
+    return { fold, trainRows: train.length, testRows: test.length, fitSeconds: (t1 - t0) / 1000, scoreSeconds: (performance.now() - t1) / 1000, scores };
+  } finally {
+    model.dispose();
+    if (scored !== model) scored.dispose();
+  }
+}
+
+/** The folds with the mean and population standard deviation of each score. */
+export function summarizeFolds(splitter: string, folds: FoldResult[]): CrossValidation {
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};
   for (const key of Object.keys(folds[0]?.scores ?? {})) {
@@ -97,5 +111,5 @@ export async function crossValidate(createModel: (fold: number) => MLP, data: Da
     mean[key] = v.reduce((a, b) => a + b, 0) / v.length;
     std[key] = Math.sqrt(v.reduce((a, b) => a + (b - mean[key]!) ** 2, 0) / v.length);
   }
-  return { splitter: splitter.name, folds, mean, std };
+  return { splitter, folds, mean, std };
 }

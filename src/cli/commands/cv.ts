@@ -1,13 +1,12 @@
 /** shrinkray cv: cross-validation of an architecture (k-fold, stratified, leave-one-out). */
-import { MLP } from '../../nn/mlp.js';
-import { crossValidate, standardizeInFold } from '../../validate/cross-validate.js';
-import { kFold, leaveOneOut, stratifiedKFold } from '../../validate/split.js';
-import { prune } from '../../compress/prune.js';
-import { quantizeWeights } from '../../compress/quantize.js';
+import { queueCvRunner } from '../../queue/coordinator.js';
+import { type FoldResult, summarizeFolds } from '../../validate/cross-validate.js';
+import { type CvPlan, cvContext, inProcessCvRunner, planSplitter } from '../../validate/cv-plan.js';
 import { choiceOf, numberOf, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadCvRows } from '../data.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
+import { QUEUE_OPTION, queueOf } from '../queue.js';
 
 export const cv: Command = {
   name: 'cv',
@@ -17,6 +16,7 @@ export const cv: Command = {
     "Every row of a CSV file is split (a holdout only with --holdout or --test); for MNIST and IDX data, the training\nrows (the test data is not used). CSV features are standardized inside each fold on its training rows only, so no\ntest row leaks into the scaling. Each fold trains a fresh model; --sparsity and --bits prune (global magnitude) and\nquantize it before it is scored, so a compressed model's spread can be compared.",
   options: {
     ...DATA_OPTIONS,
+    ...QUEUE_OPTION,
     ...trainOptions({ epochs: '5', lr: 0.05 }),
     method: { type: 'string', arg: 'NAME', default: 'stratified', help: 'stratified, kfold or loo (leave-one-out)' },
     folds: { type: 'string', arg: 'K', default: '5', help: 'number of folds' },
@@ -32,47 +32,53 @@ export const cv: Command = {
     const fitOptions = fitOptionsOf(values, { epochs: 5, lr: 0.05 });
     const sparsity = values.sparsity === undefined ? undefined : numberOf(values, 'sparsity', { min: 0, max: 0.999 });
     const bits = values.bits === undefined ? undefined : numberOf(values, 'bits', { integer: true, min: 2, max: 8 });
-    const hidden = widthsOf(values, 'layers');
+    const queue = queueOf(values);
     const data = loadCvRows(values);
     const all = data.rows;
-    const seed = fitOptions.seed ?? 0;
-    const shuffle = !values['no-shuffle'];
-    const splitter = method === 'loo' ? leaveOneOut() : method === 'kfold' ? kFold(k, { shuffle, seed }) : stratifiedKFold(k, { shuffle, seed });
+    const plan: CvPlan = {
+      hidden: widthsOf(values, 'layers'),
+      outputs: all.labels ? all.classes! : all.targetCols!,
+      fit: fitOptions,
+      method,
+      folds: k,
+      shuffle: !values['no-shuffle'],
+      seed: fitOptions.seed ?? 0,
+      ...(sparsity !== undefined ? { sparsity } : {}),
+      ...(bits !== undefined ? { bits } : {}),
+      standardize: data.csv,
+    };
+    const splitter = planSplitter(plan);
     const folds = splitter.split(all.rows, all.labels).length;
-    const outputs = all.labels ? all.classes! : all.targetCols!;
-    const device = await ctx.device();
     const bar = out.progress(`cv ${splitter.name}`, folds, 'folds');
     let done = 0;
-    const result = await crossValidate((fold) => MLP.create(device, [all.cols, ...hidden, outputs], { seed: seed + fold }), all, {
-      splitter,
-      fit: fitOptions,
-      ...(data.csv ? { preprocess: standardizeInFold } : {}),
-      ...(sparsity !== undefined || bits !== undefined
-        ? {
-            compress: async (model) => {
-              if (sparsity !== undefined) await prune(model, { type: 'global', sparsity });
-              if (bits !== undefined) await quantizeWeights(model, { bits });
-              return model;
-            },
-          }
-        : {}),
-      onFold: (f) => {
-        bar.update(
-          ++done,
-          Object.fromEntries(
-            Object.entries(f.scores)
-              .slice(0, 1)
-              .map(([k2, v]) => [k2, v.toFixed(4)]),
-          ),
+    const onFold = (f: FoldResult) => {
+      bar.update(
+        ++done,
+        Object.fromEntries(
+          Object.entries(f.scores)
+            .slice(0, 1)
+            .map(([k2, v]) => [k2, v.toFixed(4)]),
+        ),
+      );
+      if (method !== 'loo' && !out.interactive)
+        out.log(
+          `fold ${f.fold + 1}: ${Object.entries(f.scores)
+            .map(([k2, v]) => `${k2} ${v.toFixed(4)}`)
+            .join(', ')} (${f.fitSeconds.toFixed(1)} s)`,
         );
-        if (method !== 'loo' && !out.interactive)
-          out.log(
-            `fold ${f.fold + 1}: ${Object.entries(f.scores)
-              .map(([k2, v]) => `${k2} ${v.toFixed(4)}`)
-              .join(', ')} (${f.fitSeconds.toFixed(1)} s)`,
-          );
-      },
-    });
+    };
+    const trials = Array.from({ length: folds }, (_, id) => ({ id }));
+    let results: FoldResult[];
+    if (queue) results = await queueCvRunner(queue, all, plan).run(trials, onFold);
+    else {
+      const context = cvContext(await ctx.device(), all, plan);
+      try {
+        results = await inProcessCvRunner(context).run(trials, onFold);
+      } finally {
+        context.shared?.dispose();
+      }
+    }
+    const result = summarizeFolds(splitter.name, results);
     bar.done();
     out.log(
       `${splitter.name} on ${data.name} (${all.rows} rows): ${Object.keys(result.mean)
