@@ -103,7 +103,9 @@ if (parts.includes('distill')) await import('../distill-quality.js');
 if (parts.includes('ablate')) await benchAblate();
 if (parts.includes('cli')) {
   // The CLI's default run, as `npx shrinkray --out DEVICE_REPORT` (its main runs on import).
-  process.argv = [process.argv[0]!, 'shrinkray', '--out', process.env.DEVICE_REPORT ?? 'shrinkray-report'];
+  // DEVICE_CLI_ARGS runs another command line instead (e.g. "auto --max-drop 0.003 --out /root/out/auto").
+  const args = process.env.DEVICE_CLI_ARGS?.split(' ').filter(Boolean) ?? ['--out', process.env.DEVICE_REPORT ?? 'shrinkray-report'];
+  process.argv = [process.argv[0]!, 'shrinkray', ...args];
   process.env.SHRINKRAY_NATIVE_LOGS = '1'; // one process: the import runs the command here
   await import('../../src/cli/main.js');
 }
