@@ -1,13 +1,13 @@
 /**
  * The search over per-layer settings, in stages as Deep Compression orders them (prune, then share
- * the survivors' values; for latency, remove units, then prune). Each stage starts from the best
- * candidate so far and its own sensitivity curves: first one tolerance for every layer of the
- * stage (each layer as harsh as its own curve allows within it), swept around the budget and
- * bisected, geometrically, between the last candidate within the budget and the first outside;
- * then greedy refinement: each of the stage's settings one step harsher (weights kept also two),
- * the best within the budget kept, until none is or the stage's time is spent. Early stages get
- * part of the accuracy budget and of the time, so later ones have room. Candidates are fine-tuned and measured by
- * the trial runner; decisions read validation accuracy only.
+ * the survivors' values; for latency, remove units, then prune; candidate.ts: STAGES). A stage
+ * starts from the best candidate so far and, when it sweeps, from its own sensitivity curves: one
+ * tolerance for every layer of the stage (each layer as harsh as its own curve allows within its
+ * share of it), swept around the budget and bisected, geometrically, between the last candidate
+ * within the budget and the first outside it; then greedy refinement: each of the stage's
+ * settings one step harsher (weights kept also two), the best within the budget kept, until none
+ * is or the stage's time is spent. Candidates are fine-tuned and measured by the trial runner;
+ * decisions read validation accuracy only.
  */
 import { type Candidate, candidateKey, type Dimension, harsher, identity, type Stage } from './candidate.js';
 import { type Sensitivity, settingWithin } from './sensitivity.js';

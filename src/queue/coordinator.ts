@@ -23,7 +23,7 @@ export interface QueueCounts {
 }
 
 export interface QueueRunnerOptions {
-  /** Called about once a second while trials are out, with the counts of this run's jobs. */
+  /** Called about once a second while trials are out, with the queue's job counts (every run's jobs on it). */
   onCounts?: (counts: QueueCounts) => void;
   /** Attempts per trial (default 3): a worker that dies mid-trial costs one. */
   attempts?: number;
@@ -78,7 +78,9 @@ async function runOnQueue<T extends { id: number }, R>(
         // BullMQ moves a job to 'failed' only when it will not run again (attempts spent, or stalled too often).
         else if (state === 'failed') fail(new Error(`trial ${pending.get(id)} failed: ${job.failedReason}`));
       };
+      let lastEvent = Date.now();
       const finish = (id: string, value: unknown) => {
+        lastEvent = Date.now();
         const trial = pending.get(id);
         if (trial === undefined || settled) return;
         pending.delete(id);
@@ -102,12 +104,13 @@ async function runOnQueue<T extends { id: number }, R>(
       events.on('completed', ({ jobId: id, returnvalue }) => finish(id, returnvalue));
       events.on('failed', ({ jobId: id }) => void check(id).catch(() => {}));
       const timer = setInterval(() => {
-        void Promise.all([...pending.keys()].map((id) => check(id)))
+        // Polled only when events have been quiet for a while (an outage may have swallowed some).
+        const quiet = Date.now() - lastEvent > 2000;
+        void Promise.all(quiet ? [...pending.keys()].map((id) => check(id)) : [])
           .then(async () => {
             if (!options.onCounts || settled) return;
-            const states = await Promise.all(trials.map((t) => queue.getJobState(jobId(t.id))));
-            const count = (s: string) => states.filter((x) => x === s).length;
-            options.onCounts({ waiting: count('waiting') + count('delayed') + count('prioritized'), active: count('active'), completed: count('completed'), failed: count('failed') });
+            const c = await queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed');
+            options.onCounts({ waiting: (c.waiting ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 });
           })
           .catch(() => {}); // Redis away for a moment: the next tick tries again
       }, 1000);

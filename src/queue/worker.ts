@@ -43,20 +43,37 @@ export async function startWorker(url: string, device: Device, options: WorkerOp
       })();
       c.catch(() => contexts.delete(job.context.hash));
       contexts.set(job.context.hash, c);
-      while (contexts.size > KEPT_CONTEXTS) {
-        const [oldest, loaded] = contexts.entries().next().value!;
-        contexts.delete(oldest);
-        void loaded.then((l) => l.dispose()).catch(() => {});
+      // Evict the oldest contexts no trial is using; one in use is disposed when its last trial ends.
+      for (const [hash, loaded] of contexts) {
+        if (contexts.size <= KEPT_CONTEXTS) break;
+        if (hash === job.context.hash) continue;
+        contexts.delete(hash);
+        if (!inUse.get(hash)) void loaded.then((l) => l.dispose()).catch(() => {});
       }
     }
     return c;
+  };
+  const inUse = new Map<string, number>();
+  const runOn = async (job: QueueJob) => {
+    const hash = job.context.hash;
+    inUse.set(hash, (inUse.get(hash) ?? 0) + 1);
+    const loading = contextOf(job);
+    try {
+      return await (await loading).run(job.trial);
+    } finally {
+      const left = inUse.get(hash)! - 1;
+      if (left > 0) inUse.set(hash, left);
+      else {
+        inUse.delete(hash);
+        if (contexts.get(hash) !== loading) void loading.then((l) => l.dispose()).catch(() => {}); // evicted while in use
+      }
+    }
   };
   const worker = new Worker<QueueJob>(
     QUEUE_NAME,
     async (job) => {
       const t0 = performance.now();
-      const context = await contextOf(job.data);
-      const result = await context.run(job.data.trial);
+      const result = await runOn(job.data);
       options.onJob?.(`${job.data.kind} trial ${job.data.trial.id} (job ${job.id}, attempt ${job.attemptsMade + 1}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
       return result;
     },

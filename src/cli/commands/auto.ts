@@ -9,7 +9,8 @@ import { trainWithProgress } from '../../study/progress.js';
 import { choiceOf, numberOf, stringOf, UsageError, widthsOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadData, loadDataFor } from '../data.js';
-import { openModel, outputOf, requireMlp, SAVE_OPTIONS, writeModel } from '../models.js';
+import { openModel, outputOf, requireMlp, SAVE_OPTIONS } from '../models.js';
+import { writeFileAtomic } from '../../io/files.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
 import { metadataOf } from '../../io/model-metadata.js';
 import { queueAutoRunner } from '../../queue/coordinator.js';
@@ -93,13 +94,7 @@ export const autoCommand: Command = {
       },
     });
     searchBar?.done(`${result.trials.length} trials${result.stopped === 'time' ? ', stopped by the time budget' : ''}`);
-    await writeModel(result.model, target, {
-      float16: !!values.float16,
-      data: data.name,
-      standardizer: data.standardizer,
-      classNames,
-      note: `shrinkray auto, max drop ${maxDrop}, objective ${objective}`,
-    });
+    writeFileAtomic(target, result.file); // the very bytes the search measured
     const report = autoReport(result, {
       tool: 'shrinkray',
       created: new Date().toISOString(),

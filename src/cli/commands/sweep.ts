@@ -36,9 +36,13 @@ export const sweepCommand: Command = {
     const onResult = () => bar.update(++finished);
     let results: SweepTrialResult[];
     if (queue) {
+      let lastCounts = '';
       const runner = queueSweepRunner(queue, all, spec, {
         standardize: data.csv,
-        onCounts: (c) => out.interactive || out.log(`queue: ${c.waiting} waiting, ${c.active} active, ${c.completed} done, ${c.failed} failed`),
+        onCounts: (c) => {
+          const line = `queue: ${c.waiting} waiting, ${c.active} active, ${c.completed} done, ${c.failed} failed`;
+          if (!out.interactive && line !== lastCounts) out.log((lastCounts = line));
+        },
       });
       results = await runner.run(trials, onResult);
     } else {
