@@ -7,36 +7,14 @@
 //           k = kh * kw * c to kp are 0 (kp rounds k up to whole vec4s for the blocked GEMM).
 //   col2im  dx [n, h, w, c] from dcols: each input element sums the columns that read it (a
 //           gather over the kernel positions, so no atomics and a deterministic sum).
-// One invocation per output element; the linear index folds in num_workgroups (65535 per side).
 
-struct Geometry {
-  n: u32,
-  h: u32,
-  w: u32,
-  c: u32,
-  kh: u32,
-  kw: u32,
-  sh: u32,
-  sw: u32,
-  ph: u32,
-  pw: u32,
-  oh: u32,
-  ow: u32,
-  kp: u32,  // columns of cols: kh * kw * c rounded up to a multiple of 4
-}
+//! include _window.wgsl
 
-@group(0) @binding(0) var<uniform> g: Geometry;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> cols4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> x4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> dcols: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-
-override WG: u32 = 256;
-
-fn linear(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
 
 // One column of one window: x at (ky, kx, ci) of row (ni, oy, ox), 0 in the padding and past k.
 fn window_value(row: u32, col: u32) -> f32 {
@@ -48,9 +26,8 @@ fn window_value(row: u32, col: u32) -> f32 {
   let ci = cc % g.c;
   let kx = (cc / g.c) % g.kw;
   let ky = cc / (g.c * g.kw);
-  // As i32: the padding makes positions before the image negative.
-  let iy = i32(oy * g.sh + ky) - i32(g.ph);
-  let ix = i32(ox * g.sw + kx) - i32(g.pw);
+  let iy = input_row(oy, ky);
+  let ix = input_col(ox, kx);
   let inside = iy >= 0 && iy < i32(g.h) && ix >= 0 && ix < i32(g.w) && col < k;
   // The index is clamped so the load stays in x even where its value is not used.
   let at = ((ni * g.h + u32(clamp(iy, 0, i32(g.h) - 1))) * g.w + u32(clamp(ix, 0, i32(g.w) - 1))) * g.c + ci;
@@ -84,8 +61,8 @@ fn im2col_c4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let ci = col % g.c;
   let kx = (col / g.c) % g.kw;
   let ky = col / (g.c * g.kw);
-  let iy = i32(oy * g.sh + ky) - i32(g.ph);
-  let ix = i32(ox * g.sw + kx) - i32(g.pw);
+  let iy = input_row(oy, ky);
+  let ix = input_col(ox, kx);
   let inside = iy >= 0 && iy < i32(g.h) && ix >= 0 && ix < i32(g.w);
   let at = ((ni * g.h + u32(clamp(iy, 0, i32(g.h) - 1))) * g.w + u32(clamp(ix, 0, i32(g.w) - 1))) * g.c + ci;
   cols4[i] = select(vec4f(0.0), x4[at / 4u], inside);
@@ -95,21 +72,16 @@ fn im2col_c4(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
 fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear(gid, nwg);
   if (i >= g.n * g.h * g.w * g.c) { return; }
-  let ci = i % g.c;
-  let ix = (i / g.c) % g.w;
-  let iy = (i / (g.c * g.w)) % g.h;
-  let ni = i / (g.c * g.w * g.h);
+  let p = nhwc(i, g.h, g.w);
+  let ci = p.w;
   var sum = 0.0;
   for (var ky = 0u; ky < g.kh; ky++) {
-    // oy * sh = iy + ph - ky, a whole output row inside the output.
-    let ty = i32(iy + g.ph) - i32(ky);
-    if (ty < 0 || u32(ty) % g.sh != 0u || u32(ty) / g.sh >= g.oh) { continue; }
-    let oy = u32(ty) / g.sh;
+    let oy = output_row(p.y, ky);
+    if (oy < 0) { continue; }
     for (var kx = 0u; kx < g.kw; kx++) {
-      let tx = i32(ix + g.pw) - i32(kx);
-      if (tx < 0 || u32(tx) % g.sw != 0u || u32(tx) / g.sw >= g.ow) { continue; }
-      let ox = u32(tx) / g.sw;
-      sum += dcols[((ni * g.oh + oy) * g.ow + ox) * g.kp + (ky * g.kw + kx) * g.c + ci];
+      let ox = output_col(p.z, kx);
+      if (ox < 0) { continue; }
+      sum += dcols[((p.x * g.oh + u32(oy)) * g.ow + u32(ox)) * g.kp + (ky * g.kw + kx) * g.c + ci];
     }
   }
   dx[i] = sum;

@@ -8,23 +8,8 @@
 //   avg_backward  dx: each input element sums dy / (kh * kw) of the windows that contain it.
 // Backward passes gather over the windows containing an element: deterministic, no atomics.
 
-struct Geometry {
-  n: u32,
-  h: u32,
-  w: u32,
-  c: u32,
-  kh: u32,
-  kw: u32,
-  sh: u32,
-  sw: u32,
-  ph: u32,
-  pw: u32,
-  oh: u32,
-  ow: u32,
-  kp: u32,  // unused here (conv.wgsl's column count), kept so both take the same Window
-}
+//! include _window.wgsl
 
-@group(0) @binding(0) var<uniform> g: Geometry;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> argmax: array<u32>;
@@ -32,34 +17,27 @@ struct Geometry {
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(3) var<storage, read> taken: array<u32>;
 
-override WG: u32 = 256;
-
 // By the bits: compilers may assume floats are never NaN and fold v != v away.
 fn is_nan(v: f32) -> bool {
   return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
-
-fn linear(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
 }
 
 @compute @workgroup_size(WG)
 fn max_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear(gid, nwg);
   if (i >= g.n * g.oh * g.ow * g.c) { return; }
-  let ci = i % g.c;
-  let ox = (i / g.c) % g.ow;
-  let oy = (i / (g.c * g.ow)) % g.oh;
-  let ni = i / (g.c * g.ow * g.oh);
+  let o = nhwc(i, g.oh, g.ow);
+  let ni = o.x;
+  let ci = o.w;
   // As PyTorch (-inf, then the window's elements in order: one greater than the best, or a NaN,
   // is taken): the first element, then the rest. Ties go to the first; the last NaN wins.
   var best = 0.0;
   var at = 0xffffffffu;
   for (var ky = 0u; ky < g.kh; ky++) {
-    let iy = i32(oy * g.sh + ky) - i32(g.ph);
+    let iy = input_row(o.y, ky);
     if (iy < 0 || iy >= i32(g.h)) { continue; }
     for (var kx = 0u; kx < g.kw; kx++) {
-      let ix = i32(ox * g.sw + kx) - i32(g.pw);
+      let ix = input_col(o.z, kx);
       if (ix < 0 || ix >= i32(g.w)) { continue; }
       let j = ((ni * g.h + u32(iy)) * g.w + u32(ix)) * g.c + ci;
       let v = x[j];
@@ -77,19 +55,18 @@ fn max_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 fn max_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear(gid, nwg);
   if (i >= g.n * g.h * g.w * g.c) { return; }
-  let ci = i % g.c;
-  let ix = (i / g.c) % g.w;
-  let iy = (i / (g.c * g.w)) % g.h;
-  let ni = i / (g.c * g.w * g.h);
+  let p = nhwc(i, g.h, g.w);
+  let ni = p.x;
+  let ci = p.w;
   var sum = 0.0;
   for (var ky = 0u; ky < g.kh; ky++) {
-    let ty = i32(iy + g.ph) - i32(ky);
-    if (ty < 0 || u32(ty) % g.sh != 0u || u32(ty) / g.sh >= g.oh) { continue; }
+    let oy = output_row(p.y, ky);
+    if (oy < 0) { continue; }
     for (var kx = 0u; kx < g.kw; kx++) {
-      let tx = i32(ix + g.pw) - i32(kx);
-      if (tx < 0 || u32(tx) % g.sw != 0u || u32(tx) / g.sw >= g.ow) { continue; }
-      let o = ((ni * g.oh + u32(ty) / g.sh) * g.ow + u32(tx) / g.sw) * g.c + ci;
-      if (taken[o] == i) { sum += dy[o]; }
+      let ox = output_col(p.z, kx);
+      if (ox < 0) { continue; }
+      let at = ((ni * g.oh + u32(oy)) * g.ow + u32(ox)) * g.c + ci;
+      if (taken[at] == i) { sum += dy[at]; }
     }
   }
   dx[i] = sum;
@@ -99,16 +76,15 @@ fn max_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
 fn avg_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear(gid, nwg);
   if (i >= g.n * g.oh * g.ow * g.c) { return; }
-  let ci = i % g.c;
-  let ox = (i / g.c) % g.ow;
-  let oy = (i / (g.c * g.ow)) % g.oh;
-  let ni = i / (g.c * g.ow * g.oh);
+  let o = nhwc(i, g.oh, g.ow);
+  let ni = o.x;
+  let ci = o.w;
   var sum = 0.0;
   for (var ky = 0u; ky < g.kh; ky++) {
-    let iy = i32(oy * g.sh + ky) - i32(g.ph);
+    let iy = input_row(o.y, ky);
     if (iy < 0 || iy >= i32(g.h)) { continue; }
     for (var kx = 0u; kx < g.kw; kx++) {
-      let ix = i32(ox * g.sw + kx) - i32(g.pw);
+      let ix = input_col(o.z, kx);
       if (ix < 0 || ix >= i32(g.w)) { continue; }
       sum += x[((ni * g.h + u32(iy)) * g.w + u32(ix)) * g.c + ci];
     }
@@ -120,18 +96,17 @@ fn avg_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
 fn avg_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear(gid, nwg);
   if (i >= g.n * g.h * g.w * g.c) { return; }
-  let ci = i % g.c;
-  let ix = (i / g.c) % g.w;
-  let iy = (i / (g.c * g.w)) % g.h;
-  let ni = i / (g.c * g.w * g.h);
+  let p = nhwc(i, g.h, g.w);
+  let ni = p.x;
+  let ci = p.w;
   var sum = 0.0;
   for (var ky = 0u; ky < g.kh; ky++) {
-    let ty = i32(iy + g.ph) - i32(ky);
-    if (ty < 0 || u32(ty) % g.sh != 0u || u32(ty) / g.sh >= g.oh) { continue; }
+    let oy = output_row(p.y, ky);
+    if (oy < 0) { continue; }
     for (var kx = 0u; kx < g.kw; kx++) {
-      let tx = i32(ix + g.pw) - i32(kx);
-      if (tx < 0 || u32(tx) % g.sw != 0u || u32(tx) / g.sw >= g.ow) { continue; }
-      sum += dy[((ni * g.oh + u32(ty) / g.sh) * g.ow + u32(tx) / g.sw) * g.c + ci];
+      let ox = output_col(p.z, kx);
+      if (ox < 0) { continue; }
+      sum += dy[((ni * g.oh + u32(oy)) * g.ow + u32(ox)) * g.c + ci];
     }
   }
   dx[i] = sum / f32(g.kh * g.kw);
