@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GpuDataset } from '../src/data/gpu-dataset.js';
@@ -15,6 +14,7 @@ import { queueSweepRunner } from '../src/queue/coordinator.js';
 import { Random } from '../src/random.js';
 import { expandSweep, inProcessSweepRunner, type SweepSpec, sweepFolds } from '../src/validate/sweep.js';
 import { benchDevice, fmt } from './common.js';
+import { freePort, startRedis } from '../test/local-redis.js';
 
 function problem(rows: number, cols: number, seed: number) {
   const r = new Random(seed);
@@ -28,14 +28,9 @@ export async function benchQueue(): Promise<void> {
   const data = problem(3000, 32, 1);
   const spec = (seed: number): SweepSpec => ({ grid: { layers: [[64], [128, 64]], learningRate: [0.02, 0.05], epochs: [8], batchSize: [64] }, folds: 6, seed });
   const dir = mkdtempSync(join(tmpdir(), 'shrinkray-queue-bench-'));
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''], { stdio: 'ignore' });
+  const redis = await startRedis(port, dir, { durable: false }); // as measured: nothing written to disk
   const workers: ChildProcess[] = [];
   const startWorker = () =>
     new Promise<void>((resolve) => {

@@ -191,6 +191,18 @@ export async function convChecks(device: Device): Promise<Check[]> {
   return checks;
 }
 
+/** Float64 A^T B [M, N] for A [K, M], B [K, N], and B's column sums [N]. */
+export function refAtB(a: Float32Array, b: Float32Array, M: number, N: number, K: number): { ref: Float64Array; refSums: Float64Array } {
+  const ref = new Float64Array(M * N);
+  const refSums = new Float64Array(N);
+  for (let k = 0; k < K; k++)
+    for (let n = 0; n < N; n++) {
+      refSums[n]! += b[k * N + n]!;
+      for (let m = 0; m < M; m++) ref[m * N + n]! += a[k * M + m]! * b[k * N + n]!;
+    }
+  return { ref, refSums };
+}
+
 /** Split-K A^T B (what gemm runs on GPUs for a convolution's weight gradient), with column sums, against float64. */
 export async function splitKChecks(device: Device): Promise<Check[]> {
   const checks: Check[] = [];
@@ -200,13 +212,7 @@ export async function splitKChecks(device: Device): Promise<Check[]> {
   ] as const) {
     const a = randomValues(K * M, M),
       b = randomValues(K * N, N);
-    const ref = new Float64Array(M * N);
-    const refSums = new Float64Array(N);
-    for (let k = 0; k < K; k++)
-      for (let n = 0; n < N; n++) {
-        refSums[n]! += b[k * N + n]!;
-        for (let m = 0; m < M; m++) ref[m * N + n]! += a[k * M + m]! * b[k * N + n]!;
-      }
+    const { ref, refSums } = refAtB(a, b, M, N, K);
     const ta = device.tensor(a, [K, M]),
       tb = device.tensor(b, [K, N]);
     const sums = device.tensor(new Float32Array(N).fill(NaN));

@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job, Queue } from 'bullmq';
@@ -22,6 +21,7 @@ import { queueAutoRunner, queueCvRunner, queueSweepRunner } from '../src/queue/c
 import { type CvPlan, cvContext, inProcessCvRunner } from '../src/validate/cv-plan.js';
 import { expandSweep, inProcessSweepRunner, type SweepSpec, type SweepTrialResult, sweepFolds } from '../src/validate/sweep.js';
 import { useDevice } from './helpers.js';
+import { freePort, startRedis } from './local-redis.js';
 import { toyData } from './toy-data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shrinkray-queue-'));
@@ -29,30 +29,6 @@ let port = 0;
 let url = '';
 let redis: ChildProcess | undefined;
 const workers: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** redis-server with an append-only file, so a restart keeps the queue; resolves once it accepts connections. */
-async function startRedis(): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start in 10 s')), 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('Ready to accept connections')) clearTimeout(timer), resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return child;
-}
 
 /** A CLI worker in one process (SHRINKRAY_NATIVE_LOGS=1: no notice filter, so its pid is the worker's). */
 function startWorker(): ChildProcess & { lines: string[] } {
@@ -81,7 +57,7 @@ const comparable = (r: SweepTrialResult[]) => r.map((t) => [t.id, t.configuratio
 beforeAll(async () => {
   port = await freePort();
   url = `redis://127.0.0.1:${port}`;
-  redis = await startRedis();
+  redis = await startRedis(port, dir);
 }, 20_000);
 
 afterAll(async () => {
@@ -145,7 +121,7 @@ describe('trials on BullMQ workers', () => {
       redis!.kill('SIGTERM'); // a clean shutdown writes the append-only file
     });
     await new Promise((r) => setTimeout(r, 1000));
-    redis = await startRedis();
+    redis = await startRedis(port, dir);
     const queued = await running;
     expect(comparable(queued)).toEqual(comparable(await local(s)));
   }, 180_000);

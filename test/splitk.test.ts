@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { gemmSplitK, useSplitK } from '../src/kernels/splitk.js';
 import { expectClose, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
+import { refAtB } from './kernel-checks.js';
 
 describe.each(testBackends())('split-K A^T B on %s', (backend) => {
   const ctx = useDevice(backend);
@@ -19,13 +20,7 @@ describe.each(testBackends())('split-K A^T B on %s', (backend) => {
     const { device } = ctx;
     const a = randomArray(K * M, M + K);
     const b = randomArray(K * N, N + 7);
-    const ref = new Float64Array(M * N);
-    const refSums = new Float64Array(N);
-    for (let k = 0; k < K; k++)
-      for (let n = 0; n < N; n++) {
-        refSums[n]! += b[k * N + n]!;
-        for (let m = 0; m < M; m++) ref[m * N + n]! += a[k * M + m]! * b[k * N + n]!;
-      }
+    const { ref, refSums } = refAtB(a, b, M, N, K);
     const ta = device.tensor(a, [K, M]);
     const tb = device.tensor(b, [K, N]);
     const sums = poisoned(device, [N]);

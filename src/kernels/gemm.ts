@@ -4,7 +4,7 @@ import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { TEXTURE_ROW, type Kernel } from '../gpu/kernel.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
-import { output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
+import { output, placeholder, requireDType, requireMatrices, requireRank, requireShape } from './launch.js';
 import { reduce } from './reduce.js';
 import { gemmSplitK, useSplitK } from './splitk.js';
 
@@ -86,10 +86,7 @@ export function autoVariant(M: number, N: number, K: number, transA: boolean, tr
 /** C = act(alpha * op(A) * op(B) + beta * C + bias). A, B, C are row-major 2D f32 tensors. */
 export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
   const { transA = false, transB = false, alpha = 1, beta = 0, bias, activation = 'identity', variant = 'auto' } = options;
-  requireRank('gemm', 'A', a, 2);
-  requireRank('gemm', 'B', b, 2);
-  requireDType('gemm', 'A', a, 'f32');
-  requireDType('gemm', 'B', b, 'f32');
+  requireMatrices('gemm', a, b);
   const [ar, ac] = a.shape as [number, number];
   const [br, bc] = b.shape as [number, number];
   const [M, K] = transA ? [ac, ar] : [ar, ac];

@@ -42,6 +42,14 @@ export function requireDType(op: string, name: string, t: Tensor, dtype: DType):
   if (t.dtype !== dtype) throw new ShapeError(`${op}: ${name} must be ${dtype}, got ${t.dtype}.`);
 }
 
+/** A and B of a matrix product: 2D f32 tensors. */
+export function requireMatrices(op: string, a: Tensor, b: Tensor): void {
+  requireRank(op, 'A', a, 2);
+  requireRank(op, 'B', b, 2);
+  requireDType(op, 'A', a, 'f32');
+  requireDType(op, 'B', b, 'f32');
+}
+
 const placeholders = new WeakMap<Device, Map<string, Tensor>>();
 
 /**

@@ -7,7 +7,7 @@
 import { ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
+import { output, placeholder, requireDType, requireMatrices, requireRank, requireShape } from './launch.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -22,10 +22,7 @@ export function useSplitK(gpu: boolean, M: number, N: number, K: number, transA:
 
 /** C [M, N] = A^T B for A [K, M] and B [K, N], with B's column sums [N] in `columnSums` when given. */
 export function gemmSplitK(a: F32, b: F32, options: { out?: F32; columnSums?: F32; splits?: number } = {}): F32 {
-  requireRank('gemmSplitK', 'A', a, 2);
-  requireRank('gemmSplitK', 'B', b, 2);
-  requireDType('gemmSplitK', 'A', a, 'f32');
-  requireDType('gemmSplitK', 'B', b, 'f32');
+  requireMatrices('gemmSplitK', a, b);
   const [K, M] = a.shape as [number, number];
   const [K2, N] = b.shape as [number, number];
   if (K !== K2) throw new ShapeError(`gemmSplitK: A^T is [${M}, ${K}] but B is [${K2}, ${N}]; inner sizes must match.`);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { autoCompress, holdOut } from '../../auto/auto-compress.js';
+import { type Dimension, STAGES, STEPS } from '../../auto/candidate.js';
 import { GpuDataset } from '../../data/gpu-dataset.js';
 import { MLP } from '../../nn/mlp.js';
 import { autoReport, type HandSetVariant, writeAutoReport } from '../../study/auto-report.js';
@@ -71,8 +72,12 @@ export const autoCommand: Command = {
       denseSeconds = (performance.now() - t0) / 1000;
     }
     const metadata = metadataOf({ data: data.name, standardizer: data.standardizer, classNames, note: `shrinkray auto, max drop ${maxDrop}, objective ${objective}` });
+    // The first stage's curves are measured before any trial (later stages' during the search).
+    const layersOf = (dim: Dimension) => (dim === 'units' ? dense.layers.length - 1 : dense.layers.length);
+    const firstPoints = STAGES[objective][0]!.dimensions.reduce((n, dim) => n + (STEPS[dim].length - 1) * layersOf(dim), 0);
     let sensitivityPoints = 0;
-    const bar = out.progress('sensitivity', dense.layers.length * 21, 'points');
+    let searchStarted = performance.now();
+    const bar = out.progress('sensitivity', firstPoints, 'points');
     let searchBar: ReturnType<typeof out.progress> | undefined;
     const result = await autoCompress(dense, gpu, {
       maxAccuracyDrop: maxDrop,
@@ -85,11 +90,15 @@ export const autoCommand: Command = {
       metadata,
       test: data.test,
       ...(queue ? { runner: queueAutoRunner(queue) } : {}),
-      onSensitivity: () => bar.update(++sensitivityPoints),
+      onSensitivity: () => {
+        if (searchBar) return;
+        bar.update(++sensitivityPoints);
+        searchStarted = performance.now();
+      },
       onTrial: (t, ok) => {
         if (!searchBar) bar.done(`${sensitivityPoints} points`), (searchBar = out.progress('search', Math.round(budgetMinutes * 60), 's'));
         const line = `trial ${t.id}: ${objective === 'size' ? `${t.bytes.toLocaleString('en-US')} B` : `${t.batchMs!.toFixed(2)} ms`}, validation ${(t.validationAccuracy * 100).toFixed(2)} %${ok ? '' : ' (over the budget)'}`;
-        if (out.interactive) searchBar.update(Math.min(Math.round(budgetMinutes * 60), Math.round(t.seconds)), { last: line });
+        if (out.interactive) searchBar.update(Math.min(Math.round(budgetMinutes * 60), Math.round((performance.now() - searchStarted) / 1000)), { last: line });
         else out.log(line);
       },
     });
