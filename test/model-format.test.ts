@@ -165,6 +165,12 @@ describe('model files, version 2', () => {
       // Nothing is lost or invented: the loaded model writes the very same file.
       expect(await modelToSafetensors(loaded, metadata, { float16: c.float16 })).toEqual(bytes);
       loaded.dispose();
+      // The same from a Node Buffer inside a larger one (as readFileSync may hand out): its
+      // slice() shares memory, so reading tensors must copy by offset.
+      const inPool = Buffer.concat([Buffer.alloc(13, 7), Buffer.from(bytes)]).subarray(13);
+      const fromBuffer = modelFromSafetensors(ctx.device, inPool);
+      expect(await modelToSafetensors(fromBuffer, metadata, { float16: c.float16 })).toEqual(bytes);
+      fromBuffer.dispose();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

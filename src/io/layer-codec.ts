@@ -367,7 +367,7 @@ export function decodeWeight(file: SafeFile, prefix: string, spec: DenseSpec, e:
     const t = file.tensors.get(`${prefix}${dense ? '' : '.values'}`);
     const shape = dense ? [spec.inputs, spec.units] : [e.kept];
     if (t?.dtype !== 'F16' || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) fail(`${prefix}: the f16 values must be an F16 tensor [${shape.join(', ')}].`);
-    const bytes = t!.bytes.slice();
+    const bytes = new Uint8Array(t!.bytes); // a copy, even of a Node Buffer
     floats = Float32Array.from(new Uint16Array(bytes.buffer, 0, bytes.length / 2), fromFloat16Bits);
   } else floats = tensorArray(file, dense ? prefix : `${prefix}.values`, 'F32', dense ? [spec.inputs, spec.units] : [e.kept]);
 

@@ -131,7 +131,7 @@ export function tensorArray<D extends ArrayDType>(file: SafeFile, name: string, 
   if (!t) fail(`tensor '${name}' is missing.`);
   if (t.dtype !== dtype) fail(`tensor '${name}' is ${t.dtype}, expected ${dtype}.`);
   if (shape && (shape.length !== t.shape.length || shape.some((d, i) => d !== t.shape[i]))) fail(`tensor '${name}' has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}].`);
-  const copy = t.bytes.slice();
+  const copy = new Uint8Array(t.bytes); // a copy: a Node Buffer's slice() would share its pool
   return new CTOR[dtype](copy.buffer, 0, copy.length / DTYPE_BYTES[dtype]) as ArrayOf[D];
 }
 
