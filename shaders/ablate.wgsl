@@ -4,6 +4,10 @@
 //                 rank-1 update of z = a W + b, so nothing before it is recomputed:
 //                 out[v n + r, j] = act(z[r, j] - a[r, unit_v] * w[unit_v, j]).
 //                 Straight into the output layer (act = identity) these are the variant's logits.
+//   channel_ablate  a convolution's outputs z [n, m] (m = positions x channels, channels last)
+//                 under each variant v without channel unit_of[v] (cols = channels, units = m):
+//                 out[v n + r, q] = 0 where q % channels == unit_of[v], else z[r, q]; the layers
+//                 after it then run on all variants at once.
 //   variant_loss  per variant, the summed softmax cross-entropy of its n rows of logits, minus
 //                 that of the unchanged model's logits `base` [n, C] row by row when diff = 1
 //                 (small differences summed directly keep f32 precise), added to sums[offset + v]
@@ -55,6 +59,17 @@ fn rank1_ablate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
   let r = row % p.n;
   let u = unit_of[row / p.n];
   out[i] = activate(z[r * p.cols + j] - a[r * p.units + u] * w[u * p.cols + j]);
+}
+
+@compute @workgroup_size(WG)
+fn channel_ablate(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.variants * p.n * p.units) { return; }
+  let q = i % p.units;
+  let row = i / p.units;   // v * n + r
+  let r = row % p.n;
+  let c = unit_of[row / p.n];
+  out[i] = select(z[r * p.units + q], 0.0, q % p.cols == c);
 }
 
 // Cross-entropy of one row, once per array: WGSL without unrestricted_pointer_parameters cannot

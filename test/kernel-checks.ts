@@ -11,6 +11,7 @@ import { Optimizer } from '../src/kernels/optim.js';
 import { Backprop } from '../src/nn/backprop.js';
 import { MLP } from '../src/nn/mlp.js';
 import { prune } from '../src/compress/prune.js';
+import { filterImportance } from '../src/compress/filter-importance.js';
 import { Random } from '../src/random.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { refSequential } from './reference-cnn.js';
@@ -187,6 +188,18 @@ export async function convChecks(device: Device): Promise<Check[]> {
     checks.push({ name: `conv network gradient, weights ${i}`, error: relError(await bp.weightGrads[i]!.read(), fd), tolerance: 1e-3 });
   }
   bp.dispose();
+  // Filter ablation: the loss with one channel of a convolution at zero, less the loss, for every
+  // filter of both convolutions (relu and tanh): in chunks of 2 rows, and with a budget of 80 floats
+  // (chunks of 1 row, the first convolution's 3 variants in passes of 2).
+  const data = { rows, cols: model.inputs, features: x, labels, classes: 4 };
+  const base = loss();
+  for (const options of [{ chunkRows: 2 }, { budget: 80 }]) {
+    const importance = await filterImportance(model, data, options);
+    for (const { stage, scores } of importance.stages) {
+      const ref = Float64Array.from(scores, (_, channel) => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows, { stage, channel }), rows, 4, labels) - base);
+      checks.push({ name: `conv filter ablation importance, stage ${stage}, ${JSON.stringify(options)}`, error: relError(scores, ref), tolerance: 1e-4 });
+    }
+  }
   model.dispose();
   return checks;
 }

@@ -9,10 +9,13 @@ const F: Record<Activation, (z: number) => number> = {
   sigmoid: (z) => 1 / (1 + Math.exp(-z)),
 };
 
-/** Logits [rows, outputs] of the stages with these weights ([k, units] and [units] per layer). */
-export function refSequential(stages: Stage[], params: { weight: Float64Array; bias: Float64Array }[], x: ArrayLike<number>, rows: number): Float64Array {
+/**
+ * Logits [rows, outputs] of the stages with these weights ([k, units] and [units] per layer);
+ * `zero` sets one channel of one stage's outputs to 0 (ablation's definition).
+ */
+export function refSequential(stages: Stage[], params: { weight: Float64Array; bias: Float64Array }[], x: ArrayLike<number>, rows: number, zero?: { stage: number; channel: number }): Float64Array {
   let h = Float64Array.from(x);
-  for (const s of stages) {
+  for (const [i, s] of stages.entries()) {
     const spec = s.spec;
     if (spec.type === 'flatten') continue; // NHWC rows are already flat in memory
     const out = new Float64Array(rows * s.output.reduce((a, b) => a * b, 1));
@@ -49,7 +52,7 @@ export function refSequential(stages: Stage[], params: { weight: Float64Array; b
               const mine = window.filter((e) => e.ci === o).map((e) => e.v);
               y = spec.type === 'maxPool2d' ? Math.max(...mine) : mine.reduce((a, b) => a + b, 0) / (g.kh * g.kw);
             }
-            out[((n * g.oh + oy) * g.ow + ox) * f + o] = y;
+            out[((n * g.oh + oy) * g.ow + ox) * f + o] = zero?.stage === i && zero.channel === o ? 0 : y;
           }
     h = out;
   }

@@ -64,7 +64,7 @@ export interface UnitImportance {
 }
 
 /** The rows to score: all, or a seeded sample. */
-function scoringRows(data: Dataset, samples: number | undefined, seed: number): Dataset {
+export function scoringRows(data: Dataset, samples: number | undefined, seed: number): Dataset {
   if (samples === undefined || samples >= data.rows) return data;
   if (!Number.isInteger(samples) || samples < 1) throw new InvalidArgumentError(`samples must be a positive integer, got ${samples}.`);
   const order = new Random(seed).shuffle(Uint32Array.from({ length: data.rows }, (_, i) => i));

@@ -1,16 +1,21 @@
 /**
- * Structural simplification: hidden units removed physically (smaller weight matrices, not
- * masks), so saved models and inference really shrink. simplify() iterates: score the units,
- * remove the k least important across all hidden layers, fine-tune, check the validation
- * accuracy; it stops at a target parameter count, before the accuracy falls below a floor, or
- * after a number of rounds, and returns the last model that met the floor.
+ * Structural simplification: hidden units of an MLP, or filters (output channels) of a
+ * convolutional network's convolutions, removed physically (smaller weight matrices, not masks),
+ * so saved models and inference really shrink. simplify() iterates: score the units or filters,
+ * remove the k least important across all layers, fine-tune, check the validation accuracy; it
+ * stops at a target parameter count, before the accuracy falls below a floor, or after a number
+ * of rounds, and returns the last model that met the floor.
  */
 import type { Dataset } from '../data/dataset.js';
 import { InvalidArgumentError } from '../errors.js';
 import { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
+import { Sequential, stageWindow } from '../nn/sequential.js';
 import { fit, type FitOptions } from '../nn/train.js';
 import { evaluate } from '../nn/evaluate.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
+import { filterImportance } from './filter-importance.js';
+import { removeFilters } from './filters.js';
 import { unitImportance, type ImportanceCriterion } from './importance.js';
 
 /** A new model without the given units of hidden layer `layer` (masks kept for the rest). */
@@ -68,6 +73,7 @@ export interface ModelFigures {
 
 export interface SimplifyRound {
   round: number;
+  /** layer: index into model.layers (a network's convolution by its weights); unit: the unit or filter. */
   removed: { layer: number; unit: number; importance: number }[];
   widths: number[];
   parameters: number;
@@ -83,7 +89,7 @@ export interface SimplifyOptions {
   minAccuracy?: number;
   /** At most this many rounds. */
   maxRounds?: number;
-  /** Default 'ablation'. */
+  /** Default 'ablation' ('taylor' is for MLPs only). */
   criterion?: ImportanceCriterion;
   /** Rows of the training data the importance is scored on (default 2000). */
   scoreSamples?: number;
@@ -93,39 +99,98 @@ export interface SimplifyOptions {
   onRound?: (round: SimplifyRound) => void | Promise<void>;
 }
 
-export interface SimplifyResult {
+export interface SimplifyResult<M extends Model = MLP> {
   /** A new model; the input model is left as it was. */
-  model: MLP;
+  model: M;
   before: ModelFigures;
   after: ModelFigures;
   rounds: SimplifyRound[];
   stoppedBy: 'target' | 'accuracy' | 'rounds' | 'units';
 }
 
-export async function figures(model: MLP, data: Dataset | GpuDataset): Promise<ModelFigures> {
+export async function figures(model: Model, data: Dataset | GpuDataset): Promise<ModelFigures> {
   const scores = await evaluate(model, data);
   const t0 = performance.now();
   await evaluate(model, data);
   return {
-    widths: model.widths,
+    widths: [model.inputs, ...model.layers.map((l) => l.units)],
     parameters: model.parameterCount(),
-    flops: model.layers.reduce((f, l) => f + 2 * l.inputs * l.units, 0),
+    flops: flopsOf(model),
     accuracy: scores.accuracy,
     loss: scores.loss,
     inferenceMs: performance.now() - t0,
   };
 }
 
-/** Parameters of an MLP with these layer widths (outputs of each layer) after `inputs`. */
-function parameters(inputs: number, widths: number[]): number {
-  return widths.reduce((n, w, i) => n + (i === 0 ? inputs : widths[i - 1]!) * w + w, 0);
+/** Multiply-adds x 2 per input row: a dense layer's weights once, a convolution's at each output position. */
+function flopsOf(model: Model): number {
+  if (model instanceof MLP) return model.layers.reduce((f, l) => f + 2 * l.inputs * l.units, 0);
+  return model.stages.reduce((f, s) => {
+    if (s.param === undefined) return f;
+    const l = model.layers[s.param]!;
+    const positions = s.spec.type === 'conv2d' ? (({ oh, ow }) => oh * ow)(stageWindow(s, 1)) : 1;
+    return f + 2 * positions * l.inputs * l.units;
+  }, 0);
 }
+
+/** What simplify removes from a kind of model: how it scores, removes and counts. */
+interface Removable<M extends Model> {
+  /** A score for each unit or filter that could go (layer: index into model.layers). */
+  score(model: M, data: Dataset, options: { criterion: ImportanceCriterion; samples: number; seed: number }): Promise<SimplifyRound['removed']>;
+  remove(model: M, removed: SimplifyRound['removed']): Promise<M>;
+  /** Parameters after the layers have `left` units each. */
+  parameters(model: M, left: number[]): number;
+}
+
+const MLP_UNITS: Removable<MLP> = {
+  async score(model, data, options) {
+    const importance = await unitImportance(model, data, options);
+    return importance.layers.flatMap(({ layer, scores }) => Array.from(scores, (importance, unit) => ({ layer, unit, importance })));
+  },
+  async remove(model, removed) {
+    // Layer by layer, from the last, so earlier layers' unit indices stay valid.
+    let next = model;
+    for (let l = model.layers.length - 2; l >= 0; l--) {
+      const units = removed.filter((r) => r.layer === l).map((r) => r.unit);
+      if (!units.length) continue;
+      const smaller = await removeUnits(next, l, units);
+      if (next !== model) next.dispose();
+      next = smaller;
+    }
+    return next;
+  },
+  parameters: (model, left) => left.reduce((n, w, i) => n + (i === 0 ? model.inputs : left[i - 1]!) * w + w, 0),
+};
+
+const NETWORK_FILTERS: Removable<Sequential> = {
+  async score(model, data, options) {
+    if (options.criterion === 'taylor') throw new InvalidArgumentError("The 'taylor' criterion scores dense units only; score a network's filters by ablation, l1, l2 or random.");
+    const importance = await filterImportance(model, data, { ...options, criterion: options.criterion });
+    return importance.stages.flatMap(({ stage, scores }) => Array.from(scores, (importance, unit) => ({ layer: model.stages[stage]!.param!, unit, importance })));
+  },
+  async remove(model, removed) {
+    // Filters come out one convolution at a time; stages and the other filters' indices stay.
+    let next = model;
+    for (const [stage, s] of model.stages.entries()) {
+      const filters = removed.filter((r) => r.layer === s.param && s.spec.type === 'conv2d').map((r) => r.unit);
+      if (!filters.length) continue;
+      const smaller = await removeFilters(next, stage, filters);
+      if (next !== model) next.dispose();
+      next = smaller;
+    }
+    return next;
+  },
+  parameters(model, left) {
+    const specs = model.stages.map((s) => (s.spec.type === 'conv2d' ? { ...s.spec, filters: left[s.param!]! } : s.spec));
+    return Sequential.specsOf(model.inputShape, specs).reduce((n, l) => n + l.inputs * l.units + l.units, 0);
+  },
+};
 
 /**
  * Train and validation data may be given already on the GPU (GpuDataset); otherwise each is
  * uploaded once here for all rounds.
  */
-export async function simplify(model: MLP, train: Dataset | GpuDataset, validation: Dataset | GpuDataset, options: SimplifyOptions): Promise<SimplifyResult> {
+export async function simplify<M extends Model>(model: M, train: Dataset | GpuDataset, validation: Dataset | GpuDataset, options: SimplifyOptions): Promise<SimplifyResult<M>> {
   const { unitsPerRound: k, targetParameters, minAccuracy, maxRounds } = options;
   if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError(`unitsPerRound must be a positive integer, got ${k}.`);
   if (targetParameters === undefined && minAccuracy === undefined && maxRounds === undefined)
@@ -134,18 +199,20 @@ export async function simplify(model: MLP, train: Dataset | GpuDataset, validati
     throw new InvalidArgumentError(`targetParameters must be below the model's ${model.parameterCount()} parameters (and above 0), got ${targetParameters}.`);
   if (minAccuracy !== undefined && !(minAccuracy >= 0 && minAccuracy <= 1)) throw new InvalidArgumentError(`minAccuracy must be in [0, 1], got ${minAccuracy}.`);
   if (maxRounds !== undefined && !(Number.isInteger(maxRounds) && maxRounds >= 1)) throw new InvalidArgumentError(`maxRounds must be a positive integer, got ${maxRounds}.`);
-  if (model.layers.length < 2) throw new InvalidArgumentError('The model has no hidden layer to simplify.');
+  if (model instanceof MLP && model.layers.length < 2) throw new InvalidArgumentError('The model has no hidden layer to simplify.');
+  if (model instanceof Sequential && !model.stages.some((s) => s.spec.type === 'conv2d')) throw new InvalidArgumentError('The network has no convolution: simplify removes its filters.');
   const trainGpu = train instanceof GpuDataset ? train : new GpuDataset(model.device, train);
   const validationGpu = validation instanceof GpuDataset ? validation : new GpuDataset(model.device, validation);
   try {
-    return await simplifyRounds(model, trainGpu, validationGpu, options);
+    const removable = (model instanceof MLP ? MLP_UNITS : NETWORK_FILTERS) as unknown as Removable<M>;
+    return await simplifyRounds(model, removable, trainGpu, validationGpu, options);
   } finally {
     if (trainGpu !== train) trainGpu.dispose();
     if (validationGpu !== validation) validationGpu.dispose();
   }
 }
 
-async function simplifyRounds(model: MLP, train: GpuDataset, validation: GpuDataset, options: SimplifyOptions): Promise<SimplifyResult> {
+async function simplifyRounds<M extends Model>(model: M, removable: Removable<M>, train: GpuDataset, validation: GpuDataset, options: SimplifyOptions): Promise<SimplifyResult<M>> {
   const { unitsPerRound: k, targetParameters, minAccuracy, maxRounds } = options;
   const before = await figures(model, validation);
   const done: SimplifyRound[] = [];
@@ -157,12 +224,12 @@ async function simplifyRounds(model: MLP, train: GpuDataset, validation: GpuData
       stoppedBy = 'target';
       break;
     }
-    const importance = await unitImportance(current, train.data, { criterion: options.criterion ?? 'ablation', samples: options.scoreSamples ?? 2000, seed: seed + round });
-    const ranked = importance.layers.flatMap(({ layer, scores }) => Array.from(scores, (importance, unit) => ({ layer, unit, importance }))).sort((a, b) => a.importance - b.importance);
+    const scored = await removable.score(current, train.data, { criterion: options.criterion ?? 'ablation', samples: options.scoreSamples ?? 2000, seed: seed + round });
+    const ranked = scored.sort((a, b) => a.importance - b.importance);
     const left = current.layers.map((l) => l.units);
     const removed: SimplifyRound['removed'] = [];
     for (const c of ranked) {
-      if (removed.length === k || (targetParameters !== undefined && parameters(current.inputs, left) <= targetParameters)) break;
+      if (removed.length === k || (targetParameters !== undefined && removable.parameters(current, left) <= targetParameters)) break;
       if (left[c.layer]! <= 1) continue; // never empty a layer
       left[c.layer]!--;
       removed.push(c);
@@ -171,15 +238,7 @@ async function simplifyRounds(model: MLP, train: GpuDataset, validation: GpuData
       stoppedBy = 'units';
       break;
     }
-    // Remove layer by layer, from the last, so earlier layers' unit indices stay valid.
-    let next = current;
-    for (let l = current.layers.length - 2; l >= 0; l--) {
-      const units = removed.filter((r) => r.layer === l).map((r) => r.unit);
-      if (!units.length) continue;
-      const smaller = await removeUnits(next, l, units);
-      if (next !== current) next.dispose();
-      next = smaller;
-    }
+    const next = await removable.remove(current, removed);
     if (options.fineTune.epochs > 0) await fit(next, train, { ...options.fineTune, seed: (options.fineTune.seed ?? seed) + round });
     const accuracy = (await evaluate(next, validation)).accuracy;
     if (minAccuracy !== undefined && accuracy < minAccuracy) {
@@ -189,12 +248,12 @@ async function simplifyRounds(model: MLP, train: GpuDataset, validation: GpuData
     }
     if (current !== model) current.dispose();
     current = next;
-    const r = { round, removed, widths: current.widths, parameters: current.parameterCount(), accuracy };
+    const r = { round, removed, widths: [current.inputs, ...current.layers.map((l) => l.units)], parameters: current.parameterCount(), accuracy };
     done.push(r);
     await options.onRound?.(r);
   }
   if (stoppedBy === 'rounds' && targetParameters !== undefined && current.parameterCount() <= targetParameters) stoppedBy = 'target';
   // The result is always a new model, even when nothing could be removed.
-  const result = current === model ? model.clone() : current;
+  const result = (current === model ? model.clone() : current) as M;
   return { model: result, before, after: await figures(result, validation), rounds: done, stoppedBy };
 }

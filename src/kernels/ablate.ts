@@ -1,4 +1,4 @@
-/** Host side of shaders/ablate.wgsl: batched unit ablation (rank-1 updates), per-variant losses, Taylor scores. */
+/** Host side of shaders/ablate.wgsl: batched unit ablation (rank-1 updates) and channel ablation, per-variant losses, Taylor scores. */
 import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from './gemm.js';
 import { dispatchLinear, output, placeholder, requireDType, requireRank, requireShape } from './launch.js';
@@ -23,6 +23,21 @@ export function rank1Ablate(z: F32, a: F32, w: F32, units: Tensor<'u32'>, activa
   const variants = units.size;
   const result = output(z.device, [variants * n, cols], 'f32', out, 'rank1Ablate');
   dispatchLinear(z.device, 'ablate', 'rank1_ablate', { p: { ...base, n, cols, units: unitsCount, variants, act: ACTIVATIONS[activation] }, z, a, w, unit_of: units, out: result }, variants * n * cols);
+  return result;
+}
+
+/**
+ * For each variant v (removing channel channels[v]) and each sample r: the convolution outputs
+ * h [n, ...positions, C] (channels last) with that channel at zero. Returns [V * n, ...], variant-major.
+ */
+export function channelAblate(h: F32, channels: Tensor<'u32'>, out?: F32): F32 {
+  if (h.shape.length < 2) throw new RangeError(`channelAblate: h must be [n, ..., channels], got [${h.shape.join(', ')}]`);
+  requireDType('channelAblate', 'channels', channels, 'u32');
+  const [n, ...rest] = h.shape as [number, ...number[]];
+  const m = rest.reduce((a, b) => a * b, 1);
+  const variants = channels.size;
+  const result = output(h.device, [variants * n, ...rest], 'f32', out, 'channelAblate');
+  dispatchLinear(h.device, 'ablate', 'channel_ablate', { p: { ...base, n, cols: rest[rest.length - 1]!, units: m, variants }, z: h, unit_of: channels, out: result }, variants * n * m);
   return result;
 }
 

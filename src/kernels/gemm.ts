@@ -4,7 +4,7 @@ import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { TEXTURE_ROW, type Kernel } from '../gpu/kernel.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
-import { output, placeholder, requireDType, requireMatrices, requireRank, requireShape } from './launch.js';
+import { output, placeholder, requireMatrices, requireShape } from './launch.js';
 import { reduce } from './reduce.js';
 import { gemmSplitK, useSplitK } from './splitk.js';
 

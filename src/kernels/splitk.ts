@@ -7,7 +7,7 @@
 import { ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { output, placeholder, requireDType, requireMatrices, requireRank, requireShape } from './launch.js';
+import { output, placeholder, requireMatrices, requireShape } from './launch.js';
 
 type F32 = Tensor<'f32'>;
 

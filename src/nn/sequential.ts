@@ -166,10 +166,17 @@ export class Sequential {
   /** Forward pass on x [B, inputs]: the logits [B, outputs]. */
   forward(x: F32): F32 {
     if (x.shape.length !== 2 || x.shape[1] !== this.inputs) throw new ShapeError(`The model's input must be [batch, ${this.inputs}], got [${x.shape.join(', ')}].`);
-    const n = x.shape[0]!;
-    let h: F32 = x.reshape([n, ...this.inputShape]);
+    return this.runStages(x.reshape([x.shape[0]!, ...this.inputShape]), 0);
+  }
+
+  /**
+   * Stages from..to-1 on h [B, ...stages[from].input]: their output [B, ...stages[to - 1].output]
+   * (from 0 to the end, the logits). h itself is left to the caller.
+   */
+  runStages(h: F32, from: number, to = this.stages.length): F32 {
+    const n = h.shape[0]!;
     let owner: F32 | undefined; // the tensor h views, to dispose when the next stage is done
-    for (const s of this.stages) {
+    for (const s of this.stages.slice(from, to)) {
       let next: F32;
       const spec = s.spec;
       if (spec.type === 'conv2d') {
@@ -193,7 +200,7 @@ export class Sequential {
       owner = next;
       h = next;
     }
-    return h; // the last dense layer's [n, outputs]
+    return h;
   }
 
   /** Training buffers for batches of `batch` rows (fit uses them). */

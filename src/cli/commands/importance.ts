@@ -1,9 +1,11 @@
 /** shrinkray importance: ablation (or cheaper) importance of every hidden unit and layer of a model. */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { FILTER_CRITERIA, filterImportance } from '../../compress/filter-importance.js';
 import { IMPORTANCE_CRITERIA, layerImportance, unitImportance } from '../../compress/importance.js';
+import { layerName, Sequential } from '../../nn/sequential.js';
 import { writeFileAtomic } from '../../io/files.js';
-import { choiceOf, numberOf, requiredString, stringOf } from '../args.js';
+import { choiceOf, numberOf, requiredString, stringOf, UsageError } from '../args.js';
 import { importanceHistogramSpec, renderSvg } from '../../study/charts.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
@@ -11,9 +13,10 @@ import { openModel, requireMlp } from '../models.js';
 
 export const importance: Command = {
   name: 'importance',
-  summary: 'importance of every hidden unit (ablation: loss increase without it; or l1, l2, taylor, random) and layer',
+  summary: 'importance of every hidden unit or convolution filter (ablation: loss increase without it; or l1, l2, taylor, random) and layer',
   usage: 'shrinkray importance --model FILE [--criterion ablation] [--samples N] [--out DIR]',
-  description: 'Scored on the test rows of --data (or --samples of them, seeded). Ablation runs batched on the GPU.\nWrites importance.json and importance.svg (a histogram) to --out.',
+  description:
+    'Scored on the test rows of --data (or --samples of them, seeded). Ablation runs batched on the GPU.\nAn MLP: every hidden unit, and each hidden layer removed. A convolutional network: every filter of\nevery convolution (its output channel at zero; taylor is for dense units only).\nWrites importance.json and importance.svg (a histogram) to --out.',
   options: {
     ...DATA_OPTIONS,
     model: { type: 'string', arg: 'FILE', help: 'the model' },
@@ -31,25 +34,44 @@ export const importance: Command = {
     const seed = numberOf(values, 'seed', { integer: true, min: 0 });
     const device = await ctx.device();
     const opened = openModel(device, file, out);
-    const model = requireMlp(opened.model, file, 'importance');
     const { test } = loadDataFor(values, opened.standardizer, opened.classNames);
-    const t0 = performance.now();
-    const units = await unitImportance(model, test, { criterion, seed, ...(samples !== undefined ? { samples } : {}) });
-    const seconds = (performance.now() - t0) / 1000;
-    const layers = await layerImportance(model, test, { seed, ...(samples !== undefined ? { samples } : {}) });
-    out.log(
-      `${criterion} importance of ${units.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${units.samples || test.rows} rows in ${seconds.toFixed(2)} s${Number.isNaN(units.baselineLoss) ? '' : ` (loss ${units.baselineLoss.toFixed(4)})`}`,
-    );
-    for (const { layer, scores } of units.layers) {
+    const sampling = { seed, ...(samples !== undefined ? { samples } : {}) };
+    const printRanked = (name: string, scores: Float64Array, what: string) => {
       const order = Array.from(scores.keys()).sort((a, b) => scores[a]! - scores[b]!);
       const fmt = (u: number) => `${u}:${scores[u]!.toExponential(2)}`;
-      out.log(`  layer ${layer + 1} (${scores.length} units): least ${order.slice(0, top).map(fmt).join(' ')} | most ${order.slice(-top).reverse().map(fmt).join(' ')}`);
+      out.log(`  ${name} (${scores.length} ${what}): least ${order.slice(0, top).map(fmt).join(' ')} | most ${order.slice(-top).reverse().map(fmt).join(' ')}`);
+    };
+    const t0 = performance.now();
+    let result: Record<string, unknown>;
+    let rows: { layer: string; unit: number; importance: number }[];
+    const network = opened.model instanceof Sequential ? opened.model : undefined;
+    if (network) {
+      // A network: every filter of every convolution (its output channel at zero).
+      if (criterion === 'taylor') throw new UsageError(`--criterion taylor scores dense units only; ${file} holds a convolutional network: use ${FILTER_CRITERIA.join(', ')}`);
+      const filters = await filterImportance(network, test, { criterion, ...sampling });
+      const seconds = (performance.now() - t0) / 1000;
+      const name = (stage: number) => `stage ${stage + 1} (${layerName(network.stages[stage]!.spec)})`;
+      out.log(
+        `${criterion} importance of ${filters.stages.reduce((n, s) => n + s.scores.length, 0)} filters on ${filters.samples || test.rows} rows in ${seconds.toFixed(2)} s${Number.isNaN(filters.baselineLoss) ? '' : ` (loss ${filters.baselineLoss.toFixed(4)})`}`,
+      );
+      for (const { stage, scores } of filters.stages) printRanked(name(stage), scores, 'filters');
+      rows = filters.stages.flatMap(({ stage, scores }) => Array.from(scores, (importance, unit) => ({ layer: name(stage), unit, importance })));
+      result = { model: file, criterion, samples: filters.samples, baselineLoss: filters.baselineLoss, seconds, filters: rows };
+    } else {
+      const model = requireMlp(opened.model, file, 'importance');
+      const units = await unitImportance(model, test, { criterion, ...sampling });
+      const seconds = (performance.now() - t0) / 1000;
+      const layers = await layerImportance(model, test, sampling);
+      out.log(
+        `${criterion} importance of ${units.layers.reduce((n, l) => n + l.scores.length, 0)} hidden units on ${units.samples || test.rows} rows in ${seconds.toFixed(2)} s${Number.isNaN(units.baselineLoss) ? '' : ` (loss ${units.baselineLoss.toFixed(4)})`}`,
+      );
+      for (const { layer, scores } of units.layers) printRanked(`layer ${layer + 1}`, scores, 'units');
+      for (const l of layers) out.log(`  removing hidden layer ${l.layer + 1} (${l.method}): loss +${l.importance.toFixed(4)}, ${l.parametersAfter.toLocaleString('en-US')} parameters left`);
+      rows = units.layers.flatMap(({ layer, scores }) => Array.from(scores, (importance, unit) => ({ layer: `layer ${layer + 1}`, unit, importance })));
+      result = { model: file, criterion, samples: units.samples, baselineLoss: units.baselineLoss, seconds, units: rows, layers };
     }
-    for (const l of layers) out.log(`  removing hidden layer ${l.layer + 1} (${l.method}): loss +${l.importance.toFixed(4)}, ${l.parametersAfter.toLocaleString('en-US')} parameters left`);
     const dir = stringOf(values, 'out')!;
     mkdirSync(dir, { recursive: true });
-    const rows = units.layers.flatMap(({ layer, scores }) => Array.from(scores, (importance, unit) => ({ layer: `layer ${layer + 1}`, unit, importance })));
-    const result = { model: file, criterion, samples: units.samples, baselineLoss: units.baselineLoss, seconds, units: rows, layers };
     writeFileAtomic(join(dir, 'importance.json'), new TextEncoder().encode(JSON.stringify(result, null, 2)));
     writeFileAtomic(join(dir, 'importance.svg'), new TextEncoder().encode(await renderSvg(importanceHistogramSpec(rows))));
     out.log(`wrote ${join(dir, 'importance.json')} and importance.svg`);

@@ -1,4 +1,4 @@
-/** shrinkray simplify: remove the least important hidden units physically, fine-tuning between rounds. */
+/** shrinkray simplify: remove the least important hidden units (or a network's filters) physically, fine-tuning between rounds. */
 import { IMPORTANCE_CRITERIA } from '../../compress/importance.js';
 import { simplify } from '../../compress/simplify.js';
 import { subset } from '../../data/dataset.js';
@@ -6,21 +6,22 @@ import { evaluate } from '../../nn/evaluate.js';
 import { choiceOf, numberOf, requiredString, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
-import { openModel, outputOf, requireMlp, SAVE_OPTIONS, writeModel } from '../models.js';
+import { Sequential } from '../../nn/sequential.js';
+import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
 
 export const simplifyCommand: Command = {
   name: 'simplify',
-  summary: 'remove the least important units physically (smaller matrices), k per round, with fine-tuning',
+  summary: 'remove the least important units or filters physically (smaller matrices), k per round, with fine-tuning',
   usage: 'shrinkray simplify --model FILE [--units-per-round 20] [--target-parameters N] [--min-accuracy A] --model-out FILE',
   description:
-    'Each round scores the units (--criterion, on --score-samples training rows), removes the --units-per-round\nleast important across all hidden layers, fine-tunes (--epochs per round) and checks the accuracy on a\nvalidation split (--validation, the last rows of the training data). It stops at --target-parameters,\nbefore the accuracy falls below --min-accuracy, or after --rounds, keeping the last model above the floor.',
+    'Each round scores the units (a network: the filters of its convolutions; --criterion, on --score-samples\ntraining rows), removes the --units-per-round least important across all layers (with what reads them), fine-tunes (--epochs per round) and checks the accuracy on a\nvalidation split (--validation, the last rows of the training data). It stops at --target-parameters,\nbefore the accuracy falls below --min-accuracy, or after --rounds, keeping the last model above the floor.',
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
     ...trainOptions({ epochs: '1 per round', lr: 0.01 }),
     model: { type: 'string', arg: 'FILE', help: 'the model' },
-    'units-per-round': { type: 'string', arg: 'K', default: '20', help: 'units removed per round' },
+    'units-per-round': { type: 'string', arg: 'K', default: '20', help: 'units (or filters) removed per round' },
     'target-parameters': { type: 'string', arg: 'N', help: 'stop at this many parameters (or fewer)' },
     'min-accuracy': { type: 'string', arg: 'A', help: 'validation accuracy floor, 0 to 1' },
     rounds: { type: 'string', arg: 'N', help: 'at most this many rounds' },
@@ -55,7 +56,9 @@ export const simplifyCommand: Command = {
     );
     const bar = out.progress('simplifying', target ? Math.max(1, opened.model.parameterCount() - target) : (rounds ?? 1), target ? 'parameters' : 'rounds');
     const start = opened.model.parameterCount();
-    const result = await simplify(requireMlp(opened.model, file, 'simplify'), train, validation, {
+    if (opened.model instanceof Sequential && criterion === 'taylor')
+      throw new UsageError(`--criterion taylor scores dense units only; ${file} holds a convolutional network: use ablation, l1, l2 or random`);
+    const result = await simplify(opened.model, train, validation, {
       unitsPerRound: k,
       criterion,
       scoreSamples: numberOf(values, 'score-samples', { integer: true, min: 1 }),
@@ -77,8 +80,16 @@ export const simplifyCommand: Command = {
       `${name.padEnd(7)} ${f.widths.join('-').padEnd(18)} ${f.parameters.toLocaleString('en-US').padStart(9)} parameters ${f.flops.toLocaleString('en-US').padStart(10)} FLOPs/row  validation ${(f.accuracy * 100).toFixed(2)} %  test ${(testAcc * 100).toFixed(2)} %  inference ${f.inferenceMs.toFixed(0)} ms`;
     out.log(row('before', result.before, testBefore));
     out.log(row('after', result.after, testAfter));
+    if (result.model instanceof Sequential) out.log(`architecture: ${(opened.model as Sequential).describe()} -> ${result.model.describe()}`);
     out.log(`saved ${target2}`);
-    out.result({ model: target2, before: { ...result.before, testAccuracy: testBefore }, after: { ...result.after, testAccuracy: testAfter }, rounds: result.rounds, stoppedBy: result.stoppedBy });
+    out.result({
+      model: target2,
+      architecture: result.model instanceof Sequential ? result.model.describe() : result.model.widths,
+      before: { ...result.before, testAccuracy: testBefore },
+      after: { ...result.after, testAccuracy: testAfter },
+      rounds: result.rounds,
+      stoppedBy: result.stoppedBy,
+    });
     result.model.dispose();
     opened.model.dispose();
   },
