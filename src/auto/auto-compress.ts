@@ -11,8 +11,9 @@ import { subset } from '../data/dataset.js';
 import { GpuDataset, hostData } from '../data/gpu-dataset.js';
 import { InvalidArgumentError } from '../errors.js';
 import { unitImportance } from '../compress/importance.js';
-import { modelFromSafetensors, modelToSafetensors } from '../io/model-file.js';
-import type { MLP } from '../nn/mlp.js';
+import { modelToSafetensors, readModel } from '../io/model-file.js';
+import { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import type { FitOptions } from '../nn/train.js';
 import { compareModels, type Comparison } from '../validate/compare.js';
 import { trainTestSplit } from '../validate/split.js';
@@ -34,7 +35,7 @@ export interface AutoCompressOptions {
    * validation accuracy is a training accuracy.
    */
   validation?: number | Dataset;
-  /** Fine-tuning settings (batch size, optimizer, learning rate, seed); pruning fine-tunes at a third of the rate. */
+  /** Fine-tuning settings (batch size, optimizer, learning rate, seed); pruning fine-tunes from this rate on a cosine decay. */
   fineTune: FitOptions;
   /** Fine-tuning epochs of each candidate while pruning (default 4) and of its shared values (default 1). */
   pruneEpochs?: number;
@@ -55,7 +56,7 @@ export interface AutoCompressOptions {
 
 export interface AutoCompressResult {
   /** The chosen model (the dense model's copy when no candidate met the budget); the caller disposes it. */
-  model: MLP;
+  model: Model;
   /** Its file, exactly as written by saveModel with the options' metadata. */
   file: Uint8Array;
   chosen: { candidate: Candidate; description: string; validationAccuracy: number; bytes: number; batchMs?: number; widths: number[]; trial?: number };
@@ -73,7 +74,7 @@ export interface AutoCompressResult {
   test?: { comparison: Comparison; denseAccuracy: number; chosenAccuracy: number; withinBudget: boolean };
 }
 
-export async function autoCompress(model: MLP, train: Dataset | GpuDataset, options: AutoCompressOptions): Promise<AutoCompressResult> {
+export async function autoCompress(model: Model, train: Dataset | GpuDataset, options: AutoCompressOptions): Promise<AutoCompressResult> {
   const started = performance.now();
   const { maxAccuracyDrop: maxDrop } = options;
   if (!(Number.isFinite(maxDrop) && maxDrop >= 0 && maxDrop < 1)) throw new InvalidArgumentError(`maxAccuracyDrop must be a fraction in [0, 1), got ${maxDrop}.`);
@@ -97,11 +98,16 @@ export async function autoCompress(model: MLP, train: Dataset | GpuDataset, opti
     fitRows = Uint32Array.from({ length: host.rows }, (_, i) => i);
     validationRows = Uint32Array.from({ length: v.rows }, (_, i) => host.rows + i);
   }
-  const data = train instanceof GpuDataset && all === host ? train : new GpuDataset(model.device, all);
   const dimensions: readonly Dimension[] = STAGES[objective].flatMap((s) => s.dimensions);
+  if (dimensions.includes('units') && !(model instanceof MLP))
+    throw new InvalidArgumentError("objective 'latency' removes hidden units, which MLPs have: for a convolutional network use objective 'size'.");
+  const data = train instanceof GpuDataset && all === host ? train : new GpuDataset(model.device, all);
   const speedRows = objective === 'latency' ? subset(all, validationRows) : undefined;
   try {
-    const unitScores = dimensions.includes('units') ? (await unitImportance(model, subset(all, fitRows), { samples: Math.min(5000, fitRows.length), seed })).layers.map((l) => l.scores) : undefined;
+    const unitScores =
+      dimensions.includes('units') && model instanceof MLP
+        ? (await unitImportance(model, subset(all, fitRows), { samples: Math.min(5000, fitRows.length), seed })).layers.map((l) => l.scores)
+        : undefined;
     const context: TrialContext = {
       base: model,
       data,
@@ -123,7 +129,7 @@ export async function autoCompress(model: MLP, train: Dataset | GpuDataset, opti
     const measure = async (dims: readonly Dimension[], from: TrialResult | undefined) => {
       const t0 = performance.now();
       // A later stage measures on the best model so far: how its survivors bear fewer bits.
-      const m = from ? modelFromSafetensors(model.device, from.file) : model;
+      const m = from ? readModel(model.device, from.file) : model;
       try {
         return await sensitivity(m, data, validationRows, { dimensions: dims, ...(unitScores ? { unitScores } : {}), onPoint: options.onSensitivity });
       } finally {
@@ -131,7 +137,7 @@ export async function autoCompress(model: MLP, train: Dataset | GpuDataset, opti
         sensitivitySeconds += (performance.now() - t0) / 1000;
       }
     };
-    const runner = (options.runner ?? inProcessRunner)({ ...context, pruned: new Map() });
+    const runner = (options.runner ?? inProcessRunner)(context);
     const searchStarted = performance.now();
     const found = await search(runner, {
       reference,
@@ -150,7 +156,7 @@ export async function autoCompress(model: MLP, train: Dataset | GpuDataset, opti
     const denseMs = speedRows ? await batchMs(model, speedRows) : undefined;
     const chosenTrial = found.chosen;
     const file = chosenTrial ? chosenTrial.file : denseFile;
-    const chosenModel = modelFromSafetensors(model.device, file);
+    const chosenModel = readModel(model.device, file);
     const chosen = chosenTrial
       ? {
           candidate: chosenTrial.candidate,
@@ -167,7 +173,7 @@ export async function autoCompress(model: MLP, train: Dataset | GpuDataset, opti
           validationAccuracy: reference,
           bytes: denseFile.length,
           ...(denseMs === undefined ? {} : { batchMs: denseMs }),
-          widths: model.widths,
+          widths: [model.inputs, ...model.layers.map((l) => l.units)],
         };
     let test: AutoCompressResult['test'];
     if (options.test) {
@@ -206,7 +212,7 @@ export function holdOut(data: Dataset, fraction: number, seed: number): { fitRow
   return { fitRows: split.train, validationRows: split.test };
 }
 
-async function batchMs(model: MLP, rows: Dataset): Promise<number> {
+async function batchMs(model: Model, rows: Dataset): Promise<number> {
   const speed = await inferenceSpeed(model, rows, { batch: 1024, rounds: 3 });
   return (speed.batch / speed.rowsPerSecond) * 1000;
 }

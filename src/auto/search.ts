@@ -6,12 +6,13 @@
  * share of it), swept around the budget and bisected, geometrically, between the last candidate
  * within the budget and the first outside it; then greedy refinement: each of the stage's
  * settings one step harsher (weights kept also two), the best within the budget kept, until none
- * is or the stage's time is spent. Candidates are fine-tuned and measured by the trial runner;
- * decisions read validation accuracy only.
+ * is or the stage's time is spent. Candidates are fine-tuned and measured by the trial runner,
+ * each going on from the best trial so far where it only prunes and shares further (iterative
+ * pruning: the parent's fine-tuning carries over). Decisions read validation accuracy only.
  */
 import { type Candidate, candidateKey, type Dimension, harsher, identity, type Stage } from './candidate.js';
 import { type Sensitivity, settingWithin } from './sensitivity.js';
-import type { TrialResult, TrialRunner } from './trial.js';
+import { continues, type TrialResult, type TrialRunner } from './trial.js';
 
 export interface SearchOptions {
   /** The dense model's validation accuracy: every candidate is held to it. */
@@ -74,11 +75,18 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
     const deadline = options.started + options.budgetMs * stage.time;
     const feasible = (r: TrialResult) => reference - r.validationAccuracy <= maxDrop + 1e-12;
     let best = chosen; // the stage's best within its own (smaller) budget
-    /** Runs the candidates not seen yet as one batch; undefined once the stage's time is spent. */
-    const run = async (candidates: Candidate[]): Promise<TrialResult[] | undefined> => {
+    /**
+     * Runs the candidates not seen yet as one batch, each going on from `parent` where it can (the
+     * parent's pruning and fine-tuning carry over); undefined once the stage's time is spent.
+     */
+    const run = async (candidates: Candidate[], parent: TrialResult | undefined): Promise<TrialResult[] | undefined> => {
       if (performance.now() > deadline) return void (stopped = 'time');
       const fresh = [...new Map(candidates.map((c) => [candidateKey(c), c])).entries()].filter(([k]) => !seen.has(k));
-      const results = await runner.run(fresh.map(([, candidate], i) => ({ id: trials.length + i, candidate })));
+      const from = (c: Candidate) => (parent && continues(parent.candidate, c) ? { from: { candidate: parent.candidate, file: parent.file } } : {});
+      const results = await runner.run(
+        fresh.map(([, candidate], i) => ({ id: trials.length + i, candidate, ...from(candidate) })),
+        { until: deadline },
+      );
       for (const r of results) {
         seen.set(candidateKey(r.candidate), r);
         trials.push(r);
@@ -87,6 +95,7 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
         if (feasible(r) && (!best || cost(r) < cost(best))) best = r;
         options.onTrial?.(r, withinAll);
       }
+      if (results.length < fresh.length) return void (stopped = 'time'); // the runner stopped at the deadline
       return candidates.map((c) => seen.get(candidateKey(c))!);
     };
     /** One tolerance for every layer: a first sweep around the budget, then bisection; false once the time is spent. */
@@ -96,7 +105,7 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
       const at = (t: number) => candidateAt(s, t, start, options.layerWeights);
       // Fine-tuning wins back much of what a layer loses alone, so the sweep reaches far past the budget.
       const sweep = [maxDrop / 4, maxDrop, 4 * maxDrop, 16 * maxDrop, 64 * maxDrop];
-      const first = await run(sweep.map(at));
+      const first = await run(sweep.map(at), best);
       if (!first) return false;
       let lo = 0;
       let hi = Infinity;
@@ -106,7 +115,7 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
       });
       for (let step = 0; step < 2 && lo > 0 && hi < Infinity && hi / lo > 1.5; step++) {
         const t = Math.sqrt(lo * hi);
-        const r = await run([at(t)]);
+        const r = await run([at(t)], best);
         if (!r) return false;
         if (feasible(r[0]!)) lo = t;
         else hi = t;
@@ -128,7 +137,7 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
           return [one, two].filter((c): c is Candidate => !!c);
         }),
       );
-      if (!neighbours.length || !(await run(neighbours)) || best === from) break;
+      if (!neighbours.length || !(await run(neighbours, from)) || best === from) break;
     }
   }
   return { trials, chosen, sensitivities, stopped };

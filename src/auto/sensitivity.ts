@@ -9,7 +9,8 @@ import { prune } from '../compress/prune.js';
 import { quantizeWeights } from '../compress/quantize.js';
 import { removeUnits } from '../compress/simplify.js';
 import { evaluate } from '../nn/evaluate.js';
-import type { MLP } from '../nn/mlp.js';
+import { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { type Dimension, STEPS, unitsToRemove } from './candidate.js';
 
 export interface SensitivityPoint {
@@ -33,12 +34,12 @@ export interface Sensitivity {
 }
 
 export async function sensitivity(
-  model: MLP,
+  model: Model,
   data: GpuDataset,
   validationRows: Uint32Array,
   options: { dimensions: readonly Dimension[]; unitScores?: Float64Array[]; onPoint?: () => void },
 ): Promise<Sensitivity> {
-  const score = async (m: MLP) => (await evaluate(m, data, { rows: validationRows })).accuracy;
+  const score = async (m: Model) => (await evaluate(m, data, { rows: validationRows })).accuracy;
   const reference = await score(model);
   const curves: SensitivityCurve[] = [];
   const L = model.layers.length;
@@ -52,7 +53,7 @@ export async function sensitivity(
         else if (dimension === 'bits') await quantizeWeights(m, { method: 'kmeans', bits: value }, { layers: [layer] });
         else {
           const scores = options.unitScores?.[layer];
-          if (!scores) throw new Error(`No unit scores for layer ${layer}.`);
+          if (!scores || !(m instanceof MLP)) throw new Error(`No unit scores for layer ${layer}, or not an MLP: units are removed from MLPs.`);
           const smaller = await removeUnits(m, layer, unitsToRemove(scores, value));
           m.dispose();
           m = smaller;

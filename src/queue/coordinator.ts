@@ -13,7 +13,7 @@ import { putBlob } from './blobs.js';
 import { bullmq, connectionOf, QUEUE_NAME } from './connection.js';
 import type { FoldResult } from '../validate/cross-validate.js';
 import type { CvPlan } from '../validate/cv-plan.js';
-import { type ContextRef, contextHash, decodeAutoResult, type KindName, type PackedContext, packAuto, packCv, packSweep } from './kinds.js';
+import { type ContextRef, contextHash, decodeAutoResult, encodeAutoTrial, type KindName, type PackedContext, packAuto, packCv, packSweep } from './kinds.js';
 
 export interface QueueCounts {
   waiting: number;
@@ -142,7 +142,7 @@ export function queueSweepRunner(url: string, data: Dataset, spec: SweepSpec, op
 export function queueAutoRunner(url: string, options: QueueRunnerOptions = {}): (context: TrialContext) => TrialRunner {
   return (context) => {
     let packed: PackedContext | undefined;
-    return { run: async (trials) => runOnQueue(url, 'auto', async () => (packed ??= await packAuto(context)), trials, decodeAutoResult, options) };
+    return { run: async (trials) => runOnQueue(url, 'auto', async () => (packed ??= await packAuto(context)), trials.map(encodeAutoTrial), decodeAutoResult, options) };
   };
 }
 

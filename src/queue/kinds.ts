@@ -6,12 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Candidate } from '../auto/candidate.js';
-import { runTrial, type TrialContext, type TrialResult, type TrialSettings } from '../auto/trial.js';
+import { runTrial, type TrialContext, type TrialRequest, type TrialResult, type TrialSettings } from '../auto/trial.js';
 import { subset } from '../data/dataset.js';
 import type { Dataset } from '../data/dataset.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
 import type { Device } from '../gpu/device.js';
-import { modelFromSafetensors, modelToSafetensors } from '../io/model-file.js';
+import { modelToSafetensors, readModel } from '../io/model-file.js';
 import { runSweepTrial, type SweepSpec, type SweepTrial, type SweepTrialResult, sweepFolds } from '../validate/sweep.js';
 import { packDataset, packRows, unpackDataset, unpackRows } from './packing.js';
 import { type CvPlan, cvContext, runPlannedFold } from '../validate/cv-plan.js';
@@ -69,7 +69,7 @@ export async function packAuto(context: TrialContext): Promise<PackedContext> {
 function loadAuto(device: Device, blobs: Record<string, Uint8Array>, json: unknown): LoadedContext {
   const { settings, unitScores, speed } = json as { settings: TrialSettings; unitScores?: number[][]; speed: boolean };
   const host = unpackDataset(blobs.data!);
-  const base = modelFromSafetensors(device, blobs.model!);
+  const base = readModel(device, blobs.model!);
   const data = new GpuDataset(device, host);
   const validationRows = unpackRows(blobs.validationRows!);
   const context: TrialContext = {
@@ -80,13 +80,9 @@ function loadAuto(device: Device, blobs: Record<string, Uint8Array>, json: unkno
     ...(speed ? { speedRows: subset(host, validationRows) } : {}),
     ...(unitScores ? { unitScores: unitScores.map((s) => Float64Array.from(s)) } : {}),
     settings,
-    pruned: new Map(),
   };
   return {
-    run: async (trial) => {
-      const t = trial as { id: number; candidate: Candidate };
-      return encodeAutoResult(await runTrial(context, t.id, t.candidate));
-    },
+    run: async (trial) => encodeAutoResult(await runTrial(context, decodeAutoTrial(trial))),
     dispose: () => (base.dispose(), data.dispose()),
   };
 }
@@ -105,15 +101,37 @@ export function loadContext(kind: KindName, device: Device, blobs: Record<string
   return kind === 'sweep' ? loadSweep(device, blobs, json) : kind === 'cv' ? loadCv(device, blobs, json) : loadAuto(device, blobs, json);
 }
 
+/** A trial as JSON: its parent's model file, if it has one, in base64. */
+export interface AutoTrialJson {
+  id: number;
+  candidate: Candidate;
+  from?: { candidate: Candidate; file: string };
+}
+
+export function encodeAutoTrial(t: TrialRequest): AutoTrialJson {
+  return { id: t.id, candidate: t.candidate, ...(t.from ? { from: { candidate: t.from.candidate, file: base64(t.from.file) } } : {}) };
+}
+
+function decodeAutoTrial(json: unknown): TrialRequest {
+  const t = json as AutoTrialJson;
+  return t.from ? { ...t, from: { candidate: t.from.candidate, file: fromBase64(t.from.file) } } : { id: t.id, candidate: t.candidate };
+}
+
+const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+function fromBase64(text: string): Uint8Array {
+  const b = Buffer.from(text, 'base64');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** A trial's result as JSON: the model file in base64. */
 export function encodeAutoResult(r: TrialResult): unknown {
-  return { ...r, file: Buffer.from(r.file.buffer, r.file.byteOffset, r.file.byteLength).toString('base64') };
+  return { ...r, file: base64(r.file) };
 }
 
 export function decodeAutoResult(json: unknown): TrialResult {
   const r = json as TrialResult & { file: string };
-  const b = Buffer.from(r.file, 'base64');
-  return { ...r, file: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
+  return { ...r, file: fromBase64(r.file) };
 }
 
 export type { SweepTrialResult };

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { Random } from '../random.js';
 import type { Dataset } from '../data/dataset.js';
 import { type GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { testMetrics, type ClassificationMetrics } from './metrics.js';
 
 export interface Comparison {
@@ -115,7 +115,7 @@ export function comparePredictions(
 }
 
 /** Model A (say, dense) against model B (say, compressed) on the same labelled test data. */
-export async function compareModels(a: MLP, b: MLP, data: Dataset | GpuDataset, options: { bootstrap?: number; confidence?: number; seed?: number } = {}): Promise<Comparison> {
+export async function compareModels(a: Model, b: Model, data: Dataset | GpuDataset, options: { bootstrap?: number; confidence?: number; seed?: number } = {}): Promise<Comparison> {
   const labels = hostData(data).labels;
   if (!labels) throw new InvalidArgumentError('compareModels needs labelled (classification) data.');
   const { gpu, owned } = onGpu(a.device, data); // on the GPU once for both models

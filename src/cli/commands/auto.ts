@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { autoCompress, holdOut } from '../../auto/auto-compress.js';
 import { type Dimension, STAGES, STEPS } from '../../auto/candidate.js';
 import { GpuDataset } from '../../data/gpu-dataset.js';
-import { MLP } from '../../nn/mlp.js';
+import type { Model } from '../../nn/model.js';
+import { Sequential } from '../../nn/sequential.js';
 import { autoReport, type HandSetVariant, writeAutoReport } from '../../study/auto-report.js';
 import { trainWithProgress } from '../../study/progress.js';
-import { choiceOf, numberOf, stringOf, UsageError, widthsOf } from '../args.js';
+import { choiceOf, numberOf, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadData, loadDataFor } from '../data.js';
-import { openModel, outputOf, requireMlp, SAVE_OPTIONS } from '../models.js';
+import { openModel, outputOf, SAVE_OPTIONS } from '../models.js';
+import { buildModel, NETWORK_OPTIONS } from '../network.js';
 import { writeFileAtomic } from '../../io/files.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
 import { metadataOf } from '../../io/model-metadata.js';
@@ -20,9 +22,9 @@ import { QUEUE_OPTION, queueOf } from '../queue.js';
 export const autoCommand: Command = {
   name: 'auto',
   summary: 'search per-layer pruning and weight sharing for the smallest (or fastest) model within an accuracy budget',
-  usage: 'shrinkray auto [--model FILE] [--max-drop 0.003] [--objective size|latency] [--validation 0.1] [--budget-minutes 15] --model-out FILE',
+  usage: 'shrinkray auto [--model FILE | --layers 300,100 | --arch lenet5] [--max-drop 0.003] [--objective size|latency] [--validation 0.1] [--budget-minutes 15] --model-out FILE',
   description:
-    'Holds out --validation of the training rows (stratified, --seed), measures how each layer alone bears\npruning and fewer bits (or fewer units), then searches per-layer settings, fine-tuning each candidate, for\nthe smallest file (or the fastest forward pass) whose validation accuracy stays within --max-drop of the\ndense model. The test set is scored once, at the end. Without --model it first trains a dense MLP\n(--layers, --epochs) on the rows it does not hold out, so the validation rows stay unseen; a --model\nshould likewise not have been trained on them.',
+    'Holds out --validation of the training rows (stratified, --seed), measures how each layer alone bears\npruning and fewer bits (or fewer units), then searches per-layer settings, fine-tuning each candidate, for\nthe smallest file (or the fastest forward pass) whose validation accuracy stays within --max-drop of the\ndense model. The test set is scored once, at the end. Without --model it first trains a dense model\n(--layers or --arch, --epochs) on the rows it does not hold out, so the validation rows stay unseen; a\n--model should likewise not have been trained on them. Convolutional networks: --objective size.',
   options: {
     ...SAVE_OPTIONS,
     ...DATA_OPTIONS,
@@ -30,7 +32,7 @@ export const autoCommand: Command = {
     ...trainOptions({ epochs: '10 for the dense model', lr: 0.1 }),
     'batch-size': { type: 'string', arg: 'N', default: '128', help: 'mini-batch size' },
     model: { type: 'string', arg: 'FILE', help: 'the dense model (default: train one)' },
-    layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden widths of the dense model it trains without --model' },
+    ...NETWORK_OPTIONS,
     'max-drop': { type: 'string', arg: 'FRACTION', default: '0.003', help: 'largest accuracy drop allowed, a fraction (0.003 = 0.3 points)' },
     objective: { type: 'string', arg: 'NAME', default: 'size', help: "'size' (file bytes) or 'latency' (forward pass over 1,024 rows)" },
     validation: { type: 'string', arg: 'FRACTION', default: '0.1', help: 'fraction of the training rows held out to decide' },
@@ -60,13 +62,13 @@ export const autoCommand: Command = {
     if (!data.train.labels || !data.test.labels) throw new UsageError('auto needs classification data: its budget is on accuracy');
     const classNames = data.train.classNames;
     const gpu = new GpuDataset(device, data.train);
-    let dense: MLP;
+    const dense: Model = opened ? opened.model : buildModel(device, values, data.train, Math.max(data.train.classes!, data.test.classes!), { activation: 'relu', seed });
+    if (objective === 'latency' && dense instanceof Sequential)
+      throw new UsageError(`--objective latency removes hidden units of MLPs; for a convolutional network (${dense.describe()}) use --objective size`);
     let denseSeconds: number | undefined;
-    if (opened) dense = requireMlp(opened.model, modelPath!, 'auto');
-    else {
+    if (!opened) {
       // Trained on the rows autoCompress will not hold out, so its validation rows stay unseen.
       const { fitRows } = holdOut(data.train, fraction, seed);
-      dense = MLP.create(device, [data.train.cols, ...widthsOf(values, 'layers'), Math.max(data.train.classes!, data.test.classes!)], { seed });
       const t0 = performance.now();
       await trainWithProgress(out, 'dense', dense, gpu, { ...fit, rows: fitRows }, data.test);
       denseSeconds = (performance.now() - t0) / 1000;
