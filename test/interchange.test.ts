@@ -71,8 +71,12 @@ describe('ONNX export of convolutional networks, run in onnxruntime-node', () =>
     const theirs = await runOnnx(await modelToOnnx(model), test.features, test.rows, 784);
     expect(maxAbsDiff(theirs, ours)).toBeLessThan(1e-4);
     expect(argmaxAgreement(theirs, ours, 10)).toBeGreaterThanOrEqual(0.999);
-    // A small image shape where NHWC and NCHW orders differ in every dimension.
-    const odd = Sequential.create(ctx.device, { input: [5, 4, 3], layers: [{ type: 'conv2d', filters: 2, kernel: [2, 3] }, { type: 'flatten' }, { type: 'dense', units: 3 }], seed: 7 });
+    // A small image shape where NHWC and NCHW orders differ in every dimension; dropout, the identity at inference, is left out of the graph.
+    const odd = Sequential.create(ctx.device, {
+      input: [5, 4, 3],
+      layers: [{ type: 'conv2d', filters: 2, kernel: [2, 3] }, { type: 'dropout', rate: 0.5 }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+      seed: 7,
+    });
     const x = randomArray(4 * 60, 8);
     expect(maxAbsDiff(await runOnnx(await modelToOnnx(odd), x, 4, 60, false), await odd.predict(x))).toBeLessThan(1e-5);
     model.dispose();
@@ -97,8 +101,8 @@ describe('PyTorch import of a convolutional nn.Sequential', () => {
       '8.weight': t([3, 7]),
       '8.bias': t([3]),
     };
-    const model = networkFromPytorchSafetensors(ctx.device, encodeSafetensors(dict, {}), { input: [9, 8, 3], layers: parseLayers('conv4k3x2,maxpool2,conv5k2,flatten,7,3') });
-    expect(model.describe()).toBe('9x8x3-conv4k3x2-maxpool2-conv5k2-flatten-7-3');
+    const model = networkFromPytorchSafetensors(ctx.device, encodeSafetensors(dict, {}), { input: [9, 8, 3], layers: parseLayers('conv4k3x2,maxpool2,conv5k2,flatten,dropout0.5,7,3') });
+    expect(model.describe()).toBe('9x8x3-conv4k3x2-maxpool2-conv5k2-flatten-dropout0.5-7-3'); // PyTorch's Dropout module: no weights, in the layers
     // The oracle: the same weights in ONNX's (PyTorch's) NCHW layout, fed the images as NCHW.
     const x = randomArray(4 * 9 * 8 * 3, 5); // rows in shrinkray's NHWC order
     const nchw = new Float32Array(x.length);

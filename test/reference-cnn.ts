@@ -11,13 +11,25 @@ const F: Record<Activation, (z: number) => number> = {
 
 /**
  * Logits [rows, outputs] of the stages with these weights ([k, units] and [units] per layer);
- * `zero` sets one channel of one stage's outputs to 0 (ablation's definition).
+ * `zero` sets one channel of one stage's outputs to 0 (ablation's definition); `dropout` gives a
+ * dropout stage's factor for each of its elements (training), else dropout is the identity.
  */
-export function refSequential(stages: Stage[], params: { weight: Float64Array; bias: Float64Array }[], x: ArrayLike<number>, rows: number, zero?: { stage: number; channel: number }): Float64Array {
+export function refSequential(
+  stages: Stage[],
+  params: { weight: Float64Array; bias: Float64Array }[],
+  x: ArrayLike<number>,
+  rows: number,
+  zero?: { stage: number; channel: number },
+  dropout?: (stage: number, index: number) => number,
+): Float64Array {
   let h = Float64Array.from(x);
   for (const [i, s] of stages.entries()) {
     const spec = s.spec;
     if (spec.type === 'flatten') continue; // NHWC rows are already flat in memory
+    if (spec.type === 'dropout') {
+      if (dropout) h = h.map((v, j) => v * dropout(i, j));
+      continue;
+    }
     const out = new Float64Array(rows * s.output.reduce((a, b) => a * b, 1));
     if (spec.type === 'dense') {
       const { weight, bias } = params[s.param!]!;

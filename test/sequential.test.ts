@@ -19,13 +19,17 @@ import { loadMnist } from '../src/data/mnist.js';
 import { newStats } from '../src/kernels/loss.js';
 import { evaluate } from '../src/nn/evaluate.js';
 import { MLP } from '../src/nn/mlp.js';
+import { parseLayers } from '../src/nn/architecture.js';
 import { type LayerSpec, placeStages, Sequential } from '../src/nn/sequential.js';
 import { fit } from '../src/nn/train.js';
 import { Random } from '../src/random.js';
 import { testMetrics } from '../src/validate/metrics.js';
-import { randomArray, relativeError, testBackends, useDevice } from './helpers.js';
+import { poisoned, randomArray, relativeError, testBackends, useDevice } from './helpers.js';
+import { toyData } from './toy-data.js';
 import { convChecks } from './kernel-checks.js';
 import { refSequential } from './reference-cnn.js';
+import { dropout, dropoutBackward, dropped } from '../src/kernels/dropout.js';
+import { dropoutSeed } from '../src/nn/sequential-backprop.js';
 import { refLoss } from './reference-mlp.js';
 
 const LENET5: LayerSpec[] = [
@@ -96,6 +100,19 @@ const NETS: { name: string; input: number[]; layers: LayerSpec[] }[] = [
     ],
   },
   {
+    name: 'conv-dropout-maxpool-flatten-dropout-dense(tanh)-dense: gradients through the masks of one step',
+    input: [6, 6, 2],
+    layers: [
+      { type: 'conv2d', filters: 3, kernel: 3 },
+      { type: 'dropout', rate: 0.3 },
+      { type: 'maxPool2d', kernel: 2 },
+      { type: 'flatten' },
+      { type: 'dropout', rate: 0.5 },
+      { type: 'dense', units: 5, activation: 'tanh' },
+      { type: 'dense', units: 3 },
+    ],
+  },
+  {
     name: 'conv(s2, sigmoid)-avgpool(s1)-flatten-dense-dense',
     input: [7, 7, 1],
     layers: [
@@ -140,6 +157,64 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     model.dispose();
   });
 
+  it('dropout: the seeded mask as the host computes it, the rate kept on average, identity at inference; it trains', async () => {
+    const { device } = ctx;
+    const shape = [7, 13, 3];
+    const n = 7 * 13 * 3;
+    const values = randomArray(n, 31);
+    const x = device.tensor(values, shape);
+    const [y, keep] = [poisoned(device, shape), poisoned(device, shape)];
+    dropout(x, 0.3, 77, { y, keep });
+    const want = Array.from({ length: n }, (_, i) => (dropped(i, 77, 0.3) ? 0 : 1 / 0.7));
+    expect(Array.from(await keep.read())).toEqual(want.map(Math.fround));
+    expect(Array.from(await y.read())).toEqual(Array.from(values, (v, i) => Math.fround(v * Math.fround(want[i]!))));
+    const dx = poisoned(device, shape);
+    dropoutBackward(x, keep, dx);
+    expect(Array.from(await dx.read())).toEqual(Array.from(values, (v, i) => Math.fround(v * Math.fround(want[i]!))));
+    // Over 100,003 elements the dropped fraction is the rate within 4 standard errors; another seed drops others; rate 0 none.
+    const many = 100_003;
+    const share = (seed: number, rate: number) => Array.from({ length: many }, (_, i) => dropped(i, seed, rate)).filter(Boolean).length / many;
+    expect(Math.abs(share(1, 0.3) - 0.3)).toBeLessThan(4 * Math.sqrt((0.3 * 0.7) / many));
+    expect(share(2, 0)).toBe(0);
+    expect(Array.from({ length: 64 }, (_, i) => dropped(i, 1, 0.5))).not.toEqual(Array.from({ length: 64 }, (_, i) => dropped(i, 2, 0.5)));
+    for (const t of [x, y, keep, dx]) t.dispose();
+    // At inference a network with dropout computes what it computes without (the same weights: dropout has none).
+    const layers: LayerSpec[] = [
+      { type: 'conv2d', filters: 3, kernel: 3 },
+      { type: 'dropout', rate: 0.5 },
+      { type: 'dense', units: 8 },
+      { type: 'dropout', rate: 0.2 },
+      { type: 'dense', units: 3 },
+    ];
+    const withDropout = Sequential.create(device, { input: [6, 6, 1], layers, seed: 2 });
+    const without = Sequential.create(device, { input: [6, 6, 1], layers: layers.filter((l) => l.type !== 'dropout'), seed: 2 });
+    expect(withDropout.describe()).toBe('6x6x1-conv3k3-dropout0.5-flatten-8-dropout0.2-3');
+    const rows = randomArray(4 * 36, 3);
+    expect(Array.from(await withDropout.predict(rows))).toEqual(Array.from(await without.predict(rows)));
+    const data = toyData(200, 36, 3, 4);
+    const history = await fit(withDropout, data, { epochs: 6, batchSize: 20, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, seed: 1 });
+    expect(history.loss[5]!).toBeLessThan(history.loss[0]!);
+    expect(() =>
+      placeStages(
+        [4],
+        [
+          { type: 'dropout', rate: 1 },
+          { type: 'dense', units: 2 },
+        ],
+      ),
+    ).toThrow(/layer 1 \(dropout1\): the dropout rate must be in \[0, 1\)/);
+    // Written compactly and in files: the stage comes back, and so do the predictions.
+    expect(parseLayers('conv4k3,dropout0.25,maxpool2,dropout.5,10').filter((l) => l.type === 'dropout')).toEqual([
+      { type: 'dropout', rate: 0.25 },
+      { type: 'dropout', rate: 0.5 },
+    ]);
+    expect(() => parseLayers('dropout1')).toThrow(/'dropout1' is not a layer/);
+    const loaded = readModel(device, await modelToSafetensors(withDropout)) as Sequential;
+    expect(loaded.describe()).toBe(withDropout.describe());
+    expect(Array.from(await loaded.predict(rows))).toEqual(Array.from(await withDropout.predict(rows)));
+    for (const m of [withDropout, without, loaded]) m.dispose();
+  });
+
   it('the shared convolution checks (also run in the browser and on a lent GPU)', async () => {
     const checks = await convChecks(ctx.device);
     expect(checks.length).toBe(8); // forward, 3 weight gradients, filter ablation of 2 convolutions x 2 chunkings
@@ -158,8 +233,11 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     expect(relativeError(await logits.read(), refSequential(model.stages, params, x, rows))).toBeLessThan(1e-5);
     const bp = model.backprop(rows, 'softmaxCrossEntropy');
     bp.x.write(x);
-    bp.gradients(device.tensor(labels, [rows]), newStats(device));
-    const loss = () => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows), rows, 3, labels);
+    bp.gradients(device.tensor(labels, [rows]), newStats(device), { seed: 5, step: 2 });
+    // Dropout stages drop what the host's copy of the shader's test says for this seed and step.
+    const rate = (stage: number) => (model.stages[stage]!.spec as { rate: number }).rate;
+    const masks = (stage: number, j: number) => (dropped(j, dropoutSeed(5, 2, stage), rate(stage)) ? 0 : 1 / (1 - rate(stage)));
+    const loss = () => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows, undefined, masks), rows, 3, labels);
     const fd = (a: Float64Array) =>
       Float64Array.from(a, (_, i) => {
         const keep = a[i]!;

@@ -58,6 +58,7 @@ export async function networkToOnnx(model: Sequential, options: { name?: string 
       nchw = false;
       continue;
     }
+    if (spec.type === 'dropout') continue; // identity at inference, as ONNX's Dropout there
     if (spec.type === 'maxPool2d' || spec.type === 'avgPool2d') {
       h = add(spec.type === 'maxPool2d' ? 'MaxPool' : 'AveragePool', [h], at, { ...windowAttributes(s), ...(spec.type === 'avgPool2d' ? { count_include_pad: 1 } : {}) });
       continue;

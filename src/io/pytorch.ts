@@ -146,7 +146,10 @@ export function networkFromPytorchSafetensors(device: Device, bytes: Uint8Array,
     } else {
       if (shape.join() !== [spec.units, spec.inputs].join())
         throw new ShapeError(`PyTorch import: '${name}' is [${shape.join(', ')}]; layer ${i + 1} (${layerName(s.spec)}) needs a Linear weight [${spec.units}, ${spec.inputs}].`);
-      const before = stages[i - 1];
+      const before = stages
+        .slice(0, i)
+        .reverse()
+        .find((t) => t.spec.type !== 'dropout'); // Dropout holds no weights and keeps the order
       const image = before?.spec.type === 'flatten' ? before.input : undefined;
       // PyTorch flattens NCHW: index c * h * w + y * w + x; shrinkray NHWC: (y * w + x) * c + ci.
       const order = image ? (k: number) => (k % image[2]!) * image[0]! * image[1]! + Math.floor(k / image[2]!) : undefined;

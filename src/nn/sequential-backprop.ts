@@ -11,6 +11,7 @@ import { activationBackward, conv2dBackward, convolveColumns, im2col, paddedFilt
 import { gemm } from '../kernels/gemm.js';
 import { distillationLoss, type LossKind, lossForward } from '../kernels/loss.js';
 import type { Slot } from '../kernels/optim.js';
+import { dropout, dropoutBackward } from '../kernels/dropout.js';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../kernels/pool.js';
 import { requireLogits, slotsOf } from './backprop.js';
 import type { Sequential } from './sequential.js';
@@ -27,6 +28,8 @@ interface StageBuffers {
   /** The step's zero-padded copy of the filters (kernels/conv.ts), made once for the forward and backward GEMMs; absent when the filters need no padding. */
   filters?: F32;
   argmax?: Tensor<'u32'>;
+  /** Dropout: each input's factor this step (0 or 1 / (1 - rate)). */
+  keep?: F32;
 }
 
 export class SequentialBackprop {
@@ -55,7 +58,7 @@ export class SequentialBackprop {
         return;
       }
       const b: StageBuffers = { out: own(d.empty([batch, ...s.output])), delta: own(d.empty([batch, ...s.output])) };
-      if (s.spec.type !== 'dense') b.window = stageWindow(s, batch);
+      if (s.spec.type === 'conv2d' || s.spec.type === 'maxPool2d' || s.spec.type === 'avgPool2d') b.window = stageWindow(s, batch);
       if (s.spec.type === 'conv2d') {
         const g = b.window!;
         b.cols = own(d.empty([batch * g.oh * g.ow, g.kp]));
@@ -67,14 +70,15 @@ export class SequentialBackprop {
         b.argmax = d.empty([batch, ...s.output], 'u32');
         this.owned.push(b.argmax);
       }
+      if (s.spec.type === 'dropout') b.keep = own(d.empty([batch, ...s.output]));
       this.buffers.push(b);
     });
     this.weightGrads = model.layers.map((l) => own(d.empty([l.inputs, l.units])));
     this.biasGrads = model.layers.map((l) => own(d.empty([l.units])));
   }
 
-  /** Forward, loss (accumulated into stats) and backward for the batch in x with labels or targets y. */
-  gradients(y: Tensor, stats: F32, options: { step?: number; labelSmoothing?: number; distill?: { teacher: F32; alpha: number; temperature: number; labelled: boolean } } = {}): void {
+  /** Forward, loss (accumulated into stats) and backward for the batch in x with labels or targets y; dropout draws its masks from seed and step. */
+  gradients(y: Tensor, stats: F32, options: { step?: number; seed?: number; labelSmoothing?: number; distill?: { teacher: F32; alpha: number; temperature: number; labelled: boolean } } = {}): void {
     const { model, batch } = this;
     const stages = model.stages;
     const input = (i: number) => (i === 0 ? this.x.reshape([batch, ...model.inputShape]) : this.buffers[i - 1]!.out);
@@ -93,6 +97,7 @@ export class SequentialBackprop {
         });
       } else if (spec.type === 'maxPool2d') maxPool(input(i), spec, { y: b.out, argmax: b.argmax! });
       else if (spec.type === 'avgPool2d') avgPool(input(i), spec, b.out);
+      else if (spec.type === 'dropout') dropout(input(i), spec.rate, dropoutSeed(options.seed ?? 0, options.step ?? 0, i), { y: b.out, keep: b.keep! });
       else if (spec.type === 'dense') {
         const layer = model.layers[s.param!]!;
         gemm(input(i).reshape([batch, s.input[0]!]), layer.weight, { bias: layer.bias, activation: s.activation, out: b.out });
@@ -131,6 +136,7 @@ export class SequentialBackprop {
           out: { dweight: this.weightGrads[s.param!], dbias: this.biasGrads[s.param!], dx: prev.delta, dcols: b.dcols },
         });
       } else if (spec.type === 'maxPool2d') maxPoolBackward(b.delta, b.argmax!, b.window!, prev.delta);
+      else if (spec.type === 'dropout') dropoutBackward(b.delta, b.keep!, prev.delta);
       else avgPoolBackward(b.delta, b.window!, prev.delta);
       activationBackward(prev.delta, prev.out, prev.activation);
     }
@@ -153,4 +159,9 @@ export class SequentialBackprop {
   dispose(): void {
     for (const t of this.owned) t.dispose();
   }
+}
+
+/** A dropout stage's mask seed for a training step: every step and stage draws another mask. */
+export function dropoutSeed(seed: number, step: number, stage: number): number {
+  return (Math.imul(seed, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca77) ^ Math.imul(stage + 1, 0xc2b2ae3d)) >>> 0;
 }

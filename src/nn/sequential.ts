@@ -1,10 +1,12 @@
 /**
- * A model as a sequence of layers: 2D convolutions, max and average pooling, flatten and dense
- * layers, on NHWC images (an input row of h * w * c values is the image row by row, channels
+ * A model as a sequence of layers: 2D convolutions, max and average pooling, flatten, dropout and
+ * dense layers, on NHWC images (an input row of h * w * c values is the image row by row, channels
  * last: MNIST's 784 pixels are [28, 28, 1]). Convolution and dense layers hold their weights as
  * DenseLayer matrices [k, units] (a convolution's k = kh * kw * c, units = filters, TensorFlow's
  * HWIO), so pruning, quantization per output channel (per filter), weight sharing and the
- * optimizers work on them unchanged. A dense layer after image layers flattens its input.
+ * optimizers work on them unchanged. A dense layer after image layers flattens its input. Dropout
+ * zeroes a seeded random fraction of its inputs in training and scales the rest (inverted
+ * dropout, as PyTorch), and passes its inputs through otherwise.
  */
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
@@ -24,6 +26,7 @@ export type LayerSpec =
   | ({ type: 'maxPool2d' } & WindowOptions)
   | ({ type: 'avgPool2d' } & WindowOptions)
   | { type: 'flatten' }
+  | { type: 'dropout'; rate: number }
   | { type: 'dense'; units: number; activation?: Activation };
 
 /** A layer placed in the model: its spec (activation resolved), input and output shapes, and its weights' index in `layers`. */
@@ -58,6 +61,7 @@ export function layerName(spec: LayerSpec): string {
   if (spec.type === 'maxPool2d') return `maxpool${k(spec)}`;
   if (spec.type === 'avgPool2d') return `avgpool${k(spec)}`;
   if (spec.type === 'flatten') return 'flatten';
+  if (spec.type === 'dropout') return `dropout${spec.rate}`;
   return `${spec.units}`;
 }
 
@@ -89,6 +93,12 @@ export function placeStages(input: number[], specs: LayerSpec[]): Stage[] {
     if (spec.type === 'flatten') {
       stages.push({ spec, input: shape, output: [size(shape)], activation: previous });
       shape = [size(shape)];
+      return;
+    }
+    if (spec.type === 'dropout') {
+      if (!(typeof spec.rate === 'number' && spec.rate >= 0 && spec.rate < 1)) throw new InvalidArgumentError(`${where}: the dropout rate must be in [0, 1), got ${spec.rate}.`);
+      // Its outputs are its inputs scaled (or 0): their activation's derivative is applied below it.
+      stages.push({ spec, input: shape, output: shape, activation: 'identity' });
       return;
     }
     if (shape.length !== 3) throw new ShapeError(`${where}: takes images [h, w, c], but its input is flat [${shape.join(', ')}].`);
@@ -192,7 +202,9 @@ export class Sequential {
       else if (spec.type === 'flatten') {
         h = h.reshape([n, ...s.output]);
         continue;
-      } else {
+      } else if (spec.type === 'dropout')
+        continue; // identity outside training
+      else {
         const layer = this.layers[s.param!]!;
         next = gemm(h.reshape([n, s.input[0]!]), layer.weight, { bias: layer.bias, activation: s.activation });
       }
