@@ -12,6 +12,7 @@ import { Backprop } from '../src/nn/backprop.js';
 import { MLP } from '../src/nn/mlp.js';
 import { prune } from '../src/compress/prune.js';
 import { filterImportance } from '../src/compress/filter-importance.js';
+import { dropout, dropped } from '../src/kernels/dropout.js';
 import { Random } from '../src/random.js';
 import { Sequential } from '../src/nn/sequential.js';
 import { refSequential } from './reference-cnn.js';
@@ -200,6 +201,21 @@ export async function convChecks(device: Device): Promise<Check[]> {
       checks.push({ name: `conv filter ablation importance, stage ${stage}, ${JSON.stringify(options)}`, error: relError(scores, ref), tolerance: 1e-4 });
     }
   }
+  // Dropout: the step's mask and scaled values as the host computes them (an odd size, rate 0.3).
+  const values = randomValues(1001, 23);
+  const dropIn = device.tensor(values, [7, 11, 13]);
+  const { y, keep } = dropout(dropIn, 0.3, 4242);
+  const factors = Array.from(values, (_, i) => (dropped(i, 4242, 0.3) ? 0 : 1 / 0.7));
+  checks.push({
+    name: 'dropout forward 7x11x13',
+    error:
+      relError(
+        await y.read(),
+        Array.from(values, (v, i) => v * factors[i]!),
+      ) + relError(await keep.read(), factors),
+    tolerance: 1e-6,
+  });
+  for (const t of [dropIn, y, keep]) t.dispose();
   model.dispose();
   return checks;
 }

@@ -217,7 +217,7 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
 
   it('the shared convolution checks (also run in the browser and on a lent GPU)', async () => {
     const checks = await convChecks(ctx.device);
-    expect(checks.length).toBe(8); // forward, 3 weight gradients, filter ablation of 2 convolutions x 2 chunkings
+    expect(checks.length).toBe(9); // forward, 3 weight gradients, filter ablation of 2 convolutions x 2 chunkings, dropout
     for (const c of checks) expect(c.error, c.name).toBeLessThan(c.tolerance);
   });
 
