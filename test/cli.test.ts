@@ -690,6 +690,12 @@ describe('shrinkray CLI: convolutional networks', () => {
     expect(found.chosen.bytes).toBe(statSync(path('auto-cnn.safetensors')).size);
     expect(found.chosen.bytes).toBeLessThan(found.dense.bytes);
     expect(JSON.parse((await cli(['inspect', path('auto-cnn.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv6k5-maxpool2-flatten-32-10');
+    // Cross-validation of a network: a fresh one per fold.
+    const folds = await cli(['cv', ...idx, '--layers', 'conv4k5,maxpool2,dropout0.25,16', '--folds', '2', '--epochs', '2', '--batch-size', '32', '--json']);
+    expect(folds.code, folds.stderr).toBe(0);
+    const cvResult = JSON.parse(folds.stdout);
+    expect(cvResult.folds).toHaveLength(2);
+    expect(cvResult.mean.accuracy).toBeGreaterThan(0.3);
     const latency = await cli([...autoArgs, '--objective', 'latency', '--model-out', path('never.safetensors')]);
     expect([latency.code, ourErrors(latency.stderr)[0]]).toEqual([2, expect.stringMatching(/--objective latency removes hidden units of MLPs/)]);
     // A PyTorch Conv2d/Linear state dict, imported with the layers a state dict does not record.

@@ -8,7 +8,7 @@
 import { subset, type Dataset } from '../data/dataset.js';
 import { Standardizer } from '../data/csv.js';
 import { GpuDataset, hostData, onGpu } from '../data/gpu-dataset.js';
-import type { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { fit, type FitOptions } from '../nn/train.js';
 import type { Split, Splitter } from './split.js';
 import { testMetrics } from './metrics.js';
@@ -40,14 +40,14 @@ export const standardizeInFold: Preprocess = (train) => {
   return (data) => s.transform(data);
 };
 
-export interface CrossValidateOptions {
+export interface CrossValidateOptions<M extends Model = Model> {
   /** How rows are split into folds (kFold, stratifiedKFold, groupKFold, leaveOneOut, ...). */
   splitter: Splitter;
   /** Fitted on each fold's training rows (e.g. standardizeInFold); default none. */
   preprocess?: Preprocess;
   fit: Omit<FitOptions, 'rows' | 'validationData' | 'validationSplit' | 'earlyStopping'>;
   /** Runs after training in each fold; returns the model to score (for example a pruned copy). */
-  compress?: (model: MLP, fold: number) => MLP | Promise<MLP>;
+  compress?: (model: M, fold: number) => Model | Promise<Model>;
   onFold?: (result: FoldResult) => void;
 }
 
@@ -56,7 +56,7 @@ export interface CrossValidateOptions {
  * scikit-learn's cross_validate). The data goes to the models' device once, or once per fold when
  * a preprocessing step is fitted per fold.
  */
-export async function crossValidate(createModel: (fold: number) => MLP, data: Dataset | GpuDataset, options: CrossValidateOptions): Promise<CrossValidation> {
+export async function crossValidate<M extends Model>(createModel: (fold: number) => M, data: Dataset | GpuDataset, options: CrossValidateOptions<M>): Promise<CrossValidation> {
   const host = hostData(data);
   const { splitter } = options;
   const splits = splitter.split(host.rows, host.labels);
@@ -84,9 +84,9 @@ export async function crossValidate(createModel: (fold: number) => MLP, data: Da
 }
 
 /** One fold: `model` trained on the split's training rows, compressed if asked, scored on its test rows; the model is disposed. */
-export async function runFold(model: MLP, gpu: GpuDataset, split: Split, fold: number, options: Pick<CrossValidateOptions, 'fit' | 'compress'>): Promise<FoldResult> {
+export async function runFold<M extends Model>(model: M, gpu: GpuDataset, split: Split, fold: number, options: Pick<CrossValidateOptions<M>, 'fit' | 'compress'>): Promise<FoldResult> {
   const { train, test } = split;
-  let scored = model;
+  let scored: Model = model;
   try {
     const t0 = performance.now();
     await fit(model, gpu, { ...options.fit, batchSize: Math.min(options.fit.batchSize, train.length), rows: train });

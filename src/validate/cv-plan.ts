@@ -11,14 +11,19 @@ import type { Device } from '../gpu/device.js';
 import { prune } from '../compress/prune.js';
 import { quantizeWeights } from '../compress/quantize.js';
 import { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
+import { type LayerSpec, Sequential } from '../nn/sequential.js';
 import type { FitOptions } from '../nn/train.js';
 import { type FoldResult, runFold, standardizeInFold } from './cross-validate.js';
 import { kFold, leaveOneOut, type Split, type Splitter, stratifiedKFold } from './split.js';
 import type { Runner } from './sweep.js';
 
 export interface CvPlan {
+  /** Hidden widths of an MLP, or (with `network`) unused. */
   hidden: number[];
   outputs: number;
+  /** A convolutional network instead of an MLP: its input shape and hidden layers (the output layer comes from `outputs`). */
+  network?: { input: number[]; layers: LayerSpec[] };
   /** Training settings of every fold (plain values: they travel as JSON). */
   fit: Omit<FitOptions, 'rows' | 'validationData' | 'validationSplit' | 'earlyStopping' | 'hooks' | 'onEpoch' | 'signal'>;
   method: 'stratified' | 'kfold' | 'loo';
@@ -56,10 +61,10 @@ export async function runPlannedFold(context: CvContext, fold: number): Promise<
   const split = splits[fold]!;
   const gpu = context.shared ?? new GpuDataset(device, standardizeInFold(subset(host, split.train))(host));
   try {
-    const model = MLP.create(device, [host.cols, ...plan.hidden, plan.outputs], { seed: plan.seed + fold });
+    const model = planModel(device, host.cols, plan, plan.seed + fold);
     const compress =
       plan.sparsity !== undefined || plan.bits !== undefined
-        ? async (m: MLP) => {
+        ? async (m: Model) => {
             if (plan.sparsity !== undefined) await prune(m, { type: 'global', sparsity: plan.sparsity });
             if (plan.bits !== undefined) await quantizeWeights(m, { bits: plan.bits });
             return m;
@@ -69,6 +74,12 @@ export async function runPlannedFold(context: CvContext, fold: number): Promise<
   } finally {
     if (gpu !== context.shared) gpu.dispose();
   }
+}
+
+/** A fresh model of the plan's architecture. */
+function planModel(device: Device, inputs: number, plan: CvPlan, seed: number): Model {
+  if (!plan.network) return MLP.create(device, [inputs, ...plan.hidden, plan.outputs], { seed });
+  return Sequential.create(device, { input: plan.network.input, layers: [...plan.network.layers, { type: 'dense', units: plan.outputs, activation: 'identity' }], seed });
 }
 
 /** The folds one after another in this process. */

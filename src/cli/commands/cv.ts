@@ -2,16 +2,18 @@
 import { queueCvRunner } from '../../queue/coordinator.js';
 import { type FoldResult, summarizeFolds } from '../../validate/cross-validate.js';
 import { type CvPlan, cvContext, inProcessCvRunner, planSplitter } from '../../validate/cv-plan.js';
-import { choiceOf, numberOf, widthsOf } from '../args.js';
+import { isNetwork } from '../../nn/architecture.js';
+import { choiceOf, numberOf, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadCvRows } from '../data.js';
+import { layersOf, NETWORK_OPTIONS } from '../network.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
 import { QUEUE_OPTION, queueOf } from '../queue.js';
 
 export const cv: Command = {
   name: 'cv',
   summary: 'cross-validate an architecture, optionally compressed in each fold',
-  usage: 'shrinkray cv [--data ...] [--method stratified|kfold|loo] [--folds 5] [--layers 300,100] [--sparsity F] [--bits N]',
+  usage: 'shrinkray cv [--data ...] [--method stratified|kfold|loo] [--folds 5] [--layers 300,100 | --arch lenet5] [--sparsity F] [--bits N]',
   description:
     "Every row of a CSV file is split (a holdout only with --holdout or --test); for MNIST and IDX data, the training\nrows (the test data is not used). CSV features are standardized inside each fold on its training rows only, so no\ntest row leaks into the scaling. Each fold trains a fresh model; --sparsity and --bits prune (global magnitude) and\nquantize it before it is scored, so a compressed model's spread can be compared.",
   options: {
@@ -21,7 +23,7 @@ export const cv: Command = {
     method: { type: 'string', arg: 'NAME', default: 'stratified', help: 'stratified, kfold or loo (leave-one-out)' },
     folds: { type: 'string', arg: 'K', default: '5', help: 'number of folds' },
     'no-shuffle': { type: 'boolean', help: "split in row order, as scikit-learn's KFold(shuffle=False) (default: shuffled with --seed)" },
-    layers: { type: 'string', arg: 'WIDTHS', default: '300,100', help: 'hidden widths' },
+    ...NETWORK_OPTIONS,
     sparsity: { type: 'string', arg: 'FRACTION', help: "prune each fold's model to this sparsity before scoring" },
     bits: { type: 'string', arg: 'N', help: "quantize each fold's model to this bit width before scoring" },
   },
@@ -35,8 +37,18 @@ export const cv: Command = {
     const queue = queueOf(values);
     const data = loadCvRows(values);
     const all = data.rows;
+    const hidden = layersOf(values);
+    let network: CvPlan['network'];
+    if (isNetwork(hidden)) {
+      const given = stringOf(values, 'input');
+      const input = given === undefined ? all.imageShape : given.split('x').map(Number);
+      if (!input || input.length !== 3 || input.reduce((a, b) => a * b, 1) !== all.cols)
+        throw new UsageError(`a network needs images: use --data mnist or idx, or give each row's shape with --input HxWxC (H * W * C = ${all.cols})`);
+      network = { input, layers: hidden };
+    }
     const plan: CvPlan = {
-      hidden: widthsOf(values, 'layers'),
+      hidden: network ? [] : hidden.map((l) => (l as { units: number }).units),
+      ...(network ? { network } : {}),
       outputs: all.labels ? all.classes! : all.targetCols!,
       fit: fitOptions,
       method,
