@@ -21,12 +21,7 @@ struct Params {
 
 override WG: u32 = 256;
 
-// PCG's output permutation of one LCG step (O'Neill 2014, as "PCG hash" in Jarzynski & Olano 2020).
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
+//! include _hash.wgsl
 
 fn index(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;

@@ -32,6 +32,7 @@ export { inferenceSpeed, type InferenceSpeed } from './validate/speed.js';
 export { cascade, cascadePredict, cascadeCurve, chooseThreshold, type CascadeAnswer, type CascadeCurve, type CascadePoint } from './validate/cascade.js';
 export { compareModels, comparePredictions, mcnemarExact, type Comparison } from './validate/compare.js';
 export type { EarlyStopping } from './nn/early-stopping.js';
+export { imageAugmentation, type ImageAugmentation } from './nn/augmentation.js';
 export { prune, pruneReport, type PruneCriterion, type PruneReport, type LayerSparsity } from './compress/prune.js';
 export { gradualPruning, scheduledSparsity, type GradualPruning } from './compress/schedule.js';
 export { quantizationAware } from './compress/qat.js';

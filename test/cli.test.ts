@@ -690,6 +690,11 @@ describe('shrinkray CLI: convolutional networks', () => {
     expect(found.chosen.bytes).toBe(statSync(path('auto-cnn.safetensors')).size);
     expect(found.chosen.bytes).toBeLessThan(found.dense.bytes);
     expect(JSON.parse((await cli(['inspect', path('auto-cnn.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv6k5-maxpool2-flatten-32-10');
+    // Training with random shifts of the images; on flat rows without an image shape it is refused.
+    const shifted = await cli(['train', ...idx, '--layers', 'conv4k5,16', '--epochs', '1', '--shift', '2', '--model-out', path('shifted.safetensors'), '--json']);
+    expect(shifted.code, shifted.stderr).toBe(0);
+    const flatShift = await cli(['train', '--data', irisCsv, '--label', 'species', '--layers', '4', '--epochs', '1', '--shift', '1', '--model-out', path('never.safetensors')]);
+    expect([flatShift.code, ourErrors(flatShift.stderr)[0]]).toEqual([1, expect.stringMatching(/imageAugmentation shifts images/)]);
     // Cross-validation of a network: a fresh one per fold.
     const folds = await cli(['cv', ...idx, '--layers', 'conv4k5,maxpool2,dropout0.25,16', '--folds', '2', '--epochs', '2', '--batch-size', '32', '--json']);
     expect(folds.code, folds.stderr).toBe(0);

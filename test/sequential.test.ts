@@ -29,6 +29,9 @@ import { toyData } from './toy-data.js';
 import { convChecks } from './kernel-checks.js';
 import { refSequential } from './reference-cnn.js';
 import { dropout, dropoutBackward, dropped } from '../src/kernels/dropout.js';
+import { shiftImages, shiftOf } from '../src/kernels/augment.js';
+import { imageAugmentation } from '../src/nn/augmentation.js';
+import type { TrainingHook } from '../src/nn/hooks.js';
 import { dropoutSeed } from '../src/nn/sequential-backprop.js';
 import { refLoss } from './reference-mlp.js';
 
@@ -213,6 +216,49 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     expect(loaded.describe()).toBe(withDropout.describe());
     expect(Array.from(await loaded.predict(rows))).toEqual(Array.from(await withDropout.predict(rows)));
     for (const m of [withDropout, without, loaded]) m.dispose();
+  });
+
+  it('image augmentation: each image shifted by its seeded offset (borders 0); shift 0 trains exactly as without it', async () => {
+    const { device } = ctx;
+    const [n, h, w, c] = [3, 5, 4, 2];
+    const values = randomArray(n * h * w * c, 41);
+    const x = device.tensor(values, [n, h * w * c]);
+    const out = poisoned(device, [n, h * w * c]);
+    shiftImages(x, [h, w, c], 2, 99, out);
+    const want = new Float32Array(values.length);
+    for (let i = 0; i < n; i++) {
+      const [dy, dx] = shiftOf(i, 99, 2);
+      expect(Math.max(Math.abs(dy), Math.abs(dx))).toBeLessThanOrEqual(2);
+      for (let r = 0; r < h; r++)
+        for (let q = 0; q < w; q++)
+          for (let ch = 0; ch < c; ch++) {
+            const [sr, sq] = [r - dy, q - dx];
+            want[((i * h + r) * w + q) * c + ch] = sr >= 0 && sr < h && sq >= 0 && sq < w ? values[((i * h + sr) * w + sq) * c + ch]! : 0;
+          }
+    }
+    expect(Array.from(await out.read())).toEqual(Array.from(want));
+    // Over many images every shift in [-2, 2] on both axes turns up.
+    expect(new Set(Array.from({ length: 400 }, (_, i) => shiftOf(i, 7, 2).join())).size).toBe(25);
+    for (const t of [x, out]) t.dispose();
+    const layers: LayerSpec[] = [
+      { type: 'conv2d', filters: 3, kernel: 3 },
+      { type: 'dense', units: 3 },
+    ];
+    const data = toyData(120, 36, 3, 6);
+    const train = async (hooks: TrainingHook[]) => {
+      const m = Sequential.create(device, { input: [6, 6, 1], layers, seed: 4 });
+      await fit(m, data, { epochs: 2, batchSize: 25, learningRate: 0.05, seed: 1, hooks });
+      const weights = await m.layers[0]!.weight.read();
+      m.dispose();
+      return Array.from(weights);
+    };
+    const plain = await train([]);
+    expect(await train([imageAugmentation({ shift: 0 })])).toEqual(plain);
+    expect(await train([imageAugmentation({ shift: 2, seed: 3 })])).not.toEqual(plain);
+    expect(await train([imageAugmentation({ shift: 2, seed: 3 })])).toEqual(await train([imageAugmentation({ shift: 2, seed: 3 })]));
+    const mlp = MLP.create(device, [36, 4, 3], { seed: 1 });
+    await expect(fit(mlp, data, { epochs: 1, batchSize: 25, learningRate: 0.05, hooks: [imageAugmentation({ shift: 1 })] })).rejects.toThrow(/must take \[h, w, c\] images/);
+    mlp.dispose();
   });
 
   it('the shared convolution checks (also run in the browser and on a lent GPU)', async () => {

@@ -1,6 +1,7 @@
 /** Host side of shaders/dropout.wgsl: inverted dropout for training, with the mask kept for the backward pass. */
 import type { Tensor } from '../gpu/tensor.js';
 import { InvalidArgumentError } from '../errors.js';
+import { pcg } from './hash.js';
 import { dispatchLinear, output, requireShape } from './launch.js';
 
 type F32 = Tensor<'f32'>;
@@ -8,12 +9,6 @@ type F32 = Tensor<'f32'>;
 /** Whether element i of a dropout with this rate and seed is dropped: the shader's test, on the host (for references). */
 export function dropped(i: number, seed: number, rate: number): boolean {
   return pcg((i ^ pcg(seed >>> 0)) >>> 0) < threshold(rate);
-}
-
-function pcg(v: number): number {
-  const state = (Math.imul(v, 747796405) + 2891336453) >>> 0;
-  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
-  return ((word >>> 22) ^ word) >>> 0;
 }
 
 const threshold = (rate: number) => Math.min(2 ** 32 - 1, Math.round(rate * 2 ** 32));

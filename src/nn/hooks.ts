@@ -4,6 +4,7 @@
  * quantization-aware training in compress/, distillation, early stopping and weight sharing in nn/.
  *
  * Per step, in this order:
+ *   batch          the batch's inputs, gathered, changed in place (data augmentation)
  *   beforeForward  the weights the forward pass sees (quantization-aware training quantizes them)
  *   distill        the teacher's logits for the batch, if the loss is a distillation loss
  *   (forward, loss, backward)
@@ -48,6 +49,8 @@ export interface TrainingHook {
   readonly name: string;
   /** Before the first step: check the model, allocate, precompute. */
   begin?(run: TrainingRun): void | Promise<void>;
+  /** The batch's inputs [rows, features] after gathering: change them in place. */
+  batch?(x: Tensor<'f32'>, run: TrainingRun): void;
   beforeForward?(run: TrainingRun): void;
   /** The teacher's logits for the batch: `index` holds the epoch's row order, the batch starts at `offset`, its inputs are `x`. */
   distill?(index: Tensor<'u32'>, offset: number, x: Tensor<'f32'>): DistillTerms;

@@ -159,6 +159,7 @@ export async function fit(model: Model, data: Dataset | GpuDataset, options: Fit
         const rows = Math.min(options.batchSize, n - offset);
         const { bp, y } = workspace(rows);
         gpuData.batch(index, offset, bp.x, y);
+        for (const h of hooks) h.batch?.(bp.x, run);
         for (const h of hooks) h.beforeForward?.(run);
         bp.gradients(y, stats, { step: run.step, seed: options.seed ?? 0, labelSmoothing: options.labelSmoothing, distill: distiller?.distill?.(index, offset, bp.x) });
         optimizer.step(

@@ -1,8 +1,9 @@
 /** shrinkray train: a new model (an MLP, or a convolutional network) trained on the data, saved as safetensors. */
 import { evaluate } from '../../nn/evaluate.js';
 import { MLP } from '../../nn/mlp.js';
+import { imageAugmentation } from '../../nn/augmentation.js';
 import { ACTIVATIONS, type Activation } from '../../kernels/gemm.js';
-import { choiceOf } from '../args.js';
+import { choiceOf, numberOf } from '../args.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadData } from '../data.js';
 import { outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
@@ -23,6 +24,7 @@ export const train: Command = {
     activation: { type: 'string', arg: 'NAME', default: 'relu', help: 'hidden activation: relu, tanh, sigmoid, identity' },
     'model-out': { type: 'string', arg: 'FILE', default: 'model.safetensors', help: 'where the trained model goes' },
     checkpoint: { type: 'string', arg: 'FILE', help: 'save the model here after every epoch; Ctrl-C then keeps the last completed one' },
+    shift: { type: 'string', arg: 'PIXELS', help: 'augment images in training: random shifts of up to this many pixels on both axes' },
   },
   async run(ctx) {
     const { values, out } = ctx;
@@ -30,6 +32,7 @@ export const train: Command = {
     const options = fitOptionsOf(values, { epochs: 10, lr: 0.05 });
     const file = outputOf(values, 'model-out'); // checked before the work, not after it
     const checkpoint = values.checkpoint === undefined ? undefined : outputOf(values, 'checkpoint');
+    const shift = values.shift === undefined ? undefined : numberOf(values, 'shift', { integer: true, min: 0, max: 64 });
     const data = loadData(values);
     const device = await ctx.device();
     const outputs = data.train.labels ? Math.max(data.train.classes!, data.test.classes ?? 0) : data.train.targetCols!;
@@ -55,6 +58,7 @@ export const train: Command = {
         data.train,
         {
           ...options,
+          ...(shift === undefined ? {} : { hooks: [imageAugmentation({ shift, seed: options.seed ?? 0 })] }),
           signal: stop.signal,
           onEpoch: async (e) => {
             completed = e.epoch;
