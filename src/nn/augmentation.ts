@@ -28,7 +28,7 @@ export function imageAugmentation(options: ImageAugmentation): TrainingHook {
     name: 'imageAugmentation',
     begin({ model, data }) {
       const image = model instanceof Sequential && model.inputShape.length === 3 ? model.inputShape : data.data.imageShape;
-      if (!image || image.length !== 3) throw new InvalidArgumentError('imageAugmentation shifts images: the model must take [h, w, c] images, or the data must say its imageShape.');
+      if (image?.length !== 3) throw new InvalidArgumentError('imageAugmentation shifts images: the model must take [h, w, c] images, or the data must say its imageShape.');
       shape = image;
     },
     batch(x, run) {

@@ -42,7 +42,7 @@ export const cv: Command = {
     if (isNetwork(hidden)) {
       const given = stringOf(values, 'input');
       const input = given === undefined ? all.imageShape : given.split('x').map(Number);
-      if (!input || input.length !== 3 || input.reduce((a, b) => a * b, 1) !== all.cols)
+      if (input?.length !== 3 || input.reduce((a, b) => a * b, 1) !== all.cols)
         throw new UsageError(`a network needs images: use --data mnist or idx, or give each row's shape with --input HxWxC (H * W * C = ${all.cols})`);
       network = { input, layers: hidden };
     }
