@@ -594,7 +594,7 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(ct.cascade.deferred > 0).toBe(report.cascade.threshold > 0); // a threshold above 0 sends some rows on
     expect(ct.cascade.accuracy).toBeGreaterThan(Math.min(ct.small.accuracy, ct.large.accuracy) - 0.01);
     expect(md).toContain('## Cascade');
-    for (const chart of ['accuracy-size.svg', 'speed-size.svg', 'sparsity.svg', 'training.svg', 'importance.svg', 'cascade.svg']) {
+    for (const chart of ['accuracy-size.svg', 'speed-size.svg', 'sparsity.svg', 'training.svg', 'importance.svg', 'cascade.svg', 'cnn-accuracy-size.svg', 'cnn-speed-size.svg']) {
       expect(md).toContain(`](${chart})`);
       expect(readFileSync(join(out, chart), 'utf8')).toMatch(/^<svg/);
     }

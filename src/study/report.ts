@@ -61,7 +61,7 @@ export function markdown(report: Report, charts: string[]): string {
     ...charts.filter((c) => c !== 'cascade.svg').map((c) => `![${c.replace(/\.svg$/, '')}](${c})`),
     '',
     ...cascadeSection(report, charts),
-    ...cnnSection(report),
+    ...cnnSection(report, charts),
     ...simplificationSection(report),
     ...(report.notes.length ? ['## Notes', '', ...report.notes.map((n) => `- ${n}`), ''] : []),
   ];
@@ -95,7 +95,7 @@ function variantTable(variants: VariantReport[], reference: string, front: Set<s
 }
 
 /** The convolutional network and its compressed variants, against the network. */
-function cnnSection(report: Report): string[] {
+function cnnSection(report: Report, charts: string[]): string[] {
   const c = report.cnn;
   if (!c) return [];
   const front = new Set(paretoFront(c.variants.map((v) => ({ name: v.name, bytes: v.bytes, accuracy: v.accuracy }))).map((p) => p.name));
@@ -108,6 +108,8 @@ function cnnSection(report: Report): string[] {
     '',
     ...c.variants.map((v) => `- **${v.name}** (${v.architecture}): ${v.description}${v.file ? ` — \`${v.file}\`` : ''}`),
     '',
+    ...(charts.includes('cnn-accuracy-size.svg') ? ['![the network: accuracy against file size](cnn-accuracy-size.svg)', ''] : []),
+    ...(charts.includes('cnn-speed-size.svg') ? ['![the network: rows per second against file size](cnn-speed-size.svg)', ''] : []),
   ];
 }
 
@@ -172,6 +174,11 @@ export async function writeReport(dir: string, report: Report): Promise<string[]
         ),
       ),
     ]);
+  if (report.cnn?.variants.length) {
+    const v = report.cnn.variants;
+    charts.push(['cnn-accuracy-size.svg', accuracySizeSpec(v.map((x) => ({ name: x.name, bytes: x.bytes, accuracy: x.accuracy, interval: x.accuracyInterval })))]);
+    charts.push(['cnn-speed-size.svg', speedSizeSpec(v.map((x) => ({ name: x.name, bytes: x.bytes, rowsPerSecond: x.rowsPerSecond })))]);
+  }
   if (report.cascade) charts.push(['cascade.svg', cascadeSpec(report.cascade.validation.points)]);
   if (report.importance?.length) charts.push(['importance.svg', importanceHistogramSpec(report.importance.map((i) => ({ layer: i.layer, importance: i.importance })))]);
   const written = await writeCharts(dir, charts, report.notes);
