@@ -66,11 +66,18 @@ describe('ONNX export of convolutional networks, run in onnxruntime-node', () =>
     });
     await fit(model, loadMnist('train', { limit: 1500 }), { epochs: 1, batchSize: 50, learningRate: 0.05, seed: 1 });
     await prune(model, { type: 'global', sparsity: 0.5 });
-    await quantizeWeights(model, { bits: 8 }); // written as its dequantized floats
+    await quantizeWeights(model, { bits: 8 }); // per filter and per unit
     const ours = await model.predict(test.features);
-    const theirs = await runOnnx(await modelToOnnx(model), test.features, test.rows, 784);
+    const float = await modelToOnnx(model, { quantized: 'float' }); // the dequantized floats
+    const theirs = await runOnnx(float, test.features, test.rows, 784);
     expect(maxAbsDiff(theirs, ours)).toBeLessThan(1e-4);
     expect(argmaxAgreement(theirs, ours, 10)).toBeGreaterThanOrEqual(0.999);
+    // QDQ (the default): int8 filters and weights with per-channel scales, a DequantizeLinear each.
+    // Run as written it computes the same; onnxruntime's fusions quantize activations too.
+    const qdq = await modelToOnnx(model);
+    expect(qdq.length).toBeLessThan(float.length / 3);
+    expect(maxAbsDiff(await runOnnx(qdq, test.features, test.rows, 784, false), ours)).toBeLessThan(1e-4);
+    expect(argmaxAgreement(await runOnnx(qdq, test.features, test.rows, 784), ours, 10)).toBeGreaterThanOrEqual(0.99);
     // A small image shape where NHWC and NCHW orders differ in every dimension; dropout, the identity at inference, is left out of the graph.
     const odd = Sequential.create(ctx.device, {
       input: [5, 4, 3],

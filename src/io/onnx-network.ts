@@ -4,13 +4,16 @@
  * transposes it to NCHW once; convolutions (filters converted from HWIO [kh*kw*c, f] to OIHW
  * [f, c, kh, kw]), max and average pooling (count_include_pad, as ours) and the activations run
  * in NCHW; before the flatten the activations go back to NHWC, so the dense weights apply as they
- * are. Weights are floats (a quantized layer's dequantized values, which are what shrinkray
- * computes with). Input `input` [batch, inputs], output `output` [batch, outputs].
+ * are. Weights are floats, or for min-max quantized layers (with `quantized: 'qdq'`, the default)
+ * QDQ integers per filter (axis 0 of OIHW) or per unit (axis 1 of a Gemm's weight), as onnx.ts
+ * writes an MLP's. Dropout, the identity at inference, is left out. Input `input` [batch, inputs],
+ * output `output` [batch, outputs].
  */
 import type { Stage } from '../nn/sequential.js';
 import type { Sequential } from '../nn/sequential.js';
 import { stageWindow } from '../nn/sequential.js';
 import { ACTIVATION_OPS, bytesOf, FLOAT, INT64, IR_VERSION, node, OPSET, tensor, valueInfo } from './onnx-proto.js';
+import { qdqWeight, writesQdq } from './onnx-qdq.js';
 import { ProtoWriter } from './protobuf.js';
 
 /** OIHW [f, c, kh, kw] (PyTorch's and ONNX's filters) as HWIO [kh * kw * c, f]: hwioToOihw's inverse. */
@@ -34,7 +37,8 @@ function windowAttributes(stage: Stage): Record<string, number[]> {
   return { kernel_shape: [g.kh, g.kw], strides: [g.sh, g.sw], pads: [g.ph, g.pw, g.ph, g.pw] };
 }
 
-export async function networkToOnnx(model: Sequential, options: { name?: string } = {}): Promise<Uint8Array> {
+export async function networkToOnnx(model: Sequential, options: { name?: string; quantized?: 'qdq' | 'float' } = {}): Promise<Uint8Array> {
+  const qdq = (options.quantized ?? 'qdq') === 'qdq';
   const graph = new ProtoWriter();
   const initializers: ProtoWriter[] = [];
   const add = (op: string, inputs: string[], output: string, attributes: Record<string, number | number[]> = {}) => {
@@ -68,12 +72,18 @@ export async function networkToOnnx(model: Sequential, options: { name?: string 
     initializers.push(tensor(`${at}.bias`, FLOAT, [layer.units], bytesOf(b)));
     const op = ACTIVATION_OPS[s.activation];
     const z = i === last && !op ? 'output' : `${at}.z`;
+    // The weight as floats, or (a min-max quantized layer) as QDQ integers per filter or unit.
+    const weight = async (values: Float32Array, dims: number[], channelOf: (e: number) => number, axis: number) => {
+      if (qdq && writesQdq(layer.quant)) graph.message(1, await qdqWeight(`${at}.weight`, values, dims, channelOf, axis, layer.quant, initializers));
+      else initializers.push(tensor(`${at}.weight`, FLOAT, dims, bytesOf(values)));
+    };
     if (spec.type === 'conv2d') {
       const g = stageWindow(s, 1);
-      initializers.push(tensor(`${at}.weight`, FLOAT, [layer.units, g.c, g.kh, g.kw], bytesOf(hwioToOihw(w, g.kh, g.kw, g.c, layer.units))));
+      const perFilter = g.c * g.kh * g.kw;
+      await weight(hwioToOihw(w, g.kh, g.kw, g.c, layer.units), [layer.units, g.c, g.kh, g.kw], (e) => Math.floor(e / perFilter), 0);
       h = add('Conv', [h, `${at}.weight`, `${at}.bias`], z, windowAttributes(s));
     } else {
-      initializers.push(tensor(`${at}.weight`, FLOAT, [layer.inputs, layer.units], bytesOf(w)));
+      await weight(w, [layer.inputs, layer.units], (e) => e % layer.units, 1);
       h = add('Gemm', [h, `${at}.weight`, `${at}.bias`], z);
     }
     if (op) h = add(op, [h], i === last ? 'output' : `${at}.a`);

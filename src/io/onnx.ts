@@ -1,5 +1,5 @@
 /**
- * ONNX export of an MLP (opset 13, IR version 7): each dense layer is a Gemm (x W + b) followed by
+ * ONNX export of an MLP (opset 13, IR version 7; networks: onnx-network.ts): each dense layer is a Gemm (x W + b) followed by
  * its activation (Relu, Tanh, Sigmoid; none for identity). The input is `input` [batch, inputs]
  * and the output `output` [batch, outputs] (logits for the usual identity output layer).
  *
@@ -19,8 +19,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Model } from '../nn/model.js';
 import { Sequential } from '../nn/sequential.js';
 import { networkToOnnx } from './onnx-network.js';
-import { qrange } from '../nn/quant-spec.js';
-import { ACTIVATION_OPS, bytesOf, FLOAT, INT8, IR_VERSION, node, OPSET, tensor, UINT8, valueInfo } from './onnx-proto.js';
+import { ACTIVATION_OPS, bytesOf, FLOAT, IR_VERSION, node, OPSET, tensor, valueInfo } from './onnx-proto.js';
+import { qdqWeight, writesQdq } from './onnx-qdq.js';
 import { ProtoWriter } from './protobuf.js';
 
 export interface OnnxOptions {
@@ -34,7 +34,7 @@ export interface OnnxOptions {
 export async function modelToOnnx(model: Model, options: OnnxOptions = {}): Promise<Uint8Array> {
   const mode = options.quantized ?? 'qdq';
   if (mode !== 'qdq' && mode !== 'float') throw new InvalidArgumentError(`quantized must be 'qdq' or 'float', got '${mode}'.`);
-  if (model instanceof Sequential) return networkToOnnx(model, options.name ? { name: options.name } : {});
+  if (model instanceof Sequential) return networkToOnnx(model, { quantized: mode, ...(options.name ? { name: options.name } : {}) });
   const graph = new ProtoWriter();
   const initializers: ProtoWriter[] = [];
   let h = 'input';
@@ -42,28 +42,8 @@ export async function modelToOnnx(model: Model, options: OnnxOptions = {}): Prom
     const last = i === model.layers.length - 1;
     const w = await l.weight.read();
     const weightName = `layers.${i}.weight`;
-    if (l.quant && mode === 'qdq' && (l.quant.spec.method ?? 'minmax') === 'minmax') {
-      const scale = await l.quant.weight.scale.read();
-      const zero = await l.quant.weight.zero.read();
-      const signed = l.quant.spec.signed !== false;
-      const [qmin, qmax] = qrange(l.quant.spec);
-      const q = signed ? new Int8Array(w.length) : new Uint8Array(w.length);
-      for (let k = 0; k < l.inputs; k++)
-        for (let n = 0; n < l.units; n++) {
-          const c = scale.length === 1 ? 0 : n;
-          // The weight holds (q - z) * s exactly, so this recovers q.
-          q[k * l.units + n] = Math.min(qmax, Math.max(qmin, Math.round(w[k * l.units + n]! / scale[c]! + zero[c]!)));
-        }
-      const zeros = signed ? Int8Array.from(zero) : Uint8Array.from(zero);
-      const perChannel = scale.length > 1;
-      const dims = perChannel ? [scale.length] : [];
-      initializers.push(tensor(`${weightName}_q`, signed ? INT8 : UINT8, [l.inputs, l.units], bytesOf(q)));
-      initializers.push(tensor(`${weightName}_scale`, FLOAT, dims, bytesOf(scale)));
-      initializers.push(tensor(`${weightName}_zero`, signed ? INT8 : UINT8, dims, bytesOf(zeros)));
-      graph.message(1, node('DequantizeLinear', [`${weightName}_q`, `${weightName}_scale`, `${weightName}_zero`], [weightName], `dequantize_${i}`, perChannel ? { axis: 1 } : {}));
-    } else {
-      initializers.push(tensor(weightName, FLOAT, [l.inputs, l.units], bytesOf(w)));
-    }
+    if (mode === 'qdq' && writesQdq(l.quant)) graph.message(1, await qdqWeight(weightName, w, [l.inputs, l.units], (e) => e % l.units, 1, l.quant, initializers));
+    else initializers.push(tensor(weightName, FLOAT, [l.inputs, l.units], bytesOf(w)));
     const biasName = `layers.${i}.bias`;
     initializers.push(tensor(biasName, FLOAT, [l.units], bytesOf(await l.bias.read())));
     const op = ACTIVATION_OPS[l.activation];

@@ -7,7 +7,7 @@ import { openModel, outputOf } from '../models.js';
 
 export const exportCommand: Command = {
   name: 'export',
-  summary: 'write a model as ONNX (opset 13; quantized MLP layers in QDQ form or as float; a convolutional network as Conv, pooling and Gemm)',
+  summary: 'write a model as ONNX (opset 13; quantized layers in QDQ form or as float; a convolutional network as Conv, pooling and Gemm)',
   usage: 'shrinkray export --model FILE --format onnx [--quantized qdq|float] --model-out FILE.onnx',
   description:
     "Each layer is a Gemm and its activation; input 'input' [batch, inputs], output 'output' (logits).\nQuantized layers: integer weights + DequantizeLinear (qdq, the default), or dequantized float weights.\nA CSV model's standardization is not part of the graph: apply it to inputs first (see inspect).",
