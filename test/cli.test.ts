@@ -691,7 +691,7 @@ describe('shrinkray CLI: convolutional networks', () => {
     expect(found.chosen.bytes).toBeLessThan(found.dense.bytes);
     expect(JSON.parse((await cli(['inspect', path('auto-cnn.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv6k5-maxpool2-flatten-32-10');
     // Training with random shifts of the images; on flat rows without an image shape it is refused.
-    const shifted = await cli(['train', ...idx, '--layers', 'conv4k5,16', '--epochs', '1', '--shift', '2', '--model-out', path('shifted.safetensors'), '--json']);
+    const shifted = await cli(['train', ...idx, '--layers', 'conv4k5,16', '--epochs', '1', '--shift', '2', '--rotate', '10', '--model-out', path('shifted.safetensors'), '--json']);
     expect(shifted.code, shifted.stderr).toBe(0);
     const flatShift = await cli(['train', '--data', irisCsv, '--label', 'species', '--layers', '4', '--epochs', '1', '--shift', '1', '--model-out', path('never.safetensors')]);
     expect([flatShift.code, ourErrors(flatShift.stderr)[0]]).toEqual([1, expect.stringMatching(/imageAugmentation shifts images/)]);

@@ -29,7 +29,7 @@ import { toyData } from './toy-data.js';
 import { convChecks } from './kernel-checks.js';
 import { refSequential } from './reference-cnn.js';
 import { dropout, dropoutBackward, dropped } from '../src/kernels/dropout.js';
-import { shiftImages, shiftOf } from '../src/kernels/augment.js';
+import { angleOf, augmentImages, shiftOf } from '../src/kernels/augment.js';
 import { imageAugmentation } from '../src/nn/augmentation.js';
 import type { TrainingHook } from '../src/nn/hooks.js';
 import { dropoutSeed } from '../src/nn/sequential-backprop.js';
@@ -218,13 +218,13 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     for (const m of [withDropout, without, loaded]) m.dispose();
   });
 
-  it('image augmentation: each image shifted by its seeded offset (borders 0); shift 0 trains exactly as without it', async () => {
+  it('image augmentation: each image shifted (exactly) and rotated (bilinear, float64 reference) by its seeded draws; shift 0 trains exactly as without it', async () => {
     const { device } = ctx;
     const [n, h, w, c] = [3, 5, 4, 2];
     const values = randomArray(n * h * w * c, 41);
     const x = device.tensor(values, [n, h * w * c]);
     const out = poisoned(device, [n, h * w * c]);
-    shiftImages(x, [h, w, c], 2, 99, out);
+    augmentImages(x, [h, w, c], { shift: 2 }, 99, out);
     const want = new Float32Array(values.length);
     for (let i = 0; i < n; i++) {
       const [dy, dx] = shiftOf(i, 99, 2);
@@ -239,7 +239,31 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     expect(Array.from(await out.read())).toEqual(Array.from(want));
     // Over many images every shift in [-2, 2] on both axes turns up.
     expect(new Set(Array.from({ length: 400 }, (_, i) => shiftOf(i, 7, 2).join())).size).toBe(25);
-    for (const t of [x, out]) t.dispose();
+    // Rotations of up to 0.3 rad with the shifts: the inverse map and bilinear sampling in float64.
+    const rotated = poisoned(device, [n, h * w * c]);
+    augmentImages(x, [h, w, c], { shift: 1, rotate: 0.3 }, 5, rotated);
+    const ref = new Float64Array(values.length);
+    const px = (i: number, r: number, q: number, ch: number) => (r >= 0 && r < h && q >= 0 && q < w ? values[((i * h + r) * w + q) * c + ch]! : 0);
+    for (let i = 0; i < n; i++) {
+      const [dy, dx] = shiftOf(i, 5, 1);
+      const a = angleOf(i, 5, 0.3);
+      expect(Math.abs(a)).toBeLessThanOrEqual(0.3);
+      const [cy, cx] = [(h - 1) / 2, (w - 1) / 2];
+      for (let r = 0; r < h; r++)
+        for (let q = 0; q < w; q++) {
+          const [u, v] = [r - dy - cy, q - dx - cx];
+          const [sr, sq] = [Math.cos(a) * u + Math.sin(a) * v + cy, -Math.sin(a) * u + Math.cos(a) * v + cx];
+          const [r0, q0] = [Math.floor(sr), Math.floor(sq)];
+          const [fr, fq] = [sr - r0, sq - q0];
+          for (let ch = 0; ch < c; ch++)
+            ref[((i * h + r) * w + q) * c + ch] =
+              (1 - fr) * (1 - fq) * px(i, r0, q0, ch) + (1 - fr) * fq * px(i, r0, q0 + 1, ch) + fr * (1 - fq) * px(i, r0 + 1, q0, ch) + fr * fq * px(i, r0 + 1, q0 + 1, ch);
+        }
+    }
+    // WGSL allows sin and cos an absolute error of 2^-11 (SwiftShader uses it; llvmpipe is within 1e-5): sources move by up to ~1e-3 pixels.
+    expect(relativeError(await rotated.read(), ref)).toBeLessThan(2e-3);
+    expect(new Set(Array.from({ length: 50 }, (_, i) => angleOf(i, 5, 0.3))).size).toBe(50);
+    for (const t of [x, out, rotated]) t.dispose();
     const layers: LayerSpec[] = [
       { type: 'conv2d', filters: 3, kernel: 3 },
       { type: 'dense', units: 3 },
@@ -256,6 +280,8 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     expect(await train([imageAugmentation({ shift: 0 })])).toEqual(plain);
     expect(await train([imageAugmentation({ shift: 2, seed: 3 })])).not.toEqual(plain);
     expect(await train([imageAugmentation({ shift: 2, seed: 3 })])).toEqual(await train([imageAugmentation({ shift: 2, seed: 3 })]));
+    expect(await train([imageAugmentation({ shift: 1, rotate: 10, seed: 3 })])).not.toEqual(plain);
+    expect(() => imageAugmentation({ shift: 1, rotate: 200 })).toThrow(/rotate must be in \[0, 180\] degrees/);
     const mlp = MLP.create(device, [36, 4, 3], { seed: 1 });
     await expect(fit(mlp, data, { epochs: 1, batchSize: 25, learningRate: 0.05, hooks: [imageAugmentation({ shift: 1 })] })).rejects.toThrow(/must take \[h, w, c\] images/);
     mlp.dispose();

@@ -1,12 +1,13 @@
 /**
- * Data augmentation for image models, as a training hook: each batch's images are shifted by a
- * random whole number of pixels on both axes (torchvision's RandomAffine translate, in pixels;
- * the uncovered border is 0), on the GPU, before the forward pass. The shifts follow the hook's
- * seed and the step, so a run repeats exactly. Evaluation and prediction see the images as they are.
+ * Data augmentation for image models, as a training hook: each batch's images are rotated by a
+ * random small angle about their centre and shifted by a random whole number of pixels on both
+ * axes (torchvision's RandomAffine degrees and translate; bilinear, the uncovered border 0), on
+ * the GPU, before the forward pass. Angles and shifts follow the hook's seed and the step, so a
+ * run repeats exactly. Evaluation and prediction see the images as they are.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { shiftImages } from '../kernels/augment.js';
+import { augmentImages } from '../kernels/augment.js';
 import { copy } from '../kernels/elementwise.js';
 import { pcg } from '../kernels/hash.js';
 import type { TrainingHook } from './hooks.js';
@@ -15,13 +16,18 @@ import { Sequential } from './sequential.js';
 export interface ImageAugmentation {
   /** Largest shift in pixels on each axis (e.g. 2 on MNIST's 28 x 28). */
   shift: number;
+  /** Largest rotation in degrees either way (default 0: none; e.g. 10). */
+  rotate?: number;
   /** Seed of the shifts (default 0). */
   seed?: number;
 }
 
 export function imageAugmentation(options: ImageAugmentation): TrainingHook {
   const { shift } = options;
+  const degrees = options.rotate ?? 0;
   if (!(Number.isInteger(shift) && shift >= 0)) throw new InvalidArgumentError(`imageAugmentation: shift must be a whole number of pixels >= 0, got ${shift}.`);
+  if (!(degrees >= 0 && degrees <= 180)) throw new InvalidArgumentError(`imageAugmentation: rotate must be in [0, 180] degrees, got ${degrees}.`);
+  const transform = { shift, rotate: (degrees * Math.PI) / 180 };
   let shape: number[] = [];
   const shifted = new Map<number, Tensor<'f32'>>(); // per batch size
   return {
@@ -35,7 +41,7 @@ export function imageAugmentation(options: ImageAugmentation): TrainingHook {
       const rows = x.shape[0]!;
       let out = shifted.get(rows);
       if (!out) shifted.set(rows, (out = x.device.empty(x.shape)));
-      shiftImages(x, shape, shift, pcg(((options.seed ?? 0) ^ pcg(run.step)) >>> 0), out);
+      augmentImages(x, shape, transform, pcg(((options.seed ?? 0) ^ pcg(run.step)) >>> 0), out);
       copy(out, x);
     },
     dispose() {

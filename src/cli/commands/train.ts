@@ -25,6 +25,7 @@ export const train: Command = {
     'model-out': { type: 'string', arg: 'FILE', default: 'model.safetensors', help: 'where the trained model goes' },
     checkpoint: { type: 'string', arg: 'FILE', help: 'save the model here after every epoch; Ctrl-C then keeps the last completed one' },
     shift: { type: 'string', arg: 'PIXELS', help: 'augment images in training: random shifts of up to this many pixels on both axes' },
+    rotate: { type: 'string', arg: 'DEGREES', help: 'augment images in training: random rotations of up to this many degrees either way' },
   },
   async run(ctx) {
     const { values, out } = ctx;
@@ -33,6 +34,7 @@ export const train: Command = {
     const file = outputOf(values, 'model-out'); // checked before the work, not after it
     const checkpoint = values.checkpoint === undefined ? undefined : outputOf(values, 'checkpoint');
     const shift = values.shift === undefined ? undefined : numberOf(values, 'shift', { integer: true, min: 0, max: 64 });
+    const rotate = values.rotate === undefined ? undefined : numberOf(values, 'rotate', { min: 0, max: 180 });
     const data = loadData(values);
     const device = await ctx.device();
     const outputs = data.train.labels ? Math.max(data.train.classes!, data.test.classes ?? 0) : data.train.targetCols!;
@@ -58,7 +60,7 @@ export const train: Command = {
         data.train,
         {
           ...options,
-          ...(shift === undefined ? {} : { hooks: [imageAugmentation({ shift, seed: options.seed ?? 0 })] }),
+          ...(shift === undefined && rotate === undefined ? {} : { hooks: [imageAugmentation({ shift: shift ?? 0, ...(rotate === undefined ? {} : { rotate }), seed: options.seed ?? 0 })] }),
           signal: stop.signal,
           onEpoch: async (e) => {
             completed = e.epoch;
