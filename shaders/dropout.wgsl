@@ -2,7 +2,7 @@
 // 1 - rate and scaled by 1 / (1 - rate), or set to 0. Whether element i is kept is a hash of
 // (seed, i) compared with a threshold, so a step's mask follows from its seed alone.
 //   dropout_forward   y = x * keep and keep[i] = 0 or 1 / (1 - rate), kept for the backward pass
-//   dropout_backward  dx = dy * keep
+//                     (dx = dy * keep, elementwise.wgsl's mul)
 
 struct Params {
   n: u32,
@@ -15,9 +15,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> keep: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<storage, read> kept: array<f32>;
 
 override WG: u32 = 256;
 
@@ -34,11 +31,4 @@ fn dropout_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
   let k = select(p.scale, 0.0, pcg(i ^ pcg(p.seed)) < p.threshold);
   keep[i] = k;
   y[i] = x[i] * k;
-}
-
-@compute @workgroup_size(WG)
-fn dropout_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = index(gid, nwg);
-  if (i >= p.n) { return; }
-  dx[i] = dy[i] * kept[i];
 }

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { filterImportance } from '../src/compress/filter-importance.js';
 import { filterNorms, pruneFilters, removeFilters } from '../src/compress/filters.js';
+import { pruneReport } from '../src/compress/prune.js';
 import { simplify } from '../src/compress/simplify.js';
 import { channelAblate } from '../src/kernels/ablate.js';
 import { evaluate } from '../src/nn/evaluate.js';
@@ -149,6 +150,7 @@ describe('filter removal', () => {
     expect(conv(result.model).reduce((a, b) => a + b, 0)).toBe(11 - result.rounds.reduce((n, r) => n + r.removed.length, 0));
     expect(result.after.widths).toEqual([model.inputs, ...result.model.layers.map((l) => l.units)]);
     expect(result.after.parameters).toBe(result.model.parameterCount());
+    expect(result.after.flops).toBe((await pruneReport(result.model)).flopsDense);
     await expect(simplify(model, train, validation, { unitsPerRound: 1, maxRounds: 1, fineTune, criterion: 'taylor' })).rejects.toThrow(/dense units only/);
     expect(model.describe()).toBe('8x7x2-conv6k3p1-maxpool2-conv5k2-flatten-7-3'); // the given model is left as it was
     for (const m of [model, result.model]) m.dispose();

@@ -32,7 +32,7 @@ import { dropout, dropoutBackward, dropped } from '../src/kernels/dropout.js';
 import { angleOf, augmentImages, shiftOf } from '../src/kernels/augment.js';
 import { imageAugmentation } from '../src/nn/augmentation.js';
 import type { TrainingHook } from '../src/nn/hooks.js';
-import { dropoutSeed } from '../src/nn/sequential-backprop.js';
+import { mixSeeds } from '../src/kernels/hash.js';
 import { refLoss } from './reference-mlp.js';
 
 const LENET5: LayerSpec[] = [
@@ -308,7 +308,7 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     bp.gradients(device.tensor(labels, [rows]), newStats(device), { seed: 5, step: 2 });
     // Dropout stages drop what the host's copy of the shader's test says for this seed and step.
     const rate = (stage: number) => (model.stages[stage]!.spec as { rate: number }).rate;
-    const masks = (stage: number, j: number) => (dropped(j, dropoutSeed(5, 2, stage), rate(stage)) ? 0 : 1 / (1 - rate(stage)));
+    const masks = (stage: number, j: number) => (dropped(j, mixSeeds(5, 2, stage), rate(stage)) ? 0 : 1 / (1 - rate(stage)));
     const loss = () => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows, undefined, masks), rows, 3, labels);
     const fd = (a: Float64Array) =>
       Float64Array.from(a, (_, i) => {
@@ -340,6 +340,8 @@ describe('Sequential training (llvmpipe)', () => {
     const model = Sequential.create(device, { input: [28, 28, 1], layers: LENET5, seed: 1 });
     expect(model.parameterCount()).toBe(431_080);
     expect(model.describe()).toBe('28x28x1-conv20k5-maxpool2-conv50k5-maxpool2-flatten-500-10');
+    // A convolution's weights work at each of its output positions: 24 x 24 and 8 x 8 here.
+    expect((await pruneReport(model)).flopsDense).toBe(2 * (24 * 24 * 25 * 20 + 8 * 8 * 500 * 50 + 800 * 500 + 500 * 10));
     const history = await fit(model, train, { epochs: 2, batchSize: 64, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9, nesterov: true }, seed: 1 });
     expect(history.loss[1]!).toBeLessThan(history.loss[0]!);
     const dense = await evaluate(model, test);

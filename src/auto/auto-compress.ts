@@ -173,7 +173,7 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
           validationAccuracy: reference,
           bytes: denseFile.length,
           ...(denseMs === undefined ? {} : { batchMs: denseMs }),
-          widths: [model.inputs, ...model.layers.map((l) => l.units)],
+          widths: model.widths,
         };
     let test: AutoCompressResult['test'];
     if (options.test) {

@@ -219,7 +219,7 @@ export async function runTrial(context: TrialContext, request: TrialRequest): Pr
       validationAccuracy: accuracy,
       bytes: file.length,
       ...(batchMs === undefined ? {} : { batchMs }),
-      widths: [model.inputs, ...model.layers.map((l) => l.units)],
+      widths: model.widths,
       seconds: (performance.now() - t0) / 1000,
       file,
     };

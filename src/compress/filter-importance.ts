@@ -4,22 +4,22 @@
  * the mean cross-entropy on D when filter i's output channel is zero for every sample (what
  * removeFilters leaves of the network after a relu or tanh, whose output at 0 is 0).
  *
- * Ablation runs on the GPU, batched as the dense version is (importance.ts): for convolution s,
- * the stages up to s run once per chunk of samples; each variant "without channel i" is a copy of
- * its output with that channel at zero, the variant as a batch dimension, and only the stages after
- * s run, on [variants x samples] rows at once, in passes that fit the memory budget. Cheaper
+ * Ablation runs on the GPU, batched as the dense version is (importance.ts): one forward pass per
+ * chunk of samples keeps every convolution's outputs; for convolution s each variant "without
+ * channel i" is a copy of its outputs with that channel at zero, the variant as a batch dimension,
+ * and only the stages after s run, on [variants x samples] rows at once, in passes that fit the
+ * memory budget. Cheaper
  * criteria: the L1 or L2 norm of a filter's weights (Li et al. 2017), and random scores.
  */
 import type { Dataset } from '../data/dataset.js';
-import { validateDataset } from '../data/dataset.js';
 import { type GpuDataset, hostData } from '../data/gpu-dataset.js';
-import { InvalidArgumentError, ShapeError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { channelAblate, variantLoss } from '../kernels/ablate.js';
 import { stageWindow, type Sequential } from '../nn/sequential.js';
 import { Random } from '../random.js';
 import { filterNorms } from './filters.js';
-import { scoringRows } from './importance.js';
+import { checkScoredData, forChunks, scoringRows } from './importance.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -68,10 +68,7 @@ export async function filterImportance(model: Sequential, given: Dataset | GpuDa
     return { criterion, samples: 0, baselineLoss: NaN, stages: norms.map(({ stage, norms: scores }) => ({ stage, scores })) };
   }
   const data = hostData(given);
-  validateDataset(data);
-  if (!data.labels) throw new InvalidArgumentError('Ablation importance measures the cross-entropy: the data needs class labels.');
-  if (data.cols !== model.inputs) throw new ShapeError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
-  if (data.classes! > model.outputs) throw new ShapeError(`The data has ${data.classes} classes but the model has ${model.outputs} outputs.`);
+  checkScoredData(model, data, 'Ablation importance measures');
   const budget = options.budget ?? 8 * 1024 * 1024;
   const chunkRows = options.chunkRows ?? 256;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new InvalidArgumentError(`chunkRows must be a positive integer, got ${chunkRows}.`);
@@ -99,33 +96,35 @@ function widestAfter(model: Sequential, from: number): number {
 async function ablationScores(model: Sequential, data: Dataset, convs: number[], chunkRows: number, budget: number): Promise<{ baseline: number; scores: Float64Array[] }> {
   const device = model.device;
   const filtersOf = (stage: number) => model.layers[model.stages[stage]!.param!]!.units;
-  const widest = Math.max(...convs.map((s) => widestAfter(model, s)));
-  const chunk = Math.max(1, Math.min(chunkRows, Math.floor(budget / widest)));
+  const chunk = Math.max(1, Math.min(chunkRows, Math.floor(budget / Math.max(...convs.map((s) => widestAfter(model, s))))));
+  const widestSuffix = convs.map((s) => widestAfter(model, s + 1));
   const baseSum = device.tensor(new Float32Array(1));
   const sums = convs.map((s) => device.tensor(new Float32Array(filtersOf(s))));
-  for (let start = 0; start < data.rows; start += chunk) {
-    const n = Math.min(chunk, data.rows - start);
-    const x = device.tensor(data.features.subarray(start * data.cols, (start + n) * data.cols), [n, data.cols]);
-    const labels = device.tensor(data.labels!.subarray(start, start + n));
-    const logits = model.forward(x);
+  await forChunks(model, data, chunk, (x, labels, n) => {
+    // One forward pass, keeping each convolution's outputs [n, oh, ow, f] on the way.
+    const outputs: F32[] = [];
+    let h = x.reshape([n, ...model.inputShape]);
+    let at = 0;
+    for (const stage of convs) {
+      h = model.runStages(h, at, stage + 1);
+      outputs.push(h);
+      at = stage + 1;
+    }
+    const logits = model.runStages(h, at);
     variantLoss(logits, labels, baseSum, 0);
     for (const [i, stage] of convs.entries()) {
-      const h = model.runStages(x.reshape([n, ...model.inputShape]), 0, stage + 1); // the convolution's outputs [n, oh, ow, f]
       const f = filtersOf(stage);
-      const perPass = Math.max(1, Math.min(f, Math.floor(budget / (n * widestAfter(model, stage + 1)))));
+      const perPass = Math.max(1, Math.min(f, Math.floor(budget / (n * widestSuffix[i]!))));
       for (let v0 = 0; v0 < f; v0 += perPass) {
-        const count = Math.min(perPass, f - v0);
-        const channels = device.tensor(Uint32Array.from({ length: count }, (_, j) => v0 + j));
-        const ablated: F32 = channelAblate(h, channels);
+        const channels = device.tensor(Uint32Array.from({ length: Math.min(perPass, f - v0) }, (_, j) => v0 + j));
+        const ablated = channelAblate(outputs[i]!, channels);
         const out = model.runStages(ablated, stage + 1);
         variantLoss(out, labels, sums[i]!, v0, logits);
         for (const t of [out, ablated, channels]) t.dispose();
       }
-      h.dispose();
-      await device.sync(); // bounds the work queued at once
     }
-    for (const t of [logits, x, labels]) t.dispose();
-  }
+    for (const t of [...outputs, logits]) t.dispose();
+  });
   const baseline = (await baseSum.read())[0]! / data.rows;
   const scores = await Promise.all(sums.map(async (s) => Float64Array.from(await s.read(), (v) => v / data.rows)));
   baseSum.dispose();

@@ -32,6 +32,7 @@ import { rank1Ablate, taylorScores, variantLoss } from '../kernels/ablate.js';
 import { lossForward, newStats } from '../kernels/loss.js';
 import { columnNorms } from '../kernels/prune.js';
 import { MLP } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
 import { evaluate } from '../nn/evaluate.js';
 import { Random } from '../random.js';
 import { hostData, type GpuDataset } from '../data/gpu-dataset.js';
@@ -73,16 +74,19 @@ export function scoringRows(data: Dataset, samples: number | undefined, seed: nu
 
 function checkModel(model: MLP, data: Dataset, needsLabels: boolean): void {
   if (model.layers.length < 2) throw new InvalidArgumentError('The model has no hidden layer: there are no units to score.');
-  if (needsLabels) {
-    validateDataset(data);
-    if (!data.labels) throw new InvalidArgumentError('Ablation and Taylor importance measure the cross-entropy: the data needs class labels.');
-    if (data.cols !== model.inputs) throw new ShapeError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
-    if (data.classes! > model.outputs) throw new ShapeError(`The data has ${data.classes} classes but the model has ${model.outputs} outputs.`);
-  }
+  if (needsLabels) checkScoredData(model, data, 'Ablation and Taylor importance measure');
+}
+
+/** Data a loss-based importance can score the model on: valid, labelled, as wide as its inputs, within its outputs' classes. */
+export function checkScoredData(model: Model, data: Dataset, criterion: string): void {
+  validateDataset(data);
+  if (!data.labels) throw new InvalidArgumentError(`${criterion} the cross-entropy: the data needs class labels.`);
+  if (data.cols !== model.inputs) throw new ShapeError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
+  if (data.classes! > model.outputs) throw new ShapeError(`The data has ${data.classes} classes but the model has ${model.outputs} outputs.`);
 }
 
 /** Calls fn on each chunk of rows with the chunk's inputs and labels on the GPU. */
-async function forChunks(model: MLP, data: Dataset, chunkRows: number, fn: (x: F32, labels: Tensor<'i32'>, n: number) => void): Promise<void> {
+export async function forChunks(model: Model, data: Dataset, chunkRows: number, fn: (x: F32, labels: Tensor<'i32'>, n: number) => void): Promise<void> {
   const device = model.device;
   for (let start = 0; start < data.rows; start += chunkRows) {
     const n = Math.min(chunkRows, data.rows - start);

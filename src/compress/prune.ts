@@ -48,7 +48,7 @@ export interface PruneReport {
   weights: number;
   nonzero: number;
   sparsity: number;
-  /** Multiply-adds x 2 per input row of the dense model, and of the pruned one. */
+  /** Multiply-adds x 2 per input row of the dense model, and of the pruned one (a convolution's weights count at each output position). */
   flopsDense: number;
   flopsKept: number;
 }
@@ -162,5 +162,6 @@ export async function pruneReport(model: Model): Promise<PruneReport> {
   const layers = model.layers.map((l, i) => ({ layer: i, weights: l.weight.size, nonzero: counts[i]!, sparsity: 1 - counts[i]! / l.weight.size }));
   const weights = layers.reduce((s, l) => s + l.weights, 0);
   const nonzero = layers.reduce((s, l) => s + l.nonzero, 0);
-  return { layers, weights, nonzero, sparsity: 1 - nonzero / weights, flopsDense: 2 * weights, flopsKept: 2 * nonzero };
+  const flops = (count: (l: LayerSparsity) => number) => 2 * layers.reduce((s, l, i) => s + count(l) * model.positions[i]!, 0);
+  return { layers, weights, nonzero, sparsity: 1 - nonzero / weights, flopsDense: flops((l) => l.weights), flopsKept: flops((l) => l.nonzero) };
 }

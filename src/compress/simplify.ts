@@ -10,7 +10,7 @@ import type { Dataset } from '../data/dataset.js';
 import { InvalidArgumentError } from '../errors.js';
 import { MLP } from '../nn/mlp.js';
 import type { Model } from '../nn/model.js';
-import { Sequential, stageWindow } from '../nn/sequential.js';
+import { Sequential } from '../nn/sequential.js';
 import { fit, type FitOptions } from '../nn/train.js';
 import { evaluate } from '../nn/evaluate.js';
 import { GpuDataset } from '../data/gpu-dataset.js';
@@ -113,24 +113,13 @@ export async function figures(model: Model, data: Dataset | GpuDataset): Promise
   const t0 = performance.now();
   await evaluate(model, data);
   return {
-    widths: [model.inputs, ...model.layers.map((l) => l.units)],
+    widths: model.widths,
     parameters: model.parameterCount(),
-    flops: flopsOf(model),
+    flops: 2 * model.layers.reduce((f, l, i) => f + l.inputs * l.units * model.positions[i]!, 0),
     accuracy: scores.accuracy,
     loss: scores.loss,
     inferenceMs: performance.now() - t0,
   };
-}
-
-/** Multiply-adds x 2 per input row: a dense layer's weights once, a convolution's at each output position. */
-function flopsOf(model: Model): number {
-  if (model instanceof MLP) return model.layers.reduce((f, l) => f + 2 * l.inputs * l.units, 0);
-  return model.stages.reduce((f, s) => {
-    if (s.param === undefined) return f;
-    const l = model.layers[s.param]!;
-    const positions = s.spec.type === 'conv2d' ? (({ oh, ow }) => oh * ow)(stageWindow(s, 1)) : 1;
-    return f + 2 * positions * l.inputs * l.units;
-  }, 0);
 }
 
 /** What simplify removes from a kind of model: how it scores, removes and counts. */
@@ -248,7 +237,7 @@ async function simplifyRounds<M extends Model>(model: M, removable: Removable<M>
     }
     if (current !== model) current.dispose();
     current = next;
-    const r = { round, removed, widths: [current.inputs, ...current.layers.map((l) => l.units)], parameters: current.parameterCount(), accuracy };
+    const r = { round, removed, widths: current.widths, parameters: current.parameterCount(), accuracy };
     done.push(r);
     await options.onRound?.(r);
   }

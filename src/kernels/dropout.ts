@@ -2,7 +2,8 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { InvalidArgumentError } from '../errors.js';
 import { pcg } from './hash.js';
-import { dispatchLinear, output, requireShape } from './launch.js';
+import { mul } from './elementwise.js';
+import { dispatchLinear, output } from './launch.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -25,10 +26,5 @@ export function dropout(x: F32, rate: number, seed: number, out: { y?: F32; keep
   return { y, keep };
 }
 
-/** dx = dy * keep (keep from the forward pass). */
-export function dropoutBackward(dy: F32, keep: F32, out?: F32): F32 {
-  requireShape('dropoutBackward', 'keep', keep, dy.shape);
-  const dx = output(dy.device, dy.shape, 'f32', out, 'dropoutBackward');
-  dispatchLinear(dy.device, 'dropout', 'dropout_backward', { p: { n: dy.size, seed: 0, threshold: 0, scale: 1 }, dy, dx, kept: keep }, dy.size);
-  return dx;
-}
+/** dx = dy * keep (keep from the forward pass): an elementwise product. */
+export const dropoutBackward = (dy: F32, keep: F32, out?: F32): F32 => mul(dy, keep, out);

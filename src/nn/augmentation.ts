@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { augmentImages } from '../kernels/augment.js';
 import { copy } from '../kernels/elementwise.js';
-import { pcg } from '../kernels/hash.js';
+import { mixSeeds } from '../kernels/hash.js';
 import type { TrainingHook } from './hooks.js';
 import { Sequential } from './sequential.js';
 
@@ -41,7 +41,7 @@ export function imageAugmentation(options: ImageAugmentation): TrainingHook {
       const rows = x.shape[0]!;
       let out = shifted.get(rows);
       if (!out) shifted.set(rows, (out = x.device.empty(x.shape)));
-      augmentImages(x, shape, transform, pcg(((options.seed ?? 0) ^ pcg(run.step)) >>> 0), out);
+      augmentImages(x, shape, transform, mixSeeds(options.seed ?? 0, run.step), out);
       copy(out, x);
     },
     dispose() {

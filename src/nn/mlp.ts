@@ -132,6 +132,11 @@ export class MLP {
     return [this.inputs, ...this.layers.map((l) => l.units)];
   }
 
+  /** How many times per input row each layer's weight matrix is applied: once each. */
+  get positions(): number[] {
+    return this.layers.map(() => 1);
+  }
+
   parameterCount(): number {
     return this.layers.reduce((n, l) => n + l.inputs * l.units + l.units, 0);
   }

@@ -12,6 +12,7 @@ import { gemm } from '../kernels/gemm.js';
 import { distillationLoss, type LossKind, lossForward } from '../kernels/loss.js';
 import type { Slot } from '../kernels/optim.js';
 import { dropout, dropoutBackward } from '../kernels/dropout.js';
+import { mixSeeds } from '../kernels/hash.js';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../kernels/pool.js';
 import { requireLogits, slotsOf } from './backprop.js';
 import type { Sequential } from './sequential.js';
@@ -97,7 +98,7 @@ export class SequentialBackprop {
         });
       } else if (spec.type === 'maxPool2d') maxPool(input(i), spec, { y: b.out, argmax: b.argmax! });
       else if (spec.type === 'avgPool2d') avgPool(input(i), spec, b.out);
-      else if (spec.type === 'dropout') dropout(input(i), spec.rate, dropoutSeed(options.seed ?? 0, options.step ?? 0, i), { y: b.out, keep: b.keep! });
+      else if (spec.type === 'dropout') dropout(input(i), spec.rate, mixSeeds(options.seed ?? 0, options.step ?? 0, i), { y: b.out, keep: b.keep! });
       else if (spec.type === 'dense') {
         const layer = model.layers[s.param!]!;
         gemm(input(i).reshape([batch, s.input[0]!]), layer.weight, { bias: layer.bias, activation: s.activation, out: b.out });
@@ -159,9 +160,4 @@ export class SequentialBackprop {
   dispose(): void {
     for (const t of this.owned) t.dispose();
   }
-}
-
-/** A dropout stage's mask seed for a training step: every step and stage draws another mask. */
-export function dropoutSeed(seed: number, step: number, stage: number): number {
-  return (Math.imul(seed, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca77) ^ Math.imul(stage + 1, 0xc2b2ae3d)) >>> 0;
 }

@@ -164,6 +164,16 @@ export class Sequential {
     return this.stages[this.stages.length - 1]!.output[0]!;
   }
 
+  /** As an MLP's: inputs, then each weight layer's units (a convolution's filters): LeNet-5 is [784, 20, 50, 500, 10]. */
+  get widths(): number[] {
+    return [this.inputs, ...this.layers.map((l) => l.units)];
+  }
+
+  /** How many times per input row each weight matrix is applied: a convolution's output positions, 1 for a dense layer. */
+  get positions(): number[] {
+    return this.stages.flatMap((s) => (s.param === undefined ? [] : [s.spec.type === 'conv2d' ? s.output[0]! * s.output[1]! : 1]));
+  }
+
   /** input shape, then each layer: 28x28x1-conv20k5-maxpool2-conv50k5-maxpool2-flatten-500-10. */
   describe(): string {
     return [this.inputShape.join('x'), ...this.stages.map((s) => layerName(s.spec))].join('-');
