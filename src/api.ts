@@ -10,6 +10,7 @@ export { add, sub, mul, scale, copy, fill } from './kernels/elementwise.js';
 export { reduce, sum, min, max, type ReduceOp, type ReduceAxis } from './kernels/reduce.js';
 export { gemm, applicableVariants, autoVariant, ACTIVATIONS, GEMM_VARIANTS, type Activation, type GemmOptions, type GemmVariant } from './kernels/gemm.js';
 export { transpose } from './kernels/transpose.js';
+export { batchNormTrain, batchNormInfer, batchNormBackward, type NormParams, type NormSettings } from './kernels/batchnorm.js';
 export { conv2d, conv2dBackward, im2col, col2im, windowOf, type Window, type WindowOptions, type Conv2dOptions } from './kernels/conv.js';
 export { maxPool, maxPoolBackward, avgPool, avgPoolBackward } from './kernels/pool.js';
 export { Random } from './random.js';
@@ -41,6 +42,7 @@ export { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type 
 export { modelToSafetensors, modelFromSafetensors, sequentialFromSafetensors, readModel, architectureOf, describeArchitecture, type EncodeOptions } from './io/model-file.js';
 export { Sequential, placeStages, layerName, type LayerSpec, type Stage, type SequentialOptions } from './nn/sequential.js';
 export type { Model } from './nn/model.js';
+export { parseLayers, isNetwork, PRESETS } from './nn/architecture.js';
 export type { WeightEncoding } from './io/layer-codec.js';
 export {
   quantizeWeights,
@@ -62,6 +64,7 @@ export { modelToOnnx, type OnnxOptions } from './io/onnx.js';
 export { modelFromPytorchSafetensors, type PytorchImportOptions } from './io/pytorch.js';
 export { unitImportance, layerImportance, removeLayer, IMPORTANCE_CRITERIA, type ImportanceCriterion, type ImportanceOptions, type UnitImportance, type LayerRemoval } from './compress/importance.js';
 export { removeFilters, pruneFilters, filterNorms } from './compress/filters.js';
+export { foldBatchNorm, hasBatchNorm } from './compress/fold.js';
 export { filterImportance, FILTER_CRITERIA, type FilterCriterion, type FilterImportance, type FilterImportanceOptions } from './compress/filter-importance.js';
 export { simplify, removeUnits, figures, type SimplifyOptions, type SimplifyResult, type SimplifyRound, type ModelFigures } from './compress/simplify.js';
 export { autoCompress, holdOut, type AutoCompressOptions, type AutoCompressResult } from './auto/auto-compress.js';

@@ -690,9 +690,15 @@ describe('shrinkray CLI: convolutional networks', () => {
     expect(found.chosen.bytes).toBe(statSync(path('auto-cnn.safetensors')).size);
     expect(found.chosen.bytes).toBeLessThan(found.dense.bytes);
     expect(JSON.parse((await cli(['inspect', path('auto-cnn.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv6k5-maxpool2-flatten-32-10');
-    // Training with random shifts of the images; on flat rows without an image shape it is refused.
-    const shifted = await cli(['train', ...idx, '--layers', 'conv4k5,16', '--epochs', '1', '--shift', '2', '--rotate', '10', '--model-out', path('shifted.safetensors'), '--json']);
+    // Training with random shifts of the images (and batch norm); on flat rows without an image shape it is refused.
+    const shifted = await cli(['train', ...idx, '--layers', 'conv4k5,bn,16', '--epochs', '1', '--shift', '2', '--rotate', '10', '--model-out', path('shifted.safetensors'), '--json']);
     expect(shifted.code, shifted.stderr).toBe(0);
+    expect(JSON.parse((await cli(['inspect', path('shifted.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv4k5-bn-flatten-16-10');
+    // Quantizing folds the batch norm into the convolution first: the same accuracy before and after folding, then int8.
+    const folded = await cli(['quantize', ...idx, '--model', path('shifted.safetensors'), '--bits', '8', '--model-out', path('shifted-int8.safetensors')]);
+    expect(folded.code, folded.stderr).toBe(0);
+    expect(folded.stdout).toMatch(/batch norms folded into the layers before them: 28x28x1-conv4k5-bn-flatten-16-10 -> 28x28x1-conv4k5-flatten-16-10\n/);
+    expect(JSON.parse((await cli(['inspect', path('shifted-int8.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv4k5-flatten-16-10');
     const flatShift = await cli(['train', '--data', irisCsv, '--label', 'species', '--layers', '4', '--epochs', '1', '--shift', '1', '--model-out', path('never.safetensors')]);
     expect([flatShift.code, ourErrors(flatShift.stderr)[0]]).toEqual([1, expect.stringMatching(/imageAugmentation shifts images/)]);
     // Cross-validation of a network: a fresh one per fold.

@@ -62,3 +62,10 @@ export async function expectClose(tensor: Tensor, expected: ArrayLike<number>, t
   const err = relativeError(actual, expected);
   expect(err, `relative error ${err}`).toBeLessThan(tolerance);
 }
+
+/** [rows, cols] row-major as [cols, rows] (PyTorch's Linear [out, in] as ONNX Gemm's [in, out]). */
+export function transposeOf(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
+  return out;
+}

@@ -16,7 +16,7 @@ import { parseLayers } from '../src/nn/architecture.js';
 import { Random } from '../src/random.js';
 import { DataFormatError, InvalidArgumentError, ShapeError } from '../src/errors.js';
 import { modelFromSafetensors } from '../src/io/model-file.js';
-import { randomArray, relativeError, useDevice } from './helpers.js';
+import { randomArray, relativeError, transposeOf, useDevice } from './helpers.js';
 
 function argmaxAgreement(a: Float32Array, b: Float32Array, cols: number): number {
   let same = 0;
@@ -150,13 +150,6 @@ describe('PyTorch import of a convolutional nn.Sequential', () => {
     model.dispose();
   });
 });
-
-/** [rows, cols] row-major as [cols, rows]. */
-function transposeOf(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
-  return out;
-}
 
 describe('ONNX export, run in onnxruntime-node on the MNIST test set', () => {
   const ctx = useDevice();

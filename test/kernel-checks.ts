@@ -220,6 +220,67 @@ export async function convChecks(device: Device): Promise<Check[]> {
   return checks;
 }
 
+/**
+ * Batch norm in a network (BatchNorm2d after a convolution, BatchNorm1d after a dense layer) with
+ * random parameters and running averages: inference against float64, and a training step's
+ * gradients (weights, gamma, beta: the batch's statistics) against finite differences.
+ */
+export async function batchNormChecks(device: Device): Promise<Check[]> {
+  const model = Sequential.create(device, {
+    input: [6, 5, 2],
+    layers: [
+      { type: 'conv2d', filters: 3, kernel: 3, padding: 1 },
+      { type: 'batchNorm' },
+      { type: 'maxPool2d', kernel: 2 },
+      { type: 'dense', units: 5 },
+      { type: 'batchNorm', activation: 'tanh' },
+      { type: 'dense', units: 3 },
+    ],
+    seed: 8,
+  });
+  const norms = model.norms.map((n, i) => {
+    const c = n.gamma.size;
+    const [gamma, beta, mean, variance] = [randomValues(c, 80 + i).map((v) => 1.25 + 0.75 * v), randomValues(c, 90 + i), randomValues(c, 100 + i), randomValues(c, 110 + i).map((v) => 1.1 + 0.9 * v)];
+    n.gamma.write(gamma!);
+    n.beta.write(beta!);
+    n.running.write(Float32Array.from([...mean!, ...variance!]));
+    return { gamma: Float64Array.from(gamma!), beta: Float64Array.from(beta!), mean: Float64Array.from(mean!), variance: Float64Array.from(variance!) };
+  });
+  const rows = 4;
+  const x = randomValues(rows * model.inputs, 31);
+  const labels = Int32Array.from([2, 0, 1, 2]);
+  const params = await Promise.all(model.layers.map(async (l) => ({ weight: Float64Array.from(await l.weight.read()), bias: Float64Array.from(await l.bias.read()) })));
+  const checks: Check[] = [
+    {
+      name: 'batch norm network inference 6x5x2',
+      error: relError(await model.predict(x), refSequential(model.stages, params, x, rows, undefined, undefined, { params: norms, training: false })),
+      tolerance: 1e-5,
+    },
+  ];
+  const bp = model.backprop(rows, 'softmaxCrossEntropy');
+  bp.x.write(x);
+  bp.gradients(device.tensor(labels), newStats(device));
+  const loss = () => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows, undefined, undefined, { params: norms, training: true }), rows, 3, labels);
+  const fd = (a: Float64Array) =>
+    Float64Array.from(a, (_, j) => {
+      const keep = a[j]!;
+      a[j] = keep + 1e-5;
+      const up = loss();
+      a[j] = keep - 1e-5;
+      const down = loss();
+      a[j] = keep;
+      return (up - down) / 2e-5;
+    });
+  for (const [i, p] of params.entries()) checks.push({ name: `batch norm network gradient, weights ${i}`, error: relError(await bp.weightGrads[i]!.read(), fd(p.weight)), tolerance: 1e-3 });
+  for (const [i, n] of norms.entries()) {
+    checks.push({ name: `batch norm ${i} gradient, gamma`, error: relError(await bp.normGrads[i]!.gamma.read(), fd(n.gamma)), tolerance: 1e-3 });
+    checks.push({ name: `batch norm ${i} gradient, beta`, error: relError(await bp.normGrads[i]!.beta.read(), fd(n.beta)), tolerance: 1e-3 });
+  }
+  bp.dispose();
+  model.dispose();
+  return checks;
+}
+
 /** Float64 A^T B [M, N] for A [K, M], B [K, N], and B's column sums [N]. */
 export function refAtB(a: Float32Array, b: Float32Array, M: number, N: number, K: number): { ref: Float64Array; refSums: Float64Array } {
   const ref = new Float64Array(M * N);

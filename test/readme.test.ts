@@ -58,6 +58,16 @@ it("the README's convolutional-network example runs as written (on 2,000 MNIST r
   expect(bytes).toBeLessThan(431_080 * 4 * 0.2); // a fifth of the float32 weights' bytes, or less
 }, 180_000);
 
+it("the README's batch norm example runs as written (on 2,000 MNIST rows): folding keeps the accuracy", () => {
+  const code = blocks().find((b) => b.includes('foldBatchNorm('))!;
+  const child = run(code, { SHRINKRAY_MNIST_LIMIT: '2000' }, 120_000);
+  expect(child.error, 'the example did not finish on its own').toBeUndefined();
+  expect(child.status, child.stderr).toBe(0);
+  const [net, folded] = child.stdout.trim().split(' ').map(Number);
+  expect(net).toBeGreaterThan(0.8); // one epoch on 2,000 images
+  expect(Math.abs(folded! - net!)).toBeLessThan(0.01); // folded and int8: within a point
+}, 180_000);
+
 it("the README's automated-compression example runs as written (on 2,000 MNIST rows)", () => {
   const code = blocks().find((b) => b.includes('autoCompress('))!;
   const child = run(code, { SHRINKRAY_MNIST_LIMIT: '2000' }, 240_000);

@@ -9,10 +9,19 @@ const F: Record<Activation, (z: number) => number> = {
   sigmoid: (z) => 1 / (1 + Math.exp(-z)),
 };
 
+/** A batch norm's parameters in float64: gamma, beta, running mean and variance [channels] each. */
+export interface RefNorm {
+  gamma: Float64Array;
+  beta: Float64Array;
+  mean: Float64Array;
+  variance: Float64Array;
+}
+
 /**
  * Logits [rows, outputs] of the stages with these weights ([k, units] and [units] per layer);
  * `zero` sets one channel of one stage's outputs to 0 (ablation's definition); `dropout` gives a
  * dropout stage's factor for each of its elements (training), else dropout is the identity.
+ * Batch norms use `norms.params`: the batch's statistics when `norms.training`, else the running ones.
  */
 export function refSequential(
   stages: Stage[],
@@ -21,11 +30,28 @@ export function refSequential(
   rows: number,
   zero?: { stage: number; channel: number },
   dropout?: (stage: number, index: number) => number,
+  norms?: { params: RefNorm[]; training: boolean },
 ): Float64Array {
   let h = Float64Array.from(x);
   for (const [i, s] of stages.entries()) {
     const spec = s.spec;
     if (spec.type === 'flatten') continue; // NHWC rows are already flat in memory
+    if (spec.type === 'batchNorm') {
+      const { gamma, beta, mean: runningMean, variance: runningVar } = norms!.params[s.norm!]!;
+      const c = gamma.length;
+      const m = h.length / c;
+      let mean = runningMean;
+      let variance = runningVar;
+      if (norms!.training) {
+        mean = new Float64Array(c);
+        variance = new Float64Array(c);
+        h.forEach((v, j) => (mean[j % c]! += v / m));
+        h.forEach((v, j) => (variance[j % c]! += (v - mean[j % c]!) ** 2 / m));
+      }
+      const eps = spec.eps!;
+      h = h.map((v, j) => (zero?.stage === i && zero.channel === j % c ? 0 : F[s.activation](((v - mean[j % c]!) / Math.sqrt(variance[j % c]! + eps)) * gamma[j % c]! + beta[j % c]!)));
+      continue;
+    }
     if (spec.type === 'dropout') {
       if (dropout) h = h.map((v, j) => v * dropout(i, j));
       continue;

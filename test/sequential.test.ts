@@ -20,14 +20,14 @@ import { newStats } from '../src/kernels/loss.js';
 import { evaluate } from '../src/nn/evaluate.js';
 import { MLP } from '../src/nn/mlp.js';
 import { parseLayers } from '../src/nn/architecture.js';
-import { type LayerSpec, placeStages, Sequential } from '../src/nn/sequential.js';
+import { type LayerSpec, placeStages, Sequential, type Stage } from '../src/nn/sequential.js';
 import { fit } from '../src/nn/train.js';
 import { Random } from '../src/random.js';
 import { testMetrics } from '../src/validate/metrics.js';
 import { poisoned, randomArray, relativeError, testBackends, useDevice } from './helpers.js';
 import { toyData } from './toy-data.js';
 import { convChecks } from './kernel-checks.js';
-import { refSequential } from './reference-cnn.js';
+import { type RefNorm, refSequential } from './reference-cnn.js';
 import { dropout, dropoutBackward, dropped } from '../src/kernels/dropout.js';
 import { angleOf, augmentImages, shiftOf } from '../src/kernels/augment.js';
 import { imageAugmentation } from '../src/nn/augmentation.js';
@@ -89,6 +89,19 @@ describe('Sequential: layers placed', () => {
   });
 });
 
+/** The mean and biased variance per channel of a batch norm stage's inputs in a training pass (the stages before it in float64). */
+function batchInputStats(model: Sequential, params: { weight: Float64Array; bias: Float64Array }[], norms: RefNorm[], x: Float32Array, rows: number, stage: Stage) {
+  const at = model.stages.indexOf(stage);
+  const h = refSequential(model.stages.slice(0, at), params, x, rows, undefined, undefined, { params: norms, training: true });
+  const c = norms[stage.norm!]!.gamma.length;
+  const count = h.length / c;
+  const mean = new Float64Array(c);
+  const variance = new Float64Array(c);
+  h.forEach((v, j) => (mean[j % c]! += v / count));
+  h.forEach((v, j) => (variance[j % c]! += (v - mean[j % c]!) ** 2 / count));
+  return { mean, variance, count };
+}
+
 /** Two small networks that between them use every layer kind: max and average pooling, padding, strides, flatten after a convolution. */
 const NETS: { name: string; input: number[]; layers: LayerSpec[] }[] = [
   {
@@ -123,6 +136,20 @@ const NETS: { name: string; input: number[]; layers: LayerSpec[] }[] = [
       { type: 'avgPool2d', kernel: 2, stride: 1 },
       { type: 'flatten' },
       { type: 'dense', units: 4 },
+      { type: 'dense', units: 3 },
+    ],
+  },
+  {
+    name: 'conv-bn-maxpool-conv(p1)-bn(tanh)-dense-bn-dense: batch norms after convolutions and a dense layer',
+    input: [6, 5, 2],
+    layers: [
+      { type: 'conv2d', filters: 3, kernel: 3 },
+      { type: 'batchNorm' },
+      { type: 'maxPool2d', kernel: 2 },
+      { type: 'conv2d', filters: 5, kernel: 2, padding: 1 },
+      { type: 'batchNorm', activation: 'tanh', eps: 1e-3 },
+      { type: 'dense', units: 4 },
+      { type: 'batchNorm' },
       { type: 'dense', units: 3 },
     ],
   },
@@ -287,6 +314,22 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     mlp.dispose();
   });
 
+  it('predict takes more host rows than one pass holds: passes of 1,024 rows, the same outputs as one forward pass', async () => {
+    const { device } = ctx;
+    const model = Sequential.create(device, { input: [6, 5, 2], layers: parseLayers('conv3k3,bn,maxpool2,4'), seed: 9 });
+    const x = randomArray(2500 * model.inputs, 12);
+    const whole = await model.forward(device.tensor(x, [2500, model.inputs])).read();
+    const probabilities = Float64Array.from(whole, (_, i) => {
+      const row = whole.subarray(i - (i % 4), i - (i % 4) + 4);
+      const top = Math.max(...row);
+      return Math.exp(whole[i]! - top) / row.reduce((s, v) => s + Math.exp(v - top), 0);
+    });
+    const passes = await model.predict(x, { probabilities: true });
+    expect(passes.length).toBe(2500 * 4);
+    expect(relativeError(passes, probabilities)).toBeLessThan(1e-6);
+    model.dispose();
+  });
+
   it('the shared convolution checks (also run in the browser and on a lent GPU)', async () => {
     const checks = await convChecks(ctx.device);
     expect(checks.length).toBe(9); // forward, 3 weight gradients, filter ablation of 2 convolutions x 2 chunkings, dropout
@@ -301,15 +344,24 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     const r = new Random(12);
     const labels = Int32Array.from({ length: rows }, () => r.int(3));
     const params = await Promise.all(model.layers.map(async (l) => ({ weight: Float64Array.from(await l.weight.read()), bias: Float64Array.from(await l.bias.read()) })));
+    // Batch norms get random parameters and running averages (PyTorch starts them at 1, 0, 0, 1).
+    const norms = model.norms.map((n, i) => {
+      const c = n.gamma.size;
+      const values = { gamma: randomArray(c, 40 + i, 0.5, 2), beta: randomArray(c, 50 + i), mean: randomArray(c, 60 + i), variance: randomArray(c, 70 + i, 0.5, 2) };
+      n.gamma.write(values.gamma);
+      n.beta.write(values.beta);
+      n.running.write(Float32Array.from([...values.mean, ...values.variance]));
+      return { gamma: Float64Array.from(values.gamma), beta: Float64Array.from(values.beta), mean: Float64Array.from(values.mean), variance: Float64Array.from(values.variance) };
+    });
     const logits = model.forward(device.tensor(x, [rows, model.inputs]));
-    expect(relativeError(await logits.read(), refSequential(model.stages, params, x, rows))).toBeLessThan(1e-5);
+    expect(relativeError(await logits.read(), refSequential(model.stages, params, x, rows, undefined, undefined, { params: norms, training: false }))).toBeLessThan(1e-5);
     const bp = model.backprop(rows, 'softmaxCrossEntropy');
     bp.x.write(x);
     bp.gradients(device.tensor(labels, [rows]), newStats(device), { seed: 5, step: 2 });
     // Dropout stages drop what the host's copy of the shader's test says for this seed and step.
     const rate = (stage: number) => (model.stages[stage]!.spec as { rate: number }).rate;
     const masks = (stage: number, j: number) => (dropped(j, mixSeeds(5, 2, stage), rate(stage)) ? 0 : 1 / (1 - rate(stage)));
-    const loss = () => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows, undefined, masks), rows, 3, labels);
+    const loss = () => refLoss('softmaxCrossEntropy', refSequential(model.stages, params, x, rows, undefined, masks, { params: norms, training: true }), rows, 3, labels);
     const fd = (a: Float64Array) =>
       Float64Array.from(a, (_, i) => {
         const keep = a[i]!;
@@ -322,7 +374,24 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
       });
     for (const [i, p] of params.entries()) {
       expect(relativeError(await bp.weightGrads[i]!.read(), fd(p.weight)), `layer ${i} weights`).toBeLessThan(1e-3);
-      expect(relativeError(await bp.biasGrads[i]!.read(), fd(p.bias)), `layer ${i} biases`).toBeLessThan(1e-3);
+      // A batch norm subtracts the batch mean, so the bias before it has no effect: its gradient is 0 but for rounding.
+      const normed = model.stages[model.stages.findIndex((s) => s.param === i) + 1]?.spec.type === 'batchNorm';
+      if (normed) expect(Math.max(...(await bp.biasGrads[i]!.read()).map(Math.abs)), `layer ${i} biases`).toBeLessThan(1e-6);
+      else expect(relativeError(await bp.biasGrads[i]!.read(), fd(p.bias)), `layer ${i} biases`).toBeLessThan(1e-3);
+    }
+    for (const [i, n] of norms.entries()) {
+      expect(relativeError(await bp.normGrads[i]!.gamma.read(), fd(n.gamma)), `batch norm ${i} gamma`).toBeLessThan(1e-3);
+      expect(relativeError(await bp.normGrads[i]!.beta.read(), fd(n.beta)), `batch norm ${i} beta`).toBeLessThan(1e-3);
+    }
+    // The step moved the running averages by PyTorch's rule (momentum 0.1, the variance unbiased).
+    for (const [i, n] of model.norms.entries()) {
+      const before = norms[i]!;
+      const stage = model.stages.find((s) => s.norm === i)!;
+      const c = before.gamma.length;
+      const { mean, variance, count } = batchInputStats(model, params, norms, x, rows, stage);
+      const expected = [...Array.from(mean, (m, j) => 0.9 * before.mean[j]! + 0.1 * m), ...Array.from(variance, (v, j) => 0.9 * before.variance[j]! + (0.1 * v * count) / (count - 1))];
+      expect(relativeError(await n.running.read(), expected), `batch norm ${i} running averages`).toBeLessThan(1e-5);
+      expect(c).toBe(n.gamma.size);
     }
     bp.dispose();
     model.dispose();

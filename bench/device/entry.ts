@@ -13,7 +13,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { createDevice } from '../../src/gpu/device.js';
 import { formatDescription } from '../../src/gpu/describe.js';
 import { applicableVariants, gemm } from '../../src/kernels/gemm.js';
-import { convChecks, gemmChecks, inferenceChecks, lossChecks, randomValues, splitKChecks, stepChecks } from '../../test/kernel-checks.js';
+import { batchNormChecks, convChecks, gemmChecks, inferenceChecks, lossChecks, randomValues, splitKChecks, stepChecks } from '../../test/kernel-checks.js';
 import { markTfGradientsRegistered } from '../common.js';
 import { benchGemm } from '../gemm.bench.js';
 import { benchTrain } from '../train.bench.js';
@@ -43,6 +43,7 @@ async function check(): Promise<boolean> {
     ...(await stepChecks(device)),
     ...(await inferenceChecks(device)),
     ...(await convChecks(device)),
+    ...(await batchNormChecks(device)),
     ...(await splitKChecks(device)),
   ];
   for (const c of checks) console.log(`${c.error < c.tolerance ? 'ok  ' : 'FAIL'} ${c.name}: relative error ${c.error.toExponential(2)} (tolerance ${c.tolerance})`);

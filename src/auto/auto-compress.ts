@@ -4,7 +4,9 @@
  * per-layer settings (search.ts) that minimize the file's size or the forward pass's time while
  * the validation accuracy stays within the budget of the dense model's, and returns the chosen
  * model with every trial. Only validation rows make decisions; a test set, when given, is used
- * once at the end to compare the chosen model with the dense one.
+ * once at the end to compare the chosen model with the dense one. A network's batch norms are
+ * folded first (compress/fold.ts): the search prunes and shares folded weights, and the dense
+ * reference is the folded model, which predicts what the given one does.
  */
 import type { Dataset } from '../data/dataset.js';
 import { subset } from '../data/dataset.js';
@@ -12,7 +14,9 @@ import { GpuDataset, hostData } from '../data/gpu-dataset.js';
 import { InvalidArgumentError } from '../errors.js';
 import { unitImportance } from '../compress/importance.js';
 import { modelToSafetensors, readModel } from '../io/model-file.js';
+import { foldBatchNorm, hasBatchNorm } from '../compress/fold.js';
 import { MLP } from '../nn/mlp.js';
+import { Sequential } from '../nn/sequential.js';
 import type { Model } from '../nn/model.js';
 import type { FitOptions } from '../nn/train.js';
 import { compareModels, type Comparison } from '../validate/compare.js';
@@ -101,6 +105,8 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
   const dimensions: readonly Dimension[] = STAGES[objective].flatMap((s) => s.dimensions);
   if (dimensions.includes('units') && !(model instanceof MLP))
     throw new InvalidArgumentError("objective 'latency' removes hidden units, which MLPs have: for a convolutional network use objective 'size'.");
+  const folded = model instanceof Sequential && hasBatchNorm(model) ? await foldBatchNorm(model) : undefined;
+  if (folded) model = folded;
   const data = train instanceof GpuDataset && all === host ? train : new GpuDataset(model.device, all);
   const speedRows = objective === 'latency' ? subset(all, validationRows) : undefined;
   try {
@@ -197,6 +203,7 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
     };
   } finally {
     if (data !== train) data.dispose();
+    folded?.dispose();
   }
 }
 

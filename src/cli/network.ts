@@ -18,7 +18,7 @@ export const NETWORK_OPTIONS: Options = {
     type: 'string',
     arg: 'LAYERS',
     default: '300,100',
-    help: 'hidden layers: widths (300,100) or a network (conv20k5,maxpool2,conv50k5,maxpool2,500); the output layer comes from the data',
+    help: 'hidden layers: widths (300,100) or a network (conv20k5,maxpool2,conv50k5,maxpool2,500; bn after a layer for batch norm, dropout0.5); the output layer comes from the data',
   },
   arch: { type: 'string', arg: 'NAME', help: `a preset network instead of --layers: ${Object.keys(PRESETS).join(', ')}` },
   input: { type: 'string', arg: 'HxWxC', help: "each row's image shape for convolutions (default: the data's, 28x28x1 for MNIST)" },
@@ -46,7 +46,12 @@ export function buildModel(device: Device, values: Values, data: Dataset, output
   if (!input) throw new UsageError("convolution and pooling layers need images: use --data mnist or idx, or give each row's shape with --input HxWxC");
   if (input.length !== 3 || !input.every((d) => Number.isInteger(d) && d > 0) || input[0]! * input[1]! * input[2]! !== data.cols)
     throw new UsageError(`--input ${given} must be HxWxC with H * W * C = the data's ${data.cols} columns`);
-  const layers = hidden.map((l) => (l.type === 'conv2d' || l.type === 'dense' ? { ...l, activation: options.activation } : l));
+  // The hidden activation goes to each convolution and dense layer, or to its batch norm when one follows it.
+  const layers = hidden.map((l, i) => {
+    const normed = hidden[i + 1]?.type === 'batchNorm';
+    if (l.type === 'batchNorm' || ((l.type === 'conv2d' || l.type === 'dense') && !normed)) return { ...l, activation: options.activation };
+    return l;
+  });
   return Sequential.create(device, { input, layers: [...layers, { type: 'dense', units: outputs, activation: 'identity' }], seed: options.seed ?? 0 });
 }
 

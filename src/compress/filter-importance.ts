@@ -1,8 +1,9 @@
 /**
  * Importance of every filter (output channel) of a convolutional network's convolutions, with the
  * seed's definition as the reference criterion: I_i = L(f without i, D) - L(f, D), the increase of
- * the mean cross-entropy on D when filter i's output channel is zero for every sample (what
- * removeFilters leaves of the network after a relu or tanh, whose output at 0 is 0).
+ * the mean cross-entropy on D when filter i's output channel is zero for every sample where the
+ * next layers read it, after its batch norm if it has one (what removeFilters leaves of the
+ * network after a relu or tanh, whose output at 0 is 0).
  *
  * Ablation runs on the GPU, batched as the dense version is (importance.ts): one forward pass per
  * chunk of samples keeps every convolution's outputs; for convolution s each variant "without
@@ -18,7 +19,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { channelAblate, variantLoss } from '../kernels/ablate.js';
 import { stageWindow, type Sequential } from '../nn/sequential.js';
 import { Random } from '../random.js';
-import { filterNorms } from './filters.js';
+import { channelStage, filterNorms } from './filters.js';
 import { checkScoredData, forChunks, scoringRows } from './importance.js';
 
 type F32 = Tensor<'f32'>;
@@ -97,7 +98,7 @@ async function ablationScores(model: Sequential, data: Dataset, convs: number[],
   const device = model.device;
   const filtersOf = (stage: number) => model.layers[model.stages[stage]!.param!]!.units;
   const chunk = Math.max(1, Math.min(chunkRows, Math.floor(budget / Math.max(...convs.map((s) => widestAfter(model, s))))));
-  const widestSuffix = convs.map((s) => widestAfter(model, s + 1));
+  const widestSuffix = convs.map((s) => widestAfter(model, channelStage(model, s) + 1));
   const baseSum = device.tensor(new Float32Array(1));
   const sums = convs.map((s) => device.tensor(new Float32Array(filtersOf(s))));
   await forChunks(model, data, chunk, (x, labels, n) => {
@@ -106,9 +107,10 @@ async function ablationScores(model: Sequential, data: Dataset, convs: number[],
     let h = x.reshape([n, ...model.inputShape]);
     let at = 0;
     for (const stage of convs) {
-      h = model.runStages(h, at, stage + 1);
+      const end = channelStage(model, stage);
+      h = model.runStages(h, at, end + 1);
       outputs.push(h);
-      at = stage + 1;
+      at = end + 1;
     }
     const logits = model.runStages(h, at);
     variantLoss(logits, labels, baseSum, 0);
@@ -118,7 +120,7 @@ async function ablationScores(model: Sequential, data: Dataset, convs: number[],
       for (let v0 = 0; v0 < f; v0 += perPass) {
         const channels = device.tensor(Uint32Array.from({ length: Math.min(perPass, f - v0) }, (_, j) => v0 + j));
         const ablated = channelAblate(outputs[i]!, channels);
-        const out = model.runStages(ablated, stage + 1);
+        const out = model.runStages(ablated, channelStage(model, stage) + 1);
         variantLoss(out, labels, sums[i]!, v0, logits);
         for (const t of [out, ablated, channels]) t.dispose();
       }

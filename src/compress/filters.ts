@@ -3,13 +3,20 @@
  * come out of its weight matrix and bias, and everything that read their channel goes with them,
  * following the dependencies as Torch-Pruning does: pooling passes channels through, the next
  * convolution loses the filter rows (ky, kx, channel), and a dense layer after the flatten loses
- * the rows (y, x, channel). The result is a new, smaller model that computes exactly what the
- * original computes with those filters' outputs at zero (after a relu, a zero filter's channel
- * is zero).
+ * the rows (y, x, channel), a batch norm after the convolution loses the channel's parameters. The
+ * result is a new, smaller model that computes exactly what the original computes with those
+ * channels at zero where the next layers read them (channelStage: after the batch norm if there
+ * is one; after a relu, a zero filter's channel is zero).
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { DenseLayer } from '../nn/mlp.js';
+import { copy } from '../kernels/elementwise.js';
 import { type LayerSpec, placeStages, Sequential } from '../nn/sequential.js';
+
+/** The stage whose outputs hold a convolution's channels as the next layers read them: its batch norm if one follows, else the convolution. */
+export function channelStage(model: Sequential, stage: number): number {
+  return model.stages[stage + 1]?.spec.type === 'batchNorm' ? stage + 1 : stage;
+}
 
 /** The layers a filter's channel reaches: the next convolution or dense stage after pooling and flatten. */
 function consumerOf(model: Sequential, stage: number): number | undefined {
@@ -50,7 +57,16 @@ export async function removeFilters(model: Sequential, stage: number, filters: r
     }
     return { inputs, units, activation: l.activation, weight: device.tensor(weight, [inputs, units]), bias: device.tensor(bias) };
   });
-  return new Sequential(device, [...model.inputShape], stages, layers);
+  const normed = model.stages[channelStage(model, stage)]!.norm;
+  const norms = model.norms.map((n, j) => {
+    if (j !== normed) return { gamma: copy(n.gamma), beta: copy(n.beta), running: copy(n.running) };
+    return Promise.all([n.gamma.read(), n.beta.read(), n.running.read()]).then(([gamma, beta, running]) => ({
+      gamma: device.tensor(Float32Array.from(keep, (c) => gamma[c]!)),
+      beta: device.tensor(Float32Array.from(keep, (c) => beta[c]!)),
+      running: device.tensor(Float32Array.from([...keep.map((c) => running[c]!), ...keep.map((c) => running[f + c]!)]), [2, keep.length]),
+    }));
+  });
+  return new Sequential(device, [...model.inputShape], stages, layers, await Promise.all(norms));
 }
 
 /**

@@ -10,6 +10,7 @@
  * found by binary search) and prefix sums, O(K log n) per iteration, so it converges exactly in
  * milliseconds; the per-weight work (fine-tuning) is on the GPU.
  */
+import { requireFolded } from './fold.js';
 import { InvalidArgumentError } from '../errors.js';
 import { shareWeights as expandShared } from '../kernels/sharing.js';
 import { disposeQuant, type LayerQuant } from '../nn/quant-spec.js';
@@ -81,6 +82,7 @@ export function nearest(centroids: ArrayLike<number>, v: number): number {
  */
 export async function shareWeights(model: Model, bits: number, layers?: readonly number[]): Promise<LayerQuant[]> {
   if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new InvalidArgumentError(`k-means weight sharing takes 1 to 8 bits, got ${bits}.`);
+  requireFolded(model, 'k-means weight sharing');
   const k = 2 ** bits;
   const device = model.device;
   const out: LayerQuant[] = [];

@@ -7,6 +7,7 @@
  * recompute alpha every step, as XNOR-Net and TWN train). When training ends, the model holds the
  * quantized weights and their parameters (as after quantizeWeights).
  */
+import { requireFolded } from './fold.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { InvalidArgumentError } from '../errors.js';
 import { copy } from '../kernels/elementwise.js';
@@ -28,6 +29,7 @@ export function quantizationAware(request: QuantRequest): TrainingHook {
     name: 'quantizationAware',
     begin(run) {
       model = run.model;
+      requireFolded(model, 'Quantization-aware training');
       if (model.layers.some((l) => l.quant?.codebook))
         throw new InvalidArgumentError('A model with shared (k-means) weights trains its shared values only; it cannot be quantized again while training.');
       masters = model.layers.map((l) => model.device.empty([l.inputs, l.units]));

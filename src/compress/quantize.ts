@@ -12,6 +12,7 @@
  * computes what the quantized one does) and keeps the parameters; QuantizedMLP runs the integer
  * kernels on packed weights (int8 four per u32, int4 eight per u32).
  */
+import { requireFolded } from './fold.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Dataset } from '../data/dataset.js';
@@ -79,6 +80,7 @@ export async function quantizeWeights(model: Model, spec: QuantRequest, options:
 export function quantizeLayers(model: Model, request: QuantSpec, layers?: readonly number[]): LayerQuant[] {
   const spec = normalizeSpec(request);
   const method = spec.method ?? 'minmax';
+  requireFolded(model, 'Weight quantization');
   if (method === 'kmeans') throw new InvalidArgumentError("k-means weight sharing reads the weights back: use await quantizeWeights(model, { method: 'kmeans', bits }).");
   return layersOf(model, layers).map((i) => {
     const l = model.layers[i]!;

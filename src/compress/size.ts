@@ -5,7 +5,7 @@
  * same architecture written as a dense float32 file with the same metadata.
  */
 import type { Model } from '../nn/model.js';
-import { encodeLayers, networkMetadata, readLayers, type EncodedModel, type EncodeOptions } from '../io/model-file.js';
+import { encodeLayers, networkMetadata, readLayers, readNorms, type EncodedModel, type EncodeOptions } from '../io/model-file.js';
 import type { WeightEncoding } from '../io/layer-codec.js';
 
 export interface SizeOptions extends EncodeOptions {
@@ -16,7 +16,7 @@ export interface SizeOptions extends EncodeOptions {
 export interface SizeReport {
   /** Bytes of the file saveModel(model, path, metadata, options) writes. */
   totalBytes: number;
-  /** Where they go: values, positions (sparse indices), code tables (Huffman), codebooks, scales, biases, masks (bias masks), header. */
+  /** Where they go: values, positions (sparse indices), code tables (Huffman), codebooks, scales, biases, masks (bias masks), norms (batch norms' parameters and running averages), header. */
   parts: EncodedModel['parts'];
   /** Each layer's chosen encoding (positions, index width, raw or Huffman streams). */
   layers: WeightEncoding[];
@@ -30,10 +30,13 @@ export async function compressedSize(model: Model, options: SizeOptions = {}): P
   const { metadata: given = {}, ...encode } = options;
   const metadata = { ...given, ...networkMetadata(model) };
   const layers = await readLayers(model);
-  const file = encodeLayers(layers, metadata, encode);
+  const norms = await readNorms(model);
+  const file = encodeLayers(layers, metadata, encode, norms);
   const dense = encodeLayers(
     layers.map(({ inputs, units, activation, weight, bias }) => ({ inputs, units, activation, weight, bias })),
     metadata,
+    {},
+    norms,
   );
   return { totalBytes: file.bytes.length, parts: file.parts, layers: file.encodings, denseBytes: dense.bytes.length, ratio: dense.bytes.length / file.bytes.length };
 }

@@ -17,7 +17,8 @@
  *   layers.{i}.weight.zero       U8 [units or 1]: affine zero points minus qmin;
  *   layers.{i}.weight.codebook   F32 [2^bits]: k-means shared values;
  * and layers.{i}.bias (F32 or F16 [units]), layers.{i}.bias_mask_bits (U8 bitmap) when the bias
- * is pruned. Each choice (bitmap or relative indices and their width, raw or Huffman) is the
+ * is pruned. Batch norm j of a network: norms.{j}.weight, .bias, .running_mean, .running_var (F32
+ * [channels], PyTorch's names for gamma, beta and the running averages). Each choice (bitmap or relative indices and their width, raw or Huffman) is the
  * smallest for that layer, so the file is as small as the format allows; compressedSize()
  * reports its exact byte length. Version 1 files still load (io/model-file-v1.ts).
  */
@@ -26,7 +27,8 @@ import type { Device } from '../gpu/device.js';
 import { ACTIVATIONS } from '../kernels/gemm.js';
 import { checkSpecs, type DenseLayer, MLP, type DenseSpec } from '../nn/mlp.js';
 import type { Model } from '../nn/model.js';
-import { type LayerSpec, placeStages, Sequential } from '../nn/sequential.js';
+import { channelsOf, type LayerSpec, placeStages, Sequential, type Stage } from '../nn/sequential.js';
+import type { NormParams } from '../kernels/batchnorm.js';
 import { normalizeSpec, quantBounds, type QuantSpec } from '../nn/quant-spec.js';
 import { decodeSafetensors, encodeSafetensors, tensorArray, type SafeFile, type TensorToWrite } from './safetensors.js';
 import { fromFloat16Bits, toFloat16Bits } from './float16.js';
@@ -48,10 +50,11 @@ export interface LayerContent extends DenseSpec, LayerWeights {
 }
 
 /** What a size breakdown counts a tensor's bytes as. */
-export type Part = 'values' | 'positions' | 'codebooks' | 'scales' | 'biases' | 'masks';
+export type Part = 'values' | 'positions' | 'codebooks' | 'scales' | 'biases' | 'masks' | 'norms';
 
 /** The part a tensor of a shrinkray file (version 2 or 1) belongs to, by its name. */
 function partOf(name: string): Part {
+  if (/^norms\./.test(name)) return 'norms';
   if (/\.positions$/.test(name)) return 'positions';
   if (/\.codebook$/.test(name)) return 'codebooks';
   if (/(\.scale|\.zero|weight_scale|weight_zero)$/.test(name)) return 'scales';
@@ -62,7 +65,7 @@ function partOf(name: string): Part {
 
 /** The byte length of each part of a model file, read from its own header: the tensors' bytes, and the header (length field, JSON, padding). */
 export function fileParts(bytes: Uint8Array): Record<Part | 'header', number> {
-  const parts: Record<Part | 'header', number> = { header: bytes.length, values: 0, positions: 0, codebooks: 0, scales: 0, biases: 0, masks: 0 };
+  const parts: Record<Part | 'header', number> = { header: bytes.length, values: 0, positions: 0, codebooks: 0, scales: 0, biases: 0, masks: 0, norms: 0 };
   for (const [name, t] of decodeSafetensors(bytes, { verifyChecksum: false }).tensors) {
     parts[partOf(name)] += t.bytes.length;
     parts.header -= t.bytes.length;
@@ -108,15 +111,39 @@ export async function readLayers(model: Model): Promise<LayerContent[]> {
   );
 }
 
+/** A batch norm as files hold it: gamma (weight), beta (bias), running mean and variance [channels]. */
+export interface NormContent {
+  weight: Float32Array;
+  bias: Float32Array;
+  runningMean: Float32Array;
+  runningVar: Float32Array;
+}
+
+/** A network's batch norms read back from the GPU (none for an MLP). */
+export async function readNorms(model: Model): Promise<NormContent[]> {
+  if (!(model instanceof Sequential)) return [];
+  return Promise.all(
+    model.norms.map(async (n) => {
+      const [weight, bias, running] = await Promise.all([n.gamma.read(), n.beta.read(), n.running.read()]);
+      const c = weight.length;
+      return { weight, bias, runningMean: running.slice(0, c), runningVar: running.slice(c) };
+    }),
+  );
+}
+
+const NORM_TENSORS = { weight: 'weight', bias: 'bias', runningMean: 'running_mean', runningVar: 'running_var' } as const;
+
 function bitmap(mask: Float32Array): Uint8Array {
   const bits = new Uint8Array(Math.ceil(mask.length / 8));
   mask.forEach((v, i) => v !== 0 && (bits[i >> 3]! |= 1 << (i & 7)));
   return bits;
 }
 
-/** Encodes layers into a version 2 file, with its breakdown by part. */
-export function encodeLayers(layers: LayerContent[], extra: Record<string, string> = {}, options: EncodeOptions = {}): EncodedModel {
+/** Encodes layers (and a network's batch norms) into a version 2 file, with its breakdown by part. */
+export function encodeLayers(layers: LayerContent[], extra: Record<string, string> = {}, options: EncodeOptions = {}, norms: NormContent[] = []): EncodedModel {
   const tensors: Record<string, TensorToWrite> = {};
+  for (const [j, n] of norms.entries())
+    for (const [key, name] of Object.entries(NORM_TENSORS)) tensors[`norms.${j}.${name}`] = { dtype: 'F32', shape: [n.weight.length], data: n[key as keyof NormContent] };
   const encodings: WeightEncoding[] = [];
   for (const [i, l] of layers.entries()) {
     const { tensors: weightTensors, encoding } = encodeWeight(`layers.${i}.weight`, l, l, options);
@@ -145,7 +172,7 @@ export function networkMetadata(model: Model): Record<string, string> {
 
 /** The model as a version 2 file (weights are read back from the GPU). */
 export async function modelToSafetensors(model: Model, extra: Record<string, string> = {}, options: EncodeOptions = {}): Promise<Uint8Array> {
-  return encodeLayers(await readLayers(model), { ...extra, ...networkMetadata(model) }, options).bytes;
+  return encodeLayers(await readLayers(model), { ...extra, ...networkMetadata(model) }, options, await readNorms(model)).bytes;
 }
 
 /** The architecture a shrinkray file declares, checked. */
@@ -304,12 +331,25 @@ export function modelFromSafetensors(device: Device, bytes: Uint8Array, expected
   return new MLP(device, layersFrom(device, file, specs));
 }
 
+/** The file's batch norms as GPU parameters, checked against the network's stages. */
+function normsFrom(device: Device, file: SafeFile, stages: Stage[]): NormParams[] {
+  return stages.flatMap((s, j) => {
+    if (s.norm === undefined) return [];
+    const c = channelsOf(s);
+    const [weight, bias, mean, variance] = Object.values(NORM_TENSORS).map((name) => tensorArray(file, `norms.${s.norm}.${name}`, 'F32', [c]));
+    if (![weight, bias, mean, variance].every((a) => a!.every(Number.isFinite)) || variance!.some((v) => v < 0))
+      throw new DataFormatError(`Batch norm ${s.norm} (stage ${j + 1}) in the file holds NaN, infinite values or a negative variance.`);
+    return [{ gamma: device.tensor(weight!), beta: device.tensor(bias!), running: device.tensor(Float32Array.from([...mean!, ...variance!]), [2, c]) }];
+  });
+}
+
 /** A Sequential model from a shrinkray file; an MLP file gives a Sequential of its dense layers. */
 export function sequentialFromSafetensors(device: Device, bytes: Uint8Array): Sequential {
   const file = decodeSafetensors(bytes);
   const specs = parseArchitecture(file.metadata);
   const network = networkOf(file.metadata) ?? { input: [specs[0]!.inputs], layers: specs.map((s): LayerSpec => ({ type: 'dense', units: s.units, activation: s.activation })) };
-  return new Sequential(device, network.input, placeStages(network.input, network.layers), layersFrom(device, file, specs));
+  const stages = placeStages(network.input, network.layers);
+  return new Sequential(device, network.input, stages, layersFrom(device, file, specs), normsFrom(device, file, stages));
 }
 
 /** Any model from a shrinkray file: an MLP, or a Sequential model when the file holds a network. */

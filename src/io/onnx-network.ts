@@ -6,12 +6,13 @@
  * in NCHW; before the flatten the activations go back to NHWC, so the dense weights apply as they
  * are. Weights are floats, or for min-max quantized layers (with `quantized: 'qdq'`, the default)
  * QDQ integers per filter (axis 0 of OIHW) or per unit (axis 1 of a Gemm's weight), as onnx.ts
- * writes an MLP's. Dropout, the identity at inference, is left out. Input `input` [batch, inputs],
- * output `output` [batch, outputs].
+ * writes an MLP's. Batch norms are BatchNormalization nodes with their running averages (inference
+ * mode; onnxruntime folds them into the layer before). Dropout, the identity at inference, is left
+ * out. Input `input` [batch, inputs], output `output` [batch, outputs].
  */
 import type { Stage } from '../nn/sequential.js';
 import type { Sequential } from '../nn/sequential.js';
-import { stageWindow } from '../nn/sequential.js';
+import { normSettings, stageWindow } from '../nn/sequential.js';
 import { ACTIVATION_OPS, bytesOf, FLOAT, INT64, IR_VERSION, node, OPSET, tensor, valueInfo } from './onnx-proto.js';
 import { qdqWeight, writesQdq } from './onnx-qdq.js';
 import { ProtoWriter } from './protobuf.js';
@@ -41,7 +42,7 @@ export async function networkToOnnx(model: Sequential, options: { name?: string;
   const qdq = (options.quantized ?? 'qdq') === 'qdq';
   const graph = new ProtoWriter();
   const initializers: ProtoWriter[] = [];
-  const add = (op: string, inputs: string[], output: string, attributes: Record<string, number | number[]> = {}) => {
+  const add = (op: string, inputs: string[], output: string, attributes: Record<string, number | number[] | { float: number }> = {}) => {
     graph.message(1, node(op, inputs, [output], output, attributes));
     return output;
   };
@@ -63,6 +64,17 @@ export async function networkToOnnx(model: Sequential, options: { name?: string;
       continue;
     }
     if (spec.type === 'dropout') continue; // identity at inference, as ONNX's Dropout there
+    if (spec.type === 'batchNorm') {
+      const n = model.norms[s.norm!]!;
+      const [gamma, beta, running] = await Promise.all([n.gamma.read(), n.beta.read(), n.running.read()]);
+      const c = gamma.length;
+      const values = { scale: gamma, bias: beta, mean: running.slice(0, c), var: running.slice(c) };
+      for (const [name, v] of Object.entries(values)) initializers.push(tensor(`${at}.${name}`, FLOAT, [c], bytesOf(v)));
+      const op = ACTIVATION_OPS[s.activation];
+      h = add('BatchNormalization', [h, ...Object.keys(values).map((name) => `${at}.${name}`)], op ? `${at}.z` : `${at}.y`, { epsilon: { float: normSettings(s).eps } });
+      if (op) h = add(op, [h], `${at}.a`);
+      continue;
+    }
     if (spec.type === 'maxPool2d' || spec.type === 'avgPool2d') {
       h = add(spec.type === 'maxPool2d' ? 'MaxPool' : 'AveragePool', [h], at, { ...windowAttributes(s), ...(spec.type === 'avgPool2d' ? { count_include_pad: 1 } : {}) });
       continue;

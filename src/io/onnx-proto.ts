@@ -7,7 +7,8 @@ export const FLOAT = 1;
 export const UINT8 = 2;
 export const INT8 = 3;
 export const INT64 = 7;
-const ATTR_INT = 2,
+const ATTR_FLOAT = 1,
+  ATTR_INT = 2,
   ATTR_INTS = 7;
 export const ACTIVATION_OPS = { identity: null, relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' } as const;
 
@@ -21,8 +22,8 @@ export function bytesOf(a: Float32Array | Int8Array | Uint8Array | BigInt64Array
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** A NodeProto; attributes are ints or lists of ints. */
-export function node(op: string, inputs: string[], outputs: string[], name: string, attributes: Record<string, number | number[]> = {}): ProtoWriter {
+/** A NodeProto; attributes are ints, lists of ints, or { float } for a float. */
+export function node(op: string, inputs: string[], outputs: string[], name: string, attributes: Record<string, number | number[] | { float: number }> = {}): ProtoWriter {
   const n = new ProtoWriter();
   for (const i of inputs) n.string(1, i);
   for (const o of outputs) n.string(2, o);
@@ -30,6 +31,7 @@ export function node(op: string, inputs: string[], outputs: string[], name: stri
   for (const [k, v] of Object.entries(attributes)) {
     const a = new ProtoWriter().string(1, k);
     if (typeof v === 'number') a.int(3, v).int(20, ATTR_INT);
+    else if (!Array.isArray(v)) a.float(2, v.float).int(20, ATTR_FLOAT);
     else {
       for (const x of v) a.int(8, x);
       a.int(20, ATTR_INTS);

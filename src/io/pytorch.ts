@@ -12,7 +12,7 @@ import type { Activation } from '../kernels/gemm.js';
 import { ACTIVATIONS } from '../kernels/gemm.js';
 import { MLP } from '../nn/mlp.js';
 import { decodeSafetensors, type SafeFile, type SafeTensor } from './safetensors.js';
-import { type LayerSpec, layerName, placeStages, Sequential, stageWindow } from '../nn/sequential.js';
+import { channelsOf, type LayerSpec, layerName, placeStages, Sequential, stageWindow } from '../nn/sequential.js';
 import { hwioFromOihw } from './onnx-network.js';
 
 export interface PytorchImportOptions {
@@ -61,36 +61,59 @@ function floats(name: string, t: SafeTensor): Float32Array {
   return out;
 }
 
-/** The state dict's parameters in module order: each index's weight tensor and bias (zeros when absent). */
-function parameters(file: SafeFile): { name: string; shape: number[]; weight: Float32Array; bias?: Float32Array; biasName?: string }[] {
-  const modules = new Map<number, { weight?: string; bias?: string }>();
+/** A module of the state dict: a Linear or Conv2d (weight, bias), or a BatchNorm (its running averages too). */
+interface Module {
+  name: string;
+  shape: number[];
+  weight: Float32Array;
+  bias?: Float32Array;
+  /** BatchNorm1d/2d: the running mean and variance. */
+  running?: { mean: Float32Array; variance: Float32Array };
+}
+
+const KINDS = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'] as const;
+type Kind = (typeof KINDS)[number];
+
+/** The state dict's modules in order: each index's weight and bias (zeros when absent) and a batch norm's running averages. */
+function parameters(file: SafeFile): Module[] {
+  const modules = new Map<number, Partial<Record<Kind, string>>>();
   let prefix: string | null = null;
+  const pattern = new RegExp(`^(.*?)(0|[1-9]\\d*)\\.(${KINDS.join('|')})$`);
   for (const name of file.tensors.keys()) {
-    const m = /^(.*?)(0|[1-9]\d*)\.(weight|bias)$/.exec(name);
+    const m = pattern.exec(name);
     // PyTorch names a module by its index as written: '00' or '01' is no Sequential index, and two names for one index would collide.
-    if (!m || /(^|\.)0\d+\.(weight|bias)$/.test(name)) throw new DataFormatError(`PyTorch import: tensor '${name}' is not '<index>.weight' or '<index>.bias' of an nn.Sequential.`);
+    if (!m || /(^|\.)0\d+\.[a-z_]+$/.test(name))
+      throw new DataFormatError(`PyTorch import: tensor '${name}' is not '<index>.weight', '.bias' (or a BatchNorm's '.running_mean', '.running_var', '.num_batches_tracked') of an nn.Sequential.`);
     if (prefix !== null && m[1] !== prefix) throw new DataFormatError(`PyTorch import: tensors under two prefixes, '${prefix}' and '${m[1]}'; save one nn.Sequential.`);
     prefix = m[1]!;
     const entry = modules.get(Number(m[2])) ?? {};
-    if (entry[m[3] as 'weight' | 'bias']) throw new DataFormatError(`PyTorch import: '${entry[m[3] as 'weight' | 'bias']}' and '${name}' name the same parameter.`);
-    entry[m[3] as 'weight' | 'bias'] = name;
+    const kind = m[3] as Kind;
+    if (entry[kind]) throw new DataFormatError(`PyTorch import: '${entry[kind]}' and '${name}' name the same parameter.`);
+    entry[kind] = name;
     modules.set(Number(m[2]), entry);
   }
   if (modules.size === 0) throw new DataFormatError('PyTorch import: the file holds no tensors.');
+  const vector = (name: string, length: number) => {
+    const t = file.tensors.get(name)!;
+    if (t.shape.length !== 1 || t.shape[0] !== length) throw new DataFormatError(`PyTorch import: '${name}' has shape [${t.shape.join(', ')}], expected [${length}].`);
+    return floats(name, t);
+  };
   return [...modules.keys()]
     .sort((a, b) => a - b)
     .map((index) => {
-      const { weight, bias } = modules.get(index)!;
+      const { weight, bias, running_mean: mean, running_var: variance } = modules.get(index)!;
+      if (mean || variance) {
+        // A BatchNorm (affine=False has no weight and bias: gamma 1, beta 0).
+        if (!mean || !variance) throw new DataFormatError(`PyTorch import: module ${prefix}${index} has ${mean ? 'running_mean' : 'running_var'} without ${mean ? 'running_var' : 'running_mean'}.`);
+        const c = file.tensors.get(mean)!.shape[0] ?? 0;
+        const running = { mean: vector(mean, c), variance: vector(variance, c) };
+        if (running.variance.some((v) => v < 0)) throw new DataFormatError(`PyTorch import: '${variance}' holds a negative variance.`);
+        return { name: mean, shape: [c], weight: weight ? vector(weight, c) : new Float32Array(c).fill(1), bias: bias ? vector(bias, c) : new Float32Array(c), running };
+      }
       if (!weight) throw new DataFormatError(`PyTorch import: '${prefix}${index}.bias' has no weight beside it.`);
       const wt = file.tensors.get(weight)!;
       const units = wt.shape[0]!;
-      let b: Float32Array | undefined;
-      if (bias) {
-        const bt = file.tensors.get(bias)!;
-        if (bt.shape.length !== 1 || bt.shape[0] !== units) throw new DataFormatError(`PyTorch import: '${bias}' has shape [${bt.shape.join(', ')}], expected [${units}].`);
-        b = floats(bias, bt);
-      }
-      return { name: weight, shape: wt.shape, weight: floats(weight, wt), ...(b ? { bias: b } : {}) };
+      return { name: weight, shape: wt.shape, weight: floats(weight, wt), ...(bias ? { bias: vector(bias, units) } : {}) };
     });
 }
 
@@ -108,6 +131,10 @@ export function modelFromPytorchSafetensors(device: Device, bytes: Uint8Array, o
   for (const a of [activation, output]) if (!(a in ACTIVATIONS)) throw new InvalidArgumentError(`Unknown activation '${a}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
   const params = parameters(decodeSafetensors(bytes));
   const layers = params.map((p, i) => {
+    if (p.running)
+      throw new DataFormatError(
+        `PyTorch import: '${p.name}' belongs to a BatchNorm: import the network with its layers (networkFromPytorchSafetensors, or import --layers with bn after the layer it normalizes).`,
+      );
     if (p.shape.length !== 2)
       throw new DataFormatError(
         `PyTorch import: '${p.name}' has shape [${p.shape.join(', ')}]; a Linear weight is [out, in]. For convolutions, import with the network's layers (networkFromPytorchSafetensors, or import --layers).`,
@@ -120,18 +147,34 @@ export function modelFromPytorchSafetensors(device: Device, bytes: Uint8Array, o
 }
 
 /**
- * A Sequential model from a PyTorch nn.Sequential of Conv2d, MaxPool2d, AvgPool2d, Flatten and
- * Linear layers with activations: a state dict records only the weights, so the caller gives the
+ * A Sequential model from a PyTorch nn.Sequential of Conv2d, BatchNorm2d, MaxPool2d, AvgPool2d,
+ * Flatten, Linear and BatchNorm1d layers with activations (a batch norm right after the layer it
+ * normalizes, as `bn` in the layers): a state dict records only the weights, so the caller gives the
  * layers (nn/sequential.ts's LayerSpec list, or the compact notation through parseLayers) and the
  * input image [h, w, c]. Conv2d weights [out, in, kh, kw] become HWIO [kh * kw * in, out]; the
  * first Linear after a flatten gets its inputs reordered from PyTorch's NCHW flatten (channel,
  * row, column) to shrinkray's NHWC one (row, column, channel).
  */
 export function networkFromPytorchSafetensors(device: Device, bytes: Uint8Array, network: { input: number[]; layers: LayerSpec[] }): Sequential {
-  const params = parameters(decodeSafetensors(bytes));
+  const modules = parameters(decodeSafetensors(bytes));
   const stages = placeStages(network.input, network.layers);
   const needed = Sequential.specsOf(network.input, network.layers);
-  if (params.length !== needed.length) throw new ShapeError(`PyTorch import: the file holds ${params.length} weight tensors, the layers need ${needed.length}.`);
+  const normStages = stages.filter((s) => s.norm !== undefined);
+  const params = modules.filter((m) => !m.running);
+  const batchNorms = modules.filter((m) => m.running);
+  if (params.length !== needed.length || batchNorms.length !== normStages.length)
+    throw new ShapeError(`PyTorch import: the file holds ${params.length} weight tensors and ${batchNorms.length} batch norms, the layers need ${needed.length} and ${normStages.length}.`);
+  // Modules must come in the layers' order: a batch norm right after its layer.
+  const order = stages.filter((s) => s.param !== undefined || s.norm !== undefined).map((s) => (s.norm !== undefined ? 'a batch norm' : 'a weight layer'));
+  const found = modules.map((m) => (m.running ? 'a batch norm' : 'a weight layer'));
+  const wrong = order.findIndex((o, i) => o !== found[i]);
+  if (wrong >= 0) throw new ShapeError(`PyTorch import: module ${wrong + 1} of the file ('${modules[wrong]!.name}') is ${found[wrong]}, where the layers have ${order[wrong]}.`);
+  const norms = normStages.map((s, j) => {
+    const { name, weight, bias, running } = batchNorms[j]!;
+    const c = channelsOf(s);
+    if (weight.length !== c) throw new ShapeError(`PyTorch import: '${name}' has ${weight.length} channels; layer ${stages.indexOf(s) + 1} (bn) normalizes ${c}.`);
+    return { gamma: device.tensor(weight), beta: device.tensor(bias!), running: device.tensor(Float32Array.from([...running!.mean, ...running!.variance]), [2, c]) };
+  });
   let p = 0;
   const layers = stages.flatMap((s, i) => {
     if (s.param === undefined) return [];
@@ -149,7 +192,7 @@ export function networkFromPytorchSafetensors(device: Device, bytes: Uint8Array,
       const before = stages
         .slice(0, i)
         .reverse()
-        .find((t) => t.spec.type !== 'dropout'); // Dropout holds no weights and keeps the order
+        .find((t) => t.spec.type !== 'dropout' && t.spec.type !== 'batchNorm'); // neither changes the order of values
       const image = before?.spec.type === 'flatten' ? before.input : undefined;
       // PyTorch flattens NCHW: index c * h * w + y * w + x; shrinkray NHWC: (y * w + x) * c + ci.
       const order = image ? (k: number) => (k % image[2]!) * image[0]! * image[1]! + Math.floor(k / image[2]!) : undefined;
@@ -157,5 +200,5 @@ export function networkFromPytorchSafetensors(device: Device, bytes: Uint8Array,
     }
     return [{ ...spec, weight: device.tensor(w, [spec.inputs, spec.units]), bias: device.tensor(bias ?? new Float32Array(spec.units)) }];
   });
-  return new Sequential(device, network.input, stages, layers);
+  return new Sequential(device, network.input, stages, layers, norms);
 }

@@ -5,6 +5,8 @@
  *   maxpool2        2x2 max pooling (stride = size unless s is given), avgpool2 likewise
  *   flatten         explicit (a dense layer after images flattens by itself)
  *   dropout0.5      dropout at rate 0.5 in training (identity otherwise)
+ *   bn              batch norm (PyTorch's defaults: eps 1e-5, momentum 0.1) of the convolution or
+ *                   dense layer before it, which then has no activation: relu comes after the bn
  *   500             a dense layer of 500 units
  * Presets: lenet5 = conv20k5,maxpool2,conv50k5,maxpool2,500 (Caffe's LeNet-5, Han et al.'s); the
  * output layer comes from the data (its classes).
@@ -43,15 +45,16 @@ function parseLayer(token: string): LayerSpec {
   m = POOL.exec(token);
   if (m) return { type: m[1] === 'max' ? 'maxPool2d' : 'avgPool2d', kernel: pair(m[2]!, m[3]), ...(m[4] ? { stride: pair(m[4], m[5]) } : {}), ...(m[6] ? { padding: pair(m[6], m[7]) } : {}) };
   if (token === 'flatten') return { type: 'flatten' };
+  if (token === 'bn') return { type: 'batchNorm' };
   const drop = /^dropout(\d*\.?\d+)$/.exec(token);
   if (drop && Number(drop[1]) < 1) return { type: 'dropout', rate: Number(drop[1]) };
   if (/^\d+$/.test(token)) return { type: 'dense', units: Number(token) };
   throw new InvalidArgumentError(
-    `'${token}' is not a layer: use conv<filters>k<size>[s<stride>][p<padding>], maxpool<size>[s<stride>], avgpool<size>[s<stride>], flatten, dropout<rate below 1>, a width, or a preset (${Object.keys(PRESETS).join(', ')}).`,
+    `'${token}' is not a layer: use conv<filters>k<size>[s<stride>][p<padding>], maxpool<size>[s<stride>], avgpool<size>[s<stride>], flatten, dropout<rate below 1>, bn, a width, or a preset (${Object.keys(PRESETS).join(', ')}).`,
   );
 }
 
-/** Whether a description has layers an MLP cannot hold (convolutions, pooling, flatten, dropout). */
+/** Whether a description has layers an MLP cannot hold (convolutions, pooling, flatten, dropout, batch norm). */
 export function isNetwork(layers: LayerSpec[]): boolean {
   return layers.some((l) => l.type !== 'dense');
 }

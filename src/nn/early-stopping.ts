@@ -28,7 +28,9 @@ export function earlyStoppingHook(es: EarlyStopping): TrainingHook {
     name: 'earlyStopping',
     begin({ model }: TrainingRun) {
       // Shared (k-means) layers keep their best codebooks; their weights follow from them.
-      best = new BestWeights(model.layers.flatMap((l) => [l.weight, l.bias, ...(l.quant?.codebook ? [l.quant.codebook] : [])]));
+      // Batch norms keep their best parameters and running averages.
+      const norms = 'norms' in model ? model.norms.flatMap((n) => [n.gamma, n.beta, n.running]) : [];
+      best = new BestWeights([...model.layers.flatMap((l) => [l.weight, l.bias, ...(l.quant?.codebook ? [l.quant.codebook] : [])]), ...norms]);
     },
     epochEnd({ epoch, history }: TrainingRun, report: EpochReport) {
       const value = es.monitor === 'valAccuracy' ? -report.valAccuracy! : report.valLoss!;

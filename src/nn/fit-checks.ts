@@ -53,6 +53,15 @@ export function checkFit(model: Model, data: Dataset, o: FitOptions, loss: LossK
   if (s?.type === 'cosine' && !(Number.isInteger(s.total) && s.total >= 1 && (s.min ?? 0) >= 0)) throw new InvalidArgumentError('A cosine schedule needs total >= 1 (epochs) and min >= 0.');
 }
 
+/** A dense batch norm normalizes each batch's rows: a batch of one row has no statistics (PyTorch stops mid-epoch on it; we say so before training). */
+export function checkNormBatches(model: Model, batchSize: number, rows: number): void {
+  const denseNorm = 'stages' in model && model.stages.some((s) => s.spec.type === 'batchNorm' && s.input.length === 1);
+  if (denseNorm && (batchSize === 1 || rows % batchSize === 1))
+    throw new InvalidArgumentError(
+      `A batch norm after a dense layer needs batches of two rows or more, but batchSize ${batchSize} on ${rows} rows leaves a batch of one row: choose another batch size.`,
+    );
+}
+
 export function accuracyOf(loss: LossKind, correct: number, rows: number, outputs: number): number {
   if (loss === 'mse') return NaN;
   return correct / (loss === 'bceLogits' ? rows * outputs : rows);

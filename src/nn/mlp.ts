@@ -328,9 +328,22 @@ export function disposeLayers(layers: DenseLayer[]): void {
   }
 }
 
-/** A model's outputs for x [B, inputs] read back: logits, or softmax probabilities. */
-export async function predictWith(model: { device: Device; inputs: number; forward(x: F32): F32 }, x: F32 | Float32Array, options: { probabilities?: boolean }): Promise<Float32Array> {
+/** Rows per forward pass when predict is given host rows: as evaluate's batches (a convolution's columns for 10,000 images would pass the buffer limits). */
+const PREDICT_ROWS = 1024;
+
+/** A model's outputs for x [B, inputs] read back: logits, or softmax probabilities; host rows go through in passes of 1,024. */
+export async function predictWith(
+  model: { device: Device; inputs: number; outputs: number; forward(x: F32): F32 },
+  x: F32 | Float32Array,
+  options: { probabilities?: boolean },
+): Promise<Float32Array> {
   if (x instanceof Float32Array && x.length % model.inputs !== 0) throw new ShapeError(`predict: ${x.length} values are not whole rows of ${model.inputs} inputs.`);
+  if (x instanceof Float32Array && x.length > PREDICT_ROWS * model.inputs) {
+    const rows = x.length / model.inputs;
+    const out = new Float32Array(rows * model.outputs);
+    for (let r = 0; r < rows; r += PREDICT_ROWS) out.set(await predictWith(model, x.subarray(r * model.inputs, Math.min(rows, r + PREDICT_ROWS) * model.inputs), options), r * model.outputs);
+    return out;
+  }
   const input = x instanceof Float32Array ? model.device.tensor(x, [x.length / model.inputs, model.inputs]) : x;
   let out = model.forward(input);
   if (options.probabilities) {

@@ -4,9 +4,12 @@
  * columns, a max pool its argmax). Backward, each stage receives dL/dz of its outputs, gives
  * its weights' gradients, and sends dL/d(input) back, multiplied by the derivative of the
  * activation that produced that input (fused into the GEMM for a dense stage, a pass after
- * col2im or the pooling backward otherwise). Flatten stages are views: no copies.
+ * col2im or the pooling backward otherwise). Flatten stages are views: no copies. Batch norm
+ * normalizes with the batch's statistics and moves its running averages (training mode, as
+ * PyTorch's), keeping the statistics for its backward pass.
  */
 import type { Tensor } from '../gpu/tensor.js';
+import { batchNormBackward, batchNormTrain } from '../kernels/batchnorm.js';
 import { activationBackward, conv2dBackward, convolveColumns, im2col, paddedFilters, type Window } from '../kernels/conv.js';
 import { gemm } from '../kernels/gemm.js';
 import { distillationLoss, type LossKind, lossForward } from '../kernels/loss.js';
@@ -16,7 +19,7 @@ import { mixSeeds } from '../kernels/hash.js';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from '../kernels/pool.js';
 import { requireLogits, slotsOf } from './backprop.js';
 import type { Sequential } from './sequential.js';
-import { stageWindow } from './sequential.js';
+import { channelsOf, normSettings, stageWindow } from './sequential.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -31,6 +34,8 @@ interface StageBuffers {
   argmax?: Tensor<'u32'>;
   /** Dropout: each input's factor this step (0 or 1 / (1 - rate)). */
   keep?: F32;
+  /** Batch norm: the step's statistics per channel [channels, 4] (kernels/batchnorm.ts). */
+  affine?: F32;
 }
 
 export class SequentialBackprop {
@@ -39,6 +44,8 @@ export class SequentialBackprop {
   private readonly buffers: StageBuffers[] = [];
   readonly weightGrads: F32[];
   readonly biasGrads: F32[];
+  /** Gradients of each batch norm's gamma and beta. */
+  readonly normGrads: { gamma: F32; beta: F32 }[];
   /** Tensors this object allocated (flatten stages only view others). */
   private readonly owned: (F32 | Tensor<'u32'>)[] = [];
 
@@ -72,10 +79,12 @@ export class SequentialBackprop {
         this.owned.push(b.argmax);
       }
       if (s.spec.type === 'dropout') b.keep = own(d.empty([batch, ...s.output]));
+      if (s.spec.type === 'batchNorm') b.affine = own(d.empty([channelsOf(s), 4]));
       this.buffers.push(b);
     });
     this.weightGrads = model.layers.map((l) => own(d.empty([l.inputs, l.units])));
     this.biasGrads = model.layers.map((l) => own(d.empty([l.units])));
+    this.normGrads = model.norms.map((n) => ({ gamma: own(d.empty(n.gamma.shape)), beta: own(d.empty(n.beta.shape)) }));
   }
 
   /** Forward, loss (accumulated into stats) and backward for the batch in x with labels or targets y; dropout draws its masks from seed and step. */
@@ -99,7 +108,10 @@ export class SequentialBackprop {
       } else if (spec.type === 'maxPool2d') maxPool(input(i), spec, { y: b.out, argmax: b.argmax! });
       else if (spec.type === 'avgPool2d') avgPool(input(i), spec, b.out);
       else if (spec.type === 'dropout') dropout(input(i), spec.rate, mixSeeds(options.seed ?? 0, options.step ?? 0, i), { y: b.out, keep: b.keep! });
-      else if (spec.type === 'dense') {
+      else if (spec.type === 'batchNorm') {
+        const rows = b.out.size / channelsOf(s);
+        batchNormTrain(input(i).reshape([rows, channelsOf(s)]), model.norms[s.norm!]!, normSettings(s), { y: b.out.reshape([rows, channelsOf(s)]), affine: b.affine! });
+      } else if (spec.type === 'dense') {
         const layer = model.layers[s.param!]!;
         gemm(input(i).reshape([batch, s.input[0]!]), layer.weight, { bias: layer.bias, activation: s.activation, out: b.out });
       }
@@ -138,7 +150,11 @@ export class SequentialBackprop {
         });
       } else if (spec.type === 'maxPool2d') maxPoolBackward(b.delta, b.argmax!, b.window!, prev.delta);
       else if (spec.type === 'dropout') dropoutBackward(b.delta, b.keep!, prev.delta);
-      else avgPoolBackward(b.delta, b.window!, prev.delta);
+      else if (spec.type === 'batchNorm') {
+        const rows = b.out.size / channelsOf(s);
+        const view = (t: F32) => t.reshape([rows, channelsOf(s)]);
+        batchNormBackward(view(input(i)), view(b.delta), b.affine!, { dgamma: this.normGrads[s.norm!]!.gamma, dbeta: this.normGrads[s.norm!]!.beta, dx: view(prev.delta) });
+      } else avgPoolBackward(b.delta, b.window!, prev.delta);
       activationBackward(prev.delta, prev.out, prev.activation);
     }
     // The first stage's weights need no input gradient; a first convolution skips it above (no prev).
@@ -154,7 +170,11 @@ export class SequentialBackprop {
 
   /** The parameters with their gradients and masks, for an optimizer. */
   slots(): Slot[] {
-    return slotsOf(this.model.layers, this.weightGrads, this.biasGrads);
+    const norms = this.model.norms.flatMap((n, i) => [
+      { param: n.gamma, grad: this.normGrads[i]!.gamma },
+      { param: n.beta, grad: this.normGrads[i]!.beta },
+    ]);
+    return [...slotsOf(this.model.layers, this.weightGrads, this.biasGrads), ...norms];
   }
 
   dispose(): void {

@@ -6,12 +6,17 @@
  * HWIO), so pruning, quantization per output channel (per filter), weight sharing and the
  * optimizers work on them unchanged. A dense layer after image layers flattens its input. Dropout
  * zeroes a seeded random fraction of its inputs in training and scales the rest (inverted
- * dropout, as PyTorch), and passes its inputs through otherwise.
+ * dropout, as PyTorch), and passes its inputs through otherwise. Batch norm (PyTorch's
+ * BatchNorm2d after a convolution, BatchNorm1d after a dense layer) follows a convolution or dense
+ * layer directly, which then has no activation: the activation comes after the batch norm, so the
+ * pair can always be folded into one layer (compress/fold.ts). Its parameters live in `norms`.
  */
 import { InvalidArgumentError, ShapeError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { copy } from '../kernels/elementwise.js';
 import { conv2d, type Window, type WindowOptions, windowOf } from '../kernels/conv.js';
+import { batchNormInfer, type NormParams } from '../kernels/batchnorm.js';
 import { ACTIVATIONS, type Activation, gemm } from '../kernels/gemm.js';
 import type { LossKind } from '../kernels/loss.js';
 import { avgPool, maxPool, poolWindow } from '../kernels/pool.js';
@@ -27,7 +32,11 @@ export type LayerSpec =
   | ({ type: 'avgPool2d' } & WindowOptions)
   | { type: 'flatten' }
   | { type: 'dropout'; rate: number }
+  | { type: 'batchNorm'; eps?: number; momentum?: number; activation?: Activation }
   | { type: 'dense'; units: number; activation?: Activation };
+
+/** PyTorch's BatchNorm defaults. */
+export const NORM_DEFAULTS = { eps: 1e-5, momentum: 0.1 } as const;
 
 /** A layer placed in the model: its spec (activation resolved), input and output shapes, and its weights' index in `layers`. */
 export interface Stage {
@@ -39,6 +48,8 @@ export interface Stage {
   activation: Activation;
   /** Index into Sequential.layers for convolution and dense stages. */
   param?: number;
+  /** Index into Sequential.norms for batch norm stages. */
+  norm?: number;
 }
 
 export interface SequentialOptions {
@@ -62,6 +73,7 @@ export function layerName(spec: LayerSpec): string {
   if (spec.type === 'avgPool2d') return `avgpool${k(spec)}`;
   if (spec.type === 'flatten') return 'flatten';
   if (spec.type === 'dropout') return `dropout${spec.rate}`;
+  if (spec.type === 'batchNorm') return 'bn';
   return `${spec.units}`;
 }
 
@@ -73,15 +85,32 @@ export function placeStages(input: number[], specs: LayerSpec[]): Stage[] {
   const stages: Stage[] = [];
   let shape = input;
   let params = 0;
+  let norms = 0;
   const lastParam = specs.map((s) => s.type === 'conv2d' || s.type === 'dense').lastIndexOf(true);
   specs.forEach((spec, i) => {
     const where = `layer ${i + 1} (${layerName(spec)})`;
     const previous = stages[stages.length - 1]?.activation ?? 'identity';
+    const normed = specs[i + 1]?.type === 'batchNorm';
     const activation = (s: { activation?: Activation }) => {
-      const a = s.activation ?? (i === lastParam ? 'identity' : 'relu');
+      const a = s.activation ?? (i === lastParam || normed ? 'identity' : 'relu');
       if (!(a in ACTIVATIONS)) throw new InvalidArgumentError(`${where}: unknown activation '${a}' (use ${Object.keys(ACTIVATIONS).join(', ')}).`);
+      if (normed && a !== 'identity')
+        throw new InvalidArgumentError(`${where}: a batch norm follows it, so its activation comes after the batch norm: give ${a} to the batch norm, not to this layer.`);
       return a;
     };
+    if (spec.type === 'batchNorm') {
+      if (stages[stages.length - 1]?.param === undefined)
+        throw new ShapeError(
+          `${where}: a batch norm must follow a convolution or dense layer directly (so it can be folded into it), not ${stages.length ? layerName(stages[stages.length - 1]!.spec) : 'the input'}.`,
+        );
+      const eps = spec.eps ?? NORM_DEFAULTS.eps;
+      const momentum = spec.momentum ?? NORM_DEFAULTS.momentum;
+      if (!(Number.isFinite(eps) && eps > 0)) throw new InvalidArgumentError(`${where}: eps must be a positive number, got ${eps}.`);
+      if (!(momentum >= 0 && momentum <= 1)) throw new InvalidArgumentError(`${where}: momentum must be in [0, 1], got ${momentum}.`);
+      const a = activation(spec);
+      stages.push({ spec: { type: 'batchNorm', eps, momentum, activation: a }, input: shape, output: shape, activation: a, norm: norms++ });
+      return;
+    }
     if (spec.type === 'dense') {
       if (shape.length === 3) stages.push({ spec: { type: 'flatten' }, input: shape, output: [size(shape)], activation: previous });
       if (!Number.isInteger(spec.units) || spec.units < 1) throw new ShapeError(`${where}: units must be a positive whole number, got ${spec.units}.`);
@@ -126,6 +155,27 @@ export function stageWindow(stage: Stage, n: number): Window {
   throw new InvalidArgumentError(`${spec.type} has no window.`);
 }
 
+/** A batch norm stage's settings, as placeStages resolved them. */
+export function normSettings(stage: Stage): { eps: number; momentum: number; activation: Activation } {
+  const spec = stage.spec as LayerSpec & { type: 'batchNorm' };
+  return { eps: spec.eps ?? NORM_DEFAULTS.eps, momentum: spec.momentum ?? NORM_DEFAULTS.momentum, activation: stage.activation };
+}
+
+/** A batch norm's channels: the last dimension of its input. */
+export const channelsOf = (stage: Stage): number => stage.input[stage.input.length - 1]!;
+
+/** Fresh batch norm parameters, as PyTorch initializes them: gamma 1, beta 0, running mean 0, running variance 1. */
+export function initialNorm(device: Device, channels: number): NormParams {
+  return {
+    gamma: device.tensor(new Float32Array(channels).fill(1)),
+    beta: device.tensor(new Float32Array(channels)),
+    running: device.tensor(
+      Float32Array.from({ length: 2 * channels }, (_, i) => (i < channels ? 0 : 1)),
+      [2, channels],
+    ),
+  };
+}
+
 export class Sequential {
   constructor(
     readonly device: Device,
@@ -133,7 +183,13 @@ export class Sequential {
     readonly stages: Stage[],
     /** The weights of the convolution and dense stages, in order. */
     readonly layers: DenseLayer[],
-  ) {}
+    /** The parameters of the batch norm stages, in order. */
+    readonly norms: NormParams[] = [],
+  ) {
+    const stagesWithNorms = stages.filter((s) => s.norm !== undefined);
+    if (stagesWithNorms.length !== norms.length || stagesWithNorms.some((s, i) => norms[i]!.gamma.size !== channelsOf(s)))
+      throw new ShapeError(`The model's ${stagesWithNorms.length} batch norm stages need their parameters (${stagesWithNorms.map(channelsOf).join(', ')} channels), got ${norms.length} sets.`);
+  }
 
   /** A new model, freshly initialized: for LeNet-5, input [28, 28, 1] and conv20k5, maxpool2, conv50k5, maxpool2, 500, 10. */
   static create(device: Device, options: SequentialOptions): Sequential {
@@ -143,7 +199,8 @@ export class Sequential {
       device.checkTensorSize([spec.inputs, spec.units], 'f32', `weights ${i + 1} (${spec.inputs} x ${spec.units})`);
       return { ...spec, weight: device.tensor(initialWeights(spec, random), [spec.inputs, spec.units]), bias: device.tensor(new Float32Array(spec.units)) };
     });
-    return new Sequential(device, options.input, stages, layers);
+    const norms = stages.flatMap((s) => (s.norm === undefined ? [] : [initialNorm(device, channelsOf(s))]));
+    return new Sequential(device, options.input, stages, layers, norms);
   }
 
   /** The weight matrices the layers need, in order: [kh * kw * c, filters] per convolution, [inputs, units] per dense layer. */
@@ -179,8 +236,9 @@ export class Sequential {
     return [this.inputShape.join('x'), ...this.stages.map((s) => layerName(s.spec))].join('-');
   }
 
+  /** Trained parameters: weights and biases, and each batch norm's gamma and beta (as PyTorch counts them; the running averages are buffers). */
   parameterCount(): number {
-    return this.layers.reduce((n, l) => n + l.inputs * l.units + l.units, 0);
+    return this.layers.reduce((n, l) => n + l.inputs * l.units + l.units, 0) + this.norms.reduce((n, b) => n + 2 * b.gamma.size, 0);
   }
 
   /** Forward pass on x [B, inputs]: the logits [B, outputs]. */
@@ -214,7 +272,11 @@ export class Sequential {
         continue;
       } else if (spec.type === 'dropout')
         continue; // identity outside training
-      else {
+      else if (spec.type === 'batchNorm') {
+        const c = channelsOf(s);
+        next = this.device.empty(h.shape);
+        batchNormInfer(h.reshape([h.size / c, c]), this.norms[s.norm!]!, normSettings(s), next.reshape([h.size / c, c]));
+      } else {
         const layer = this.layers[s.param!]!;
         next = gemm(h.reshape([n, s.input[0]!]), layer.weight, { bias: layer.bias, activation: s.activation });
       }
@@ -238,12 +300,14 @@ export class Sequential {
     return predictWith(this, x, options);
   }
 
-  /** An independent copy made on the GPU: weights, biases, masks and quantization parameters. */
+  /** An independent copy made on the GPU: weights, biases, masks, quantization and batch norm parameters. */
   clone(): Sequential {
-    return new Sequential(this.device, [...this.inputShape], this.stages, cloneLayers(this.layers));
+    const norms = this.norms.map((n) => ({ gamma: copy(n.gamma), beta: copy(n.beta), running: copy(n.running) }));
+    return new Sequential(this.device, [...this.inputShape], this.stages, cloneLayers(this.layers), norms);
   }
 
   dispose(): void {
     disposeLayers(this.layers);
+    for (const n of this.norms) for (const t of [n.gamma, n.beta, n.running]) t.dispose();
   }
 }

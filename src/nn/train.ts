@@ -14,7 +14,7 @@ import { Optimizer, scheduledRate, type OptimizerConfig, type Schedule } from '.
 import { Random } from '../random.js';
 import { earlyStoppingHook, type EarlyStopping } from './early-stopping.js';
 import { evaluate } from './evaluate.js';
-import { accuracyOf, checkFit, defaultLoss, rowsOf } from './fit-checks.js';
+import { accuracyOf, checkFit, checkNormBatches, defaultLoss, rowsOf } from './fit-checks.js';
 import type { TrainingHook, TrainingRun } from './hooks.js';
 import { weightSharingHook } from './sharing.js';
 import { distillationHook, type Distillation } from './teacher.js';
@@ -124,6 +124,7 @@ export async function fit(model: Model, data: Dataset | GpuDataset, options: Fit
     order = order.slice(0, order.length - held);
   }
   checkFit(model, raw, options, loss, order.length);
+  checkNormBatches(model, options.batchSize, order.length);
   const valData = options.validationData instanceof GpuDataset ? options.validationData.data : options.validationData;
   if (valData) checkFit(model, valData, { ...options, batchSize: 1, validationSplit: undefined, earlyStopping: undefined }, loss);
   const hooks = hooksOf(model, options);

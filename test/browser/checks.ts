@@ -4,7 +4,7 @@
  * to the test as plain objects; the test asserts them.
  */
 import { createDevice, MLP, fit, evaluate, prune, quantizeWeights, compressedSize, modelToSafetensors, modelFromSafetensors } from '../../src/browser.js';
-import { convChecks, gemmChecks, inferenceChecks, lossChecks, splitKChecks, stepChecks, type Check } from '../kernel-checks.js';
+import { batchNormChecks, convChecks, gemmChecks, inferenceChecks, lossChecks, splitKChecks, stepChecks, type Check } from '../kernel-checks.js';
 import { toyData } from '../toy-data.js';
 
 export async function runChecks(featureLevel?: 'core' | 'compatibility'): Promise<{ adapter: unknown; checks: Check[] }> {
@@ -16,6 +16,7 @@ export async function runChecks(featureLevel?: 'core' | 'compatibility'): Promis
       ...(await stepChecks(device)),
       ...(await inferenceChecks(device)),
       ...(await convChecks(device)),
+      ...(await batchNormChecks(device)),
       ...(await splitKChecks(device)),
     ];
     return { adapter: device.describe(), checks };

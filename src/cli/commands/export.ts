@@ -30,9 +30,13 @@ export const exportCommand: Command = {
     const { model } = openModel(device, file, out);
     const bytes = await modelToOnnx(model, { quantized });
     writeFileAtomic(target, bytes);
-    out.log(
-      `wrote ${target}: ONNX opset 13, ${bytes.length.toLocaleString('en-US')} bytes, ${model.layers.length} Gemm layers${model.layers.some((l) => l.quant) ? `, quantized weights as ${quantized}` : ''}`,
-    );
+    // The nodes the graph holds: Conv and Gemm layers (and a network's batch norms).
+    const stages = 'stages' in model ? model.stages : [];
+    const count = (type: string) => stages.filter((s) => s.spec.type === type).length;
+    const convs = count('conv2d');
+    const norms = count('batchNorm');
+    const nodes = `${convs ? `${convs} Conv, ` : ''}${model.layers.length - convs} Gemm${norms ? `, ${norms} BatchNormalization` : ''} layers`;
+    out.log(`wrote ${target}: ONNX opset 13, ${bytes.length.toLocaleString('en-US')} bytes, ${nodes}${model.layers.some((l) => l.quant) ? `, quantized weights as ${quantized}` : ''}`);
     out.result({ model: file, output: target, bytes: bytes.length, quantized });
     model.dispose();
   },

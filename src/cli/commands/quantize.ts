@@ -10,6 +10,8 @@ import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
 import { trainWithProgress } from '../../study/progress.js';
 import { quantizationAware } from '../../compress/qat.js';
+import { foldBatchNorm, hasBatchNorm } from '../../compress/fold.js';
+import { Sequential } from '../../nn/sequential.js';
 
 export const quantizeCommand: Command = {
   name: 'quantize',
@@ -50,9 +52,16 @@ export const quantizeCommand: Command = {
     const target = outputOf(values, 'model-out'); // checked before the work, not after it
     const device = await ctx.device();
     const opened = openModel(device, file, out);
-    const { model } = opened;
     const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
-    const before = await evaluate(model, test);
+    const before = await evaluate(opened.model, test);
+    // Quantization works on folded weights: batch norms go into the layers before them (the same predictions).
+    let model = opened.model;
+    if (model instanceof Sequential && hasBatchNorm(model)) {
+      const folded = await foldBatchNorm(model);
+      out.log(`batch norms folded into the layers before them: ${model.describe()} -> ${folded.describe()}`);
+      model.dispose();
+      model = folded;
+    }
     const how = method === 'kmeans' ? (trained ? 'k-means sharing with fine-tuned shared values' : 'k-means sharing') : trained ? 'quantization-aware training' : 'post-training quantization';
     if (method === 'kmeans') {
       await quantizeWeights(model, spec);

@@ -1,0 +1,67 @@
+/**
+ * Batch norm folding: at inference a batch norm is an affine map per channel, so it folds into the
+ * convolution or dense layer before it (which has no activation of its own, nn/sequential.ts):
+ *   s = gamma / sqrt(running var + eps),  W'[:, c] = W[:, c] * s[c],  b'[c] = (b[c] - mean[c]) * s[c] + beta[c]
+ * and the layer takes the batch norm's activation. The folded model computes what the original
+ * computes at inference, with fewer stages and no batch norm parameters. Quantization and weight
+ * sharing work on folded weights (as PyTorch's fuse_modules before quantization, and TF Model
+ * Optimization's folding): they refuse a model that still has batch norms.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { DenseLayer } from '../nn/mlp.js';
+import type { Model } from '../nn/model.js';
+import { type LayerSpec, normSettings, placeStages, Sequential } from '../nn/sequential.js';
+
+/** Whether the model has batch norm stages. */
+export const hasBatchNorm = (model: Model): boolean => model instanceof Sequential && model.norms.length > 0;
+
+/** Throws for a model with batch norms: `what` needs them folded first. */
+export function requireFolded(model: Model, what: string): void {
+  if (hasBatchNorm(model))
+    throw new InvalidArgumentError(`${what} works on folded weights: fold the batch norms into the layers before them first (foldBatchNorm(model) returns that model; the CLI folds by itself).`);
+}
+
+/**
+ * A new model with every batch norm folded into the layer before it; the given model is left as
+ * it is. Masks stay (a pruned weight scaled is still 0); a quantized layer before a batch norm is
+ * refused (its grid would not survive the scaling: quantize after folding).
+ */
+export async function foldBatchNorm(model: Sequential): Promise<Sequential> {
+  const device = model.device;
+  const specs: LayerSpec[] = [];
+  const folds = new Map<number, number>(); // layer index -> stage index of its batch norm
+  for (const [i, s] of model.stages.entries()) {
+    if (s.spec.type !== 'batchNorm') {
+      specs.push(s.spec);
+      continue;
+    }
+    const before = model.stages[i - 1]!;
+    const layer = model.layers[before.param!]!;
+    if (layer.quant) throw new InvalidArgumentError(`Layer ${before.param} is quantized: fold its batch norm before quantizing, not after.`);
+    specs[specs.length - 1] = { ...(before.spec as LayerSpec & { type: 'conv2d' | 'dense' }), activation: s.activation };
+    folds.set(before.param!, i);
+  }
+  const layers: DenseLayer[] = await Promise.all(
+    model.layers.map(async (l, p) => {
+      const at = folds.get(p);
+      const [weight, bias] = await Promise.all([l.weight.read(), l.bias.read()]);
+      const folded: DenseLayer = { inputs: l.inputs, units: l.units, activation: l.activation, weight: device.tensor(weight, [l.inputs, l.units]), bias: device.tensor(bias) };
+      if (l.mask) folded.mask = device.tensor(await l.mask.read(), [l.inputs, l.units]);
+      if (l.biasMask) folded.biasMask = device.tensor(await l.biasMask.read());
+      if (at === undefined) return folded;
+      const stage = model.stages[at]!;
+      const norm = model.norms[stage.norm!]!;
+      const [gamma, beta, running] = await Promise.all([norm.gamma.read(), norm.beta.read(), norm.running.read()]);
+      const { eps, activation } = normSettings(stage);
+      const scale = Float64Array.from(gamma, (g, c) => g / Math.sqrt(running[l.units + c]! + eps));
+      folded.weight.write(Float32Array.from(weight, (w, e) => w * scale[e % l.units]!));
+      // A pruned bias stays 0 only if the batch norm adds nothing there: the bias is then no longer pruned.
+      folded.bias.write(Float32Array.from(bias, (b, c) => (b - running[c]!) * scale[c]! + beta[c]!));
+      folded.biasMask?.dispose();
+      delete folded.biasMask;
+      folded.activation = activation;
+      return folded;
+    }),
+  );
+  return new Sequential(device, [...model.inputShape], placeStages(model.inputShape, specs), layers);
+}
