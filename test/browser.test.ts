@@ -68,6 +68,7 @@ describe('in headless Chromium', () => {
       expect(r.adapter.backend).toBe('browser');
       expect(r.adapter.featureLevel).toBe('core');
       expect(r.checks.length).toBeGreaterThanOrEqual(30); // every GEMM version on 9 problems, 2 loss, 4 step, 2 compressed-inference checks
+      expect(r.checks.filter((c) => c.name.startsWith('batch norm')).length).toBe(8); // batchNormChecks: inference, 3 weight gradients, 2 x (gamma, beta)
       for (const c of r.checks) expect(c.error, c.name).toBeLessThan(c.tolerance);
       const t = (await page.evaluate(() => (globalThis as unknown as InPage).shrinkrayChecks.trainCheck())) as { accuracy: number };
       expect(t.accuracy).toBeGreaterThan(0.85);
@@ -82,79 +83,85 @@ describe('in headless Chromium', () => {
     await withPage(['--use-angle=gles-egl', '--use-webgpu-adapter=opengles'], async (page) => {
       const r = (await page.evaluate(() => (globalThis as unknown as InPage).shrinkrayChecks.runChecks('compatibility'))) as Checks;
       expect(r.adapter.featureLevel).toBe('compatibility');
+      expect(r.checks.filter((c) => c.name.startsWith('batch norm')).length).toBe(8);
       for (const c of r.checks) expect(c.error, c.name).toBeLessThan(c.tolerance);
     });
   }, 240_000);
 });
 
 describe('the demo page (npm run demo), driven in headless Chromium', () => {
-  it('trains with live charts, prunes and quantizes into variants, and classifies a drawn digit', async () => {
-    const demoDir = join(dir, 'demo');
-    await buildDemo(demoDir);
-    const demo = await serve(demoDir, 0);
-    const url = `http://127.0.0.1:${(demo.address() as { port: number }).port}/?epochs=2&rows=1000`;
-    try {
-      await withPage(
-        [],
-        async (page) => {
-          const state = (s: string) =>
-            page.waitForFunction((want) => document.getElementById('status')!.dataset.state === want || document.getElementById('status')!.dataset.state === 'error', s, { timeout: 180_000 });
-          await page.click('#train');
-          await state('trained');
-          expect(await page.textContent('#status')).toMatch(/^trained: test accuracy \d+\.\d %$/);
-          // The live curves: a loss line and an accuracy line, one point per epoch each.
-          expect(await page.locator('#curves svg [aria-roledescription="line mark"]').count()).toBe(2);
-          expect(await page.locator('#curves svg [aria-roledescription="point"]').count()).toBe(4);
-          await page.click('#compress');
-          await state('compressed');
-          const names = await page.locator('#variants tbody tr td:first-child').allTextContents();
-          expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned + int4', 'pruned + k-means 4-bit']);
-          expect(await page.locator('#pareto svg [aria-roledescription="point"]').count()).toBe(5);
-          expect(await page.locator('#pareto svg [aria-roledescription="rule mark"]').count()).toBe(5); // each with its interval
-          // Sizes are the models' file bytes: each compression step makes the file smaller.
-          const bytes = (await page.locator('#variants tbody tr td:nth-child(2)').allTextContents()).map((t) => Number(t.replace(/[, B]/g, '')));
-          expect(bytes[1]).toBeLessThan(bytes[0]! / 3.5);
-          expect(bytes[3]).toBeLessThan(bytes[2]!);
-          expect(bytes[2]).toBeLessThan(bytes[0]! / 5);
-          for (const acc of await page.locator('#variants tbody tr td:nth-child(3)').allTextContents()) expect(parseFloat(acc)).toBeGreaterThan(50);
-          // Predict on an empty pad asks for a digit instead of answering.
-          await page.click('#predict');
-          await state('empty');
-          expect(await page.textContent('#status')).toMatch(/draw a digit/);
-          expect(await page.locator('#variants tbody tr td.digit').allTextContents()).toEqual(['–', '–', '–', '–', '–']);
-          // Draw a "1": a vertical stroke on the pad.
-          await page.locator('#pad').scrollIntoViewIfNeeded();
-          const box = (await page.locator('#pad').boundingBox())!;
-          await page.mouse.move(box.x + 140, box.y + 40);
-          await page.mouse.down();
-          for (let y = 40; y <= 240; y += 10) await page.mouse.move(box.x + 140 + (y - 40) / 20, box.y + y);
-          await page.mouse.up();
-          const ink = await page.evaluate(() => {
-            const pad = document.getElementById('pad') as HTMLCanvasElement;
-            return pad
-              .getContext('2d')!
-              .getImageData(0, 0, pad.width, pad.height)
-              .data.filter((v, i) => i % 4 === 0 && v > 0).length;
-          });
-          expect(ink).toBeGreaterThan(1000); // the stroke is on the pad
-          await page.click('#predict');
-          await state('predicted');
-          const digits = await page.locator('#variants tbody tr td.digit').allTextContents();
-          expect(digits).toHaveLength(5);
-          for (const d of digits) expect(d).toMatch(/^[0-9]$/);
-          expect(digits.filter((d) => d === '1').length).toBeGreaterThanOrEqual(4);
-          // A confident answer, not the near-uniform output of an empty image.
-          expect(parseFloat((await page.locator('#variants tbody tr td.confidence').allTextContents())[0]!)).toBeGreaterThan(40);
-          const shot = await page.screenshot({ path: join(process.env.SHRINKRAY_SCREENSHOT_DIR ?? dir, 'demo.png'), fullPage: true });
-          expect(shot.subarray(1, 4).toString()).toBe('PNG');
-          // The chart regions hold drawn charts, not blank boxes (a blank box compresses to little).
-          for (const id of ['#curves', '#pareto']) expect((await page.locator(id).screenshot()).length, id).toBeGreaterThan(8000);
-        },
-        url,
-        () => document.getElementById('status')?.dataset.state === 'ready',
-      );
-    } finally {
-      await new Promise((ok) => demo.close(ok));
-    }
-  }, 300_000);
+  it.each(['mlp', 'cnn'])(
+    '%s: trains with live charts, prunes and quantizes into variants, and classifies a drawn digit',
+    async (arch) => {
+      const demoDir = join(dir, `demo-${arch}`);
+      await buildDemo(demoDir);
+      const demo = await serve(demoDir, 0);
+      const url = `http://127.0.0.1:${(demo.address() as { port: number }).port}/?epochs=2&rows=1000&arch=${arch}`;
+      try {
+        await withPage(
+          [],
+          async (page) => {
+            const state = (s: string) =>
+              page.waitForFunction((want) => document.getElementById('status')!.dataset.state === want || document.getElementById('status')!.dataset.state === 'error', s, { timeout: 180_000 });
+            await page.click('#train');
+            await state('trained');
+            expect(await page.textContent('#status')).toMatch(/^trained: test accuracy \d+\.\d %$/);
+            // The live curves: a loss line and an accuracy line, one point per epoch each.
+            expect(await page.locator('#curves svg [aria-roledescription="line mark"]').count()).toBe(2);
+            expect(await page.locator('#curves svg [aria-roledescription="point"]').count()).toBe(4);
+            await page.click('#compress');
+            await state('compressed');
+            const names = await page.locator('#variants tbody tr td:first-child').allTextContents();
+            expect(names).toEqual(['dense', 'int8', arch === 'cnn' ? 'pruned 70 %' : 'pruned 90 %', 'pruned + int4', 'pruned + k-means 4-bit']);
+            expect(await page.locator('#pareto svg [aria-roledescription="point"]').count()).toBe(5);
+            expect(await page.locator('#pareto svg [aria-roledescription="rule mark"]').count()).toBe(5); // each with its interval
+            // Sizes are the models' file bytes: each compression step makes the file smaller.
+            const bytes = (await page.locator('#variants tbody tr td:nth-child(2)').allTextContents()).map((t) => Number(t.replace(/[, B]/g, '')));
+            // (The network's files carry its layer list and, dense, its batch norms: a larger share of a smaller file.)
+            expect(bytes[1]).toBeLessThan(bytes[0]! / (arch === 'cnn' ? 3 : 3.5));
+            expect(bytes[3]).toBeLessThan(bytes[2]!);
+            expect(bytes[2]).toBeLessThan(bytes[0]! / (arch === 'cnn' ? 2.5 : 5)); // 30 % or 10 % of the weights kept
+            for (const acc of await page.locator('#variants tbody tr td:nth-child(3)').allTextContents()) expect(parseFloat(acc)).toBeGreaterThan(50);
+            // Predict on an empty pad asks for a digit instead of answering.
+            await page.click('#predict');
+            await state('empty');
+            expect(await page.textContent('#status')).toMatch(/draw a digit/);
+            expect(await page.locator('#variants tbody tr td.digit').allTextContents()).toEqual(['–', '–', '–', '–', '–']);
+            // Draw a "1": a vertical stroke on the pad.
+            await page.locator('#pad').scrollIntoViewIfNeeded();
+            const box = (await page.locator('#pad').boundingBox())!;
+            await page.mouse.move(box.x + 140, box.y + 40);
+            await page.mouse.down();
+            for (let y = 40; y <= 240; y += 10) await page.mouse.move(box.x + 140 + (y - 40) / 20, box.y + y);
+            await page.mouse.up();
+            const ink = await page.evaluate(() => {
+              const pad = document.getElementById('pad') as HTMLCanvasElement;
+              return pad
+                .getContext('2d')!
+                .getImageData(0, 0, pad.width, pad.height)
+                .data.filter((v, i) => i % 4 === 0 && v > 0).length;
+            });
+            expect(ink).toBeGreaterThan(1000); // the stroke is on the pad
+            await page.click('#predict');
+            await state('predicted');
+            const digits = await page.locator('#variants tbody tr td.digit').allTextContents();
+            expect(digits).toHaveLength(5);
+            for (const d of digits) expect(d).toMatch(/^[0-9]$/);
+            expect(digits.filter((d) => d === '1').length).toBeGreaterThanOrEqual(4);
+            // A confident answer, not the near-uniform output of an empty image.
+            expect(parseFloat((await page.locator('#variants tbody tr td.confidence').allTextContents())[0]!)).toBeGreaterThan(40);
+            const shot = await page.screenshot({ path: join(process.env.SHRINKRAY_SCREENSHOT_DIR ?? dir, `demo-${arch}.png`), fullPage: true });
+            expect(shot.subarray(1, 4).toString()).toBe('PNG');
+            // The chart regions hold drawn charts, not blank boxes (a blank box compresses to little).
+            for (const id of ['#curves', '#pareto']) expect((await page.locator(id).screenshot()).length, id).toBeGreaterThan(8000);
+          },
+          url,
+          () => document.getElementById('status')?.dataset.state === 'ready',
+        );
+      } finally {
+        await new Promise((ok) => demo.close(ok));
+      }
+    },
+    300_000,
+  );
 });
