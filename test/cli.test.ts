@@ -701,6 +701,27 @@ describe('shrinkray CLI: convolutional networks', () => {
     expect(JSON.parse((await cli(['inspect', path('shifted-int8.safetensors'), '--json'])).stdout).architecture).toBe('28x28x1-conv4k5-flatten-16-10');
     const flatShift = await cli(['train', '--data', irisCsv, '--label', 'species', '--layers', '4', '--epochs', '1', '--shift', '1', '--model-out', path('never.safetensors')]);
     expect([flatShift.code, ourErrors(flatShift.stderr)[0]]).toEqual([1, expect.stringMatching(/imageAugmentation shifts images/)]);
+    // Distillation from the network into a smaller network (or an MLP: --student 30).
+    const student = await cli([
+      'distill',
+      ...idx,
+      '--teacher',
+      model,
+      '--student',
+      'conv4k5,bn,maxpool2,16',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '32',
+      '--model-out',
+      path('cnn-student.safetensors'),
+      '--json',
+    ]);
+    expect(student.code, student.stderr).toBe(0);
+    const taught = JSON.parse(student.stdout);
+    expect(taught.architecture).toBe('28x28x1-conv4k5-bn-maxpool2-flatten-16-10');
+    expect(taught.student.accuracy).toBeGreaterThan(0.3);
+    expect(JSON.parse((await cli(['inspect', path('cnn-student.safetensors'), '--json'])).stdout).architecture).toBe(taught.architecture);
     // Cross-validation of a network: a fresh one per fold.
     const folds = await cli(['cv', ...idx, '--layers', 'conv4k5,maxpool2,dropout0.25,16', '--folds', '2', '--epochs', '2', '--batch-size', '32', '--json']);
     expect(folds.code, folds.stderr).toBe(0);

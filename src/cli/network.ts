@@ -24,22 +24,22 @@ export const NETWORK_OPTIONS: Options = {
   input: { type: 'string', arg: 'HxWxC', help: "each row's image shape for convolutions (default: the data's, 28x28x1 for MNIST)" },
 };
 
-/** The hidden layers the options name. */
-export function layersOf(values: Values): LayerSpec[] {
+/** The hidden layers the options name (--arch, or the option `name`: --layers, or distill's --student). */
+export function layersOf(values: Values, name = 'layers'): LayerSpec[] {
   const arch = stringOf(values, 'arch');
   if (arch !== undefined && !(arch in PRESETS)) throw new UsageError(`--arch must be one of ${Object.keys(PRESETS).join(', ')}, not '${arch}'`);
-  const text = arch ?? stringOf(values, 'layers') ?? '';
+  const text = arch ?? stringOf(values, name) ?? '';
   if (text.trim() === '') return [];
   try {
     return parseLayers(text);
   } catch (e) {
-    throw e instanceof InvalidArgumentError ? new UsageError(`--layers: ${e.message}`) : e;
+    throw e instanceof InvalidArgumentError ? new UsageError(`--${name}: ${e.message}`) : e;
   }
 }
 
 /** A new model for the data: an MLP when every layer is dense, a Sequential model otherwise. */
-export function buildModel(device: Device, values: Values, data: Dataset, outputs: number, options: { activation: Activation; seed?: number | undefined }): Model {
-  const hidden = layersOf(values);
+export function buildModel(device: Device, values: Values, data: Dataset, outputs: number, options: { activation: Activation; seed?: number | undefined; option?: string }): Model {
+  const hidden = layersOf(values, options.option);
   if (!isNetwork(hidden)) return MLP.create(device, [data.cols, ...hidden.map((l) => (l as { units: number }).units), outputs], options);
   const given = stringOf(values, 'input');
   const input = given === undefined ? data.imageShape : given.split('x').map(Number);

@@ -1,7 +1,8 @@
-/** shrinkray distill: a small student trained on a teacher's softened outputs (Hinton et al.). */
-import { MLP } from '../../nn/mlp.js';
+/** shrinkray distill: a small student (an MLP or a network) trained on a teacher's softened outputs (Hinton et al.). */
 import { evaluate } from '../../nn/evaluate.js';
-import { numberOf, requiredString, widthsOf } from '../args.js';
+import { Sequential } from '../../nn/sequential.js';
+import { numberOf, requiredString } from '../args.js';
+import { buildModel } from '../network.js';
 import type { Command } from '../command.js';
 import { DATA_OPTIONS, loadDataFor } from '../data.js';
 import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
@@ -11,7 +12,7 @@ import { trainWithProgress } from '../../study/progress.js';
 export const distillCommand: Command = {
   name: 'distill',
   summary: "train a small student on a teacher's soft targets",
-  usage: 'shrinkray distill --teacher FILE [--student 30] [--alpha 0.5] [--temperature 2.5] [--epochs N] --model-out FILE',
+  usage: 'shrinkray distill --teacher FILE [--student 30 | --student conv8k5,maxpool2,32] [--alpha 0.5] [--temperature 2.5] [--epochs N] --model-out FILE',
   description:
     'Loss: alpha T^2 KL(softmax(z_t/T) || softmax(z_s/T)) + (1 - alpha) CE(y, z_s). --alpha 1 needs no labels.\n--compare also trains the same student alone (same initialization and epochs) and reports both.',
   options: {
@@ -19,7 +20,7 @@ export const distillCommand: Command = {
     ...DATA_OPTIONS,
     ...trainOptions({ epochs: '8', lr: 0.05 }),
     teacher: { type: 'string', arg: 'FILE', help: 'the teacher model' },
-    student: { type: 'string', arg: 'WIDTHS', default: '30', help: 'hidden widths of the student' },
+    student: { type: 'string', arg: 'LAYERS', default: '30', help: "the student's hidden layers: widths (an MLP), or a network as train's --layers (conv8k5,maxpool2,32)" },
     alpha: { type: 'string', arg: 'A', default: '0.5', help: 'weight of the soft targets, 0 to 1' },
     temperature: { type: 'string', arg: 'T', default: '2.5', help: 'softmax temperature, above 0' },
     compare: { type: 'boolean', help: 'also train the student alone and report both' },
@@ -36,20 +37,25 @@ export const distillCommand: Command = {
     const opened = openModel(device, file, out);
     const teacher = opened.model;
     const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
-    const widths = [teacher.inputs, ...widthsOf(values, 'student'), teacher.outputs];
-    const result: Record<string, unknown> = { teacher: { file, test: await evaluate(teacher, test) }, widths, alpha, temperature };
+    // An MLP or a network: the same initialization for the distilled student and the one trained alone.
+    const newStudent = () => buildModel(device, { student: values.student }, train, teacher.outputs, { activation: 'relu', seed: (options.seed ?? 0) + 1, option: 'student' });
+    const shape = newStudent();
+    const widths = shape.widths;
+    const architecture = shape instanceof Sequential ? shape.describe() : widths.join('-');
+    shape.dispose();
+    const result: Record<string, unknown> = { teacher: { file, test: await evaluate(teacher, test) }, widths, architecture, alpha, temperature };
     if (values.compare) {
-      const alone = MLP.create(device, widths, { seed: (options.seed ?? 0) + 1 });
+      const alone = newStudent();
       await trainWithProgress(out, 'student alone', alone, train, options, test);
       result.alone = await evaluate(alone, test);
       alone.dispose();
     }
-    const student = MLP.create(device, widths, { seed: (options.seed ?? 0) + 1 });
+    const student = newStudent();
     await trainWithProgress(out, 'distilling', student, train, { ...options, distillation: { teacher, alpha, temperature } }, test);
     result.student = await evaluate(student, test);
     await writeModel(student, target, {
       float16: !!values.float16,
-      note: `${widths.join('-')} distilled from ${file} (alpha ${alpha}, T ${temperature})`,
+      note: `${architecture} distilled from ${file} (alpha ${alpha}, T ${temperature})`,
       standardizer: opened.standardizer,
       classNames: opened.classNames,
     });
