@@ -94,7 +94,26 @@ describe('batch norm in networks', () => {
     expect(folded.norms).toEqual([]);
     expect(folded.stages.filter((s) => s.param !== undefined).map((s) => s.activation)).toEqual(['relu', 'relu', 'relu', 'identity']);
     expect(relativeError(await folded.predict(x), expected)).toBeLessThan(1e-5);
+    // Inference folds by itself (predict prepares it); forward alone runs the batch norms: the same outputs.
+    const input = device.tensor(x, [6, model.inputs]);
+    expect(relativeError(await model.forward(input).read(), expected)).toBeLessThan(1e-5);
     expect(relativeError(await model.predict(x), expected)).toBeLessThan(1e-5);
+    // A batch norm written after that: inference notices (the folded weights are made again).
+    norms[2]!.beta = norms[2]!.beta.map((b) => b + 1);
+    model.norms[2]!.beta.write(Float32Array.from(norms[2]!.beta));
+    const moved = refSequential(
+      model.stages,
+      pruned.map((w, i) => ({ weight: w, bias: params[i]!.bias })),
+      x,
+      6,
+      undefined,
+      undefined,
+      { params: norms, training: false },
+    );
+    expect(relativeError(await model.forward(input).read(), moved)).toBeLessThan(1e-5);
+    expect(relativeError(await model.predict(x), moved)).toBeLessThan(1e-5);
+    norms[2]!.beta = norms[2]!.beta.map((b) => b - 1);
+    model.norms[2]!.beta.write(Float32Array.from(norms[2]!.beta));
     expect(model.describe()).toBe('8x7x2-conv4k3p1-bn-maxpool2-conv5k2-bn-flatten-6-bn-3');
     for (const [i, l] of folded.layers.entries()) {
       const w = await l.weight.read();

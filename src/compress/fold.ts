@@ -1,13 +1,13 @@
 /**
  * Batch norm folding: at inference a batch norm is an affine map per channel, so it folds into the
- * convolution or dense layer before it (which has no activation of its own, nn/sequential.ts):
- *   s = gamma / sqrt(running var + eps),  W'[:, c] = W[:, c] * s[c],  b'[c] = (b[c] - mean[c]) * s[c] + beta[c]
- * and the layer takes the batch norm's activation. The folded model computes what the original
+ * convolution or dense layer before it (which has no activation of its own, nn/sequential.ts;
+ * the formula in nn/fold-norm.ts), and the layer takes the batch norm's activation. The folded model computes what the original
  * computes at inference, with fewer stages and no batch norm parameters. Quantization and weight
  * sharing work on folded weights (as PyTorch's fuse_modules before quantization, and TF Model
  * Optimization's folding): they refuse a model that still has batch norms.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { foldedWeights } from '../nn/fold-norm.js';
 import type { DenseLayer } from '../nn/mlp.js';
 import type { Model } from '../nn/model.js';
 import { type LayerSpec, normSettings, placeStages, Sequential } from '../nn/sequential.js';
@@ -44,22 +44,12 @@ export async function foldBatchNorm(model: Sequential): Promise<Sequential> {
   const layers: DenseLayer[] = await Promise.all(
     model.layers.map(async (l, p) => {
       const at = folds.get(p);
-      const [weight, bias] = await Promise.all([l.weight.read(), l.bias.read()]);
-      const folded: DenseLayer = { inputs: l.inputs, units: l.units, activation: l.activation, weight: device.tensor(weight, [l.inputs, l.units]), bias: device.tensor(bias) };
+      const stage = at === undefined ? undefined : model.stages[at]!;
+      const { weight, bias } = stage ? await foldedWeights(l, model.norms[stage.norm!]!, normSettings(stage).eps) : { weight: await l.weight.read(), bias: await l.bias.read() };
+      const folded: DenseLayer = { inputs: l.inputs, units: l.units, activation: stage?.activation ?? l.activation, weight: device.tensor(weight, [l.inputs, l.units]), bias: device.tensor(bias) };
       if (l.mask) folded.mask = device.tensor(await l.mask.read(), [l.inputs, l.units]);
-      if (l.biasMask) folded.biasMask = device.tensor(await l.biasMask.read());
-      if (at === undefined) return folded;
-      const stage = model.stages[at]!;
-      const norm = model.norms[stage.norm!]!;
-      const [gamma, beta, running] = await Promise.all([norm.gamma.read(), norm.beta.read(), norm.running.read()]);
-      const { eps, activation } = normSettings(stage);
-      const scale = Float64Array.from(gamma, (g, c) => g / Math.sqrt(running[l.units + c]! + eps));
-      folded.weight.write(Float32Array.from(weight, (w, e) => w * scale[e % l.units]!));
-      // A pruned bias stays 0 only if the batch norm adds nothing there: the bias is then no longer pruned.
-      folded.bias.write(Float32Array.from(bias, (b, c) => (b - running[c]!) * scale[c]! + beta[c]!));
-      folded.biasMask?.dispose();
-      delete folded.biasMask;
-      folded.activation = activation;
+      // A folded bias takes the batch norm's shift, so a pruned bias is pruned no longer.
+      if (l.biasMask && !stage) folded.biasMask = device.tensor(await l.biasMask.read());
       return folded;
     }),
   );
