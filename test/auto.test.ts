@@ -14,7 +14,9 @@ import { GpuDataset } from '../src/data/gpu-dataset.js';
 import { gradualPruning } from '../src/compress/schedule.js';
 import { prune, pruneReport } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
-import { modelFromSafetensors } from '../src/io/model-file.js';
+import { modelFromSafetensors, readModel } from '../src/io/model-file.js';
+import { type FoldTrialResult, untrainedLike } from '../src/auto/folds.js';
+import { stratifiedKFold } from '../src/validate/split.js';
 import { evaluate } from '../src/nn/evaluate.js';
 import { MLP } from '../src/nn/mlp.js';
 import { fit } from '../src/nn/train.js';
@@ -241,4 +243,42 @@ describe('automated compression: per-layer settings and autoCompress', () => {
     expect(b.test!.chosenAccuracy).not.toBe(a.test!.chosenAccuracy);
     for (const m of [loaded, a.model, b.model, model]) m.dispose();
   });
+
+  it('autoCompress with k-fold decisions: a dense model per fold never saw its fold, trials scored on every fold, the chosen candidate made again on all rows', async () => {
+    const train = toyData(900, 16, 3, 21);
+    const model = MLP.create(ctx.device, [16, 12, 3], { seed: 2 });
+    const training = { epochs: 10, batchSize: 50, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, seed: 1 } as const;
+    await fit(model, train, training);
+    const run = (test: typeof train) =>
+      autoCompress(model, train, { maxAccuracyDrop: 0.03, validation: { folds: 3, training }, fineTune: { ...training, epochs: 1 }, pruneEpochs: 1, budgetMinutes: 2, test });
+    const a = await run(toyData(300, 16, 3, 22));
+    expect(a.folds).toBe(3);
+    expect(a.validationRows).toBe(900);
+    // The reference: each fold's dense model, trained afresh without its fold, scored on it; their mean.
+    const references: number[] = [];
+    for (const [j, split] of stratifiedKFold(3, { shuffle: true, seed: 1 }).split(train.rows, train.labels!).entries()) {
+      const dense = untrainedLike(model, 1 + j);
+      await fit(dense, train, { ...training, rows: split.train });
+      references.push((await evaluate(dense, train, { rows: split.test })).accuracy);
+      dense.dispose();
+    }
+    expect(a.reference).toBeCloseTo(references.reduce((s, r) => s + r, 0) / 3, 12);
+    for (const t of a.trials as FoldTrialResult[]) {
+      expect(t.foldAccuracies).toHaveLength(3);
+      expect(t.validationAccuracy).toBeCloseTo(t.foldAccuracies.reduce((s, r) => s + r, 0) / 3, 12);
+    }
+    expect(a.trials.length).toBeGreaterThan(1);
+    // The returned file is the refit on all rows: its own bytes, and the model the test compared.
+    expect(a.chosen.bytes).toBe(a.file.length);
+    expect(a.metBudget).toBe(true);
+    expect(a.file).not.toEqual(a.trials.find((t) => t.id === a.chosen.trial)!.file); // not fold 1's model
+    expect((await evaluate(readModel(ctx.device, a.file), toyData(300, 16, 3, 22))).accuracy).toBe(a.test!.chosenAccuracy);
+    // Another test set: the same trials and choice (the search ends by itself, before its time).
+    expect(a.stopped).toBe('done');
+    const b = await run(toyData(300, 16, 3, 23));
+    const key = (t: TrialResult) => [candidateKey(t.candidate), t.validationAccuracy];
+    expect(b.trials.map(key)).toEqual(a.trials.map(key));
+    await expect(autoCompress(model, train, { maxAccuracyDrop: 0.03, validation: { folds: 1, training }, fineTune: training })).rejects.toThrow(/folds must be a whole number from 2 to 20/);
+    for (const m of [a.model, b.model, model]) m.dispose();
+  }, 120_000);
 });

@@ -27,6 +27,9 @@ import { evaluate } from '../nn/evaluate.js';
 import { frontier, search } from './search.js';
 import { type Sensitivity, sensitivity } from './sensitivity.js';
 import { inProcessRunner, type TrialContext, type TrialResult, type TrialRunner } from './trial.js';
+import { checkFolds, type FoldValidation, foldContexts, foldRunner, refit } from './folds.js';
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 export interface AutoCompressOptions {
   /** Largest allowed drop of accuracy below the dense model's, a fraction (0.003 = 0.3 points). */
@@ -34,11 +37,13 @@ export interface AutoCompressOptions {
   /** What to minimize: the model file's bytes (default) or the forward pass's time at batch 1024. */
   objective?: 'size' | 'latency';
   /**
-   * Rows that decide: a fraction of the training rows held out (stratified, seeded; default 0.1)
-   * or a data set of their own. They must be rows the model was not trained on, or every
-   * validation accuracy is a training accuracy.
+   * Rows that decide: a fraction of the training rows held out (stratified, seeded; default 0.1),
+   * a data set of their own, or k folds of the training rows (folds.ts: a dense model per fold
+   * trained as `training` says, every trial on every fold, the chosen candidate made again on all
+   * rows). Held-out rows must be rows the model was not trained on, or every validation accuracy
+   * is a training accuracy.
    */
-  validation?: number | Dataset;
+  validation?: number | Dataset | FoldValidation;
   /** Fine-tuning settings (batch size, optimizer, learning rate, seed); pruning fine-tunes from this rate on a cosine decay. */
   fineTune: FitOptions;
   /** Fine-tuning epochs of each candidate while pruning (default 4) and of its shared values (default 1). */
@@ -74,6 +79,8 @@ export interface AutoCompressResult {
   frontier: TrialResult[];
   stopped: 'done' | 'time';
   validationRows: number;
+  /** k of k-fold decisions (validation rows are then every training row, each in its fold). */
+  folds?: number;
   seconds: { sensitivity: number; search: number; total: number };
   test?: { comparison: Comparison; denseAccuracy: number; chosenAccuracy: number; withinBudget: boolean };
 }
@@ -90,13 +97,18 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
   if (!host.labels) throw new InvalidArgumentError('autoCompress needs classification data: its budget is on accuracy.');
   const seed = options.fineTune.seed ?? 1;
 
-  // The rows that decide: held out of the training data, or a set of their own appended after it.
+  // The rows that decide: held out of the training data, a set of their own appended after it, or folds of it.
   let all = host;
   let fitRows: Uint32Array;
   let validationRows: Uint32Array;
   const v = options.validation ?? 0.1;
+  const folds = typeof v === 'object' && 'folds' in v ? v : undefined;
   if (typeof v === 'number') ({ fitRows, validationRows } = holdOut(host, v, seed));
-  else {
+  else if ('folds' in v) {
+    checkFolds(v, host.rows);
+    fitRows = Uint32Array.from({ length: host.rows }, (_, i) => i); // the refit's; each fold has its own
+    validationRows = new Uint32Array(0);
+  } else {
     if (v.cols !== host.cols || !v.labels) throw new InvalidArgumentError(`The validation set must be labelled with ${host.cols} feature columns like the training data.`);
     all = concat(host, v);
     fitRows = Uint32Array.from({ length: host.rows }, (_, i) => i);
@@ -108,19 +120,20 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
   const folded = model instanceof Sequential && hasBatchNorm(model) ? await foldBatchNorm(model) : undefined;
   if (folded) model = folded;
   const data = train instanceof GpuDataset && all === host ? train : new GpuDataset(model.device, all);
-  const speedRows = objective === 'latency' ? subset(all, validationRows) : undefined;
+  const speedRowsOf = (rows: Uint32Array) => (objective === 'latency' ? { speedRows: subset(all, rows) } : {});
+  const unitScoresOf = async (base: Model, rows: Uint32Array) =>
+    dimensions.includes('units') && base instanceof MLP
+      ? { unitScores: (await unitImportance(base, subset(all, rows), { samples: Math.min(5000, rows.length), seed })).layers.map((l) => l.scores) }
+      : {};
+  let perFold: { contexts: TrialContext[]; references: number[] } | undefined;
   try {
-    const unitScores =
-      dimensions.includes('units') && model instanceof MLP
-        ? (await unitImportance(model, subset(all, fitRows), { samples: Math.min(5000, fitRows.length), seed })).layers.map((l) => l.scores)
-        : undefined;
     const context: TrialContext = {
       base: model,
       data,
       fitRows,
       validationRows,
-      ...(speedRows ? { speedRows } : {}),
-      ...(unitScores ? { unitScores } : {}),
+      ...(folds ? {} : speedRowsOf(validationRows)),
+      ...(await unitScoresOf(model, fitRows)),
       settings: {
         objective,
         fineTune: options.fineTune,
@@ -130,20 +143,25 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
         metadata: options.metadata ?? {},
       },
     };
-    const reference = (await evaluate(model, data, { rows: validationRows })).accuracy;
+    // With folds, the curves are measured on the first fold (they propose candidates; the folds judge them).
+    if (folds) perFold = await foldContexts(context, host, folds, seed, async (base, rows) => ({ ...(await unitScoresOf(base, rows)), ...speedRowsOf(rows) }));
+    const judge = perFold ? perFold.contexts[0]! : context;
+    const reference = perFold ? mean(perFold.references) : (await evaluate(model, data, { rows: validationRows })).accuracy;
     let sensitivitySeconds = 0;
     const measure = async (dims: readonly Dimension[], from: TrialResult | undefined) => {
       const t0 = performance.now();
       // A later stage measures on the best model so far: how its survivors bear fewer bits.
-      const m = from ? readModel(model.device, from.file) : model;
+      const m = from ? readModel(model.device, from.file) : judge.base;
       try {
-        return await sensitivity(m, data, validationRows, { dimensions: dims, ...(unitScores ? { unitScores } : {}), onPoint: options.onSensitivity });
+        return await sensitivity(m, data, judge.validationRows, { dimensions: dims, ...(judge.unitScores ? { unitScores: judge.unitScores } : {}), onPoint: options.onSensitivity });
       } finally {
-        if (m !== model) m.dispose();
+        if (m !== judge.base) m.dispose();
         sensitivitySeconds += (performance.now() - t0) / 1000;
       }
     };
-    const runner = (options.runner ?? inProcessRunner)(context);
+    const makeRunner = options.runner ?? inProcessRunner;
+    const foldsRunner = perFold ? foldRunner(perFold.contexts.map(makeRunner)) : undefined;
+    const runner = foldsRunner ?? makeRunner(context);
     const searchStarted = performance.now();
     const found = await search(runner, {
       reference,
@@ -159,18 +177,21 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
     });
     const afterSearch = performance.now();
     const denseFile = await modelToSafetensors(model, context.settings.metadata, { float16: context.settings.float16 });
+    const speedRows = judge.speedRows;
     const denseMs = speedRows ? await batchMs(model, speedRows) : undefined;
     const chosenTrial = found.chosen;
-    const file = chosenTrial ? chosenTrial.file : denseFile;
+    // With folds the chosen candidate is made again on all rows: that model is the one returned and measured.
+    const file = !chosenTrial ? denseFile : foldsRunner ? await refit(context, foldsRunner.chain(chosenTrial.candidate), seed) : chosenTrial.file;
     const chosenModel = readModel(model.device, file);
+    const chosenMs = chosenTrial && foldsRunner && speedRows ? await batchMs(chosenModel, speedRows) : chosenTrial?.batchMs;
     const chosen = chosenTrial
       ? {
           candidate: chosenTrial.candidate,
           description: describeCandidate(chosenTrial.candidate),
           validationAccuracy: chosenTrial.validationAccuracy,
-          bytes: chosenTrial.bytes,
-          ...(chosenTrial.batchMs === undefined ? {} : { batchMs: chosenTrial.batchMs }),
-          widths: chosenTrial.widths,
+          bytes: file.length,
+          ...(chosenMs === undefined ? {} : { batchMs: chosenMs }),
+          widths: chosenModel.widths,
           trial: chosenTrial.id,
         }
       : {
@@ -197,13 +218,15 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
       trials: found.trials,
       frontier: frontier(found.trials, objective),
       stopped: found.stopped,
-      validationRows: validationRows.length,
+      validationRows: folds ? host.rows : validationRows.length,
+      ...(folds ? { folds: folds.folds } : {}),
       seconds: { sensitivity: sensitivitySeconds, search: (afterSearch - searchStarted) / 1000 - sensitivitySeconds, total: (performance.now() - started) / 1000 },
       ...(test ? { test } : {}),
     };
   } finally {
     if (data !== train) data.dispose();
     folded?.dispose();
+    for (const c of perFold?.contexts ?? []) c.base.dispose();
   }
 }
 

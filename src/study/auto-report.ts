@@ -27,7 +27,8 @@ export interface AutoReport {
   created: string;
   command: string;
   device: DeviceDescription;
-  data: { name: string; trainRows: number; validationRows: number; testRows: number };
+  /** With folds: every training row fine-tunes (in the other folds) and decides (in its own). */
+  data: { name: string; trainRows: number; validationRows: number; testRows: number; folds?: number };
   settings: { maxDrop: number; objective: 'size' | 'latency'; budgetMinutes: number; pruneEpochs: number; shareEpochs: number; float16: boolean; seed: number };
   seconds: { dense?: number; sensitivity: number; search: number; total: number };
   dense: { file?: string; bytes: number; validationAccuracy: number; testAccuracy: number; batchMs?: number };
@@ -163,7 +164,11 @@ export function autoMarkdown(report: AutoReport, charts: string[]): string {
   const lines = [
     '# shrinkray auto',
     '',
-    `${report.created} · ${report.device.backend} (${report.device.adapter}) · ${report.data.name}: ${n(report.data.trainRows)} rows to fine-tune, ${n(report.data.validationRows)} validation rows that decide, ${n(report.data.testRows)} test rows scored once at the end`,
+    `${report.created} · ${report.device.backend} (${report.device.adapter}) · ${report.data.name}: ${
+      report.data.folds
+        ? `${n(report.data.trainRows)} rows in ${report.data.folds} folds, each deciding for a dense model trained on the others (trials on every fold; the chosen settings made again on all rows)`
+        : `${n(report.data.trainRows)} rows to fine-tune, ${n(report.data.validationRows)} validation rows that decide`
+    }, ${n(report.data.testRows)} test rows scored once at the end`,
     '',
     `Command: \`${report.command}\``,
     '',

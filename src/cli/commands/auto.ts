@@ -1,12 +1,12 @@
 /** shrinkray auto: the smallest (or fastest) compressed model within an accuracy budget, chosen on validation rows. */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { autoCompress, holdOut } from '../../auto/auto-compress.js';
 import { type Dimension, STAGES, STEPS } from '../../auto/candidate.js';
 import { GpuDataset } from '../../data/gpu-dataset.js';
 import type { Model } from '../../nn/model.js';
 import { Sequential } from '../../nn/sequential.js';
-import { autoReport, type HandSetVariant, writeAutoReport } from '../../study/auto-report.js';
+import { autoReport, writeAutoReport } from '../../study/auto-report.js';
+import { handSetOf } from '../hand-set.js';
 import { trainWithProgress } from '../../study/progress.js';
 import { choiceOf, numberOf, stringOf, UsageError } from '../args.js';
 import type { Command } from '../command.js';
@@ -22,7 +22,7 @@ import { QUEUE_OPTION, queueOf } from '../queue.js';
 export const autoCommand: Command = {
   name: 'auto',
   summary: 'search per-layer pruning and weight sharing for the smallest (or fastest) model within an accuracy budget',
-  usage: 'shrinkray auto [--model FILE | --layers 300,100 | --arch lenet5] [--max-drop 0.003] [--objective size|latency] [--validation 0.1] [--budget-minutes 15] --model-out FILE',
+  usage: 'shrinkray auto [--model FILE | --layers 300,100 | --arch lenet5] [--max-drop 0.003] [--objective size|latency] [--validation 0.1 | --folds K] [--budget-minutes 15] --model-out FILE',
   description:
     'Holds out --validation of the training rows (stratified, --seed), measures how each layer alone bears\npruning and fewer bits (or fewer units), then searches per-layer settings, fine-tuning each candidate, for\nthe smallest file (or the fastest forward pass) whose validation accuracy stays within --max-drop of the\ndense model. The test set is scored once, at the end. Without --model it first trains a dense model\n(--layers or --arch, --epochs) on the rows it does not hold out, so the validation rows stay unseen; a\n--model should likewise not have been trained on them. Convolutional networks: --objective size.',
   options: {
@@ -36,6 +36,11 @@ export const autoCommand: Command = {
     'max-drop': { type: 'string', arg: 'FRACTION', default: '0.003', help: 'largest accuracy drop allowed, a fraction (0.003 = 0.3 points)' },
     objective: { type: 'string', arg: 'NAME', default: 'size', help: "'size' (file bytes) or 'latency' (forward pass over 1,024 rows)" },
     validation: { type: 'string', arg: 'FRACTION', default: '0.1', help: 'fraction of the training rows held out to decide' },
+    folds: {
+      type: 'string',
+      arg: 'K',
+      help: 'decide by K-fold cross-validation instead of --validation: a dense model per fold (trained as --epochs, --lr... say), every trial on every fold, the chosen settings made again on all rows',
+    },
     'budget-minutes': { type: 'string', arg: 'M', default: '15', help: 'no new trial starts after this many minutes of search' },
     'prune-epochs': { type: 'string', arg: 'N', default: '4', help: 'fine-tuning epochs of each candidate while pruning' },
     compare: { type: 'string', arg: 'REPORT', help: "a default run's report.json: its variants are listed beside the chosen model" },
@@ -47,6 +52,7 @@ export const autoCommand: Command = {
     const maxDrop = numberOf(values, 'max-drop', { min: 0, max: 1, exclusiveMax: true });
     const objective = choiceOf(values, 'objective', ['size', 'latency'] as const);
     const fraction = numberOf(values, 'validation', { min: 0, max: 0.5, exclusiveMin: true });
+    const folds = values.folds === undefined ? undefined : numberOf(values, 'folds', { integer: true, min: 2, max: 20 });
     const budgetMinutes = numberOf(values, 'budget-minutes', { min: 0, exclusiveMin: true, max: 10_000 });
     const pruneEpochs = numberOf(values, 'prune-epochs', { integer: true, min: 1, max: 1000 });
     const fit = fitOptionsOf(values, { epochs: 10, lr: 0.1 });
@@ -67,10 +73,10 @@ export const autoCommand: Command = {
       throw new UsageError(`--objective latency removes hidden units of MLPs; for a convolutional network (${dense.describe()}) use --objective size`);
     let denseSeconds: number | undefined;
     if (!opened) {
-      // Trained on the rows autoCompress will not hold out, so its validation rows stay unseen.
-      const { fitRows } = holdOut(data.train, fraction, seed);
+      // Trained on the rows autoCompress will not hold out, so its validation rows stay unseen (with folds, each fold has a dense model of its own).
+      const { fitRows } = folds ? { fitRows: undefined } : holdOut(data.train, fraction, seed);
       const t0 = performance.now();
-      await trainWithProgress(out, 'dense', dense, gpu, { ...fit, rows: fitRows }, data.test);
+      await trainWithProgress(out, 'dense', dense, gpu, { ...fit, ...(fitRows ? { rows: fitRows } : {}) }, data.test);
       denseSeconds = (performance.now() - t0) / 1000;
     }
     const metadata = metadataOf({ data: data.name, standardizer: data.standardizer, classNames, note: `shrinkray auto, max drop ${maxDrop}, objective ${objective}` });
@@ -84,7 +90,7 @@ export const autoCommand: Command = {
     const result = await autoCompress(dense, gpu, {
       maxAccuracyDrop: maxDrop,
       objective,
-      validation: fraction,
+      validation: folds ? { folds, training: fit } : fraction,
       fineTune: { ...fit, epochs: 1 },
       pruneEpochs,
       budgetMinutes,
@@ -111,13 +117,22 @@ export const autoCommand: Command = {
       created: new Date().toISOString(),
       command: ctx.commandLine,
       device: device.describe(),
-      data: { name: data.name, trainRows: data.train.rows - result.validationRows, validationRows: result.validationRows, testRows: data.test.rows },
+      data: {
+        name: data.name,
+        trainRows: folds ? data.train.rows : data.train.rows - result.validationRows,
+        validationRows: result.validationRows,
+        testRows: data.test.rows,
+        ...(folds ? { folds } : {}),
+      },
       settings: { maxDrop, objective, budgetMinutes, pruneEpochs, shareEpochs: 1, float16: !!values.float16, seed },
       chosenFile: target,
       ...(modelPath ? { denseFile: modelPath } : {}),
       ...(denseSeconds === undefined ? {} : { denseSeconds }),
       ...(handSet ? { handSet } : {}),
-      notes: modelPath ? [`The dense model came from ${modelPath}: if it was trained on the validation rows, every validation accuracy here is optimistic.`] : [],
+      notes: [
+        ...(modelPath && !folds ? [`The dense model came from ${modelPath}: if it was trained on the validation rows, every validation accuracy here is optimistic.`] : []),
+        ...(folds ? [`With ${folds} folds a trial's size is its first fold's model file; the chosen model was made again on all training rows and its size is that file's.`] : []),
+      ],
     });
     await writeAutoReport(dir, report);
     const t = result.test!;
@@ -130,15 +145,3 @@ export const autoCommand: Command = {
     gpu.dispose();
   },
 };
-
-/** The variants of a default run's report.json within reach of comparison: name, bytes, test accuracy, difference. */
-function handSetOf(path: string): HandSetVariant[] {
-  let parsed: { variants?: { name: string; bytes: number; accuracy: number; difference?: number }[] };
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`--compare ${path}: not a readable report.json (${(e as Error).message})`);
-  }
-  if (!Array.isArray(parsed.variants)) throw new UsageError(`--compare ${path}: no variants in it (give the report.json of a default run)`);
-  return parsed.variants.map((v) => ({ name: v.name, bytes: v.bytes, testAccuracy: v.accuracy, difference: v.difference ?? 0 }));
-}
