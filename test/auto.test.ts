@@ -279,6 +279,19 @@ describe('automated compression: per-layer settings and autoCompress', () => {
     const key = (t: TrialResult) => [candidateKey(t.candidate), t.validationAccuracy];
     expect(b.trials.map(key)).toEqual(a.trials.map(key));
     await expect(autoCompress(model, train, { maxAccuracyDrop: 0.03, validation: { folds: 1, training }, fineTune: training })).rejects.toThrow(/folds must be a whole number from 2 to 20/);
+    // The latency objective with folds: units scored and rows timed per fold; the returned model's own time.
+    const fast = await autoCompress(model, train, {
+      maxAccuracyDrop: 0.03,
+      objective: 'latency',
+      validation: { folds: 2, training },
+      fineTune: { ...training, epochs: 1 },
+      pruneEpochs: 1,
+      budgetMinutes: 0.1,
+    });
+    expect(fast.trials.every((t) => t.batchMs! > 0)).toBe(true);
+    expect(fast.chosen.batchMs).toBeGreaterThan(0);
+    expect(fast.chosen.widths).toEqual(fast.model.widths);
+    fast.model.dispose();
     for (const m of [a.model, b.model, model]) m.dispose();
   }, 120_000);
 });

@@ -18,7 +18,7 @@ import { bytesOf, FLOAT, IR_VERSION, node, OPSET, tensor, valueInfo } from '../s
 import { networkToOnnx } from '../src/io/onnx-network.js';
 import { ProtoWriter } from '../src/io/protobuf.js';
 import { networkFromPytorchSafetensors } from '../src/io/pytorch.js';
-import { encodeSafetensors } from '../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, tensorArray } from '../src/io/safetensors.js';
 import { parseLayers } from '../src/nn/architecture.js';
 import { evaluate } from '../src/nn/evaluate.js';
 import { fit } from '../src/nn/train.js';
@@ -142,6 +142,28 @@ describe('batch norm in networks', () => {
     expect(Array.from(await loaded.norms[1]!.running.read())).toEqual(Array.from(await model.norms[1]!.running.read()));
     expect(fileParts(bytes).norms).toBe(4 * 4 * (4 + 5 + 6)); // four F32 tensors per batch norm
     expect((await compressedSize(model)).totalBytes).toBe(bytes.length);
+    // A file whose batch norm lost a tensor, or holds a negative variance (checksum made again): refused, named.
+    const file = decodeSafetensors(bytes);
+    const tensors = (change: (name: string, values: Float32Array) => Float32Array | undefined) =>
+      Object.fromEntries(
+        [...file.tensors].flatMap(([name, t]) => {
+          const values = change(name, tensorArray(file, name, t.dtype as 'F32', t.shape) as Float32Array);
+          return values ? [[name, { dtype: t.dtype as 'F32', shape: t.shape, data: values }]] : [];
+        }),
+      );
+    const { checksum: _, ...metadata } = file.metadata;
+    const without = encodeSafetensors(
+      tensors((name, v) => (name === 'norms.0.weight' ? undefined : v)),
+      metadata,
+      { checksum: true },
+    );
+    expect(() => readModel(device, without)).toThrow(/norms\.0\.weight' is missing/);
+    const negative = encodeSafetensors(
+      tensors((name, v) => (name === 'norms.1.running_var' ? v.map((x, i) => (i === 2 ? -1 : x)) : v)),
+      metadata,
+      { checksum: true },
+    );
+    expect(() => readModel(device, negative)).toThrow(/Batch norm 1 \(stage 5\) in the file holds NaN, infinite values or a negative variance/);
     for (const m of [model, loaded]) m.dispose();
   });
 

@@ -800,12 +800,28 @@ describe('shrinkray auto', () => {
     expect(readFileSync(path('auto/frontier.svg'), 'utf8')).toContain('validation accuracy (%)');
 
     // k-fold decisions: every training row decides once; the chosen file is the model made again on all rows.
-    const folds = await cli([...args, '--folds', '3', '--max-drop', '0.05', '--prune-epochs', '1', '--budget-minutes', '0.2', '--model-out', path('auto-folds.safetensors'), '--out', path('auto-folds'), '--json']);
+    const folds = await cli([
+      ...args,
+      '--folds',
+      '3',
+      '--max-drop',
+      '0.05',
+      '--prune-epochs',
+      '1',
+      '--budget-minutes',
+      '0.2',
+      '--model-out',
+      path('auto-folds.safetensors'),
+      '--out',
+      path('auto-folds'),
+      '--json',
+    ]);
     expect(folds.code, folds.stderr).toBe(0);
     const f = JSON.parse(folds.stdout);
     expect(f.data).toEqual({ name: expect.stringContaining('iris.csv'), trainRows: 120, validationRows: 120, testRows: 30, folds: 3 });
     expect(f.chosen.bytes).toBe(statSync(path('auto-folds.safetensors')).size);
     expect(readFileSync(path('auto-folds/report.md'), 'utf8')).toContain('120 rows in 3 folds');
+    expect(f.seconds.folds).toBeGreaterThan(0); // training the folds' dense models, reported beside the search
     const oneFold = await cli([...args, '--folds', '1', '--model-out', path('never.safetensors')]);
     expect([oneFold.code, ourErrors(oneFold.stderr)]).toEqual([2, [expect.stringContaining('--folds')]]);
 

@@ -81,7 +81,8 @@ export interface AutoCompressResult {
   validationRows: number;
   /** k of k-fold decisions (validation rows are then every training row, each in its fold). */
   folds?: number;
-  seconds: { sensitivity: number; search: number; total: number };
+  /** With folds also: training the folds' dense models, and making the chosen candidate again on all rows. */
+  seconds: { sensitivity: number; search: number; total: number; folds?: number; refit?: number };
   test?: { comparison: Comparison; denseAccuracy: number; chosenAccuracy: number; withinBudget: boolean };
 }
 
@@ -144,7 +145,9 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
       },
     };
     // With folds, the curves are measured on the first fold (they propose candidates; the folds judge them).
-    if (folds) perFold = await foldContexts(context, host, folds, seed, async (base, rows) => ({ ...(await unitScoresOf(base, rows)), ...speedRowsOf(rows) }));
+    const foldsStarted = performance.now();
+    if (folds) perFold = await foldContexts(context, host, folds, seed, async (base, fitRows, validationRows) => ({ ...(await unitScoresOf(base, fitRows)), ...speedRowsOf(validationRows) }));
+    const foldSeconds = (performance.now() - foldsStarted) / 1000;
     const judge = perFold ? perFold.contexts[0]! : context;
     const reference = perFold ? mean(perFold.references) : (await evaluate(model, data, { rows: validationRows })).accuracy;
     let sensitivitySeconds = 0;
@@ -181,7 +184,9 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
     const denseMs = speedRows ? await batchMs(model, speedRows) : undefined;
     const chosenTrial = found.chosen;
     // With folds the chosen candidate is made again on all rows: that model is the one returned and measured.
+    const refitStarted = performance.now();
     const file = !chosenTrial ? denseFile : foldsRunner ? await refit(context, foldsRunner.chain(chosenTrial.candidate), seed) : chosenTrial.file;
+    const refitSeconds = (performance.now() - refitStarted) / 1000;
     const chosenModel = readModel(model.device, file);
     const chosenMs = chosenTrial && foldsRunner && speedRows ? await batchMs(chosenModel, speedRows) : chosenTrial?.batchMs;
     const chosen = chosenTrial
@@ -220,7 +225,12 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
       stopped: found.stopped,
       validationRows: folds ? host.rows : validationRows.length,
       ...(folds ? { folds: folds.folds } : {}),
-      seconds: { sensitivity: sensitivitySeconds, search: (afterSearch - searchStarted) / 1000 - sensitivitySeconds, total: (performance.now() - started) / 1000 },
+      seconds: {
+        sensitivity: sensitivitySeconds,
+        search: (afterSearch - searchStarted) / 1000 - sensitivitySeconds,
+        total: (performance.now() - started) / 1000,
+        ...(folds ? { folds: foldSeconds, refit: refitSeconds } : {}),
+      },
       ...(test ? { test } : {}),
     };
   } finally {

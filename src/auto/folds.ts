@@ -43,14 +43,14 @@ export function untrainedLike(model: Model, seed: number): Model {
 /**
  * One trial context per fold, each with its dense model trained on the other folds, and that
  * model's accuracy on its fold. `full` is the context of the given model on all rows; `extra`
- * adds what a fold's context needs beyond its base and rows (unit scores of its base).
+ * adds what a fold's context needs beyond its base and rows (unit scores of its base, rows to time).
  */
 export async function foldContexts(
   full: TrialContext,
   host: Dataset,
   v: FoldValidation,
   seed: number,
-  extra: (base: Model, fitRows: Uint32Array) => Promise<Partial<TrialContext>>,
+  extra: (base: Model, fitRows: Uint32Array, validationRows: Uint32Array) => Promise<Partial<TrialContext>>,
 ): Promise<{ contexts: TrialContext[]; references: number[] }> {
   const splits = stratifiedKFold(v.folds, { shuffle: true, seed }).split(host.rows, host.labels!);
   const contexts: TrialContext[] = [];
@@ -60,7 +60,7 @@ export async function foldContexts(
       const base = untrainedLike(full.base, seed + j);
       contexts.push({ ...full, base, fitRows: split.train, validationRows: split.test });
       await fit(base, full.data, { ...v.training, rows: split.train });
-      Object.assign(contexts[j]!, await extra(base, split.train));
+      Object.assign(contexts[j]!, await extra(base, split.train, split.test));
       references.push((await evaluate(base, full.data, { rows: split.test })).accuracy);
     }
   } catch (e) {

@@ -18,7 +18,8 @@
  *   layers.{i}.weight.codebook   F32 [2^bits]: k-means shared values;
  * and layers.{i}.bias (F32 or F16 [units]), layers.{i}.bias_mask_bits (U8 bitmap) when the bias
  * is pruned. Batch norm j of a network: norms.{j}.weight, .bias, .running_mean, .running_var (F32
- * [channels], PyTorch's names for gamma, beta and the running averages). Each choice (bitmap or relative indices and their width, raw or Huffman) is the
+ * [channels], PyTorch's names for gamma, beta and the running averages). Each choice (bitmap or
+ * relative indices and their width, raw or Huffman) is the
  * smallest for that layer, so the file is as small as the format allows; compressedSize()
  * reports its exact byte length. Version 1 files still load (io/model-file-v1.ts).
  */

@@ -30,7 +30,7 @@ export interface AutoReport {
   /** With folds: every training row fine-tunes (in the other folds) and decides (in its own). */
   data: { name: string; trainRows: number; validationRows: number; testRows: number; folds?: number };
   settings: { maxDrop: number; objective: 'size' | 'latency'; budgetMinutes: number; pruneEpochs: number; shareEpochs: number; float16: boolean; seed: number };
-  seconds: { dense?: number; sensitivity: number; search: number; total: number };
+  seconds: { dense?: number; sensitivity: number; search: number; total: number; folds?: number; refit?: number };
   dense: { file?: string; bytes: number; validationAccuracy: number; testAccuracy: number; batchMs?: number };
   chosen: { file: string; bytes: number; validationAccuracy: number; testAccuracy: number; batchMs?: number; description: string; widths: number[]; trial?: number };
   /** Whether a candidate met the budget on validation rows, and whether the chosen one meets it on the test set. */
@@ -172,7 +172,7 @@ export function autoMarkdown(report: AutoReport, charts: string[]): string {
     '',
     `Command: \`${report.command}\``,
     '',
-    `Objective: the smallest ${size ? 'model file (bytes written)' : 'forward-pass time over 1,024 rows (measured, best of 3)'} whose validation accuracy is at most **${(report.settings.maxDrop * 100).toFixed(2)} points** below the dense model's. ${report.trials.length} trials in ${report.seconds.search.toFixed(0)} s (sensitivity ${report.seconds.sensitivity.toFixed(0)} s${report.seconds.dense === undefined ? '' : `, the dense model ${report.seconds.dense.toFixed(0)} s`})${report.stopped === 'time' ? '; the time budget ended the search' : ''}.`,
+    `Objective: the smallest ${size ? 'model file (bytes written)' : 'forward-pass time over 1,024 rows (measured, best of 3)'} whose validation accuracy is at most **${(report.settings.maxDrop * 100).toFixed(2)} points** below the dense model's. ${report.trials.length} trials in ${report.seconds.search.toFixed(0)} s (sensitivity ${report.seconds.sensitivity.toFixed(0)} s${report.seconds.dense === undefined ? '' : `, the dense model ${report.seconds.dense.toFixed(0)} s`}${report.seconds.folds === undefined ? '' : `, the folds' dense models ${report.seconds.folds.toFixed(0)} s, the chosen settings made again on all rows ${report.seconds.refit!.toFixed(0)} s`})${report.stopped === 'time' ? '; the time budget ended the search' : ''}.`,
     '',
     '| model | file | bytes | x smaller | validation accuracy | test accuracy |' + (size ? '' : ' forward, 1,024 rows |'),
     '|---|---|---:|---:|---:|---:|' + (size ? '' : '---:|'),

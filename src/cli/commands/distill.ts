@@ -39,10 +39,9 @@ export const distillCommand: Command = {
     const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     // An MLP or a network: the same initialization for the distilled student and the one trained alone.
     const newStudent = () => buildModel(device, { student: values.student }, train, teacher.outputs, { activation: 'relu', seed: (options.seed ?? 0) + 1, option: 'student' });
-    const shape = newStudent();
-    const widths = shape.widths;
-    const architecture = shape instanceof Sequential ? shape.describe() : widths.join('-');
-    shape.dispose();
+    const student = newStudent();
+    const widths = student.widths;
+    const architecture = student instanceof Sequential ? student.describe() : widths.join('-');
     const result: Record<string, unknown> = { teacher: { file, test: await evaluate(teacher, test) }, widths, architecture, alpha, temperature };
     if (values.compare) {
       const alone = newStudent();
@@ -50,7 +49,6 @@ export const distillCommand: Command = {
       result.alone = await evaluate(alone, test);
       alone.dispose();
     }
-    const student = newStudent();
     await trainWithProgress(out, 'distilling', student, train, { ...options, distillation: { teacher, alpha, temperature } }, test);
     result.student = await evaluate(student, test);
     await writeModel(student, target, {
