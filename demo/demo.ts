@@ -15,7 +15,7 @@ import {
   quantizeWeights,
   compressedSize,
   compareModels,
-  foldBatchNorm,
+  withBatchNormFolded,
   parseLayers,
   GpuDataset,
   type Dataset,
@@ -105,7 +105,7 @@ async function compress(): Promise<void> {
   };
   await add('dense', dense!);
   // Quantization works on folded weights: a network's batch norms go into the convolutions before them (the same predictions).
-  const folded = dense instanceof Sequential ? await foldBatchNorm(dense) : dense!;
+  const folded = await withBatchNormFolded(dense!);
   const int8 = folded.clone();
   await quantizeWeights(int8, { bits: 8 });
   await add('int8', int8);

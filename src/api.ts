@@ -64,7 +64,7 @@ export { modelToOnnx, type OnnxOptions } from './io/onnx.js';
 export { modelFromPytorchSafetensors, type PytorchImportOptions } from './io/pytorch.js';
 export { unitImportance, layerImportance, removeLayer, IMPORTANCE_CRITERIA, type ImportanceCriterion, type ImportanceOptions, type UnitImportance, type LayerRemoval } from './compress/importance.js';
 export { removeFilters, pruneFilters, filterNorms } from './compress/filters.js';
-export { foldBatchNorm, hasBatchNorm } from './compress/fold.js';
+export { foldBatchNorm, hasBatchNorm, withBatchNormFolded } from './compress/fold.js';
 export { filterImportance, FILTER_CRITERIA, type FilterCriterion, type FilterImportance, type FilterImportanceOptions } from './compress/filter-importance.js';
 export { simplify, removeUnits, figures, type SimplifyOptions, type SimplifyResult, type SimplifyRound, type ModelFigures } from './compress/simplify.js';
 export { autoCompress, holdOut, type AutoCompressOptions, type AutoCompressResult } from './auto/auto-compress.js';

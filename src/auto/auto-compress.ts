@@ -14,9 +14,8 @@ import { GpuDataset, hostData } from '../data/gpu-dataset.js';
 import { InvalidArgumentError } from '../errors.js';
 import { unitImportance } from '../compress/importance.js';
 import { modelToSafetensors, readModel } from '../io/model-file.js';
-import { foldBatchNorm, hasBatchNorm } from '../compress/fold.js';
+import { withBatchNormFolded } from '../compress/fold.js';
 import { MLP } from '../nn/mlp.js';
-import { Sequential } from '../nn/sequential.js';
 import type { Model } from '../nn/model.js';
 import type { FitOptions } from '../nn/train.js';
 import { compareModels, type Comparison } from '../validate/compare.js';
@@ -27,9 +26,7 @@ import { evaluate } from '../nn/evaluate.js';
 import { frontier, search } from './search.js';
 import { type Sensitivity, sensitivity } from './sensitivity.js';
 import { inProcessRunner, type TrialContext, type TrialResult, type TrialRunner } from './trial.js';
-import { checkFolds, type FoldValidation, foldContexts, foldRunner, refit } from './folds.js';
-
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+import { checkFolds, type FoldValidation, foldContexts, foldRunner, mean, refit } from './folds.js';
 
 export interface AutoCompressOptions {
   /** Largest allowed drop of accuracy below the dense model's, a fraction (0.003 = 0.3 points). */
@@ -118,8 +115,9 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
   const dimensions: readonly Dimension[] = STAGES[objective].flatMap((s) => s.dimensions);
   if (dimensions.includes('units') && !(model instanceof MLP))
     throw new InvalidArgumentError("objective 'latency' removes hidden units, which MLPs have: for a convolutional network use objective 'size'.");
-  const folded = model instanceof Sequential && hasBatchNorm(model) ? await foldBatchNorm(model) : undefined;
-  if (folded) model = folded;
+  const given = model;
+  model = await withBatchNormFolded(model);
+  const folded = model !== given ? model : undefined;
   const data = train instanceof GpuDataset && all === host ? train : new GpuDataset(model.device, all);
   const speedRowsOf = (rows: Uint32Array) => (objective === 'latency' ? { speedRows: subset(all, rows) } : {});
   const unitScoresOf = async (base: Model, rows: Uint32Array) =>

@@ -20,6 +20,8 @@ import { stratifiedKFold } from '../validate/split.js';
 import { type Candidate, candidateKey } from './candidate.js';
 import { compressTo, type TrialContext, type TrialResult, type TrialRunner } from './trial.js';
 
+export const mean = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+
 export interface FoldValidation {
   /** Folds of the training rows (2 to 20). */
   folds: number;
@@ -100,7 +102,7 @@ export function foldRunner(runners: TrialRunner[]): TrialRunner & { chain(candid
         const foldAccuracies = results.map((r) => r.validationAccuracy);
         out.push({
           ...results[0]!,
-          validationAccuracy: foldAccuracies.reduce((a, b) => a + b, 0) / foldAccuracies.length,
+          validationAccuracy: mean(foldAccuracies),
           seconds: results.reduce((s, r) => s + r.seconds, 0),
           foldAccuracies,
         });

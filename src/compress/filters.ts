@@ -58,15 +58,18 @@ export async function removeFilters(model: Sequential, stage: number, filters: r
     return { inputs, units, activation: l.activation, weight: device.tensor(weight, [inputs, units]), bias: device.tensor(bias) };
   });
   const normed = model.stages[channelStage(model, stage)]!.norm;
-  const norms = model.norms.map((n, j) => {
-    if (j !== normed) return { gamma: copy(n.gamma), beta: copy(n.beta), running: copy(n.running) };
-    return Promise.all([n.gamma.read(), n.beta.read(), n.running.read()]).then(([gamma, beta, running]) => ({
-      gamma: device.tensor(Float32Array.from(keep, (c) => gamma[c]!)),
-      beta: device.tensor(Float32Array.from(keep, (c) => beta[c]!)),
-      running: device.tensor(Float32Array.from([...keep.map((c) => running[c]!), ...keep.map((c) => running[f + c]!)]), [2, keep.length]),
-    }));
-  });
-  return new Sequential(device, [...model.inputShape], stages, layers, await Promise.all(norms));
+  const norms = await Promise.all(
+    model.norms.map(async (n, j) => {
+      if (j !== normed) return { gamma: copy(n.gamma), beta: copy(n.beta), running: copy(n.running) };
+      const [gamma, beta, running] = await Promise.all([n.gamma.read(), n.beta.read(), n.running.read()]);
+      return {
+        gamma: device.tensor(Float32Array.from(keep, (c) => gamma[c]!)),
+        beta: device.tensor(Float32Array.from(keep, (c) => beta[c]!)),
+        running: device.tensor(Float32Array.from([...keep.map((c) => running[c]!), ...keep.map((c) => running[f + c]!)]), [2, keep.length]),
+      };
+    }),
+  );
+  return new Sequential(device, [...model.inputShape], stages, layers, norms);
 }
 
 /**

@@ -21,6 +21,11 @@ export function requireFolded(model: Model, what: string): void {
     throw new InvalidArgumentError(`${what} works on folded weights: fold the batch norms into the layers before them first (foldBatchNorm(model) returns that model; the CLI folds by itself).`);
 }
 
+/** The model itself when it has no batch norm, else a new one with them folded (foldBatchNorm): dispose that one when it is not the given model. */
+export async function withBatchNormFolded(model: Model): Promise<Model> {
+  return model instanceof Sequential && hasBatchNorm(model) ? foldBatchNorm(model) : model;
+}
+
 /**
  * A new model with every batch norm folded into the layer before it; the given model is left as
  * it is. Masks stay (a pruned weight scaled is still 0); a quantized layer before a batch norm is

@@ -10,7 +10,7 @@ import { GpuDataset } from '../data/gpu-dataset.js';
 import type { Device } from '../gpu/device.js';
 import { prune } from '../compress/prune.js';
 import { quantizeWeights } from '../compress/quantize.js';
-import { foldBatchNorm, hasBatchNorm } from '../compress/fold.js';
+import { withBatchNormFolded } from '../compress/fold.js';
 import { MLP } from '../nn/mlp.js';
 import type { Model } from '../nn/model.js';
 import { type LayerSpec, Sequential } from '../nn/sequential.js';
@@ -67,7 +67,7 @@ export async function runPlannedFold(context: CvContext, fold: number): Promise<
       plan.sparsity !== undefined || plan.bits !== undefined
         ? async (trained: Model) => {
             // Quantization works on folded weights: a network's batch norms are folded first.
-            const m = plan.bits !== undefined && trained instanceof Sequential && hasBatchNorm(trained) ? await foldBatchNorm(trained) : trained;
+            const m = plan.bits !== undefined ? await withBatchNormFolded(trained) : trained;
             if (plan.sparsity !== undefined) await prune(m, { type: 'global', sparsity: plan.sparsity });
             if (plan.bits !== undefined) await quantizeWeights(m, { bits: plan.bits });
             return m;

@@ -10,8 +10,8 @@ import { openModel, outputOf, SAVE_OPTIONS, writeModel } from '../models.js';
 import { fitOptionsOf, trainOptions } from '../training.js';
 import { trainWithProgress } from '../../study/progress.js';
 import { quantizationAware } from '../../compress/qat.js';
-import { foldBatchNorm, hasBatchNorm } from '../../compress/fold.js';
-import { Sequential } from '../../nn/sequential.js';
+import { withBatchNormFolded } from '../../compress/fold.js';
+import type { Sequential } from '../../nn/sequential.js';
 
 export const quantizeCommand: Command = {
   name: 'quantize',
@@ -55,12 +55,10 @@ export const quantizeCommand: Command = {
     const { train, test } = loadDataFor(values, opened.standardizer, opened.classNames);
     const before = await evaluate(opened.model, test);
     // Quantization works on folded weights: batch norms go into the layers before them (the same predictions).
-    let model = opened.model;
-    if (model instanceof Sequential && hasBatchNorm(model)) {
-      const folded = await foldBatchNorm(model);
-      out.log(`batch norms folded into the layers before them: ${model.describe()} -> ${folded.describe()}`);
-      model.dispose();
-      model = folded;
+    const model = await withBatchNormFolded(opened.model);
+    if (model !== opened.model) {
+      out.log(`batch norms folded into the layers before them: ${(opened.model as Sequential).describe()} -> ${(model as Sequential).describe()}`);
+      opened.model.dispose();
     }
     const how = method === 'kmeans' ? (trained ? 'k-means sharing with fine-tuned shared values' : 'k-means sharing') : trained ? 'quantization-aware training' : 'post-training quantization';
     if (method === 'kmeans') {
