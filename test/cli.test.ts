@@ -172,6 +172,35 @@ describe('shrinkray CLI: a model through every command (Iris CSV)', () => {
 
     const pruned = JSON.parse((await cli(['prune', '--model', path('iris.safetensors'), ...data, '--sparsity', '0.5', '--epochs', '0', '--model-out', path('pruned.safetensors'), '--json'])).stdout);
     expect(pruned.sparsity).toBeCloseTo(0.5, 1);
+    const blocks = JSON.parse(
+      (
+        await cli([
+          'prune',
+          '--model',
+          path('iris.safetensors'),
+          ...data,
+          '--sparsity',
+          '0.5',
+          '--scope',
+          'layer',
+          '--block',
+          '2x2',
+          '--epochs',
+          '0',
+          '--model-out',
+          path('blocks.safetensors'),
+          '--json',
+        ])
+      ).stdout,
+    );
+    const blockDevice = await createDevice({ backend: 'llvmpipe' });
+    const iris = modelFromSafetensors(blockDevice, new Uint8Array(readFileSync(path('blocks.safetensors'))));
+    const first = await iris.layers[0]!.weight.read(); // 4 inputs x 16 units: 2 x 8 blocks of 2 x 2, half of them pruned whole
+    const zeroBlocks = Array.from({ length: 16 }, (_, b) => [0, 1, 16, 17].map((d) => first[Math.floor(b / 8) * 32 + (b % 8) * 2 + d]!)).filter((cells) => cells.every((v) => v === 0));
+    expect(zeroBlocks).toHaveLength(8);
+    expect(blocks.layers[0].sparsity).toBe(0.5);
+    iris.dispose();
+    blockDevice.destroy();
     const quantized = JSON.parse((await cli(['quantize', '--model', path('pruned.safetensors'), ...data, '--bits', '6', '--model-out', path('q6.safetensors'), '--json'])).stdout);
     expect(quantized.spec.bits).toBe(6);
     const q6 = JSON.parse((await cli(['inspect', path('q6.safetensors'), '--json'])).stdout);
@@ -440,6 +469,7 @@ describe('shrinkray CLI: malformed inputs', () => {
         /DataFormatError: training images: the gzip stream is damaged/,
       ],
       [['prune', '--model', path('small-model.safetensors'), '--data', irisCsv, '--scope', 'nm', '--nm', '2:4:8'], /--nm must be two whole numbers N:M/],
+      [['prune', '--model', path('small-model.safetensors'), '--data', irisCsv, '--block', '4by4'], /--block must be RxC, such as 4x4, with --scope global or layer, not '4by4'/],
       [['cv', '--data', irisCsv, '--holdout', '1'], /--holdout must be a number above 0 and below 1/],
       [['evaluate', '--model', path('no-standardizer.safetensors'), '--data', irisCsv], /trained on .*iris\.csv but its standardization record is missing/],
     ];

@@ -11,6 +11,7 @@ import { applyMask, columnMask, columnNorms, maskBelow, maskValue, nmMask, selec
 import { sum } from '../kernels/reduce.js';
 import type { DenseLayer } from '../nn/mlp.js';
 import type { Model } from '../nn/model.js';
+import { type BlockShape, blockMask, blockScores, keepBest, layerBlocks } from './blocks.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -20,10 +21,12 @@ export type PruneCriterion =
   /**
    * Each layer loses the given fraction of its weights, smallest |w| first (L1 unstructured);
    * one fraction for every layer, or one per layer (automated compression sets them apart).
+   * With `block` ([inputs, units], as TF-MOT's block_size) whole blocks go, weakest mean |w|
+   * first, and the fraction counts blocks (compress/blocks.ts); 'global' takes the same option.
    */
-  | { type: 'layer'; sparsity: number | readonly number[] }
+  | { type: 'layer'; sparsity: number | readonly number[]; block?: BlockShape | readonly BlockShape[] }
   /** One threshold over all layers together (like global_unstructured). */
-  | { type: 'global'; sparsity: number }
+  | { type: 'global'; sparsity: number; block?: BlockShape | readonly BlockShape[] }
   /** Whole neurons of the hidden layers, smallest L1 or L2 norm of incoming weights first (like ln_structured). */
   | { type: 'structured'; fraction: number; norm?: 1 | 2 }
   /**
@@ -80,6 +83,10 @@ export async function prune(model: Model, criterion: PruneCriterion): Promise<Pr
       if (typeof given !== 'number' && given.length !== layers.length) throw new ShapeError(`layer: ${given.length} sparsities for ${layers.length} layers.`);
       const sparsities = typeof given === 'number' ? layers.map(() => given) : given;
       for (const s of sparsities) checkFraction('sparsity', s);
+      if (criterion.block) {
+        await pruneBlocks(layers, criterion.block, (counts) => counts.map((c, i) => [i, c - prunedCount(sparsities[i]!, c)] as const));
+        break;
+      }
       for (const [i, l] of layers.entries()) {
         const k = prunedCount(sparsities[i]!, l.weight.size);
         if (k > 0) maskBelow(l.weight, maskOf(l), 0, await selectKey([{ w: l.weight, base: 0 }], k - 1));
@@ -88,6 +95,20 @@ export async function prune(model: Model, criterion: PruneCriterion): Promise<Pr
     }
     case 'global': {
       checkFraction('sparsity', criterion.sparsity);
+      if (criterion.block) {
+        const s = criterion.sparsity;
+        await pruneBlocks(layers, criterion.block, (counts) => [
+          [
+            -1,
+            counts.reduce((a, b) => a + b, 0) -
+              prunedCount(
+                s,
+                counts.reduce((a, b) => a + b, 0),
+              ),
+          ] as const,
+        ]);
+        break;
+      }
       let offset = 0;
       const parts = layers.map((l) => ({ w: l.weight, base: (offset += l.weight.size) - l.weight.size }));
       const k = prunedCount(criterion.sparsity, offset);
@@ -127,6 +148,26 @@ export async function prune(model: Model, criterion: PruneCriterion): Promise<Pr
       throw new InvalidArgumentError(`Unknown pruning criterion '${(criterion as { type: string }).type}'.`);
   }
   return pruneReport(model);
+}
+
+/**
+ * Block pruning: `keeps` says, from each layer's count of blocks, how many blocks to keep in a
+ * layer (its index) or over all layers together (index -1). Scores are read from the weights as
+ * they are (pruned ones are 0), and the new masks combine with the old ones.
+ */
+async function pruneBlocks(layers: readonly DenseLayer[], block: BlockShape | readonly BlockShape[], keeps: (counts: number[]) => (readonly [number, number])[]): Promise<void> {
+  const blocks = layerBlocks(block, layers.length);
+  const scores = await Promise.all(layers.map(async (l, i) => blockScores(await l.weight.read(), l.inputs, l.units, blocks[i]!)));
+  const kept: Uint8Array[] = new Array(layers.length);
+  for (const [layer, keep] of keeps(scores.map((s) => s.length))) {
+    if (layer < 0) keepBest(scores, keep).forEach((k, i) => (kept[i] = k));
+    else kept[layer] = keepBest([scores[layer]!], keep)[0]!;
+  }
+  layers.forEach((l, i) => {
+    const t = l.weight.device.tensor(blockMask(kept[i]!, l.inputs, l.units, blocks[i]!), l.weight.shape);
+    applyMask(l.weight, maskOf(l), t);
+    t.dispose();
+  });
 }
 
 /** Structured: zero the incoming weights and the bias of the `fraction` weakest neurons. */

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { TrainingHook } from '../nn/hooks.js';
 import type { Model } from '../nn/model.js';
+import { type BlockShape, checkBlock } from './blocks.js';
 import { prune, type PruneReport } from './prune.js';
 
 export interface GradualPruning {
@@ -16,6 +17,8 @@ export interface GradualPruning {
   endStep: number;
   /** Prune every this many steps (default 100, as TF-MOT). */
   frequency?: number;
+  /** Prune whole blocks of [inputs, units] (TF-MOT's block_size; compress/blocks.ts). */
+  block?: BlockShape | readonly BlockShape[];
 }
 
 /**
@@ -60,6 +63,7 @@ export function checkGradual(g: GradualPruning): void {
   if (!(Number.isInteger(t0) && Number.isInteger(g.endStep) && t0 >= 0 && g.endStep > t0))
     throw new InvalidArgumentError(`Gradual pruning needs whole steps 0 <= beginStep < endStep, got ${t0} and ${g.endStep}.`);
   if (!(Number.isInteger(freq) && freq >= 1)) throw new InvalidArgumentError(`Gradual pruning frequency must be a positive integer, got ${freq}.`);
+  if (g.block && typeof g.block[0] === 'number') checkBlock(g.block as BlockShape);
 }
 
 /** Whether the schedule prunes after training step `step` (0-based count of finished steps). */
@@ -71,7 +75,8 @@ export function prunesAt(g: GradualPruning, step: number): boolean {
 
 export async function pruneToSchedule(model: Model, g: GradualPruning, step: number): Promise<PruneReport> {
   const sparsity = scheduledSparsities(g, step);
-  return prune(model, g.scope === 'global' && typeof sparsity === 'number' ? { type: 'global', sparsity } : { type: 'layer', sparsity });
+  const block = g.block;
+  return prune(model, g.scope === 'global' && typeof sparsity === 'number' ? { type: 'global', sparsity, block } : { type: 'layer', sparsity, block });
 }
 
 /**

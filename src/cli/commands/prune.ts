@@ -14,7 +14,7 @@ import { gradualPruning } from '../../compress/schedule.js';
 export const pruneCommand: Command = {
   name: 'prune',
   summary: 'prune a model: global, per layer, structured (neurons) or N:M; gradual with fine-tuning',
-  usage: 'shrinkray prune --model FILE --sparsity 0.9 [--scope global|layer|structured|nm] [--epochs N] --model-out FILE',
+  usage: 'shrinkray prune --model FILE --sparsity 0.9 [--scope global|layer|structured|nm] [--block RxC] [--epochs N] --model-out FILE',
   description:
     "With --epochs > 0 (global or layer scope) the sparsity rises along Zhu & Gupta's cubic schedule while\nthe model fine-tunes; with --epochs 0 the model is pruned at once. Masks are kept in the file, so later\ntraining leaves pruned weights at zero.",
   options: {
@@ -30,6 +30,7 @@ export const pruneCommand: Command = {
       help: 'global, layer, structured (whole neurons, L2 norm), nm (with --nm 2:4), or filters (a network: the smallest-norm filters of each convolution removed physically)',
     },
     nm: { type: 'string', arg: 'N:M', default: '2:4', help: 'N:M pattern for --scope nm' },
+    block: { type: 'string', arg: 'RxC', help: 'global or layer scope: prune whole blocks of R inputs by C units (as TF-MOT block_size), such as 4x4; the sparsity counts blocks' },
     'model-out': { type: 'string', arg: 'FILE', default: 'pruned.safetensors', help: 'where the pruned model goes' },
   },
   async run(ctx) {
@@ -40,6 +41,11 @@ export const pruneCommand: Command = {
     if (sparsity >= 1) throw new UsageError('--sparsity must be below 1');
     const nm = /^(\d+):(\d+)$/.exec(stringOf(values, 'nm') ?? '');
     if (scope === 'nm' && !nm) throw new UsageError(`--nm must be two whole numbers N:M, such as 2:4, not '${stringOf(values, 'nm')}'`);
+    const blockText = stringOf(values, 'block');
+    const blockMatch = /^(\d+)x(\d+)$/.exec(blockText ?? '');
+    if (blockText !== undefined && (!blockMatch || (scope !== 'global' && scope !== 'layer')))
+      throw new UsageError(`--block must be RxC, such as 4x4, with --scope global or layer, not '${blockText}' with --scope ${scope}`);
+    const block = blockMatch ? ([Number(blockMatch[1]), Number(blockMatch[2])] as const) : undefined;
     const oneShot = values.epochs === '0' || scope === 'structured' || scope === 'nm' || scope === 'filters';
     const options = fitOptionsOf({ ...values, epochs: oneShot ? undefined : values.epochs }, { epochs: 3, lr: 0.005 });
     const target = outputOf(values, 'model-out'); // checked before the work, not after it
@@ -59,7 +65,7 @@ export const pruneCommand: Command = {
         {
           ...options,
           schedule: { type: 'constant' },
-          hooks: [gradualPruning({ scope, finalSparsity: sparsity, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
+          hooks: [gradualPruning({ scope, block, finalSparsity: sparsity, endStep: Math.max(1, Math.floor(steps * 0.75)), frequency: Math.max(1, Math.floor(steps / 40)) })],
         },
         test,
       );
@@ -73,12 +79,12 @@ export const pruneCommand: Command = {
       model.dispose();
       model = smaller;
     } else if (scope === 'structured') await pruneModel(model, { type: 'structured', fraction: sparsity });
-    else await pruneModel(model, { type: scope, sparsity });
+    else await pruneModel(model, { type: scope, sparsity, block });
     const after = await evaluate(model, test);
     const report = await pruneReport(model);
     await writeModel(model, target, {
       float16: !!values.float16,
-      note: `pruned (${scope}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`,
+      note: `pruned (${scope}${block ? `, blocks ${block.join('x')}` : ''}, ${(report.sparsity * 100).toFixed(1)} %) from ${file}`,
       standardizer: opened.standardizer,
       classNames: opened.classNames,
       data: opened.metadata.data,
