@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { prune } from '../src/compress/prune.js';
 import { resize } from '../src/kernels/transpose.js';
 import { cscOf, rowsPadded, sparseForwardT, type SparseWeight } from '../src/kernels/sparse.js';
+import { blockSparseForward, bsrOf, disposeBsr, uploadBsr } from '../src/kernels/block-sparse.js';
 import { MLP } from '../src/nn/mlp.js';
 import { LimitError } from '../src/errors.js';
 import { fit } from '../src/nn/train.js';
@@ -115,6 +116,8 @@ describe.each(testBackends())('sparse inference on %s', (backend) => {
   it('a pruned model gives the same outputs through its sparse layers as through dense ones, at any batch', async () => {
     const model = MLP.create(ctx.device, [50, 40, 13, 3], { seed: 9, activation: 'sigmoid' });
     await prune(model, { type: 'layer', sparsity: 0.9 });
+    await model.prepareInference();
+    expect(model.inferenceForms().slice(0, 2)).toEqual(['sparse', 'sparse']); // scattered weights: column lists
     for (const rows of [1, 65, 130]) {
       const x = randomArray(rows * 50, rows);
       const dense = await toRef(model);
@@ -125,6 +128,67 @@ describe.each(testBackends())('sparse inference on %s', (backend) => {
     model.layers[0]!.weight.write(new Float32Array(50 * 40));
     const x = randomArray(70 * 50, 1);
     await expectClose(model.forward(ctx.device.tensor(x, [70, 50])), refForward(await toRef(model), x, 70), 1e-5);
+    model.dispose();
+  });
+});
+
+describe.each(testBackends())('block-sparse inference on %s', (backend) => {
+  const ctx = useDevice(backend);
+
+  it.each([
+    [37, 29, 70, 0.3],
+    [5, 3, 1, 1],
+    [64, 16, 33, 0.1],
+    [8, 8, 40, 0],
+  ] as const)('K %i, N %i, %i rows, blocks kept %f: the block kernel against float64, padded edges, a group without blocks', async (K, N, rows, fill) => {
+    const { device } = ctx;
+    const w = randomArray(K * N, 3);
+    const keep = randomArray(Math.ceil(K / 4) * Math.ceil(N / 4), 4, 0, 1);
+    const gc = Math.ceil(N / 4);
+    // Blocks kept at random, none in the first group of units (a group with no blocks at all).
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) if (!((keep[Math.floor(k / 4) * gc + Math.floor(n / 4)]! < fill && n >= 4) || (N <= 4 && fill === 1))) w[k * N + n] = 0;
+    const bias = randomArray(N, 5);
+    const x = randomArray(rows * K, 6);
+    const host = bsrOf(w, K, N);
+    const weight = uploadBsr(device, host);
+    const [kp, np] = [host.inputs, host.units];
+    const out = poisoned(device, [rows, np]);
+    blockSparseForward(resize(device.tensor(x, [rows, K]), rows, kp), weight, { bias: resize(device.tensor(bias, [1, N]), 1, np).reshape([np]), activation: 'tanh', out });
+    const got = await out.read();
+    const expected: number[] = [],
+      actual: number[] = [];
+    for (let r = 0; r < rows; r++)
+      for (let n = 0; n < np; n++) {
+        let s = n < N ? bias[n]! : 0;
+        for (let k = 0; k < K; k++) s += n < N ? x[r * K + k]! * w[k * N + n]! : 0;
+        expected.push(Math.tanh(s));
+        actual.push(got[r * np + n]!);
+      }
+    expect(relativeError(actual, expected)).toBeLessThan(1e-5);
+    disposeBsr(weight);
+  });
+
+  it('a model pruned in blocks runs its layers as blocks and gives what float64 gives, at any batch; stale forms fall back to dense', async () => {
+    const model = MLP.create(ctx.device, [50, 40, 13, 3], { seed: 9, activation: 'relu' });
+    await prune(model, { type: 'layer', sparsity: 0.8, block: [4, 4] });
+    const ref = await toRef(model);
+    expect(model.inferenceForms()).toEqual(['dense', 'dense', 'dense']);
+    await model.prepareInference();
+    expect(model.inferenceForms().slice(0, 2)).toEqual(['block', 'block']); // the 13 x 3 layer may be cheaper as column lists
+    // Each layer's block form holds exactly its blocks with a kept weight.
+    for (const l of model.layers) {
+      const w = await l.weight.read();
+      const kept = bsrOf(w, l.inputs, l.units, await l.mask!.read());
+      expect(kept.gptr.at(-1), 'blocks').toBeLessThanOrEqual(Math.ceil(0.2 * Math.ceil(l.inputs / 4) * Math.ceil(l.units / 4)));
+    }
+    for (const rows of [1, 33, 70]) {
+      const x = randomArray(rows * 50, rows);
+      await expectClose(model.forward(ctx.device.tensor(x, [rows, 50])), refForward(ref, x, rows), 1e-5);
+    }
+    model.layers[1]!.bias.write(randomArray(13, 2)); // a written bias makes that layer's form stale
+    expect(model.inferenceForms().slice(0, 2)).toEqual(['block', 'dense']);
+    const x = randomArray(20 * 50, 3);
+    await expectClose(model.forward(ctx.device.tensor(x, [20, 50])), refForward(await toRef(model), x, 20), 1e-5);
     model.dispose();
   });
 });

@@ -147,6 +147,18 @@ export async function inferenceChecks(device: Device): Promise<Check[]> {
     checks.push({ name: `pruned 50-30-13-3 forward, ${rows} rows`, error: relError(out, refForward(ref, x, rows)), tolerance: 1e-5 });
   }
   model.dispose();
+  // Pruned in 4 x 4 blocks: the first two layers run the block kernel (widths padded to whole blocks).
+  const blocks = MLP.create(device, [50, 30, 13, 3], { seed: 10, activation: 'tanh' });
+  await prune(blocks, { type: 'layer', sparsity: 0.7, block: [4, 4] });
+  await blocks.prepareInference();
+  const blockRef = await toRef(blocks);
+  const forms = blocks.inferenceForms().slice(0, 2).join(' ');
+  for (const rows of [1, 70]) {
+    const x = randomValues(rows * 50, rows + 1);
+    const out = await blocks.predict(x);
+    checks.push({ name: `pruned in blocks 50-30-13-3 forward (${forms}), ${rows} rows`, error: forms === 'block block' ? relError(out, refForward(blockRef, x, rows)) : Infinity, tolerance: 1e-5 });
+  }
+  blocks.dispose();
   return checks;
 }
 

@@ -8,7 +8,9 @@ import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, gemm, type Activation } from '../kernels/gemm.js';
 import { softmax } from '../kernels/loss.js';
 import { resize, transpose } from '../kernels/transpose.js';
-import { cscOf, rowsPadded, sparseForwardT, type SparseWeight } from '../kernels/sparse.js';
+import { rowsPadded, sparseForwardT } from '../kernels/sparse.js';
+import { blockSparseForward } from '../kernels/block-sparse.js';
+import { PrunedForms } from './pruned-forms.js';
 import { Random } from '../random.js';
 import { disposeQuant, type LayerQuant } from './quant-spec.js';
 import type { LossKind } from '../kernels/loss.js';
@@ -78,6 +80,7 @@ export class MLP {
     readonly layers: DenseLayer[],
   ) {
     checkSpecs(layers);
+    this.forms = new PrunedForms(device);
   }
 
   /** A new MLP with widths like [784, 300, 100, 10], freshly initialized. */
@@ -163,22 +166,30 @@ export class MLP {
    * (bench/RESULTS.md: a 784-94-51-10 model ran 2.2x slower than 784-300-100-10 without this).
    * A padding unit outputs act(0) and meets zero rows of the next padded weight, so it changes
    * nothing; the last layer keeps its width. The padded weights are kept and made again only
-   * after the layer's weight or bias was written (Device.writeStamp). Pruned layers that
-   * prepareInference made sparse run on transposed activations (kernels/sparse.ts) at 64 rows or
-   * more; the activations are transposed in and out around runs of them.
+   * after the layer's weight or bias was written (Device.writeStamp). Pruned layers run in the
+   * form prepareInference chose (pruned-forms.ts): blocks on the same row-major activations,
+   * or column lists on transposed ones at 64 rows or more, transposed in and out around runs.
    */
   private infer(x: F32): F32 {
     const rows = x.shape[0]!;
     // The activation as it stands: h [rows, k] (k may include padding units), or transposed
-    // ht [units, rowsPadded] after a sparse layer.
+    // ht [units, rowsPadded] after a column-list layer.
     let h: F32 | undefined = x;
     let ht: F32 | undefined;
     let k = this.inputs;
     const last = this.layers.length - 1;
     const drop = (t: F32 | undefined) => t !== x && t?.dispose();
+    const toRows = () => {
+      if (!ht) return;
+      const back = transpose(ht);
+      ht.dispose();
+      ht = undefined;
+      h = back.shape[0] === rows ? back : resize(back, rows, k);
+      if (h !== back) back.dispose();
+    };
     this.layers.forEach((l, i) => {
-      const sparse = rows >= MLP.SPARSE_MIN_ROWS ? this.sparseOf(l) : null;
-      if (sparse) {
+      const form = this.forms.of(l);
+      if (form?.kind === 'sparse' && rows >= MLP.SPARSE_MIN_ROWS) {
         if (!ht) {
           const padded = rows % 4 === 0 && k === l.inputs ? h! : resize(h!, rowsPadded(rows), l.inputs);
           ht = transpose(padded);
@@ -186,18 +197,21 @@ export class MLP {
           drop(h);
           h = undefined;
         }
-        const next = sparseForwardT(ht, sparse, rows, { bias: l.bias, activation: l.activation });
+        const next = sparseForwardT(ht, form.weight, rows, { bias: l.bias, activation: l.activation });
         ht.dispose();
         ht = next;
         k = l.units;
         return;
       }
-      if (ht) {
-        const back = transpose(ht);
-        ht.dispose();
-        ht = undefined;
-        h = back.shape[0] === rows ? back : resize(back, rows, k);
-        if (h !== back) back.dispose();
+      toRows();
+      if (form?.kind === 'block') {
+        const input = k === form.weight.inputs ? h! : resize(h!, rows, form.weight.inputs);
+        const next = blockSparseForward(input, form.weight, { bias: form.bias, activation: l.activation });
+        if (input !== h) input.dispose();
+        drop(h);
+        h = next;
+        k = form.weight.units;
+        return;
       }
       const n = i === last ? l.units : Math.ceil(l.units / 4) * 4;
       const { weight, bias } = k === l.inputs && n === l.units ? l : this.paddedLayer(l, k, n);
@@ -206,56 +220,31 @@ export class MLP {
       h = next;
       k = n;
     });
-    if (ht) {
-      const back = transpose(ht);
-      ht.dispose();
-      if (back.shape[0] === rows) return back;
-      const out = resize(back, rows, k);
-      back.dispose();
-      return out;
-    }
-    return h!;
+    toRows();
+    const out = this.outputs;
+    if (k === out) return h!;
+    const cut = resize(h!, rows, out); // a block-sparse last layer of a width not a multiple of 4
+    drop(h);
+    return cut;
   }
 
-  /**
-   * Pruned layers this sparse (fraction of weights kept) or sparser run as column lists
-   * (kernels/sparse.ts) once prepareInference has made them; denser ones stay dense.
-   */
-  static readonly SPARSE_BELOW = 0.3;
-  /** Below this many rows the transposes and texture copies of the sparse path cost more than it saves. */
+  /** Below this many rows the transposes and texture copies of the column-list form cost more than it saves. */
   static readonly SPARSE_MIN_ROWS = 64;
-  private readonly sparse = new Map<DenseLayer, { weight: SparseWeight | null; stamps: [number, number] }>();
-
-  /** The layer's sparse form if it is current (neither weight nor mask written since). */
-  private sparseOf(l: DenseLayer): SparseWeight | null {
-    const entry = this.sparse.get(l);
-    if (!entry?.weight || !l.mask) return null;
-    return entry.stamps[0] === this.device.writeStamp(l.weight) && entry.stamps[1] === this.device.writeStamp(l.mask) ? entry.weight : null;
-  }
+  private readonly forms: PrunedForms;
 
   /**
-   * Reads back what inference needs to skip pruned weights: each pruned layer's kept weights by
-   * columns, made again only after the weights or masks changed. predict, evaluate, testMetrics
-   * and inferenceSpeed call it; forward() alone runs dense where it was not called.
+   * Reads back what inference needs to skip pruned weights: each pruned layer's form (blocks,
+   * column lists or dense; pruned-forms.ts), made again only after its weight, mask or bias
+   * changed. predict, evaluate, testMetrics and inferenceSpeed call it; forward() alone runs
+   * dense where it was not called.
    */
   async prepareInference(): Promise<void> {
-    for (const l of this.layers) {
-      if (!l.mask) continue;
-      const stamps: [number, number] = [this.device.writeStamp(l.weight), this.device.writeStamp(l.mask)];
-      const entry = this.sparse.get(l);
-      if (entry && entry.stamps[0] === stamps[0] && entry.stamps[1] === stamps[1]) continue;
-      if (entry?.weight) entry.weight.colptr.dispose(), entry.weight.entries.dispose();
-      const [weight, mask] = [await l.weight.read(), await l.mask.read()];
-      let kept = 0;
-      for (const m of mask) if (m !== 0) kept++;
-      if (kept > MLP.SPARSE_BELOW * mask.length) {
-        this.sparse.set(l, { weight: null, stamps });
-        continue;
-      }
-      const csc = cscOf(weight, l.inputs, l.units, mask);
-      const sparse: SparseWeight = { inputs: l.inputs, units: l.units, colptr: this.device.tensor(csc.colptr), entries: this.device.tensor(csc.entries, [csc.entries.length / 4, 4]), kept: csc.kept };
-      this.sparse.set(l, { weight: sparse, stamps });
-    }
+    await this.forms.prepare(this.layers);
+  }
+
+  /** The form each layer runs in at inference now: 'block', 'sparse' (at 64 rows or more; dense below) or 'dense'. */
+  inferenceForms(): ('block' | 'sparse' | 'dense')[] {
+    return this.layers.map((l) => this.forms.of(l)?.kind ?? 'dense');
   }
 
   private readonly padded = new Map<DenseLayer, { k: number; n: number; weight: F32; bias: F32; stamps: [number, number] }>();
@@ -295,8 +284,7 @@ export class MLP {
   dispose(): void {
     for (const p of this.padded.values()) p.weight.dispose(), p.bias.dispose();
     this.padded.clear();
-    for (const s of this.sparse.values()) if (s.weight) s.weight.colptr.dispose(), s.weight.entries.dispose();
-    this.sparse.clear();
+    this.forms.dispose();
     disposeLayers(this.layers);
   }
 }

@@ -1,0 +1,99 @@
+// Block-sparse inference (layers pruned in 4 x 4 blocks, compress/blocks.ts): Y = act(X W + b)
+// with W [K, N] kept as its nonzero 4 x 4 blocks, listed by column group (BSR: the blocks of units
+// 4g..4g+3 are gptr[g] .. gptr[g + 1], block j at inputs 4 kidx[j]..+3). X [rows, K] and Y
+// [rows, N] stay row-major (no transposes, unlike sparse.wgsl), K and N in whole vec4s.
+// One invocation takes one column group for 32 rows, as gemm_mat_nn's 4 x 4 matrix products:
+// per block it loads the block (4 texels) and the 32 rows' four inputs (32 texels) for 512
+// multiply-adds, 14 per load where single kept weights reach 4 (sparse.wgsl): on llvmpipe loads
+// are the cost (bench/RESULTS.md; 16 rows an invocation ran 1.4x slower). X and the blocks are
+// read as textures, as gemm.wgsl explains.
+//   bsr_mm  tx [rows, K4] vec4, tw [blocks * 4] vec4 (row r of block j at 4 j + r) -> y4 [rows, N4]
+
+struct Params {
+  rows: u32,
+  k4: u32,      // vec4s of inputs per row
+  groups: u32,  // N / 4
+  blocks: u32,  // row blocks of 32 rows
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var tx: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var<storage, read> gptr: array<u32>;
+@group(0) @binding(3) var<storage, read> kidx: array<u32>;
+@group(0) @binding(4) var tw: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(5) var<storage, read> bias4: array<vec4f>;
+@group(0) @binding(6) var<storage, read_write> y4: array<vec4f>;
+
+override WG: u32 = 64u;
+override ACT: u32 = 0u;  // 0 identity, 1 relu, 2 tanh, 3 sigmoid (kernels/gemm.ts: ACTIVATIONS)
+override HAS_BIAS: bool = false;
+
+const TEXTURE_ROW: u32 = 1024u;
+
+fn texel(t: texture_storage_2d<rgba32float, read>, i: u32) -> vec4f {
+  return textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW));
+}
+
+fn act(v: vec4f) -> vec4f {
+  switch ACT {
+    case 1u: { return max(v, vec4f(0.0)); }
+    case 2u: { return tanh(clamp(v, vec4f(-15.0), vec4f(15.0))); }
+    case 3u: { return 1.0 / (1.0 + exp(-v)); }
+    default: { return v; }
+  }
+}
+
+// Rows first..first+3 (clamped to the last row) of X at vec4 column kk, as the columns of a matrix.
+fn rows4(first: u32, kk: u32) -> mat4x4f {
+  let last = p.rows - 1u;
+  return mat4x4f(
+    texel(tx, min(first, last) * p.k4 + kk),
+    texel(tx, min(first + 1u, last) * p.k4 + kk),
+    texel(tx, min(first + 2u, last) * p.k4 + kk),
+    texel(tx, min(first + 3u, last) * p.k4 + kk));
+}
+
+fn store_row(v: vec4f, m: u32, g: u32) {
+  if (m < p.rows) { y4[m * p.groups + g] = act(v); }
+}
+
+// Constant indices only: a matrix indexed by a loop counter would be spilled to memory.
+fn store4(ct: mat4x4f, m0: u32, g: u32, b: vec4f) {
+  store_row(ct[0] + b, m0, g);
+  store_row(ct[1] + b, m0 + 1u, g);
+  store_row(ct[2] + b, m0 + 2u, g);
+  store_row(ct[3] + b, m0 + 3u, g);
+}
+
+@compute @workgroup_size(WG)
+fn bsr_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= p.groups * p.blocks) { return; }
+  // Neighbouring invocations take neighbouring row blocks of one group: they read the same blocks.
+  let g = i / p.blocks;
+  let m0 = (i % p.blocks) * 32u;
+  var c0 = mat4x4f(); var c1 = mat4x4f(); var c2 = mat4x4f(); var c3 = mat4x4f();
+  var c4 = mat4x4f(); var c5 = mat4x4f(); var c6 = mat4x4f(); var c7 = mat4x4f();
+  for (var j = gptr[g]; j < gptr[g + 1u]; j++) {
+    let kk = kidx[j];
+    let w = mat4x4f(texel(tw, 4u * j), texel(tw, 4u * j + 1u), texel(tw, 4u * j + 2u), texel(tw, 4u * j + 3u));
+    c0 += w * rows4(m0, kk);
+    c1 += w * rows4(m0 + 4u, kk);
+    c2 += w * rows4(m0 + 8u, kk);
+    c3 += w * rows4(m0 + 12u, kk);
+    c4 += w * rows4(m0 + 16u, kk);
+    c5 += w * rows4(m0 + 20u, kk);
+    c6 += w * rows4(m0 + 24u, kk);
+    c7 += w * rows4(m0 + 28u, kk);
+  }
+  var b = vec4f(0.0);
+  if (HAS_BIAS) { b = bias4[g]; }
+  store4(c0, m0, g, b);
+  store4(c1, m0 + 4u, g, b);
+  store4(c2, m0 + 8u, g, b);
+  store4(c3, m0 + 12u, g, b);
+  store4(c4, m0 + 16u, g, b);
+  store4(c5, m0 + 20u, g, b);
+  store4(c6, m0 + 24u, g, b);
+  store4(c7, m0 + 28u, g, b);
+}
