@@ -54,7 +54,7 @@ export class PrunedForms {
       if (!l.mask) continue;
       const stamps = this.stampsOf(l);
       const entry = this.forms.get(l);
-      if (entry && entry.stamps.every((s, i) => s === stamps[i])) continue;
+      if (entry?.stamps.every((s, i) => s === stamps[i])) continue;
       if (entry?.form) disposeForm(entry.form);
       this.forms.set(l, { form: await this.formOf(l), stamps });
     }
