@@ -555,7 +555,7 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     const names = report.variants.map((v: { name: string }) => v.name);
-    expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned + int8', 'pruned + int4', 'deep compression', 'student alone', 'student distilled', 'simplified']);
+    expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned 90 % in blocks', 'pruned + int8', 'pruned + int4', 'deep compression', 'student alone', 'student distilled', 'simplified']);
     for (const v of report.variants) {
       expect(v.accuracy).toBeGreaterThan(0.5);
       expect(v.interval[0]).toBeLessThanOrEqual(v.difference + 1e-12);
@@ -590,6 +590,7 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(cnn['lenet-5 half the filters'].architecture).toBe('28x28x1-conv10k5-maxpool2-conv25k5-maxpool2-flatten-500-10');
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('## A convolutional network');
     expect(byName['pruned 90 %'].sparsity).toBeCloseTo(0.9, 2);
+    expect(byName['pruned 90 % in blocks'].sparsity).toBeGreaterThan(0.85); // 90 % of the blocks; edge blocks are smaller
     expect(byName['pruned + int4'].bits).toBe(4);
     expect(byName['pruned + int4'].bytes).toBeLessThan(byName['pruned + int8'].bytes);
     expect(byName.int8.ratio).toBeGreaterThan(3.5);
@@ -609,7 +610,7 @@ describe('shrinkray CLI: the default pipeline', () => {
         .split('## Cascade')[0]!
         .split('\n')
         .filter((l) => /^\| (★ )?(dense|int8|pruned|deep|student|simplified)/.test(l)),
-    ).toHaveLength(9);
+    ).toHaveLength(10);
     for (const v of report.variants) {
       // Measured speeds: throughput at batch 1024 (the quick run has 10,000 test rows) and one-row latency.
       expect(Number.isFinite(v.rowsPerSecond) && v.rowsPerSecond > 100).toBe(true);
