@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { autoCompress, holdOut } from '../src/auto/auto-compress.js';
 import { type Candidate, candidateKey, harsher, identity, STAGES, type Stage, STEPS, unitsToRemove } from '../src/auto/candidate.js';
-import { candidateAt, costOf, frontier, search } from '../src/auto/search.js';
+import { candidateAt, costOf, frontier, pairedError, search, withinBudget } from '../src/auto/search.js';
 import { type Sensitivity, settingWithin } from '../src/auto/sensitivity.js';
 import { continues, runTrial, type TrialContext, type TrialResult, type TrialRunner } from '../src/auto/trial.js';
 import { GpuDataset } from '../src/data/gpu-dataset.js';
@@ -18,6 +18,7 @@ import { modelFromSafetensors, readModel } from '../src/io/model-file.js';
 import { type FoldTrialResult, untrainedLike } from '../src/auto/folds.js';
 import { stratifiedKFold } from '../src/validate/split.js';
 import { evaluate } from '../src/nn/evaluate.js';
+import { type ClassificationMetrics, testMetrics } from '../src/validate/metrics.js';
 import { MLP } from '../src/nn/mlp.js';
 import { fit } from '../src/nn/train.js';
 import { useDevice } from './helpers.js';
@@ -147,6 +148,32 @@ describe('automated compression: candidates and search', () => {
     expect([cut.trials.length, cut.stopped]).toEqual([1, 'time']);
   });
 
+  it('the margin: the standard error of the paired difference, added to the drop, decides what is within the budget', async () => {
+    const r = (paired?: TrialResult['paired']): TrialResult => ({
+      id: 0,
+      candidate: identity(2),
+      bytes: 1,
+      validationAccuracy: 0.94,
+      ...(paired ? { paired } : {}),
+      widths: [],
+      seconds: 0,
+      file: new Uint8Array(),
+    });
+    // 30 rows only the dense model gets right, 10 only the candidate: sqrt(40 - 20^2 / 1000) / 1000.
+    const noisy = r({ worse: 30, better: 10, rows: 1000 });
+    expect(pairedError(noisy)).toBeCloseTo(Math.sqrt(39.6) / 1000, 15);
+    expect(pairedError(r())).toBe(0); // a runner that did not count
+    expect(pairedError(r({ worse: 0, better: 0, rows: 500 }))).toBe(0); // the same predictions
+    expect([0, 1, 2].map((m) => withinBudget(noisy, 0.95, 0.02, m))).toEqual([true, true, false]); // drop 0.01 + m x 0.0063
+    // A search whose every trial is that noisy chooses only trials within the budget with two standard errors to spare.
+    const inner = fakeRunner();
+    const counted: TrialRunner = { run: async (trials) => (await inner.run(trials)).map((t) => ({ ...t, paired: { worse: 30, better: 10, rows: 1000 } })) };
+    const strict = await search(counted, { ...options(STAGES.size as Stage[]), margin: 2 });
+    const loose = await search(fakeRunner(), options(STAGES.size as Stage[]));
+    expect(0.95 - strict.chosen!.validationAccuracy + 2 * (Math.sqrt(39.6) / 1000)).toBeLessThanOrEqual(0.02 + 1e-12);
+    expect(strict.chosen!.bytes).toBeGreaterThan(loose.chosen!.bytes); // room for the noise costs bytes
+  });
+
   it('the frontier holds exactly the trials nothing beats on both size and accuracy', () => {
     const t = (id: number, bytes: number, validationAccuracy: number): TrialResult => ({ id, candidate: identity(2), bytes, validationAccuracy, widths: [], seconds: 0, file: new Uint8Array() });
     const trials = [t(0, 100, 0.9), t(1, 50, 0.9), t(2, 50, 0.8), t(3, 20, 0.7), t(4, 200, 0.95), t(5, 300, 0.95)];
@@ -231,9 +258,21 @@ describe('automated compression: per-layer settings and autoCompress', () => {
     expect(a.reference - a.chosen.validationAccuracy).toBeLessThanOrEqual(0.02 + 1e-12);
     expect(a.file.length).toBe(a.chosen.bytes);
     expect(a.chosen.bytes).toBeLessThan(a.dense.bytes / 2); // a small model: the header is much of its file
-    // The file alone gives back the accuracy the search read on the validation rows.
+    // The file alone gives back the accuracy the search read on the validation rows, and its row-by-row counts against dense.
     const loaded = modelFromSafetensors(ctx.device, a.file);
     expect((await evaluate(loaded, train, { rows: validationRows })).accuracy).toBe(a.chosen.validationAccuracy);
+    const predicted = async (m: typeof model) => ((await testMetrics(m, train, { rows: validationRows })) as ClassificationMetrics).predictions;
+    const [mine, dense] = [await predicted(loaded), await predicted(model)];
+    const right = (p: Uint32Array, i: number) => p[i] === train.labels![validationRows[i]!];
+    const counts = { worse: 0, better: 0, rows: validationRows.length };
+    validationRows.forEach((_, i) => {
+      if (right(dense, i) && !right(mine, i)) counts.worse++;
+      if (!right(dense, i) && right(mine, i)) counts.better++;
+    });
+    const chosenTrial = a.trials.find((t) => t.id === a.chosen.trial)!;
+    expect(chosenTrial.paired).toEqual(counts);
+    expect(a.margin).toBe(1); // the default: one standard error to spare
+    expect(withinBudget(chosenTrial, a.reference, 0.02, 1)).toBe(true);
     expect(a.validationRows).toBe(validationRows.length);
     expect(a.frontier.length).toBeGreaterThan(0);
     expect(a.test!.denseAccuracy).toBeGreaterThan(0.5);
@@ -266,6 +305,7 @@ describe('automated compression: per-layer settings and autoCompress', () => {
     for (const t of a.trials as FoldTrialResult[]) {
       expect(t.foldAccuracies).toHaveLength(3);
       expect(t.validationAccuracy).toBeCloseTo(t.foldAccuracies.reduce((s, r) => s + r, 0) / 3, 12);
+      expect(t.paired!.rows).toBe(900); // every training row once, against its own fold's dense model
     }
     expect(a.trials.length).toBeGreaterThan(1);
     // The returned file is the refit on all rows: its own bytes, and the model the test compared.

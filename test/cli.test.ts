@@ -822,11 +822,15 @@ describe('shrinkray auto', () => {
     expect(r.frontier.length).toBeGreaterThan(0);
     expect(r.handSet).toEqual([{ name: 'pruned + int8', bytes: 900, testAccuracy: 0.9, difference: -0.01 }]);
     if (r.metBudget) expect(r.dense.validationAccuracy - r.chosen.validationAccuracy).toBeLessThanOrEqual(0.05 + 1e-12);
+    // Within the budget means the drop with one standard error of the paired difference (the default --margin) to spare.
+    expect(r.settings.margin).toBe(1);
+    for (const t of r.trials) expect(t.withinBudget).toBe(r.dense.validationAccuracy - t.validationAccuracy + t.standardError <= 0.05 + 1e-12);
     // The test accuracy in the report is what evaluate finds in the file.
     const ev = JSON.parse((await cli(['evaluate', '--model', path('auto.safetensors'), '--data', irisCsv, '--label', 'species', '--seed', '3', '--json'])).stdout);
     expect(ev.accuracy).toBeCloseTo(r.chosen.testAccuracy, 12);
     const md = readFileSync(path('auto/report.md'), 'utf8');
     expect(md).toContain('## The frontier');
+    expect(md).toContain('with 1 standard error of the paired difference to spare');
     expect(md).toContain('| pruned + int8 | 900 |');
     expect(readFileSync(path('auto/frontier.svg'), 'utf8')).toContain('validation accuracy (%)');
 

@@ -31,6 +31,13 @@ import { checkFolds, type FoldValidation, foldContexts, foldRunner, mean, refit 
 export interface AutoCompressOptions {
   /** Largest allowed drop of accuracy below the dense model's, a fraction (0.003 = 0.3 points). */
   maxAccuracyDrop: number;
+  /**
+   * Standard errors of the paired accuracy difference (candidate against dense, row by row on the
+   * validation rows) that a candidate's drop must leave below the budget (default 1; 0: the drop
+   * alone decides). The search picks the smallest of many noisy estimates near the budget, and
+   * the margin keeps that choice from going by rows that happened to flatter it.
+   */
+  margin?: number;
   /** What to minimize: the model file's bytes (default) or the forward pass's time at batch 1024. */
   objective?: 'size' | 'latency';
   /**
@@ -70,6 +77,8 @@ export interface AutoCompressResult {
   metBudget: boolean;
   /** The dense model's validation accuracy, which every candidate is held to. */
   reference: number;
+  /** The margin used, in standard errors of the paired difference. */
+  margin: number;
   /** The sensitivity curves each stage of the search started from. */
   sensitivity: Sensitivity[];
   trials: TrialResult[];
@@ -89,6 +98,8 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
   if (!(Number.isFinite(maxDrop) && maxDrop >= 0 && maxDrop < 1)) throw new InvalidArgumentError(`maxAccuracyDrop must be a fraction in [0, 1), got ${maxDrop}.`);
   const objective = options.objective ?? 'size';
   if (objective !== 'size' && objective !== 'latency') throw new InvalidArgumentError(`objective must be 'size' or 'latency', got '${objective}'.`);
+  const margin = options.margin ?? 1;
+  if (!(Number.isFinite(margin) && margin >= 0)) throw new InvalidArgumentError(`margin must be a number of standard errors >= 0, got ${margin}.`);
   const budgetMinutes = options.budgetMinutes ?? 15;
   if (!(budgetMinutes > 0)) throw new InvalidArgumentError(`budgetMinutes must be positive, got ${budgetMinutes}.`);
   const host = hostData(train);
@@ -167,6 +178,7 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
     const found = await search(runner, {
       reference,
       maxDrop,
+      margin,
       objective,
       stages: STAGES[objective],
       layers: model.layers.length,
@@ -217,6 +229,7 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
       dense: { validationAccuracy: reference, bytes: denseFile.length, ...(denseMs === undefined ? {} : { batchMs: denseMs }) },
       metBudget: !!chosenTrial,
       reference,
+      margin,
       sensitivity: found.sensitivities,
       trials: found.trials,
       frontier: frontier(found.trials, objective),

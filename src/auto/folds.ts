@@ -100,9 +100,13 @@ export function foldRunner(runners: TrialRunner[]): TrialRunner & { chain(candid
         );
         parents.set(candidateKey(t.candidate), t.from?.candidate);
         const foldAccuracies = results.map((r) => r.validationAccuracy);
+        const paired = results.every((r) => r.paired)
+          ? results.reduce((sum, r) => ({ worse: sum.worse + r.paired!.worse, better: sum.better + r.paired!.better, rows: sum.rows + r.paired!.rows }), { worse: 0, better: 0, rows: 0 })
+          : undefined;
         out.push({
           ...results[0]!,
           validationAccuracy: mean(foldAccuracies),
+          paired, // every training row once, each against its own fold's dense model
           seconds: results.reduce((s, r) => s + r.seconds, 0),
           foldAccuracies,
         });

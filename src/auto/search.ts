@@ -19,6 +19,12 @@ export interface SearchOptions {
   reference: number;
   /** Largest allowed drop of validation accuracy below the reference (a fraction: 0.003 is 0.3 points). */
   maxDrop: number;
+  /**
+   * Standard errors of the paired difference a trial's drop must leave below the budget (0: the
+   * drop alone decides). Choosing the smallest of many trials near the budget favours those whose
+   * validation rows flattered them; the margin asks for room in proportion to the noise.
+   */
+  margin?: number;
   objective: 'size' | 'latency';
   /** The stages, in order (candidate.ts: STAGES). */
   stages: readonly Stage[];
@@ -41,6 +47,23 @@ export interface SearchResult {
   sensitivities: Sensitivity[];
   /** 'done': refinement found nothing better; 'time': the time budget ran out first. */
   stopped: 'done' | 'time';
+}
+
+/**
+ * The standard error of a trial's accuracy difference from the dense model on the same rows
+ * (paired proportions: sqrt(b + c - (b - c)^2 / n) / n with b, c the rows only one of them gets
+ * right); 0 when the trial did not count them.
+ */
+export function pairedError(r: TrialResult): number {
+  const p = r.paired;
+  if (!p || p.rows === 0) return 0;
+  const { worse: b, better: c, rows: n } = p;
+  return Math.sqrt(Math.max(0, b + c - (b - c) ** 2 / n)) / n;
+}
+
+/** Whether a trial's validation drop, with `margin` standard errors added, is within `maxDrop` of the reference. */
+export function withinBudget(r: TrialResult, reference: number, maxDrop: number, margin = 0): boolean {
+  return reference - r.validationAccuracy + margin * pairedError(r) <= maxDrop + 1e-12;
 }
 
 /** What the objective minimizes: bytes of the file, or milliseconds of a 1,024-row forward pass. */
@@ -73,7 +96,8 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
     const { dimensions } = stage;
     const maxDrop = options.maxDrop * stage.accuracy;
     const deadline = options.started + options.budgetMs * stage.time;
-    const feasible = (r: TrialResult) => reference - r.validationAccuracy <= maxDrop + 1e-12;
+    const margin = options.margin ?? 0;
+    const feasible = (r: TrialResult) => withinBudget(r, reference, maxDrop, margin);
     let best = chosen; // the stage's best within its own (smaller) budget
     /**
      * Runs the candidates not seen yet as one batch, each going on from `parent` where it can (the
@@ -90,7 +114,7 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
       for (const r of results) {
         seen.set(candidateKey(r.candidate), r);
         trials.push(r);
-        const withinAll = reference - r.validationAccuracy <= options.maxDrop + 1e-12;
+        const withinAll = withinBudget(r, reference, options.maxDrop, margin);
         if (withinAll && (!chosen || cost(r) < cost(chosen))) chosen = r;
         if (feasible(r) && (!best || cost(r) < cost(best))) best = r;
         options.onTrial?.(r, withinAll);

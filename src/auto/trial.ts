@@ -19,6 +19,7 @@ import { fit, type FitOptions } from '../nn/train.js';
 import { InvalidArgumentError } from '../errors.js';
 import { disposeQuant } from '../nn/quant-spec.js';
 import { inferenceSpeed } from '../validate/speed.js';
+import { type ClassificationMetrics, testMetrics } from '../validate/metrics.js';
 import { type Candidate, candidateKey, unitsToRemove } from './candidate.js';
 
 export interface TrialSettings {
@@ -66,10 +67,23 @@ export interface TrialParent {
   file: Uint8Array;
 }
 
+/**
+ * The candidate against the dense model (the context's base) row by row on the validation rows:
+ * rows the dense model gets right and the candidate wrong, the reverse, and the rows compared.
+ * They give the standard error of the accuracy difference (search.ts: pairedError).
+ */
+export interface PairedCounts {
+  worse: number;
+  better: number;
+  rows: number;
+}
+
 export interface TrialResult {
   id: number;
   candidate: Candidate;
   validationAccuracy: number;
+  /** Row by row against the dense model (absent from runners that do not count them). */
+  paired?: PairedCounts;
   /** Byte length of the model file. */
   bytes: number;
   /** Milliseconds of a forward pass over 1,024 rows, read back (objective 'latency'). */
@@ -207,6 +221,7 @@ export async function runTrial(context: TrialContext, request: TrialRequest): Pr
   const model = await compressTo(context, request, settings.fineTune.seed ?? 0);
   try {
     const { accuracy } = await evaluate(model, context.data, { rows: context.validationRows });
+    const paired = pairedCounts(context, await predictionsOn(context, model), await referencePredictions(context));
     const file = await modelToSafetensors(model, settings.metadata, { float16: settings.float16 });
     let batchMs: number | undefined;
     if (settings.objective === 'latency' && context.speedRows) {
@@ -217,6 +232,7 @@ export async function runTrial(context: TrialContext, request: TrialRequest): Pr
       id,
       candidate,
       validationAccuracy: accuracy,
+      paired,
       bytes: file.length,
       ...(batchMs === undefined ? {} : { batchMs }),
       widths: model.widths,
@@ -226,4 +242,29 @@ export async function runTrial(context: TrialContext, request: TrialRequest): Pr
   } finally {
     model.dispose();
   }
+}
+
+/** The model's predicted classes on the context's validation rows, in their order. */
+async function predictionsOn(context: TrialContext, model: Model): Promise<Uint32Array> {
+  return ((await testMetrics(model, context.data, { rows: context.validationRows })) as ClassificationMetrics).predictions;
+}
+
+/** The dense model's predictions on a context's validation rows, made once per context. */
+const references = new WeakMap<TrialContext, Promise<Uint32Array>>();
+function referencePredictions(context: TrialContext): Promise<Uint32Array> {
+  let p = references.get(context);
+  if (!p) references.set(context, (p = predictionsOn(context, context.base)));
+  return p;
+}
+
+function pairedCounts(context: TrialContext, candidate: Uint32Array, reference: Uint32Array): PairedCounts {
+  const labels = context.data.data.labels!;
+  let worse = 0;
+  let better = 0;
+  context.validationRows.forEach((row, i) => {
+    const [c, r] = [candidate[i] === labels[row], reference[i] === labels[row]];
+    if (r && !c) worse++;
+    else if (c && !r) better++;
+  });
+  return { worse, better, rows: context.validationRows.length };
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { AutoCompressResult } from '../auto/auto-compress.js';
 import { describeCandidate } from '../auto/candidate.js';
+import { pairedError, withinBudget } from '../auto/search.js';
 import type { DeviceDescription } from '../gpu/device.js';
 import { writeFileAtomic } from '../io/files.js';
 import { writeCharts } from './write-charts.js';
@@ -29,7 +30,8 @@ export interface AutoReport {
   device: DeviceDescription;
   /** With folds: every training row fine-tunes (in the other folds) and decides (in its own). */
   data: { name: string; trainRows: number; validationRows: number; testRows: number; folds?: number };
-  settings: { maxDrop: number; objective: 'size' | 'latency'; budgetMinutes: number; pruneEpochs: number; shareEpochs: number; float16: boolean; seed: number };
+  /** margin: standard errors of the paired difference a candidate's drop leaves below maxDrop. */
+  settings: { maxDrop: number; margin: number; objective: 'size' | 'latency'; budgetMinutes: number; pruneEpochs: number; shareEpochs: number; float16: boolean; seed: number };
   seconds: { dense?: number; sensitivity: number; search: number; total: number; folds?: number; refit?: number };
   dense: { file?: string; bytes: number; validationAccuracy: number; testAccuracy: number; batchMs?: number };
   chosen: { file: string; bytes: number; validationAccuracy: number; testAccuracy: number; batchMs?: number; description: string; widths: number[]; trial?: number };
@@ -39,7 +41,8 @@ export interface AutoReport {
   comparison: { difference: number; interval: [number, number]; pValue: number };
   stopped: 'done' | 'time';
   frontier: { trial: number; bytes: number; validationAccuracy: number; batchMs?: number; description: string }[];
-  trials: { trial: number; description: string; bytes: number; validationAccuracy: number; batchMs?: number; seconds: number; withinBudget: boolean }[];
+  /** standardError: of the trial's paired difference from the dense model, on the validation rows. */
+  trials: { trial: number; description: string; bytes: number; validationAccuracy: number; standardError: number; batchMs?: number; seconds: number; withinBudget: boolean }[];
   sensitivity: AutoCompressResult['sensitivity'];
   handSet?: HandSetVariant[];
   notes: string[];
@@ -88,9 +91,10 @@ export function autoReport(
       description: describeCandidate(t.candidate),
       bytes: t.bytes,
       validationAccuracy: t.validationAccuracy,
+      standardError: pairedError(t),
       ...optional(t.batchMs),
       seconds: t.seconds,
-      withinBudget: reference - t.validationAccuracy <= rest.settings.maxDrop + 1e-12,
+      withinBudget: withinBudget(t, reference, rest.settings.maxDrop, rest.settings.margin),
     })),
     sensitivity: r.sensitivity,
     notes,
@@ -172,7 +176,7 @@ export function autoMarkdown(report: AutoReport, charts: string[]): string {
     '',
     `Command: \`${report.command}\``,
     '',
-    `Objective: the smallest ${size ? 'model file (bytes written)' : 'forward-pass time over 1,024 rows (measured, best of 3)'} whose validation accuracy is at most **${(report.settings.maxDrop * 100).toFixed(2)} points** below the dense model's. ${report.trials.length} trials in ${report.seconds.search.toFixed(0)} s (sensitivity ${report.seconds.sensitivity.toFixed(0)} s${report.seconds.dense === undefined ? '' : `, the dense model ${report.seconds.dense.toFixed(0)} s`}${report.seconds.folds === undefined ? '' : `, the folds' dense models ${report.seconds.folds.toFixed(0)} s, the chosen settings made again on all rows ${report.seconds.refit!.toFixed(0)} s`})${report.stopped === 'time' ? '; the time budget ended the search' : ''}.`,
+    `Objective: the smallest ${size ? 'model file (bytes written)' : 'forward-pass time over 1,024 rows (measured, best of 3)'} whose validation accuracy is at most **${(report.settings.maxDrop * 100).toFixed(2)} points** below the dense model's${report.settings.margin > 0 ? `, with ${report.settings.margin} standard error${report.settings.margin === 1 ? '' : 's'} of the paired difference to spare` : ''}. ${report.trials.length} trials in ${report.seconds.search.toFixed(0)} s (sensitivity ${report.seconds.sensitivity.toFixed(0)} s${report.seconds.dense === undefined ? '' : `, the dense model ${report.seconds.dense.toFixed(0)} s`}${report.seconds.folds === undefined ? '' : `, the folds' dense models ${report.seconds.folds.toFixed(0)} s, the chosen settings made again on all rows ${report.seconds.refit!.toFixed(0)} s`})${report.stopped === 'time' ? '; the time budget ended the search' : ''}.`,
     '',
     '| model | file | bytes | x smaller | validation accuracy | test accuracy |' + (size ? '' : ' forward, 1,024 rows |'),
     '|---|---|---:|---:|---:|---:|' + (size ? '' : '---:|'),
@@ -205,8 +209,15 @@ export function autoMarkdown(report: AutoReport, charts: string[]): string {
   );
   for (const f of report.frontier) lines.push(`| ${f.trial} | ${f.description} | ${cost(f)} | ${pct(f.validationAccuracy)} |`);
   for (const chart of charts) lines.push('', `![${chart}](${chart})`);
-  lines.push('', '## Every trial', '', '| trial | settings | ' + (size ? 'bytes' : 'ms') + ' | validation accuracy | within budget | seconds |', '|---:|---|---:|---:|:---:|---:|');
-  for (const t of report.trials) lines.push(`| ${t.trial} | ${t.description} | ${cost(t)} | ${pct(t.validationAccuracy)} | ${t.withinBudget ? 'yes' : 'no'} | ${t.seconds.toFixed(1)} |`);
+  lines.push(
+    '',
+    '## Every trial',
+    '',
+    `| trial | settings | ${size ? 'bytes' : 'ms'} | validation accuracy | standard error (pts) | within budget | seconds |`,
+    '|---:|---|---:|---:|---:|:---:|---:|',
+  );
+  for (const t of report.trials)
+    lines.push(`| ${t.trial} | ${t.description} | ${cost(t)} | ${pct(t.validationAccuracy)} | ${(t.standardError * 100).toFixed(2)} | ${t.withinBudget ? 'yes' : 'no'} | ${t.seconds.toFixed(1)} |`);
   if (report.notes.length) lines.push('', '## Notes', '', ...report.notes.map((x) => `- ${x}`));
   return `${lines.join('\n')}\n`;
 }

@@ -41,6 +41,7 @@ export const autoCommand: Command = {
       arg: 'K',
       help: 'decide by K-fold cross-validation instead of --validation: a dense model per fold (trained as --epochs, --lr... say), every trial on every fold, the chosen settings made again on all rows',
     },
+    margin: { type: 'string', arg: 'SE', default: '1', help: "standard errors of a candidate's paired difference from dense that must fit in the budget too (0: the drop alone)" },
     'budget-minutes': { type: 'string', arg: 'M', default: '15', help: 'no new trial starts after this many minutes of search' },
     'prune-epochs': { type: 'string', arg: 'N', default: '4', help: 'fine-tuning epochs of each candidate while pruning' },
     compare: { type: 'string', arg: 'REPORT', help: "a default run's report.json: its variants are listed beside the chosen model" },
@@ -53,6 +54,7 @@ export const autoCommand: Command = {
     const objective = choiceOf(values, 'objective', ['size', 'latency'] as const);
     const fraction = numberOf(values, 'validation', { min: 0, max: 0.5, exclusiveMin: true });
     const folds = values.folds === undefined ? undefined : numberOf(values, 'folds', { integer: true, min: 2, max: 20 });
+    const margin = numberOf(values, 'margin', { min: 0, max: 10 });
     const budgetMinutes = numberOf(values, 'budget-minutes', { min: 0, exclusiveMin: true, max: 10_000 });
     const pruneEpochs = numberOf(values, 'prune-epochs', { integer: true, min: 1, max: 1000 });
     const fit = fitOptionsOf(values, { epochs: 10, lr: 0.1 });
@@ -89,6 +91,7 @@ export const autoCommand: Command = {
     let searchBar: ReturnType<typeof out.progress> | undefined;
     const result = await autoCompress(dense, gpu, {
       maxAccuracyDrop: maxDrop,
+      margin,
       objective,
       validation: folds ? { folds, training: fit } : fraction,
       fineTune: { ...fit, epochs: 1 },
@@ -124,7 +127,7 @@ export const autoCommand: Command = {
         testRows: data.test.rows,
         ...(folds ? { folds } : {}),
       },
-      settings: { maxDrop, objective, budgetMinutes, pruneEpochs, shareEpochs: 1, float16: !!values.float16, seed },
+      settings: { maxDrop, margin, objective, budgetMinutes, pruneEpochs, shareEpochs: 1, float16: !!values.float16, seed },
       chosenFile: target,
       ...(modelPath ? { denseFile: modelPath } : {}),
       ...(denseSeconds === undefined ? {} : { denseSeconds }),
