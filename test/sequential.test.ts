@@ -330,6 +330,26 @@ describe.each(testBackends())('Sequential on %s', (backend) => {
     model.dispose();
   });
 
+  it('inference frees what it allocates: repeated forward passes and evaluations leave the live GPU memory where it was', async () => {
+    const { device } = ctx;
+    // Filters of 6 (not a multiple of 4) and of 4, batch norm, pooling and dense layers.
+    const model = Sequential.create(device, { input: [9, 9, 1], layers: parseLayers('conv6k3,bn,maxpool2,conv4k2,10,3'), seed: 3 });
+    const data = { rows: 300, cols: model.inputs, features: randomArray(300 * model.inputs, 4), labels: Int32Array.from({ length: 300 }, (_, i) => i % 3), classes: 3 };
+    const x = device.tensor(data.features.subarray(0, 50 * model.inputs), [50, model.inputs]);
+    const once = async () => {
+      const z = model.forward(x);
+      await z.read();
+      z.dispose();
+      await evaluate(model, data, { batchSize: 128 });
+    };
+    await once(); // pipelines, pooled buffers and the folded batch norm made once
+    const live = device.memory().liveBytes;
+    for (let i = 0; i < 3; i++) await once();
+    expect(device.memory().liveBytes).toBe(live);
+    x.dispose();
+    model.dispose();
+  });
+
   it('the shared convolution checks (also run in the browser and on a lent GPU)', async () => {
     const checks = await convChecks(ctx.device);
     expect(checks.length).toBe(9); // forward, 3 weight gradients, filter ablation of 2 convolutions x 2 chunkings, dropout

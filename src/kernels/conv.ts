@@ -143,8 +143,11 @@ export function conv2d(x: F32, weight: F32, options: Conv2dOptions): { y: F32; c
   const g = windowOf(x.shape, options, 'conv2d');
   const f = checkFilters(weight, g, 'conv2d');
   const cols = im2col(x, g);
-  const y = convolveColumns(cols, weight, g, options);
-  return { y: y.reshape([g.n, g.oh, g.ow, f]), cols, window: g };
+  // y owns its buffer: a reshaped view of convolveColumns' result would leave that result (the
+  // owner) undisposed when the caller disposes y, a leak of every convolution's output.
+  const y = x.device.empty([g.n, g.oh, g.ow, f]);
+  convolveColumns(cols, weight, g, { ...options, out: y.reshape([g.n * g.oh * g.ow, f]) });
+  return { y, cols, window: g };
 }
 
 /**
