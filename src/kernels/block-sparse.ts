@@ -6,6 +6,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
 import { ACTIVATIONS, STORAGE_TEXTURE_FEATURE, type Activation } from './gemm.js';
 import { linearWorkgroup, placeholder, requireShape } from './launch.js';
+import { sampledSource } from './sparse.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -72,13 +73,6 @@ export function disposeBsr(w: BlockSparseWeight): void {
   w.gptr.dispose();
   w.kidx.dispose();
   w.values.dispose();
-}
-
-/** block-sparse.wgsl with its textures sampled, for adapters other than llvmpipe (as gemm.ts does). */
-function sampledSource(source: string): string {
-  return source
-    .replaceAll('texture_storage_2d<rgba32float, read>', 'texture_2d<f32>')
-    .replace('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
 }
 
 function blockKernel(device: Device): Kernel {

@@ -45,8 +45,8 @@ export function cscOf(weight: Float32Array, inputs: number, units: number, mask?
   return { colptr, entries, kept };
 }
 
-/** sparse.wgsl with its textures sampled, for adapters other than llvmpipe (as gemm.ts does). */
-function sampledSource(source: string): string {
+/** sparse.wgsl (or block-sparse.wgsl) with its textures sampled, for adapters other than llvmpipe (as gemm.ts does). */
+export function sampledSource(source: string): string {
   return source
     .replaceAll('texture_storage_2d<rgba32float, read>', 'texture_2d<f32>')
     .replace('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
