@@ -25,23 +25,10 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> y4: array<vec4f>;
 
 override WG: u32 = 64u;
-override ACT: u32 = 0u;  // 0 identity, 1 relu, 2 tanh, 3 sigmoid (kernels/gemm.ts: ACTIVATIONS)
+override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
 
-const TEXTURE_ROW: u32 = 1024u;
-
-fn texel(t: texture_storage_2d<rgba32float, read>, i: u32) -> vec4f {
-  return textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW));
-}
-
-fn act(v: vec4f) -> vec4f {
-  switch ACT {
-    case 1u: { return max(v, vec4f(0.0)); }
-    case 2u: { return tanh(clamp(v, vec4f(-15.0), vec4f(15.0))); }
-    case 3u: { return 1.0 / (1.0 + exp(-v)); }
-    default: { return v; }
-  }
-}
+//! include _texel.wgsl
 
 // Rows first..first+3 (clamped to the last row) of X at vec4 column kk, as the columns of a matrix.
 fn rows4(first: u32, kk: u32) -> mat4x4f {

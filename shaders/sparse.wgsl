@@ -24,23 +24,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out4: array<vec4f>;
 
 override WG: u32 = 64u;
-override ACT: u32 = 0u;  // 0 identity, 1 relu, 2 tanh, 3 sigmoid
+override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
 
-const TEXTURE_ROW: u32 = 1024u;
-
-fn texel(t: texture_storage_2d<rgba32float, read>, i: u32) -> vec4f {
-  return textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW));
-}
-
-fn act(v: vec4f) -> vec4f {
-  switch ACT {
-    case 1u: { return max(v, vec4f(0.0)); }
-    case 2u: { return tanh(v); }
-    case 3u: { return 1.0 / (1.0 + exp(-v)); }
-    default: { return v; }
-  }
-}
+//! include _texel.wgsl
 
 @compute @workgroup_size(WG)
 fn spmm_t(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

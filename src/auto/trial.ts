@@ -12,7 +12,6 @@ import { gradualPruning } from '../compress/schedule.js';
 import { quantizeWeights } from '../compress/quantize.js';
 import { removeUnits } from '../compress/simplify.js';
 import { modelToSafetensors, readModel } from '../io/model-file.js';
-import { evaluate } from '../nn/evaluate.js';
 import { MLP } from '../nn/mlp.js';
 import type { Model } from '../nn/model.js';
 import { fit, type FitOptions } from '../nn/train.js';
@@ -20,6 +19,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { disposeQuant } from '../nn/quant-spec.js';
 import { inferenceSpeed } from '../validate/speed.js';
 import { type ClassificationMetrics, testMetrics } from '../validate/metrics.js';
+import { discordantPairs } from '../validate/compare.js';
 import { type Candidate, candidateKey, unitsToRemove } from './candidate.js';
 
 export interface TrialSettings {
@@ -220,8 +220,9 @@ export async function runTrial(context: TrialContext, request: TrialRequest): Pr
   const { id, candidate } = request;
   const model = await compressTo(context, request, settings.fineTune.seed ?? 0);
   try {
-    const { accuracy } = await evaluate(model, context.data, { rows: context.validationRows });
-    const paired = pairedCounts(context, await predictionsOn(context, model), await referencePredictions(context));
+    // One pass over the validation rows: the accuracy, and the predictions the paired counts compare.
+    const { accuracy, predictions } = await scoreOn(context, model);
+    const paired = pairedCounts(context, (await referencePredictions(context)).predictions, predictions);
     const file = await modelToSafetensors(model, settings.metadata, { float16: settings.float16 });
     let batchMs: number | undefined;
     if (settings.objective === 'latency' && context.speedRows) {
@@ -244,27 +245,25 @@ export async function runTrial(context: TrialContext, request: TrialRequest): Pr
   }
 }
 
-/** The model's predicted classes on the context's validation rows, in their order. */
-async function predictionsOn(context: TrialContext, model: Model): Promise<Uint32Array> {
-  return ((await testMetrics(model, context.data, { rows: context.validationRows })) as ClassificationMetrics).predictions;
+/** The model's accuracy on the context's validation rows and its predicted classes, in their order. */
+async function scoreOn(context: TrialContext, model: Model): Promise<ClassificationMetrics> {
+  return (await testMetrics(model, context.data, { rows: context.validationRows })) as ClassificationMetrics;
 }
 
-/** The dense model's predictions on a context's validation rows, made once per context. */
-const references = new WeakMap<TrialContext, Promise<Uint32Array>>();
-function referencePredictions(context: TrialContext): Promise<Uint32Array> {
+/** The dense model's scores on a context's validation rows, made once per context. */
+const references = new WeakMap<TrialContext, Promise<ClassificationMetrics>>();
+function referencePredictions(context: TrialContext): Promise<ClassificationMetrics> {
   let p = references.get(context);
-  if (!p) references.set(context, (p = predictionsOn(context, context.base)));
+  if (!p) references.set(context, (p = scoreOn(context, context.base)));
   return p;
 }
 
-function pairedCounts(context: TrialContext, candidate: Uint32Array, reference: Uint32Array): PairedCounts {
+function pairedCounts(context: TrialContext, reference: Uint32Array, candidate: Uint32Array): PairedCounts {
   const labels = context.data.data.labels!;
-  let worse = 0;
-  let better = 0;
-  context.validationRows.forEach((row, i) => {
-    const [c, r] = [candidate[i] === labels[row], reference[i] === labels[row]];
-    if (r && !c) worse++;
-    else if (c && !r) better++;
-  });
+  const { onlyA: worse, onlyB: better } = discordantPairs(
+    Array.from(context.validationRows, (r) => labels[r]!),
+    reference,
+    candidate,
+  );
   return { worse, better, rows: context.validationRows.length };
 }

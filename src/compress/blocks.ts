@@ -16,12 +16,18 @@ export function checkBlock(block: BlockShape): void {
     throw new InvalidArgumentError(`A block is two whole numbers [inputs, units], each 1 to 64, got [${block.join(', ')}].`);
 }
 
+const isOne = (block: BlockShape | readonly BlockShape[]): block is BlockShape => typeof block[0] === 'number';
+
+/** Checks one block shape, or one per layer. */
+export function checkBlocks(block: BlockShape | readonly BlockShape[]): void {
+  for (const b of isOne(block) ? [block] : block) checkBlock(b);
+}
+
 /** One block shape per layer, from one for all or one each ([1, 1] is single weights). */
 export function layerBlocks(block: BlockShape | readonly BlockShape[], layers: number): BlockShape[] {
-  const isOne = typeof block[0] === 'number';
-  const blocks = isOne ? Array.from({ length: layers }, () => block as BlockShape) : [...(block as readonly BlockShape[])];
+  checkBlocks(block);
+  const blocks = isOne(block) ? Array.from({ length: layers }, () => block) : [...block];
   if (blocks.length !== layers) throw new InvalidArgumentError(`${blocks.length} block shapes for ${layers} layers: give one for all or one per layer.`);
-  for (const b of blocks) checkBlock(b);
   return blocks;
 }
 

@@ -84,7 +84,7 @@ export async function prune(model: Model, criterion: PruneCriterion): Promise<Pr
       const sparsities = typeof given === 'number' ? layers.map(() => given) : given;
       for (const s of sparsities) checkFraction('sparsity', s);
       if (criterion.block) {
-        await pruneBlocks(layers, criterion.block, (counts) => counts.map((c, i) => [i, c - prunedCount(sparsities[i]!, c)] as const));
+        await pruneBlocks(layers, criterion.block, sparsities);
         break;
       }
       for (const [i, l] of layers.entries()) {
@@ -96,17 +96,7 @@ export async function prune(model: Model, criterion: PruneCriterion): Promise<Pr
     case 'global': {
       checkFraction('sparsity', criterion.sparsity);
       if (criterion.block) {
-        const s = criterion.sparsity;
-        await pruneBlocks(layers, criterion.block, (counts) => [
-          [
-            -1,
-            counts.reduce((a, b) => a + b, 0) -
-              prunedCount(
-                s,
-                counts.reduce((a, b) => a + b, 0),
-              ),
-          ] as const,
-        ]);
+        await pruneBlocks(layers, criterion.block, criterion.sparsity);
         break;
       }
       let offset = 0;
@@ -151,18 +141,24 @@ export async function prune(model: Model, criterion: PruneCriterion): Promise<Pr
 }
 
 /**
- * Block pruning: `keeps` says, from each layer's count of blocks, how many blocks to keep in a
- * layer (its index) or over all layers together (index -1). Scores are read from the weights as
+ * Block pruning to a sparsity counted in blocks: one per layer, each layer's blocks ranked alone,
+ * or one number, the blocks of every layer ranked together. Scores are read from the weights as
  * they are (pruned ones are 0), and the new masks combine with the old ones.
  */
-async function pruneBlocks(layers: readonly DenseLayer[], block: BlockShape | readonly BlockShape[], keeps: (counts: number[]) => (readonly [number, number])[]): Promise<void> {
+async function pruneBlocks(layers: readonly DenseLayer[], block: BlockShape | readonly BlockShape[], sparsity: number | readonly number[]): Promise<void> {
   const blocks = layerBlocks(block, layers.length);
   const scores = await Promise.all(layers.map(async (l, i) => blockScores(await l.weight.read(), l.inputs, l.units, blocks[i]!)));
-  const kept: Uint8Array[] = new Array(layers.length);
-  for (const [layer, keep] of keeps(scores.map((s) => s.length))) {
-    if (layer < 0) keepBest(scores, keep).forEach((k, i) => (kept[i] = k));
-    else kept[layer] = keepBest([scores[layer]!], keep)[0]!;
-  }
+  const keepOf = (s: number, count: number) => count - prunedCount(s, count);
+  const kept =
+    typeof sparsity === 'number'
+      ? keepBest(
+          scores,
+          keepOf(
+            sparsity,
+            scores.reduce((n, s) => n + s.length, 0),
+          ),
+        )
+      : scores.map((s, i) => keepBest([s], keepOf(sparsity[i]!, s.length))[0]!);
   layers.forEach((l, i) => {
     const t = l.weight.device.tensor(blockMask(kept[i]!, l.inputs, l.units, blocks[i]!), l.weight.shape);
     applyMask(l.weight, maskOf(l), t);

@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { TrainingHook } from '../nn/hooks.js';
 import type { Model } from '../nn/model.js';
-import { type BlockShape, checkBlock } from './blocks.js';
+import { type BlockShape, checkBlocks } from './blocks.js';
 import { prune, type PruneReport } from './prune.js';
 
 export interface GradualPruning {
@@ -63,7 +63,7 @@ export function checkGradual(g: GradualPruning): void {
   if (!(Number.isInteger(t0) && Number.isInteger(g.endStep) && t0 >= 0 && g.endStep > t0))
     throw new InvalidArgumentError(`Gradual pruning needs whole steps 0 <= beginStep < endStep, got ${t0} and ${g.endStep}.`);
   if (!(Number.isInteger(freq) && freq >= 1)) throw new InvalidArgumentError(`Gradual pruning frequency must be a positive integer, got ${freq}.`);
-  if (g.block && typeof g.block[0] === 'number') checkBlock(g.block as BlockShape);
+  if (g.block) checkBlocks(g.block);
 }
 
 /** Whether the schedule prunes after training step `step` (0-based count of finished steps). */

@@ -53,9 +53,12 @@ export function bsrOf(weight: Float32Array, inputs: number, units: number, mask?
   return { gptr, kidx: Uint32Array.from(kidx.length ? kidx : [0]), values: Float32Array.from(values.length ? values : new Array(16).fill(0)), inputs: gi * 4, units: gu * 4 };
 }
 
-/** The fraction of a weight's 4 x 4 blocks (padded shape) that hold a kept weight: the block kernel's work against dense. */
-export function blockFill(blocks: number, inputs: number, units: number): number {
-  return blocks / (Math.ceil(inputs / 4) * Math.ceil(units / 4));
+/** The fraction of a weight's 4 x 4 blocks (padded shape) holding a kept weight (mask 1): the block kernel's work against dense. */
+export function blockFill(mask: Float32Array, inputs: number, units: number): number {
+  const gu = Math.ceil(units / 4);
+  const held = new Uint8Array(Math.ceil(inputs / 4) * gu);
+  for (let k = 0; k < inputs; k++) for (let n = 0; n < units; n++) if (mask[k * units + n] !== 0) held[(k >> 2) * gu + (n >> 2)] = 1;
+  return held.reduce((a, b) => a + b, 0) / held.length;
 }
 
 export function uploadBsr(device: Device, host: ReturnType<typeof bsrOf>): BlockSparseWeight {

@@ -10,7 +10,7 @@ import { softmax } from '../kernels/loss.js';
 import { resize, transpose } from '../kernels/transpose.js';
 import { rowsPadded, sparseForwardT } from '../kernels/sparse.js';
 import { blockSparseForward } from '../kernels/block-sparse.js';
-import { PrunedForms } from './pruned-forms.js';
+import { FORM_COSTS, PrunedForms } from './pruned-forms.js';
 import { Random } from '../random.js';
 import { disposeQuant, type LayerQuant } from './quant-spec.js';
 import type { LossKind } from '../kernels/loss.js';
@@ -189,7 +189,7 @@ export class MLP {
     };
     this.layers.forEach((l, i) => {
       const form = this.forms.of(l);
-      if (form?.kind === 'sparse' && rows >= MLP.SPARSE_MIN_ROWS) {
+      if (form?.kind === 'sparse' && rows >= FORM_COSTS.sparseMinRows) {
         if (!ht) {
           const padded = rows % 4 === 0 && k === l.inputs ? h! : resize(h!, rowsPadded(rows), l.inputs);
           ht = transpose(padded);
@@ -228,8 +228,6 @@ export class MLP {
     return cut;
   }
 
-  /** Below this many rows the transposes and texture copies of the column-list form cost more than it saves. */
-  static readonly SPARSE_MIN_ROWS = 64;
   private readonly forms: PrunedForms;
 
   /**

@@ -23,8 +23,10 @@ export type PrunedForm = { kind: 'sparse'; weight: SparseWeight } | { kind: 'blo
  * dense time per unit of density, plus transposes.
  */
 export const FORM_COSTS = {
-  /** Column lists for layers with at most this fraction of their weights kept. */
+  /** Column lists for layers with at most this fraction of their weights kept... */
   sparseBelow: 0.3,
+  /** ...at this many rows or more: below, their transposes and texture copies cost more than they save. */
+  sparseMinRows: 64,
   /** Blocks where at most this fraction of the blocks hold a kept weight... */
   blockFillBelow: 0.5,
   /** ...and the block fill is at most this many times the density (else column lists are cheaper). */
@@ -65,9 +67,9 @@ export class PrunedForms {
     let kept = 0;
     for (const m of mask) if (m !== 0) kept++;
     const density = kept / mask.length;
-    const blocks = bsrOf(weight, l.inputs, l.units, mask);
-    const fill = blockFill(blocks.gptr.at(-1)!, l.inputs, l.units);
+    const fill = blockFill(mask, l.inputs, l.units);
     if (fill <= FORM_COSTS.blockFillBelow && fill <= FORM_COSTS.blockPerKept * density) {
+      const blocks = bsrOf(weight, l.inputs, l.units, mask);
       const bias = new Float32Array(blocks.units);
       bias.set(await l.bias.read());
       return { kind: 'block', weight: uploadBsr(this.device, blocks), bias: this.device.tensor(bias) };

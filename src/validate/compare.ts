@@ -48,6 +48,18 @@ export function mcnemarExact(b: number, c: number): number {
   return Math.min(1, 2 * p);
 }
 
+/** The rows only model A gets right (onlyA) and only model B (onlyB): McNemar's discordant pairs. */
+export function discordantPairs(labels: ArrayLike<number>, predA: ArrayLike<number>, predB: ArrayLike<number>): { onlyA: number; onlyB: number } {
+  let onlyA = 0;
+  let onlyB = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const [a, b] = [predA[i] === labels[i], predB[i] === labels[i]];
+    if (a && !b) onlyA++;
+    else if (b && !a) onlyB++;
+  }
+  return { onlyA, onlyB };
+}
+
 /** Compares predictions with labels (pure; compareModels runs it on GPU predictions). */
 export function comparePredictions(
   labels: ArrayLike<number>,
@@ -66,9 +78,7 @@ export function comparePredictions(
   const correct = new Uint8Array(n * 2);
   let rightA = 0,
     rightB = 0,
-    agree = 0,
-    onlyA = 0,
-    onlyB = 0;
+    agree = 0;
   for (let i = 0; i < n; i++) {
     const a = predA[i] === labels[i],
       b = predB[i] === labels[i];
@@ -77,9 +87,9 @@ export function comparePredictions(
     correct[2 * i] = +a;
     correct[2 * i + 1] = +b;
     agree += +(predA[i] === predB[i]);
-    if (a && !b) onlyA++, (delta[i] = -1);
-    if (b && !a) onlyB++, (delta[i] = 1);
+    delta[i] = +b - +a;
   }
+  const { onlyA, onlyB } = discordantPairs(labels, predA, predB);
   const random = new Random(options.seed ?? 0);
   const [diffs, accA, accB] = [new Float64Array(rounds), new Float64Array(rounds), new Float64Array(rounds)];
   for (let r = 0; r < rounds; r++) {

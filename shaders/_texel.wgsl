@@ -1,0 +1,22 @@
+// Texel reads and the output activation shared by sparse.wgsl and block-sparse.wgsl (included
+// where they say `//! include _texel.wgsl`). A tensor bound as a texture holds its vec4s in
+// order, TEXTURE_ROW to a row (src/gpu/kernel.ts); kernels/sparse.ts: sampledSource rewrites
+// texel() for adapters that read sampled textures. The including kernel declares ACT.
+
+const TEXTURE_ROW: u32 = 1024u;
+
+// vec4 number i of the tensor copied into t.
+fn texel(t: texture_storage_2d<rgba32float, read>, i: u32) -> vec4f {
+  return textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW));
+}
+
+// ACT: 0 identity, 1 relu, 2 tanh, 3 sigmoid (kernels/gemm.ts: ACTIVATIONS). tanh of a large |x|
+// can overflow inside some implementations; |x| > 15 is +-1 in f32.
+fn act(v: vec4f) -> vec4f {
+  switch ACT {
+    case 1u: { return max(v, vec4f(0.0)); }
+    case 2u: { return tanh(clamp(v, vec4f(-15.0), vec4f(15.0))); }
+    case 3u: { return 1.0 / (1.0 + exp(-v)); }
+    default: { return v; }
+  }
+}
