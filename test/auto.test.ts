@@ -15,7 +15,7 @@ import { gradualPruning } from '../src/compress/schedule.js';
 import { prune, pruneReport } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
 import { modelFromSafetensors, readModel } from '../src/io/model-file.js';
-import { type FoldTrialResult, untrainedLike } from '../src/auto/folds.js';
+import { type FoldTrialResult, foldRunner, untrainedLike } from '../src/auto/folds.js';
 import { stratifiedKFold } from '../src/validate/split.js';
 import { evaluate } from '../src/nn/evaluate.js';
 import { type ClassificationMetrics, testMetrics } from '../src/validate/metrics.js';
@@ -146,6 +146,24 @@ describe('automated compression: candidates and search', () => {
     };
     const cut = await search(slow, { ...options(STAGES.size as Stage[]), budgetMs: 50, started: performance.now() });
     expect([cut.trials.length, cut.stopped]).toEqual([1, 'time']);
+    // Time kept for what follows the best trial so far (the refit) comes off every stage's share:
+    // once a trial is within the budget and its reserve is the whole budget, no further batch starts.
+    const reserving: TrialResult[] = [];
+    const reserved = await search(fakeRunner(), {
+      ...options(STAGES.size as Stage[]),
+      reserveMs: (best) => (reserving.push(...(best ? [best] : [])), best ? 60_000 : 0),
+    });
+    expect([reserved.trials.length, reserved.stopped]).toEqual([5, 'time']); // the first sweep, then nothing
+    expect(reserved.chosen).toBeDefined();
+    expect(reserving.every((r) => r === reserved.chosen)).toBe(true);
+    // No trial starts that would end past the deadline, going by the stage's last trial: trials that
+    // report 10 s each stop after the first sweep when 30 s of the first stage's 36 are gone (its
+    // bisection and refinement would otherwise follow, as they do when the trials report 1 s).
+    const lasting = (seconds: number): TrialRunner => ({ run: async (t) => (await fakeRunner().run(t)).map((r) => ({ ...r, seconds })) });
+    const late = () => ({ ...options([STAGES.size[0]!]), started: performance.now() - 30_000 });
+    const guarded = await search(lasting(10), late());
+    expect([guarded.trials.length, guarded.stopped]).toEqual([5, 'time']);
+    expect((await search(lasting(1), late())).trials.length).toBeGreaterThan(5);
   });
 
   it('the margin: the standard error of the paired difference, added to the drop, decides what is within the budget', async () => {
@@ -172,6 +190,31 @@ describe('automated compression: candidates and search', () => {
     const loose = await search(fakeRunner(), options(STAGES.size as Stage[]));
     expect(0.95 - strict.chosen!.validationAccuracy + 2 * (Math.sqrt(39.6) / 1000)).toBeLessThanOrEqual(0.02 + 1e-12);
     expect(strict.chosen!.bytes).toBeGreaterThan(loose.chosen!.bytes); // room for the noise costs bytes
+  });
+
+  it('the fold runner: every trial on every fold, each fold going on from its own parent; the chain and its refit time', async () => {
+    const seen: { fold: number; id: number; parentFile?: number }[] = [];
+    const foldRunnerOf = (fold: number): TrialRunner => ({
+      async run(trials) {
+        return trials.map(({ id, candidate, from }) => {
+          seen.push({ fold, id, ...(from ? { parentFile: from.file[0]! } : {}) });
+          return { id, candidate, validationAccuracy: 0.9 + fold / 100, bytes: 10, widths: [], seconds: fold + 1 + id, file: Uint8Array.of(10 * id + fold) };
+        });
+      },
+    });
+    const runner = foldRunner([0, 1, 2].map(foldRunnerOf));
+    const a = identity(2);
+    const b = harsher(a, 'keep', 0)!;
+    const c = harsher(b, 'bits', 1)!;
+    const [ra] = await runner.run([{ id: 0, candidate: a }]);
+    const [rb] = await runner.run([{ id: 1, candidate: b, from: { candidate: a, file: ra!.file } }]);
+    await runner.run([{ id: 2, candidate: c, from: { candidate: b, file: rb!.file } }]);
+    // Fold j of trial 2 went on from fold j's model of trial 1 (file byte 10 + j), not fold 1's.
+    expect(seen.filter((s) => s.id === 2).map((s) => s.parentFile)).toEqual([10, 11, 12]);
+    expect(runner.chain(c).map(candidateKey)).toEqual([a, b, c].map(candidateKey));
+    // Trial i took 1 + i, 2 + i and 3 + i seconds on the folds (6 + 3i together): the chain 6 + 9 + 12 = 27 s over k - 1 = 2 folds' worth.
+    expect(runner.refitMs(c)).toBeCloseTo(13_500, 9);
+    expect(runner.refitMs(a)).toBeCloseTo(3_000, 9);
   });
 
   it('the frontier holds exactly the trials nothing beats on both size and accuracy', () => {
@@ -326,9 +369,11 @@ describe('automated compression: per-layer settings and autoCompress', () => {
       validation: { folds: 2, training },
       fineTune: { ...training, epochs: 1 },
       pruneEpochs: 1,
-      budgetMinutes: 0.1,
+      budgetMinutes: 0.2,
     });
+    expect(fast.trials.length).toBeGreaterThan(0); // the budget covers the folds' dense models too
     expect(fast.trials.every((t) => t.batchMs! > 0)).toBe(true);
+    expect(fast.seconds.total).toBeLessThan(0.2 * 60 + 30); // ended near its budget, past it by a trial and the last measurements at most
     expect(fast.chosen.batchMs).toBeGreaterThan(0);
     expect(fast.chosen.widths).toEqual(fast.model.widths);
     fast.model.dispose();

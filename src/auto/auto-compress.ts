@@ -53,7 +53,13 @@ export interface AutoCompressOptions {
   /** Fine-tuning epochs of each candidate while pruning (default 4) and of its shared values (default 1). */
   pruneEpochs?: number;
   shareEpochs?: number;
-  /** Search time budget in minutes (default 15): no new trials start after it. */
+  /**
+   * Time budget of the whole call in minutes (default 15): the folds' dense models, the
+   * sensitivity curves, the trials and, with folds, making the chosen candidate again on all rows.
+   * No trial starts once the time left is what that refit of the best trial so far should take
+   * (its trials' time) and a trial like the last one, so the call ends near the budget (past it by
+   * the estimates' error and the final test comparison).
+   */
   budgetMinutes?: number;
   /** Float biases as float16 in the file (default false). */
   float16?: boolean;
@@ -185,7 +191,8 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
       layerWeights: model.layers.map((l) => l.inputs * l.units),
       sensitivity: measure,
       started: searchStarted,
-      budgetMs: budgetMinutes * 60_000,
+      budgetMs: started + budgetMinutes * 60_000 - searchStarted,
+      ...(foldsRunner ? { reserveMs: (best: TrialResult | undefined) => (best ? foldsRunner.refitMs(best.candidate) : 0) } : {}),
       ...(options.onTrial ? { onTrial: options.onTrial } : {}),
     });
     const afterSearch = performance.now();

@@ -81,9 +81,10 @@ export interface FoldTrialResult extends TrialResult {
  * Runs each trial on every fold (one runner per fold context, one fold after another) and merges
  * the results; `chain` gives the candidates a trial went on from, first to last.
  */
-export function foldRunner(runners: TrialRunner[]): TrialRunner & { chain(candidate: Candidate): Candidate[] } {
+export function foldRunner(runners: TrialRunner[]): TrialRunner & { chain(candidate: Candidate): Candidate[]; refitMs(candidate: Candidate): number } {
   const files = new Map<string, Uint8Array[]>(); // each fold's model file, by candidate
   const parents = new Map<string, Candidate | undefined>();
+  const seconds = new Map<string, number>(); // all folds' together, by candidate
   return {
     async run(trials, options = {}) {
       const out: FoldTrialResult[] = [];
@@ -99,6 +100,10 @@ export function foldRunner(runners: TrialRunner[]): TrialRunner & { chain(candid
           results.map((r) => r.file),
         );
         parents.set(candidateKey(t.candidate), t.from?.candidate);
+        seconds.set(
+          candidateKey(t.candidate),
+          results.reduce((s, r) => s + r.seconds, 0),
+        );
         const foldAccuracies = results.map((r) => r.validationAccuracy);
         const paired = results.every((r) => r.paired)
           ? results.reduce((sum, r) => ({ worse: sum.worse + r.paired!.worse, better: sum.better + r.paired!.better, rows: sum.rows + r.paired!.rows }), { worse: 0, better: 0, rows: 0 })
@@ -107,7 +112,7 @@ export function foldRunner(runners: TrialRunner[]): TrialRunner & { chain(candid
           ...results[0]!,
           validationAccuracy: mean(foldAccuracies),
           paired, // every training row once, each against its own fold's dense model
-          seconds: results.reduce((s, r) => s + r.seconds, 0),
+          seconds: seconds.get(candidateKey(t.candidate))!,
           foldAccuracies,
         });
       }
@@ -117,6 +122,14 @@ export function foldRunner(runners: TrialRunner[]): TrialRunner & { chain(candid
       const chain: Candidate[] = [];
       for (let c: Candidate | undefined = candidate; c; c = parents.get(candidateKey(c))) chain.unshift(c);
       return chain;
+    },
+    /**
+     * About how long refit takes for a candidate: each step of its chain trains on all n rows
+     * where a fold trained on n (k - 1) / k, so a step takes its k folds' seconds over k - 1.
+     */
+    refitMs(candidate) {
+      const total = this.chain(candidate).reduce((s, c) => s + (seconds.get(candidateKey(c)) ?? 0), 0);
+      return (total * 1000) / Math.max(1, runners.length - 1);
     },
   };
 }

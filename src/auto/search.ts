@@ -33,9 +33,17 @@ export interface SearchOptions {
   layerWeights?: readonly number[];
   /** The sensitivity curves of a stage's settings, measured on the best trial so far (the base model when none). */
   sensitivity(dimensions: readonly Dimension[], from: TrialResult | undefined): Promise<Sensitivity>;
-  /** Search starts (performance.now() milliseconds) and its time budget; each stage ends at its share of the time. */
+  /**
+   * Search starts (performance.now() milliseconds) and its time budget; each stage ends at its
+   * share of the time, and no trial starts that the stage's last trial says would end past it.
+   */
   started: number;
   budgetMs: number;
+  /**
+   * Milliseconds to leave at the end of the budget for what follows the search given the best
+   * trial so far (with folds: making it again on all rows); the stages share the rest.
+   */
+  reserveMs?: (chosen: TrialResult | undefined) => number;
   onTrial?: (result: TrialResult, feasible: boolean) => void;
 }
 
@@ -95,23 +103,28 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
   for (const stage of options.stages) {
     const { dimensions } = stage;
     const maxDrop = options.maxDrop * stage.accuracy;
-    const deadline = options.started + options.budgetMs * stage.time;
+    // The stage's share of the budget less the reserve of the best trial so far, which grows as the search goes on.
+    const deadline = () => options.started + (options.budgetMs - (options.reserveMs?.(chosen) ?? 0)) * stage.time;
     const margin = options.margin ?? 0;
     const feasible = (r: TrialResult) => withinBudget(r, reference, maxDrop, margin);
     let best = chosen; // the stage's best within its own (smaller) budget
+    // No trial starts that would end past the deadline, going by the stage's last trial (trials of a stage take about as long).
+    let lastMs = 0;
+    const startBy = () => deadline() - lastMs;
     /**
      * Runs the candidates not seen yet as one batch, each going on from `parent` where it can (the
      * parent's pruning and fine-tuning carry over); undefined once the stage's time is spent.
      */
     const run = async (candidates: Candidate[], parent: TrialResult | undefined): Promise<TrialResult[] | undefined> => {
-      if (performance.now() > deadline) return void (stopped = 'time');
+      if (performance.now() > startBy()) return void (stopped = 'time');
       const fresh = [...new Map(candidates.map((c) => [candidateKey(c), c])).entries()].filter(([k]) => !seen.has(k));
       const from = (c: Candidate) => (parent && continues(parent.candidate, c) ? { from: { candidate: parent.candidate, file: parent.file } } : {});
       const results = await runner.run(
         fresh.map(([, candidate], i) => ({ id: trials.length + i, candidate, ...from(candidate) })),
-        { until: deadline },
+        { until: startBy() },
       );
       for (const r of results) {
+        lastMs = r.seconds * 1000;
         seen.set(candidateKey(r.candidate), r);
         trials.push(r);
         const withinAll = withinBudget(r, reference, options.maxDrop, margin);
@@ -150,7 +163,7 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
     if (stage.sweep && !(await sweepStage(start))) continue; // its time is spent: the next stage may have some
 
     // Greedy refinement from the stage's best candidate.
-    while (best && performance.now() <= deadline) {
+    while (best && performance.now() <= startBy()) {
       const from = best;
       // Pruning pays in bytes only well past the first steps (positions cost bits too), so weights
       // kept also try two steps at once.

@@ -42,7 +42,7 @@ export const autoCommand: Command = {
       help: 'decide by K-fold cross-validation instead of --validation: a dense model per fold (trained as --epochs, --lr... say), every trial on every fold, the chosen settings made again on all rows',
     },
     margin: { type: 'string', arg: 'SE', default: '1', help: "standard errors of a candidate's paired difference from dense that must fit in the budget too (0: the drop alone)" },
-    'budget-minutes': { type: 'string', arg: 'M', default: '15', help: 'no new trial starts after this many minutes of search' },
+    'budget-minutes': { type: 'string', arg: 'M', default: '15', help: 'minutes for the whole search: folds, curves, trials and the refit' },
     'prune-epochs': { type: 'string', arg: 'N', default: '4', help: 'fine-tuning epochs of each candidate while pruning' },
     compare: { type: 'string', arg: 'REPORT', help: "a default run's report.json: its variants are listed beside the chosen model" },
     'model-out': { type: 'string', arg: 'FILE', default: 'auto.safetensors', help: 'where the chosen model goes' },
@@ -86,7 +86,7 @@ export const autoCommand: Command = {
     const layersOf = (dim: Dimension) => (dim === 'units' ? dense.layers.length - 1 : dense.layers.length);
     const firstPoints = STAGES[objective][0]!.dimensions.reduce((n, dim) => n + (STEPS[dim].length - 1) * layersOf(dim), 0);
     let sensitivityPoints = 0;
-    let searchStarted = performance.now();
+    const autoStarted = performance.now(); // the budget counts from here
     const bar = out.progress('sensitivity', firstPoints, 'points');
     let searchBar: ReturnType<typeof out.progress> | undefined;
     const result = await autoCompress(dense, gpu, {
@@ -104,12 +104,11 @@ export const autoCommand: Command = {
       onSensitivity: () => {
         if (searchBar) return;
         bar.update(++sensitivityPoints);
-        searchStarted = performance.now();
       },
       onTrial: (t, ok) => {
         if (!searchBar) bar.done(`${sensitivityPoints} points`), (searchBar = out.progress('search', Math.round(budgetMinutes * 60), 's'));
         const line = `trial ${t.id}: ${objective === 'size' ? `${t.bytes.toLocaleString('en-US')} B` : `${t.batchMs!.toFixed(2)} ms`}, validation ${(t.validationAccuracy * 100).toFixed(2)} %${ok ? '' : ' (over the budget)'}`;
-        if (out.interactive) searchBar.update(Math.min(Math.round(budgetMinutes * 60), Math.round((performance.now() - searchStarted) / 1000)), { last: line });
+        if (out.interactive) searchBar.update(Math.min(Math.round(budgetMinutes * 60), Math.round((performance.now() - autoStarted) / 1000)), { last: line });
         else out.log(line);
       },
     });
