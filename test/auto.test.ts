@@ -6,15 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { autoCompress, holdOut } from '../src/auto/auto-compress.js';
-import { type Candidate, candidateKey, harsher, identity, STAGES, type Stage, STEPS, unitsToRemove } from '../src/auto/candidate.js';
+import { type Candidate, candidateKey, DISTILLATION, describeCandidate, type Dimension, harsher, identity, STAGES, type Stage, STEPS, unitsToRemove } from '../src/auto/candidate.js';
 import { candidateAt, costOf, frontier, pairedError, search, withinBudget } from '../src/auto/search.js';
 import { type Sensitivity, settingWithin } from '../src/auto/sensitivity.js';
-import { continues, runTrial, type TrialContext, type TrialResult, type TrialRunner } from '../src/auto/trial.js';
+import { candidateSeed, continues, runTrial, type TrialContext, type TrialResult, type TrialRunner } from '../src/auto/trial.js';
 import { GpuDataset } from '../src/data/gpu-dataset.js';
 import { gradualPruning } from '../src/compress/schedule.js';
 import { prune, pruneReport } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
-import { modelFromSafetensors, readModel } from '../src/io/model-file.js';
+import { modelFromSafetensors, modelToSafetensors, readModel } from '../src/io/model-file.js';
+import { removeUnits } from '../src/compress/simplify.js';
 import { type FoldTrialResult, foldRunner, untrainedLike } from '../src/auto/folds.js';
 import { stratifiedKFold } from '../src/validate/split.js';
 import { evaluate } from '../src/nn/evaluate.js';
@@ -156,9 +157,9 @@ describe('automated compression: candidates and search', () => {
     expect([reserved.trials.length, reserved.stopped]).toEqual([5, 'time']); // the first sweep, then nothing
     expect(reserved.chosen).toBeDefined();
     expect(reserving.every((r) => r === reserved.chosen)).toBe(true);
-    // No trial starts that would end past the deadline, going by the stage's last trial: trials that
-    // report 10 s each stop after the first sweep when 30 s of the first stage's 36 are gone (its
-    // bisection and refinement would otherwise follow, as they do when the trials report 1 s).
+    // No trial starts that would end past the deadline, going by the longest trial so far: trials
+    // that report 10 s each stop after the first sweep when 30 s of the first stage's 36 are gone
+    // (its bisection and refinement would otherwise follow, as they do when the trials report 1 s).
     const lasting = (seconds: number): TrialRunner => ({ run: async (t) => (await fakeRunner().run(t)).map((r) => ({ ...r, seconds })) });
     const late = () => ({ ...options([STAGES.size[0]!]), started: performance.now() - 30_000 });
     const guarded = await search(lasting(10), late());
@@ -215,6 +216,44 @@ describe('automated compression: candidates and search', () => {
     // Trial i took 1 + i, 2 + i and 3 + i seconds on the folds (6 + 3i together): the chain 6 + 9 + 12 = 27 s over k - 1 = 2 folds' worth.
     expect(runner.refitMs(c)).toBeCloseTo(13_500, 9);
     expect(runner.refitMs(a)).toBeCloseTo(3_000, 9);
+  });
+
+  it('a stage that removes units tries its best once more distilled, and goes on with the more accurate', async () => {
+    const searchWith = async (bonus: number, distil = true) => {
+      const tried: Candidate[] = [];
+      const inner = fakeRunner(tried);
+      const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+      // Removing units costs accuracy, saves time; a distilled candidate gains `bonus`.
+      const runner: TrialRunner = {
+        run: async (t) =>
+          (await inner.run(t)).map((r) => ({
+            ...r,
+            validationAccuracy: r.validationAccuracy - 0.01 * sum(r.candidate.units.map((u) => 1 - u)) + (r.candidate.distilled ? bonus : 0),
+            batchMs: 10 * sum(r.candidate.units) + sum(r.candidate.keep),
+          })),
+      };
+      const sensitivity = async (dims: readonly Dimension[]): Promise<Sensitivity> => ({
+        reference: 0.95,
+        curves: dims.flatMap((d) =>
+          d === 'units'
+            ? [0, 1].map((layer) => ({ layer, dimension: d, points: STEPS.units.slice(1).map((value) => ({ value, validationAccuracy: 0, drop: 0.02 * (1 - value) })) }))
+            : fakeSensitivity(['keep']).curves,
+        ),
+      });
+      const result = await search(runner, { ...options(STAGES.latency as Stage[]), objective: 'latency', distil, sensitivity });
+      return { tried, result, first: tried.findIndex((c) => c.distilled) };
+    };
+    const better = await searchWith(0.003);
+    const d = better.tried[better.first]!;
+    expect(better.tried.slice(0, better.first).some((c) => candidateKey(c) === candidateKey({ ...d, distilled: false }))).toBe(true); // the plain best, tried before
+    expect(d.units.some((u) => u < 1)).toBe(true);
+    expect(better.tried.slice(better.first).every((c) => c.distilled)).toBe(true); // everything after goes on from it
+    expect(better.result.chosen!.candidate.distilled).toBe(true);
+    const worse = await searchWith(-0.003);
+    expect(worse.tried.filter((c) => c.distilled)).toHaveLength(1);
+    expect(worse.result.chosen!.candidate.distilled).toBeUndefined();
+    expect((await searchWith(0.003, false)).first).toBe(-1);
+    expect(describeCandidate(d)).toMatch(/, distilled from the dense model$/);
   });
 
   it('the frontier holds exactly the trials nothing beats on both size and accuracy', () => {
@@ -285,6 +324,28 @@ describe('automated compression: per-layer settings and autoCompress', () => {
     expect(continues(parentCandidate, { ...child, keep: [0.7, 0.7, 1] })).toBe(false);
     expect(continues(parentCandidate, { ...child, units: [0.85, 1] })).toBe(false);
     await expect(runTrial(context, { ...request, candidate: { ...child, keep: [0.7, 0.7, 1] } })).rejects.toThrow(/cannot go on from a parent/);
+    // A distilled candidate: its units removed, then fine-tuned with the dense model as teacher,
+    // exactly as by hand; the same candidate on labels alone trains otherwise.
+    const unitScores = [Float64Array.from({ length: 16 }, (_, i) => (i * 7) % 16), Float64Array.from({ length: 8 }, (_, i) => 8 - i)];
+    const withScores = { ...context, unitScores };
+    const smaller: Candidate = { keep: [1, 1, 1], bits: [32, 32, 32], units: [0.7, 1], distilled: true };
+    const distilled = await runTrial(withScores, { id: 2, candidate: smaller });
+    const byHand = await removeUnits(base, 0, unitsToRemove(unitScores[0]!, 0.7));
+    await fit(byHand, data, {
+      ...fineTune,
+      epochs: 2,
+      schedule: { type: 'cosine', total: 2 },
+      seed: candidateSeed(1, smaller),
+      rows: fitRows,
+      hooks: [],
+      distillation: { teacher: base, ...DISTILLATION },
+    });
+    expect(distilled.file).toEqual(await modelToSafetensors(byHand, {}, { float16: false }));
+    expect(distilled.widths).toEqual([12, 11, 8, 3]);
+    const onLabels = await runTrial(withScores, { id: 3, candidate: { ...smaller, distilled: false } });
+    expect(onLabels.widths).toEqual([12, 11, 8, 3]);
+    expect(onLabels.file).not.toEqual(distilled.file);
+    byHand.dispose();
     for (const m of [p, c, base]) m.dispose();
     data.dispose();
   });

@@ -50,6 +50,11 @@ export interface AutoCompressOptions {
   validation?: number | Dataset | FoldValidation;
   /** Fine-tuning settings (batch size, optimizer, learning rate, seed); pruning fine-tunes from this rate on a cosine decay. */
   fineTune: FitOptions;
+  /**
+   * Whether the search also tries the smaller architecture it found (objective 'latency': units
+   * removed) distilled from the dense model, keeping the more accurate (default true).
+   */
+  distil?: boolean;
   /** Fine-tuning epochs of each candidate while pruning (default 4) and of its shared values (default 1). */
   pruneEpochs?: number;
   shareEpochs?: number;
@@ -57,7 +62,7 @@ export interface AutoCompressOptions {
    * Time budget of the whole call in minutes (default 15): the folds' dense models, the
    * sensitivity curves, the trials and, with folds, making the chosen candidate again on all rows.
    * No trial starts once the time left is what that refit of the best trial so far should take
-   * (its trials' time) and a trial like the last one, so the call ends near the budget (past it by
+   * (its trials' time) and the longest trial so far, so the call ends near the budget (past it by
    * the estimates' error and the final test comparison).
    */
   budgetMinutes?: number;
@@ -193,6 +198,7 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
       started: searchStarted,
       budgetMs: started + budgetMinutes * 60_000 - searchStarted,
       ...(foldsRunner ? { reserveMs: (best: TrialResult | undefined) => (best ? foldsRunner.refitMs(best.candidate) : 0) } : {}),
+      distil: options.distil ?? true,
       ...(options.onTrial ? { onTrial: options.onTrial } : {}),
     });
     const afterSearch = performance.now();

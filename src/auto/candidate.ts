@@ -2,15 +2,25 @@
  * A point of automated compression's search space: for each layer the fraction of its weights
  * kept (magnitude pruning) and the bits of its k-means shared values (32: float weights), and for
  * each hidden layer the fraction of its units kept (the rest removed physically, least important
- * first by ablation). The steps run from the gentlest setting to the harshest.
+ * first by ablation). The steps run from the gentlest setting to the harshest. A candidate with
+ * units removed may be `distilled`: fine-tuned with the dense model as its teacher rather than on
+ * labels alone (the search tries it once per stage that removes units, candidate.ts: DISTILLATION).
  */
 export interface Candidate {
   keep: number[];
   bits: number[];
   units: number[];
+  distilled?: boolean;
 }
 
-export type Dimension = keyof Candidate;
+export type Dimension = 'keep' | 'bits' | 'units';
+
+/**
+ * How a distilled candidate is fine-tuned (Hinton et al. 2015): half the loss the teacher's soft
+ * targets at temperature 2. At 4 and SGD at the training rate the soft targets' T^2-scaled
+ * gradient overwhelmed the labels (bench/RESULTS.md, session 10).
+ */
+export const DISTILLATION = { alpha: 0.5, temperature: 2 } as const;
 
 export const STEPS: Record<Dimension, readonly number[]> = {
   keep: [1, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.09, 0.07, 0.05, 0.035, 0.025, 0.018, 0.012, 0.008],
@@ -58,7 +68,7 @@ export function identity(layers: number): Candidate {
 
 /** A short stable name, equal for equal candidates (used to skip repeats). */
 export function candidateKey(c: Candidate): string {
-  return `k${c.keep.join('/')} b${c.bits.join('/')} u${c.units.join('/')}`;
+  return `k${c.keep.join('/')} b${c.bits.join('/')} u${c.units.join('/')}${c.distilled ? ' d' : ''}`;
 }
 
 /** For people: "keep 5 % / 12 % / 50 %, 4 / 4 / 6 bits, units 100 % / 85 %". */
@@ -66,6 +76,7 @@ export function describeCandidate(c: Candidate): string {
   const pct = (v: number) => `${+(v * 100).toFixed(1)} %`;
   const parts = [`weights kept ${c.keep.map(pct).join(' / ')}`, `bits ${c.bits.map((b) => (b === 32 ? 'float' : `${b}`)).join(' / ')}`];
   if (c.units.some((u) => u < 1)) parts.push(`units kept ${c.units.map(pct).join(' / ')}`);
+  if (c.distilled) parts.push('distilled from the dense model');
   return parts.join(', ');
 }
 
@@ -74,7 +85,7 @@ export function harsher(c: Candidate, dim: Dimension, layer: number): Candidate 
   const steps = STEPS[dim];
   const i = steps.indexOf(c[dim][layer]!);
   if (i < 0 || i + 1 >= steps.length) return undefined;
-  const next = { keep: [...c.keep], bits: [...c.bits], units: [...c.units] };
+  const next = copyOf(c);
   next[dim][layer] = steps[i + 1]!;
   return next;
 }
@@ -86,4 +97,9 @@ export function unitsToRemove(scores: Float64Array, keep: number): number[] {
     .sort((a, b) => a[0] - b[0] || a[1] - b[1])
     .slice(0, count)
     .map(([, u]) => u);
+}
+
+/** A copy whose settings can change without changing `c`. */
+export function copyOf(c: Candidate): Candidate {
+  return { keep: [...c.keep], bits: [...c.bits], units: [...c.units], ...(c.distilled ? { distilled: true } : {}) };
 }

@@ -8,9 +8,10 @@
  * settings one step harsher (weights kept also two), the best within the budget kept, until none
  * is or the stage's time is spent. Candidates are fine-tuned and measured by the trial runner,
  * each going on from the best trial so far where it only prunes and shares further (iterative
- * pruning: the parent's fine-tuning carries over). Decisions read validation accuracy only.
+ * pruning: the parent's fine-tuning carries over). A stage that removes units may also try its
+ * best candidate distilled from the dense model (`distil`). Decisions read validation accuracy only.
  */
-import { type Candidate, candidateKey, type Dimension, harsher, identity, type Stage } from './candidate.js';
+import { type Candidate, candidateKey, copyOf, type Dimension, harsher, identity, type Stage } from './candidate.js';
 import { type Sensitivity, settingWithin } from './sensitivity.js';
 import { continues, type TrialResult, type TrialRunner } from './trial.js';
 
@@ -35,7 +36,8 @@ export interface SearchOptions {
   sensitivity(dimensions: readonly Dimension[], from: TrialResult | undefined): Promise<Sensitivity>;
   /**
    * Search starts (performance.now() milliseconds) and its time budget; each stage ends at its
-   * share of the time, and no trial starts that the stage's last trial says would end past it.
+   * share of the time, and no trial starts that would end past it if it took as long as the
+   * longest trial so far.
    */
   started: number;
   budgetMs: number;
@@ -44,6 +46,11 @@ export interface SearchOptions {
    * trial so far (with folds: making it again on all rows); the stages share the rest.
    */
   reserveMs?: (chosen: TrialResult | undefined) => number;
+  /**
+   * Whether a stage that removes units tries its best candidate once more distilled from the dense
+   * model (default false), going on with the more accurate of the two within the budget.
+   */
+  distil?: boolean;
   onTrial?: (result: TrialResult, feasible: boolean) => void;
 }
 
@@ -85,7 +92,7 @@ export function costOf(r: TrialResult, objective: 'size' | 'latency'): number {
  * their weights, so accuracy is spent where the bytes (and multiply-adds) are.
  */
 export function candidateAt(s: Sensitivity, tolerance: number, start: Candidate, weights?: readonly number[]): Candidate {
-  const c = { keep: [...start.keep], bits: [...start.bits], units: [...start.units] };
+  const c = copyOf(start);
   const most = weights ? Math.max(...weights) : 1;
   for (const curve of s.curves) c[curve.dimension][curve.layer] = settingWithin(curve, (tolerance * (weights?.[curve.layer] ?? most)) / most);
   return c;
@@ -99,6 +106,7 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
   const cost = (r: TrialResult) => costOf(r, objective);
   let chosen: TrialResult | undefined;
   let stopped: SearchResult['stopped'] = 'done';
+  let longestMs = 0;
 
   for (const stage of options.stages) {
     const { dimensions } = stage;
@@ -108,9 +116,8 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
     const margin = options.margin ?? 0;
     const feasible = (r: TrialResult) => withinBudget(r, reference, maxDrop, margin);
     let best = chosen; // the stage's best within its own (smaller) budget
-    // No trial starts that would end past the deadline, going by the stage's last trial (trials of a stage take about as long).
-    let lastMs = 0;
-    const startBy = () => deadline() - lastMs;
+    // No trial starts that would end past the deadline, going by the longest trial so far.
+    const startBy = () => deadline() - longestMs;
     /**
      * Runs the candidates not seen yet as one batch, each going on from `parent` where it can (the
      * parent's pruning and fine-tuning carry over); undefined once the stage's time is spent.
@@ -124,7 +131,7 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
         { until: startBy() },
       );
       for (const r of results) {
-        lastMs = r.seconds * 1000;
+        longestMs = Math.max(longestMs, r.seconds * 1000);
         seen.set(candidateKey(r.candidate), r);
         trials.push(r);
         const withinAll = withinBudget(r, reference, options.maxDrop, margin);
@@ -161,6 +168,16 @@ export async function search(runner: TrialRunner, options: SearchOptions): Promi
     };
     const start = best?.candidate ?? identity(options.layers);
     if (stage.sweep && !(await sweepStage(start))) continue; // its time is spent: the next stage may have some
+    // The smaller architecture the stage found, trained again from the dense model as its teacher:
+    // the same cost (a measured time only differs by noise), so the more accurate of the two goes on.
+    const plain = best;
+    if (options.distil && stage.sweep && dimensions.includes('units') && plain?.candidate.units.some((u) => u < 1) && !plain.candidate.distilled) {
+      const r = await run([{ ...copyOf(plain.candidate), distilled: true }], undefined);
+      if (!r) continue;
+      const distilled = r[0]!;
+      best = feasible(distilled) && distilled.validationAccuracy > plain.validationAccuracy ? distilled : plain;
+      if (chosen === plain || chosen === distilled) chosen = best;
+    }
 
     // Greedy refinement from the stage's best candidate.
     while (best && performance.now() <= startBy()) {

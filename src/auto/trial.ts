@@ -20,7 +20,7 @@ import { disposeQuant } from '../nn/quant-spec.js';
 import { inferenceSpeed } from '../validate/speed.js';
 import { type ClassificationMetrics, testMetrics } from '../validate/metrics.js';
 import { discordantPairs } from '../validate/compare.js';
-import { type Candidate, candidateKey, unitsToRemove } from './candidate.js';
+import { type Candidate, candidateKey, DISTILLATION, unitsToRemove } from './candidate.js';
 
 export interface TrialSettings {
   objective: 'size' | 'latency';
@@ -141,7 +141,7 @@ export async function compressTo(context: TrialContext, request: TrialRequest, s
   const startKeep = from?.candidate.keep ?? candidate.keep.map(() => 1);
   if (candidate.keep.some((k, i) => k < startKeep[i]!) || (!from && candidate.units.some((u) => u < 1))) {
     const structure: Candidate = { ...candidate, bits: candidate.bits.map(() => 32) };
-    await fineTunePruning(context, model, startKeep, candidate.keep, candidateSeed(seed, structure));
+    await fineTunePruning(context, model, startKeep, candidate.keep, candidateSeed(seed, structure), !!candidate.distilled);
   }
   const { data, fitRows, settings } = context;
   const byBits = new Map<number, number[]>();
@@ -187,9 +187,10 @@ async function removedUnits(context: TrialContext, candidate: Candidate): Promis
  * Fine-tuning that prunes each layer gradually from `fromKeep` to `toKeep` in its first three
  * quarters, from the training rate on a cosine decay, so that the last epochs settle: on
  * LeNet-300-100 at 7 % kept it ends 0.12 points higher on validation rows and 0.23 on the test
- * set than a third of the rate held constant (bench/RESULTS.md).
+ * set than a third of the rate held constant (bench/RESULTS.md). `distilled`: the context's dense
+ * model teaches (DISTILLATION).
  */
-async function fineTunePruning(context: TrialContext, model: Model, fromKeep: readonly number[], toKeep: readonly number[], seed: number): Promise<void> {
+async function fineTunePruning(context: TrialContext, model: Model, fromKeep: readonly number[], toKeep: readonly number[], seed: number, distilled: boolean): Promise<void> {
   const { data, fitRows, settings } = context;
   const epochs = settings.pruneEpochs;
   const steps = Math.ceil(fitRows.length / settings.fineTune.batchSize) * epochs;
@@ -204,7 +205,15 @@ async function fineTunePruning(context: TrialContext, model: Model, fromKeep: re
         }),
       ]
     : [];
-  await fit(model, data, { ...settings.fineTune, epochs, schedule: { type: 'cosine', total: epochs }, seed, rows: fitRows, hooks });
+  await fit(model, data, {
+    ...settings.fineTune,
+    epochs,
+    schedule: { type: 'cosine', total: epochs },
+    seed,
+    rows: fitRows,
+    hooks,
+    ...(distilled ? { distillation: { teacher: context.base, ...DISTILLATION } } : {}),
+  });
 }
 
 /** The fine-tuning seed of a candidate: the same candidate trains the same way whichever trial runs it. */
