@@ -124,12 +124,15 @@ export function foldRunner(runners: TrialRunner[]): TrialRunner & { chain(candid
       return chain;
     },
     /**
-     * About how long refit takes for a candidate: each step of its chain trains on all n rows
-     * where a fold trained on n (k - 1) / k, so a step takes its k folds' seconds over k - 1.
+     * About how long refit takes for a candidate, and for one step more: each step of its chain
+     * trains on all n rows where a fold trained on n (k - 1) / k, so a step takes its k folds'
+     * seconds over k - 1; the step more is as long as the longest trial so far, since a batch of
+     * trials going on from the candidate may make one of them the best before the search sees it.
      */
     refitMs(candidate) {
       const total = this.chain(candidate).reduce((s, c) => s + (seconds.get(candidateKey(c)) ?? 0), 0);
-      return (total * 1000) / Math.max(1, runners.length - 1);
+      const longest = Math.max(0, ...seconds.values());
+      return ((total + longest) * 1000) / Math.max(1, runners.length - 1);
     },
   };
 }
