@@ -4,7 +4,7 @@
  * each hidden layer the fraction of its units kept (the rest removed physically, least important
  * first by ablation). The steps run from the gentlest setting to the harshest. A candidate with
  * units removed may be `distilled`: fine-tuned with the dense model as its teacher rather than on
- * labels alone (the search tries it once per stage that removes units, candidate.ts: DISTILLATION).
+ * labels alone (search.ts tries it once per stage that removes units; DISTILLATION says how).
  */
 export interface Candidate {
   keep: number[];
@@ -16,8 +16,8 @@ export interface Candidate {
 export type Dimension = 'keep' | 'bits' | 'units';
 
 /**
- * How a distilled candidate is fine-tuned (Hinton et al. 2015): half the loss the teacher's soft
- * targets at temperature 2. At 4 and SGD at the training rate the soft targets' T^2-scaled
+ * How a distilled candidate is fine-tuned (Hinton et al. 2015): half of the loss from the
+ * teacher's soft targets at temperature 2, half from the labels. At 4 and SGD at the training rate the soft targets' T^2-scaled
  * gradient overwhelmed the labels (bench/RESULTS.md, session 10).
  */
 export const DISTILLATION = { alpha: 0.5, temperature: 2 } as const;

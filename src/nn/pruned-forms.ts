@@ -19,8 +19,8 @@ export type PrunedForm = { kind: 'sparse'; weight: SparseWeight } | { kind: 'blo
 /**
  * The choice, from llvmpipe's measured costs against the dense GEMM of the same layer
  * (bench/RESULTS.md): the block kernel takes about twice the dense time per unit of block fill
- * (the fraction of 4 x 4 blocks with a kept weight), the column-list kernel about 5.4 times the
- * dense time per unit of density, plus transposes.
+ * (the fraction of 4 x 4 blocks with a kept weight), the column-list kernel with its transposes
+ * about 6 times the dense time per unit of density (sparseBelow).
  */
 export const FORM_COSTS = {
   /**
