@@ -1,7 +1,8 @@
-// Texel reads and the output activation shared by sparse.wgsl and block-sparse.wgsl (included
-// where they say `//! include _texel.wgsl`). A tensor bound as a texture holds its vec4s in
-// order, TEXTURE_ROW to a row (src/gpu/kernel.ts); kernels/sparse.ts: sampledSource rewrites
-// texel() for adapters that read sampled textures. The including kernel declares ACT.
+// Texel reads and the output activation shared by gemm.wgsl, sparse.wgsl and block-sparse.wgsl
+// (included where they say `//! include _texel.wgsl`). A tensor bound as a texture holds its
+// vec4s in order, TEXTURE_ROW to a row (src/gpu/kernel.ts); gemm.ts: sampledTextures and
+// sparse.ts: sampledSource rewrite texel() for adapters that read sampled textures. The
+// including kernel declares ACT.
 
 const TEXTURE_ROW: u32 = 1024u;
 

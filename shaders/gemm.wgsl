@@ -78,28 +78,13 @@ override HAS_SUMS: bool = false;
 // rewritten to a texture_2d<f32> (gemm.ts: gemmKernel, sampledTextures).
 @group(0) @binding(1) var ta: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var tb: texture_storage_2d<rgba32float, read>;
-const TEXTURE_ROW: u32 = 1024u;
-
-// vec4 number i of the tensor copied into t.
-fn texel(t: texture_storage_2d<rgba32float, read>, i: u32) -> vec4f {
-  return textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW));
-}
+//! include _texel.wgsl
 
 const TM: u32 = 8u;   // rows of C per invocation
 const TN: u32 = 4u;   // columns of C per invocation (one vec4)
 
 fn activate(x: f32) -> f32 {
-  return activate4(vec4f(x)).x;
-}
-
-fn activate4(x: vec4f) -> vec4f {
-  switch ACT {
-    case 1u: { return max(x, vec4f(0.0)); }
-    // tanh of a large |x| can overflow inside some implementations; |x| > 15 is +-1 in f32.
-    case 2u: { return tanh(clamp(x, vec4f(-15.0), vec4f(15.0))); }
-    case 3u: { return 1.0 / (1.0 + exp(-x)); }
-    default: { return x; }
-  }
+  return act(vec4f(x)).x;
 }
 
 // f'(z) written in terms of y = f(z), so backpropagation needs only the stored outputs.
@@ -147,7 +132,7 @@ fn store_row(m: u32, n0: u32, acc: vec4f) {
   var v = p.alpha * acc;
   if (HAS_BETA) { v += p.beta * c4[i]; }
   if (HAS_BIAS) { v += bias4[n0 / 4u]; }
-  v = activate4(v);
+  v = act(v);
   if (DACT != 0u) { v *= derivative4(y4[i]); }
   c4[i] = v;
 }
