@@ -167,12 +167,40 @@ describe.each(testBackends())('kernel runtime on %s', (backend) => {
       'writable texture',
       '@group(0) @binding(0) var t: texture_storage_2d<rgba32float, write>;\n@compute @workgroup_size(1) fn main() { textureStore(t, vec2u(0u, 0u), vec4f(1.0)); }',
     );
-    expect(() => device.dispatch(writable, 'main', { t: device.tensor(new Float32Array(4)) }, [1])).toThrow(/only storage texture type supported is texture_storage_2d<rgba32float, read>/);
+    expect(() => device.dispatch(writable, 'main', { t: device.tensor(new Float32Array(4)) }, [1])).toThrow(
+      /only storage texture types supported are texture_storage_2d<rgba32float, read> and texture_storage_2d<rgba32uint, read>/,
+    );
     // trim() frees the textures; the next dispatch makes new ones.
     device.trim();
     const again = device.tensor(new Float32Array(texels).fill(NaN));
     device.dispatch(k, 'main', { p: { n: texels }, t: device.tensor(second), out: again }, [Math.ceil(texels / 64)]);
     expect(Array.from(await again.read())).toEqual(Array.from(await outs[1]!.read()));
+  });
+
+  it.each([
+    ['texture_2d<u32>', ', 0'],
+    ['texture_storage_2d<rgba32uint, read>', ''],
+  ])('binds a u32 tensor to a %s bit for bit (patterns that are NaN as floats too)', async (type, level) => {
+    const { device } = ctx;
+    const k = device.kernel(
+      `u32 texels ${type}`,
+      `
+      struct Params { n: u32 }
+      @group(0) @binding(0) var<uniform> p: Params;
+      @group(0) @binding(1) var t: ${type};
+      @group(0) @binding(2) var<storage, read_write> out: array<vec4u>;
+      @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
+        let i = id.x;
+        if (i >= p.n) { return; }
+        out[i] = textureLoad(t, vec2u(i % ${TEXTURE_ROW}u, i / ${TEXTURE_ROW}u)${level});
+      }`,
+    );
+    const texels = TEXTURE_ROW + 3;
+    const values = Uint32Array.from({ length: 4 * texels }, (_, i) => [0xffffffff, 0x7fc00001, 0xff800001, 0x80000000][i % 4]! ^ (i * 2654435761));
+    const out = device.tensor(new Uint32Array(4 * texels));
+    device.dispatch(k, 'main', { p: { n: texels }, t: device.tensor(values), out }, [Math.ceil(texels / 64)]);
+    expect(Array.from(await out.read())).toEqual(Array.from(values));
+    expect(() => device.dispatch(k, 'main', { p: { n: 1 }, t: device.tensor(new Float32Array(4)), out }, [1])).toThrow(/binding 't': expects u32 elements/);
   });
 });
 

@@ -5,7 +5,7 @@
  * training loop binds the same tensors every step.
  */
 import { LimitError } from '../errors.js';
-import { TEXTURE_ROW, type EntryPoint, type KernelArgs, type UniformValues } from './kernel.js';
+import { TEXTURE_ROW, textureFormat, type BindingInfo, type EntryPoint, type KernelArgs, type UniformValues } from './kernel.js';
 import { alignTo, type Recorder } from './recorder.js';
 import type { Tensor } from './tensor.js';
 import type { WriteStamps } from './write-stamps.js';
@@ -15,7 +15,7 @@ const BIND_GROUP_CACHE = 1024;
 
 export class Bindings {
   private readonly groups = new Map<string, GPUBindGroup>();
-  /** Textures by (binding slot, rows): reused across dispatches, since a copy recorded for one
+  /** Textures by (binding slot, format, rows): reused across dispatches, since a copy recorded for one
    * dispatch runs after every dispatch recorded before it. */
   private readonly textures = new Map<string, { texture: GPUTexture; view: GPUTextureView }>();
   private readonly ids = new WeakMap<object, number>();
@@ -38,7 +38,7 @@ export class Bindings {
         offsets.push(this.recorder.stageUniform(b.fields!, arg as UniformValues, b.uniformBytes!));
         resources.push({ buffer: this.recorder.uniforms, offset: 0, size: alignTo(b.uniformBytes!, 16) });
       } else if (b.kind === 'texture') {
-        const view = this.textureOf(arg as Tensor, b.binding, where);
+        const view = this.textureOf(arg as Tensor, b, where);
         resources.push(view);
         key += `,t${this.idOf(view)}`;
       } else {
@@ -80,20 +80,21 @@ export class Bindings {
   }
 
   /**
-   * Records a copy of `tensor` into the texture of binding slot `slot` and returns its view. Rows
+   * Records a copy of `tensor` into the texture of binding `b`'s slot and format and returns its view. Rows
    * past the tensor keep stale texels; kernels never read beyond the tensor's length.
    */
-  private textureOf(tensor: Tensor, slot: number, where: string): GPUTextureView {
+  private textureOf(tensor: Tensor, b: BindingInfo, where: string): GPUTextureView {
     const texels = tensor.size / 4;
     const rows = Math.max(1, Math.ceil(texels / TEXTURE_ROW));
     const limit = this.gpu.limits.maxTextureDimension2D;
     if (rows > limit) throw new LimitError(`kernel '${where}': a tensor of ${tensor.size} elements needs ${rows} texture rows of ${TEXTURE_ROW} texels; maxTextureDimension2D is ${limit}.`);
-    const key = `${slot}:${rows}`;
+    const format = textureFormat(b);
+    const key = `${b.binding}:${format}:${rows}`;
     let cached = this.textures.get(key);
     if (!cached) {
       const texture = this.gpu.createTexture({
         size: [TEXTURE_ROW, rows],
-        format: 'rgba32float',
+        format,
         usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
         label: `shrinkray-texture-${key}`,
       });

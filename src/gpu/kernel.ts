@@ -2,9 +2,10 @@
  * A compiled WGSL module: its bindings come from reflecting the source with wgsl_reflect, so a
  * bind group layout is never written by hand, and every dispatch is checked against them.
  * One bind group (group 0) per kernel; uniforms are structs of u32/i32/f32 fields passed by name.
- * A `texture_2d<f32>` or `texture_storage_2d<rgba32float, read>` binding takes an f32 tensor too:
- * the device copies it, before the dispatch, into an rgba32float texture whose texels are the
- * tensor's vec4s in order, TEXTURE_ROW to a row (read texel i at (i % TEXTURE_ROW, i / TEXTURE_ROW)).
+ * A `texture_2d<f32>` or `texture_storage_2d<rgba32float, read>` binding takes an f32 tensor too
+ * (`texture_2d<u32>` or `texture_storage_2d<rgba32uint, read>` a u32 tensor): the device copies
+ * it, before the dispatch, into an rgba32float (rgba32uint) texture whose texels are the tensor's
+ * vec4s in order, TEXTURE_ROW to a row (read texel i at (i % TEXTURE_ROW, i / TEXTURE_ROW)).
  * On llvmpipe a texel loads faster than a storage vec4 (bench/RESULTS.md), and the copy runs at
  * memory speed.
  */
@@ -30,7 +31,7 @@ export interface BindingInfo {
   name: string;
   binding: number;
   kind: 'uniform' | 'storage' | 'texture';
-  /** Texture: read as a read-only storage texture (texture_storage_2d<rgba32float, read>). */
+  /** Texture: read as a read-only storage texture (texture_storage_2d<rgba32float or rgba32uint, read>). */
   storageTexture?: boolean;
   access: 'read' | 'read_write';
   /** Storage: element scalar type, and the fewest bytes a bound tensor may have (one element of a
@@ -81,16 +82,22 @@ function describeBinding(kernel: string, v: VariableInfo): Omit<BindingInfo, 'bi
     return { name: v.name, binding: v.binding, kind: 'storage', access, scalar, minBytes };
   }
   if (v.resourceType === ResourceType.Texture) {
-    if (v.type.name !== 'texture_2d' || scalarOf(v.type) !== 'f32') throw new KernelArgumentError(`${where}: the only texture type supported is texture_2d<f32>.`);
-    return { name: v.name, binding: v.binding, kind: 'texture', access: 'read', scalar: 'f32', minBytes: 16 };
+    const scalar = scalarOf(v.type);
+    if (v.type.name !== 'texture_2d' || (scalar !== 'f32' && scalar !== 'u32')) throw new KernelArgumentError(`${where}: the only texture types supported are texture_2d<f32> and texture_2d<u32>.`);
+    return { name: v.name, binding: v.binding, kind: 'texture', access: 'read', scalar, minBytes: 16 };
   }
   if (v.resourceType === ResourceType.StorageTexture) {
     const format = (v.type as { format?: TypeInfo | null }).format?.name;
-    if (v.type.name !== 'texture_storage_2d' || format !== 'rgba32float' || v.access !== 'read')
-      throw new KernelArgumentError(`${where}: the only storage texture type supported is texture_storage_2d<rgba32float, read>.`);
-    return { name: v.name, binding: v.binding, kind: 'texture', storageTexture: true, access: 'read', scalar: 'f32', minBytes: 16 };
+    if (v.type.name !== 'texture_storage_2d' || (format !== 'rgba32float' && format !== 'rgba32uint') || v.access !== 'read')
+      throw new KernelArgumentError(`${where}: the only storage texture types supported are texture_storage_2d<rgba32float, read> and texture_storage_2d<rgba32uint, read>.`);
+    return { name: v.name, binding: v.binding, kind: 'texture', storageTexture: true, access: 'read', scalar: format === 'rgba32float' ? 'f32' : 'u32', minBytes: 16 };
   }
-  throw new KernelArgumentError(`${where}: only uniform and storage buffers, texture_2d<f32> and texture_storage_2d<rgba32float, read> are supported.`);
+  throw new KernelArgumentError(`${where}: only uniform and storage buffers, texture_2d<f32 or u32> and texture_storage_2d<rgba32float or rgba32uint, read> are supported.`);
+}
+
+/** The texture format a texture binding's tensor is copied into: its texels are the tensor's vec4s. */
+export function textureFormat(b: BindingInfo): 'rgba32float' | 'rgba32uint' {
+  return b.scalar === 'u32' ? 'rgba32uint' : 'rgba32float';
 }
 
 export class Kernel {
@@ -142,8 +149,8 @@ export class Kernel {
       entries: bindings.map((b) =>
         b.kind === 'texture'
           ? b.storageTexture
-            ? { binding: b.binding, visibility: GPUShaderStage.COMPUTE, storageTexture: { access: 'read-only' as const, format: 'rgba32float' as const } }
-            : { binding: b.binding, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: 'unfilterable-float' as const } }
+            ? { binding: b.binding, visibility: GPUShaderStage.COMPUTE, storageTexture: { access: 'read-only' as const, format: textureFormat(b) } }
+            : { binding: b.binding, visibility: GPUShaderStage.COMPUTE, texture: { sampleType: b.scalar === 'u32' ? ('uint' as const) : ('unfilterable-float' as const) } }
           : {
               binding: b.binding,
               visibility: GPUShaderStage.COMPUTE,
