@@ -30,16 +30,6 @@ override HAS_BIAS: bool = false;
 
 //! include _texel.wgsl
 
-// Rows first..first+3 (clamped to the last row) of X at vec4 column kk, as the columns of a matrix.
-fn rows4(first: u32, kk: u32) -> mat4x4f {
-  let last = p.rows - 1u;
-  return mat4x4f(
-    texel(tx, min(first, last) * p.k4 + kk),
-    texel(tx, min(first + 1u, last) * p.k4 + kk),
-    texel(tx, min(first + 2u, last) * p.k4 + kk),
-    texel(tx, min(first + 3u, last) * p.k4 + kk));
-}
-
 fn store_row(v: vec4f, m: u32, g: u32) {
   if (m < p.rows) { y4[m * p.groups + g] = act(v); }
 }
@@ -64,14 +54,14 @@ fn bsr_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   for (var j = gptr[g]; j < gptr[g + 1u]; j++) {
     let kk = kidx[j];
     let w = mat4x4f(texel(tw, 4u * j), texel(tw, 4u * j + 1u), texel(tw, 4u * j + 2u), texel(tw, 4u * j + 3u));
-    c0 += w * rows4(m0, kk);
-    c1 += w * rows4(m0 + 4u, kk);
-    c2 += w * rows4(m0 + 8u, kk);
-    c3 += w * rows4(m0 + 12u, kk);
-    c4 += w * rows4(m0 + 16u, kk);
-    c5 += w * rows4(m0 + 20u, kk);
-    c6 += w * rows4(m0 + 24u, kk);
-    c7 += w * rows4(m0 + 28u, kk);
+    c0 += w * rows4(tx, m0, p.rows, p.k4, kk);
+    c1 += w * rows4(tx, m0 + 4u, p.rows, p.k4, kk);
+    c2 += w * rows4(tx, m0 + 8u, p.rows, p.k4, kk);
+    c3 += w * rows4(tx, m0 + 12u, p.rows, p.k4, kk);
+    c4 += w * rows4(tx, m0 + 16u, p.rows, p.k4, kk);
+    c5 += w * rows4(tx, m0 + 20u, p.rows, p.k4, kk);
+    c6 += w * rows4(tx, m0 + 24u, p.rows, p.k4, kk);
+    c7 += w * rows4(tx, m0 + 28u, p.rows, p.k4, kk);
   }
   var b = vec4f(0.0);
   if (HAS_BIAS) { b = bias4[g]; }

@@ -235,18 +235,6 @@ fn store_block16(c00: mat4x4f, c01: mat4x4f, c10: mat4x4f, c11: mat4x4f, c20: ma
   store_mat(c31, m0 + 12u, n0 + 4u);
 }
 
-// Rows first..first+3 (clamped below `rows`) of a row-major matrix of `stride` vec4s a row, at
-// vec4 column kk: am for 4 rows of A read along K. The row offsets do not depend on kk (measured
-// as fast as offsets computed before the loop, for A).
-fn rows4(t: texture_storage_2d<rgba32float, read>, first: u32, rows: u32, stride: u32, kk: u32) -> mat4x4f {
-  let last = rows - 1u;
-  return mat4x4f(
-    texel(t, min(first, last) * stride + kk),
-    texel(t, min(first + 1u, last) * stride + kk),
-    texel(t, min(first + 2u, last) * stride + kk),
-    texel(t, min(first + 3u, last) * stride + kk));
-}
-
 // One k of the product: ct[i] += bk * ak[i], where ak holds 4 values of op(A)'s column k and bk
 // 4 of op(B)'s row k. (Names differ from the bindings': reflection does not see shadowing.)
 fn outer(bk: vec4f, ak: vec4f) -> mat4x4f {

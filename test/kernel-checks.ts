@@ -11,6 +11,7 @@ import { Optimizer } from '../src/kernels/optim.js';
 import { Backprop } from '../src/nn/backprop.js';
 import { MLP } from '../src/nn/mlp.js';
 import { prune } from '../src/compress/prune.js';
+import { quantizeWeights } from '../src/compress/quantize.js';
 import { filterImportance } from '../src/compress/filter-importance.js';
 import { dropout, dropped } from '../src/kernels/dropout.js';
 import { Random } from '../src/random.js';
@@ -159,6 +160,24 @@ export async function inferenceChecks(device: Device): Promise<Check[]> {
     checks.push({ name: `pruned in blocks 50-30-13-3 forward (${forms}), ${rows} rows`, error: forms === 'block block' ? relError(out, refForward(blockRef, x, rows)) : Infinity, tolerance: 1e-5 });
   }
   blocks.dispose();
+  // Quantized to 8 and 4 bits: every layer runs the packed integer kernel.
+  for (const bits of [8, 4]) {
+    const packed = MLP.create(device, [50, 30, 13, 3], { seed: 11, activation: 'tanh' });
+    await quantizeWeights(packed, { bits });
+    await packed.prepareInference();
+    const packedRef = await toRef(packed);
+    const packedForms = packed.inferenceForms().join(' ');
+    for (const rows of [1, 70]) {
+      const x = randomValues(rows * 50, rows + 2);
+      const out = await packed.predict(x);
+      checks.push({
+        name: `int${bits} 50-30-13-3 forward (${packedForms}), ${rows} rows`,
+        error: packedForms === 'packed packed packed' ? relError(out, refForward(packedRef, x, rows)) : Infinity,
+        tolerance: 1e-5,
+      });
+    }
+    packed.dispose();
+  }
   return checks;
 }
 

@@ -45,11 +45,13 @@ export function cscOf(weight: Float32Array, inputs: number, units: number, mask?
   return { colptr, entries, kept };
 }
 
-/** sparse.wgsl (or block-sparse.wgsl) with its textures sampled, for adapters other than llvmpipe (as gemm.ts does). */
+/** sparse.wgsl (or block-sparse.wgsl, packed.wgsl) with its textures sampled, for adapters other than llvmpipe (as gemm.ts does). */
 export function sampledSource(source: string): string {
   return source
     .replaceAll('texture_storage_2d<rgba32float, read>', 'texture_2d<f32>')
-    .replace('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
+    .replaceAll('texture_storage_2d<rgba32uint, read>', 'texture_2d<u32>')
+    .replace('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)')
+    .replace('textureLoad(tq, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(tq, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
 }
 
 function sparseKernel(device: Device): Kernel {

@@ -1,20 +1,22 @@
 /**
- * How inference runs each pruned layer of an MLP, chosen by its shape of sparsity: as its kept 4 x
- * 4 blocks on row-major activations (kernels/block-sparse.ts) where few blocks hold kept weights
- * (layers pruned in blocks, compress/blocks.ts), as column lists on transposed activations
- * (kernels/sparse.ts) where few weights are kept but scattered, or dense. The forms are read back
- * from the weights and masks once and made again only after a weight, mask or bias was written
- * (Device.writeStamp).
+ * How inference runs each compressed layer of an MLP. A pruned layer, by its shape of sparsity: as
+ * its kept 4 x 4 blocks on row-major activations (kernels/block-sparse.ts) where few blocks hold
+ * kept weights (layers pruned in blocks, compress/blocks.ts), or as column lists on transposed
+ * activations (kernels/sparse.ts) where few weights are kept but scattered. Otherwise a layer
+ * quantized to 8 bits or fewer with a scale per unit and no zero point runs on its packed integer
+ * weights (kernels/packed.ts), and the rest dense. The forms are read back from the weights once
+ * and made again only after a weight, mask, bias or scale was written (Device.writeStamp).
  */
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { type BlockSparseWeight, blockFill, bsrOf, disposeBsr, uploadBsr } from '../kernels/block-sparse.js';
+import { disposePacked, packedBitsFor, packedOutputs, uploadPacked, type PackedBits, type PackedWeight } from '../kernels/packed.js';
 import { cscOf, type SparseWeight } from '../kernels/sparse.js';
 import type { DenseLayer } from './mlp.js';
 
 type F32 = Tensor<'f32'>;
 
-export type PrunedForm = { kind: 'sparse'; weight: SparseWeight } | { kind: 'block'; weight: BlockSparseWeight; bias: F32 };
+export type LayerForm = { kind: 'sparse'; weight: SparseWeight } | { kind: 'block'; weight: BlockSparseWeight; bias: F32 } | { kind: 'packed'; weight: PackedWeight; bias: F32 };
 
 /**
  * The choice, from llvmpipe's measured costs against the dense GEMM of the same layer
@@ -39,27 +41,27 @@ export const FORM_COSTS = {
   blockPerKept: 2.7,
 } as const;
 
-export class PrunedForms {
-  private readonly forms = new Map<DenseLayer, { form: PrunedForm | null; stamps: number[] }>();
+export class LayerForms {
+  private readonly forms = new Map<DenseLayer, { form: LayerForm | null; stamps: number[] }>();
 
   constructor(private readonly device: Device) {}
 
   private stampsOf(l: DenseLayer): number[] {
-    return [this.device.writeStamp(l.weight), this.device.writeStamp(l.mask!), this.device.writeStamp(l.bias)];
+    return [l.weight, l.mask, l.bias, l.quant?.weight.scale].map((t) => (t ? this.device.writeStamp(t) : -1));
   }
 
   /** The layer's form if it was prepared and nothing was written since; null runs it dense. */
-  of(l: DenseLayer): PrunedForm | null {
+  of(l: DenseLayer): LayerForm | null {
     const entry = this.forms.get(l);
-    if (!entry?.form || !l.mask) return null;
+    if (!entry?.form) return null;
     const stamps = this.stampsOf(l);
     return entry.stamps.every((s, i) => s === stamps[i]) ? entry.form : null;
   }
 
-  /** Makes the forms of the pruned layers that changed since (one readback each). */
+  /** Makes the forms of the pruned and quantized layers that changed since (one readback each). */
   async prepare(layers: readonly DenseLayer[]): Promise<void> {
     for (const l of layers) {
-      if (!l.mask) continue;
+      if (!l.mask && !l.quant) continue;
       const stamps = this.stampsOf(l);
       const entry = this.forms.get(l);
       if (entry?.stamps.every((s, i) => s === stamps[i])) continue;
@@ -68,24 +70,37 @@ export class PrunedForms {
     }
   }
 
-  private async formOf(l: DenseLayer): Promise<PrunedForm | null> {
-    const [weight, mask] = [await l.weight.read(), await l.mask!.read()];
-    let kept = 0;
-    for (const m of mask) if (m !== 0) kept++;
-    const density = kept / mask.length;
-    const fill = blockFill(mask, l.inputs, l.units);
-    if (fill <= FORM_COSTS.blockFillBelow && fill <= FORM_COSTS.blockPerKept * density) {
-      const blocks = bsrOf(weight, l.inputs, l.units, mask);
-      const bias = new Float32Array(blocks.units);
-      bias.set(await l.bias.read());
-      return { kind: 'block', weight: uploadBsr(this.device, blocks), bias: this.device.tensor(bias) };
+  private async formOf(l: DenseLayer): Promise<LayerForm | null> {
+    const weight = await l.weight.read();
+    if (l.mask) {
+      const mask = await l.mask.read();
+      let kept = 0;
+      for (const m of mask) if (m !== 0) kept++;
+      const density = kept / mask.length;
+      const fill = blockFill(mask, l.inputs, l.units);
+      if (fill <= FORM_COSTS.blockFillBelow && fill <= FORM_COSTS.blockPerKept * density) {
+        const blocks = bsrOf(weight, l.inputs, l.units, mask);
+        return { kind: 'block', weight: uploadBsr(this.device, blocks), bias: await this.paddedBias(l, blocks.units) };
+      }
+      if (density <= FORM_COSTS.sparseBelow) {
+        const csc = cscOf(weight, l.inputs, l.units, mask);
+        return {
+          kind: 'sparse',
+          weight: { inputs: l.inputs, units: l.units, colptr: this.device.tensor(csc.colptr), entries: this.device.tensor(csc.entries, [csc.entries.length / 4, 4]), kept: csc.kept },
+        };
+      }
     }
-    if (density > FORM_COSTS.sparseBelow) return null;
-    const csc = cscOf(weight, l.inputs, l.units, mask);
-    return {
-      kind: 'sparse',
-      weight: { inputs: l.inputs, units: l.units, colptr: this.device.tensor(csc.colptr), entries: this.device.tensor(csc.entries, [csc.entries.length / 4, 4]), kept: csc.kept },
-    };
+    const packed = await packedOf(l, weight);
+    if (!packed) return null;
+    const w = uploadPacked(this.device, packed.q, packed.scale, l.inputs, l.units, packed.bits);
+    return { kind: 'packed', weight: w, bias: await this.paddedBias(l, packedOutputs(w)) };
+  }
+
+  /** The layer's bias with zeros up to `width` values. */
+  private async paddedBias(l: DenseLayer, width: number): Promise<F32> {
+    const bias = new Float32Array(width);
+    bias.set(await l.bias.read());
+    return this.device.tensor(bias);
   }
 
   dispose(): void {
@@ -94,12 +109,38 @@ export class PrunedForms {
   }
 }
 
-function disposeForm(form: PrunedForm): void {
+function disposeForm(form: LayerForm): void {
   if (form.kind === 'block') {
     disposeBsr(form.weight);
+    form.bias.dispose();
+  } else if (form.kind === 'packed') {
+    disposePacked(form.weight);
     form.bias.dispose();
   } else {
     form.weight.colptr.dispose();
     form.weight.entries.dispose();
   }
+}
+
+/**
+ * A quantized layer's integer weights and per-unit scales, when they can run packed: one scale per
+ * unit (or one for all), every zero point 0 (min-max symmetric, binary, ternary) and integers that
+ * fit 8 bits. Null for k-means codebooks, zero points, or weights that are not exactly q * scale
+ * (written after quantization).
+ */
+async function packedOf(l: DenseLayer, weight: Float32Array): Promise<{ q: Int8Array; scale: Float32Array; bits: PackedBits } | null> {
+  const quant = l.quant;
+  if (!quant || quant.spec.method === 'kmeans') return null;
+  const bits = packedBitsFor(quant.weight.qmin, quant.weight.qmax);
+  if (!bits) return null;
+  const [scale, zero] = [await quant.weight.scale.read(), await quant.weight.zero.read()];
+  if (zero.some((z) => z !== 0) || (scale.length !== 1 && scale.length !== l.units)) return null;
+  const q = new Int8Array(weight.length);
+  for (let i = 0; i < weight.length; i++) {
+    const s = scale[scale.length === 1 ? 0 : i % l.units]!;
+    const v = s === 0 ? 0 : Math.round(weight[i]! / s);
+    if (v < quant.weight.qmin || v > quant.weight.qmax || Math.fround(v * s) !== weight[i]) return null;
+    q[i] = v;
+  }
+  return { q, scale, bits };
 }

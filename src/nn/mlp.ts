@@ -10,7 +10,8 @@ import { softmax } from '../kernels/loss.js';
 import { resize, transpose } from '../kernels/transpose.js';
 import { rowsPadded, sparseForwardT } from '../kernels/sparse.js';
 import { blockSparseForward } from '../kernels/block-sparse.js';
-import { FORM_COSTS, PrunedForms } from './pruned-forms.js';
+import { packedForward } from '../kernels/packed.js';
+import { FORM_COSTS, LayerForms } from './layer-forms.js';
 import { Random } from '../random.js';
 import { disposeQuant, type LayerQuant } from './quant-spec.js';
 import type { LossKind } from '../kernels/loss.js';
@@ -80,7 +81,7 @@ export class MLP {
     readonly layers: DenseLayer[],
   ) {
     checkSpecs(layers);
-    this.forms = new PrunedForms(device);
+    this.forms = new LayerForms(device);
   }
 
   /** A new MLP with widths like [784, 300, 100, 10], freshly initialized. */
@@ -165,10 +166,12 @@ export class MLP {
    * units, so every layer stays on the blocked GEMM versions, which need widths in whole vec4s
    * (bench/RESULTS.md: a 784-94-51-10 model ran 2.2x slower than 784-300-100-10 without this).
    * A padding unit outputs act(0) and meets zero rows of the next padded weight, so it changes
-   * nothing; the last layer keeps its width. The padded weights are kept and made again only
-   * after the layer's weight or bias was written (Device.writeStamp). Pruned layers run in the
-   * form prepareInference chose (pruned-forms.ts): blocks on the same row-major activations,
-   * or column lists on transposed ones at 64 rows or more, transposed in and out around runs.
+   * nothing; the last layer is padded too (a 10-wide output left the blocked versions: 0.55
+   * against 0.23 ms over 1,024 rows) and cut to its width at the end. The padded weights are kept
+   * and made again only after the layer's weight or bias was written (Device.writeStamp).
+   * Compressed layers run in the form prepareInference chose (layer-forms.ts): blocks or packed
+   * integers on the same row-major activations, or column lists on transposed ones at 64 rows
+   * or more, transposed in and out around runs.
    */
   private infer(x: F32): F32 {
     const rows = x.shape[0]!;
@@ -177,7 +180,6 @@ export class MLP {
     let h: F32 | undefined = x;
     let ht: F32 | undefined;
     let k = this.inputs;
-    const last = this.layers.length - 1;
     const drop = (t: F32 | undefined) => t !== x && t?.dispose();
     const toRows = () => {
       if (!ht) return;
@@ -187,7 +189,7 @@ export class MLP {
       h = back.shape[0] === rows ? back : resize(back, rows, k);
       if (h !== back) back.dispose();
     };
-    this.layers.forEach((l, i) => {
+    for (const l of this.layers) {
       const form = this.forms.of(l);
       if (form?.kind === 'sparse' && rows >= FORM_COSTS.sparseMinRows) {
         if (!ht) {
@@ -201,47 +203,48 @@ export class MLP {
         ht.dispose();
         ht = next;
         k = l.units;
-        return;
+        continue;
       }
       toRows();
-      if (form?.kind === 'block') {
+      if (form?.kind === 'block' || form?.kind === 'packed') {
         const input = k === form.weight.inputs ? h! : resize(h!, rows, form.weight.inputs);
-        const next = blockSparseForward(input, form.weight, { bias: form.bias, activation: l.activation });
+        const options = { bias: form.bias, activation: l.activation };
+        const next = form.kind === 'block' ? blockSparseForward(input, form.weight, options) : packedForward(input, form.weight, options);
         if (input !== h) input.dispose();
         drop(h);
         h = next;
-        k = form.weight.units;
-        return;
+        k = next.shape[1]!;
+        continue;
       }
-      const n = i === last ? l.units : Math.ceil(l.units / 4) * 4;
+      const n = Math.ceil(l.units / 4) * 4;
       const { weight, bias } = k === l.inputs && n === l.units ? l : this.paddedLayer(l, k, n);
       const next = gemm(h!, weight, { bias, activation: l.activation });
       drop(h);
       h = next;
       k = n;
-    });
+    }
     toRows();
     const out = this.outputs;
     if (k === out) return h!;
-    const cut = resize(h!, rows, out); // a block-sparse last layer of a width not a multiple of 4
+    const cut = resize(h!, rows, out); // the last layer's padding units
     drop(h);
     return cut;
   }
 
-  private readonly forms: PrunedForms;
+  private readonly forms: LayerForms;
 
   /**
-   * Reads back what inference needs to skip pruned weights: each pruned layer's form (blocks,
-   * column lists or dense; pruned-forms.ts), made again only after its weight, mask or bias
-   * changed. predict, evaluate, testMetrics and inferenceSpeed call it; forward() alone runs
+   * Reads back what inference needs to skip pruned weights and read packed ones: each compressed
+   * layer's form (blocks, column lists, packed integers or dense; layer-forms.ts), made again
+   * only after its weight, mask, bias or scale changed. predict, evaluate, testMetrics and inferenceSpeed call it; forward() alone runs
    * dense where it was not called.
    */
   async prepareInference(): Promise<void> {
     await this.forms.prepare(this.layers);
   }
 
-  /** The form each layer runs in at inference now: 'block', 'sparse' (at 64 rows or more; dense below) or 'dense'. */
-  inferenceForms(): ('block' | 'sparse' | 'dense')[] {
+  /** The form each layer runs in at inference now: 'block', 'sparse' (at 64 rows or more; dense below), 'packed' or 'dense'. */
+  inferenceForms(): ('block' | 'sparse' | 'packed' | 'dense')[] {
     return this.layers.map((l) => this.forms.of(l)?.kind ?? 'dense');
   }
 

@@ -122,7 +122,7 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   // 3. Gradual global magnitude pruning with fine-tuning (Zhu & Gupta's schedule), from the
   // training rate on a cosine decay (on LeNet-300-100 at 90 %: 98.33 % against 98.22 % at a tenth
   // of the rate held constant, bench/RESULTS.md); then lower bit widths. The same pruning in 4 x 4
-  // blocks runs as blocks (nn/pruned-forms.ts): faster, at some accuracy.
+  // blocks runs as blocks (nn/layer-forms.ts): faster, at some accuracy.
   const steps = Math.ceil(train.rows / base.batchSize) * pruneEpochs;
   const pruneCopy = async (label: string, block?: readonly [number, number]) => {
     const model = dense.clone();
