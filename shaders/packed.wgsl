@@ -88,10 +88,14 @@ fn store4(ct: mat4x4f, m0: u32, c: u32) {
   store_row(ct[3], m0 + 3u, c);
 }
 
-// The block of Y for invocation i: its group of 16 columns and first row. Neighbouring
-// invocations take neighbouring row blocks of one column group: they read the same texels of Q.
-fn block_of(i: u32) -> vec2u {
-  return vec2u(i / p.blocks, (i % p.blocks) * 12u);
+// The block of Y for invocation i (its group of 16 columns, its first row), or none past the
+// last row. Eight neighbouring invocations (the lanes of a CPU adapter's SIMD register) take
+// eight neighbouring row blocks of one group: they read the same texels of Q. The next eight
+// take the next group over the same 96 rows, so those rows of X stay in the cache while every
+// group reads them.
+fn block_of(i: u32) -> vec3u {
+  let rb = (i / (8u * p.groups)) * 8u + i % 8u;
+  return vec3u((i / 8u) % p.groups, rb * 12u, u32(rb < p.blocks));
 }
 
 // Four column quads from q0 of rows m0..m0+3.
@@ -106,9 +110,10 @@ fn store16(c0: mat4x4f, c1: mat4x4f, c2: mat4x4f, c3: mat4x4f, m0: u32, q0: u32)
 @compute @workgroup_size(WG)
 fn packed_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.groups * p.blocks) { return; }
-  let g = block_of(i).x;
-  let m0 = block_of(i).y;
+  let b = block_of(i);
+  if (b.z == 0u) { return; }
+  let g = b.x;
+  let m0 = b.y;
   var c00 = mat4x4f(); var c01 = mat4x4f(); var c02 = mat4x4f(); var c03 = mat4x4f();
   var c10 = mat4x4f(); var c11 = mat4x4f(); var c12 = mat4x4f(); var c13 = mat4x4f();
   var c20 = mat4x4f(); var c21 = mat4x4f(); var c22 = mat4x4f(); var c23 = mat4x4f();

@@ -32,10 +32,14 @@ override HAS_BIAS: bool = false;
 @compute @workgroup_size(WG)
 fn spmm_t(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.units * p.blocks) { return; }
-  // Neighbouring invocations take neighbouring row blocks of one unit: they read the same entries.
-  let n = i / p.blocks;
-  let q0 = (i % p.blocks) * 8u;
+  // Eight neighbouring invocations (the lanes of a CPU adapter's SIMD register) take eight
+  // neighbouring row blocks of one unit: they read the same entries. The next eight take the
+  // next unit over the same 256 rows, so those rows of X^T stay in the cache while every unit
+  // reads them.
+  let rb = (i / (8u * p.units)) * 8u + i % 8u;
+  let n = (i / 8u) % p.units;
+  if (rb >= p.blocks) { return; }
+  let q0 = rb * 8u;
   // The last block may hang over the rows: its loads are clamped and its stores skipped.
   let last = p.rows4 - 1u;
   let c0 = min(q0, last); let c1 = min(q0 + 1u, last); let c2 = min(q0 + 2u, last); let c3 = min(q0 + 3u, last);

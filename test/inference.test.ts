@@ -81,6 +81,7 @@ describe.each(testBackends())('sparse inference on %s', (backend) => {
     [37, 29, 70, 0.1],
     [5, 3, 1, 0.5],
     [64, 16, 130, 0.02],
+    [37, 29, 600, 0.1], // three chunks of 256 rows, the last partial
   ] as const)('K %i, N %i, %i rows at density %f: the sparse kernel against float64, with a fully pruned unit and an empty input row', async (K, N, rows, density) => {
     const { device } = ctx;
     const w = randomArray(K * N, 3);
@@ -140,6 +141,7 @@ describe.each(testBackends())('block-sparse inference on %s', (backend) => {
     [5, 3, 1, 1],
     [64, 16, 33, 0.1],
     [8, 8, 40, 0],
+    [37, 29, 300, 0.3], // two chunks of 256 rows, the last partial
   ] as const)('K %i, N %i, %i rows, blocks kept %f: the block kernel against float64, padded edges, a group without blocks', async (K, N, rows, fill) => {
     const { device } = ctx;
     const w = randomArray(K * N, 3);

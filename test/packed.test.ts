@@ -65,6 +65,7 @@ describe.each(testBackends())('packed integer inference on %s', (backend) => {
     [64, 45, 13, 4, [-1, 1]], // binary and ternary values
     [12, 16, 25, 8, [-2, 1]], // 2 bits in 8-bit lanes
     [100, 10, 40, 8, [0, 0]], // an all-zero layer
+    [37, 29, 250, 4, [-8, 7]], // three chunks of 96 rows, the last partial
   ] as const)('K %i, N %i, %i rows at %i bits, values in %o: the packed kernel against float64, NaN-poisoned output', async (K, N, rows, bits, [lo, hi]) => {
     const { device } = ctx;
     const q = integers(K, N, lo, hi, rows);

@@ -98,7 +98,7 @@ export function blockSparseForward(x: F32, w: BlockSparseWeight, options: { bias
     blockKernel(device),
     'bsr_mm',
     { p: { rows, k4: w.inputs / 4, groups, blocks }, tx: x, gptr: w.gptr, kidx: w.kidx, tw: w.values, bias4: options.bias ?? placeholder(device, 'f32'), y4: out },
-    grid(Math.ceil((groups * blocks) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+    grid(Math.ceil((groups * Math.ceil(blocks / 8) * 8) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
     { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined },
   );
   return out;

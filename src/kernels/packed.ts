@@ -104,7 +104,7 @@ export function packedForward(x: F32, w: PackedWeight, options: { bias?: F32; ac
       bias4: options.bias ?? placeholder(device, 'f32'),
       y4: out,
     },
-    grid(Math.ceil((groups * blocks) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+    grid(Math.ceil((groups * Math.ceil(blocks / 8) * 8) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
     { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits },
   );
   return out;

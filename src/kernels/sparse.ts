@@ -80,7 +80,7 @@ export function sparseForwardT(xt: F32, w: SparseWeight, rows: number, options: 
     sparseKernel(device),
     'spmm_t',
     { p: { units: w.units, rows4, blocks }, xt, colptr: w.colptr, te: w.entries, bias: options.bias ?? placeholder(device, 'f32'), out4: out },
-    grid(Math.ceil((w.units * blocks) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+    grid(Math.ceil((w.units * Math.ceil(blocks / 8) * 8) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
     { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined },
   );
   return out;
