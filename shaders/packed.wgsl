@@ -32,6 +32,7 @@ override WG: u32 = 64u;
 override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
 override BITS: u32 = 8u;  // 8 or 4 (kernels/packed.ts: PackedBits)
+override CHUNK: u32 = 8u;  // row blocks a group takes at a time (block_of)
 
 //! include _texel.wgsl
 
@@ -89,13 +90,14 @@ fn store4(ct: mat4x4f, m0: u32, c: u32) {
 }
 
 // The block of Y for invocation i (its group of 16 columns, its first row), or none past the
-// last row. Eight neighbouring invocations (the lanes of a CPU adapter's SIMD register) take
-// eight neighbouring row blocks of one group: they read the same texels of Q. The next eight
-// take the next group over the same 96 rows, so those rows of X stay in the cache while every
-// group reads them.
+// last row. CHUNK neighbouring invocations (8: the lanes of a CPU adapter's SIMD register) take
+// as many neighbouring row blocks of one group: they read the same texels of Q. The next CHUNK
+// take the next group over the same rows, so those rows of X stay in the cache while every group
+// reads them. Under 8 row blocks CHUNK is 1 and the lanes take neighbouring groups instead (else
+// 7 of 8 would idle at batch 1: 0.43x the float GEMM).
 fn block_of(i: u32) -> vec3u {
-  let rb = (i / (8u * p.groups)) * 8u + i % 8u;
-  return vec3u((i / 8u) % p.groups, rb * 12u, u32(rb < p.blocks));
+  let rb = (i / (CHUNK * p.groups)) * CHUNK + i % CHUNK;
+  return vec3u((i / CHUNK) % p.groups, rb * 12u, u32(rb < p.blocks));
 }
 
 // Four column quads from q0 of rows m0..m0+3.

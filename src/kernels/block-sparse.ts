@@ -5,7 +5,7 @@ import type { Kernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
 import { ACTIVATIONS, STORAGE_TEXTURE_FEATURE, type Activation } from './gemm.js';
-import { linearWorkgroup, placeholder, requireShape } from './launch.js';
+import { linearWorkgroup, placeholder, requireShape, rowChunks } from './launch.js';
 import { sampledSource } from './sparse.js';
 
 type F32 = Tensor<'f32'>;
@@ -94,12 +94,13 @@ export function blockSparseForward(x: F32, w: BlockSparseWeight, options: { bias
   const groups = w.units / 4;
   const blocks = Math.ceil(rows / 32);
   const wg = Math.min(64, linearWorkgroup(device));
+  const chunks = rowChunks(groups, blocks);
   device.dispatch(
     blockKernel(device),
     'bsr_mm',
     { p: { rows, k4: w.inputs / 4, groups, blocks }, tx: x, gptr: w.gptr, kidx: w.kidx, tw: w.values, bias4: options.bias ?? placeholder(device, 'f32'), y4: out },
-    grid(Math.ceil((groups * Math.ceil(blocks / 8) * 8) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined },
+    grid(Math.ceil(chunks.invocations / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, CHUNK: chunks.chunk },
   );
   return out;
 }

@@ -19,6 +19,16 @@ export function dispatchLinear(device: Device, family: string, entry: string, ar
   device.dispatch(device.kernel(family), entry, args, groups, { WG: wg });
 }
 
+/**
+ * The CHUNK override of the block-sparse, packed and column-list kernels (row blocks one column
+ * group takes at a time: 8, the lanes of a CPU adapter's SIMD register, or 1 under 8 row blocks
+ * so the lanes take neighbouring groups instead of idling) and the invocations that makes.
+ */
+export function rowChunks(groups: number, blocks: number): { chunk: number; invocations: number } {
+  const chunk = blocks >= 8 ? 8 : 1;
+  return { chunk, invocations: groups * Math.ceil(blocks / chunk) * chunk };
+}
+
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -6,7 +6,7 @@ import type { Kernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
 import { ACTIVATIONS, STORAGE_TEXTURE_FEATURE, type Activation } from './gemm.js';
-import { linearWorkgroup, placeholder, requireShape } from './launch.js';
+import { linearWorkgroup, placeholder, requireShape, rowChunks } from './launch.js';
 import { sampledSource } from './sparse.js';
 
 type F32 = Tensor<'f32'>;
@@ -93,6 +93,7 @@ export function packedForward(x: F32, w: PackedWeight, options: { bias?: F32; ac
   const groups = Math.ceil(w.units / 16);
   const blocks = Math.ceil(rows / 12);
   const wg = Math.min(64, linearWorkgroup(device));
+  const chunks = rowChunks(groups, blocks);
   device.dispatch(
     packedKernel(device),
     'packed_mm',
@@ -104,8 +105,8 @@ export function packedForward(x: F32, w: PackedWeight, options: { bias?: F32; ac
       bias4: options.bias ?? placeholder(device, 'f32'),
       y4: out,
     },
-    grid(Math.ceil((groups * Math.ceil(blocks / 8) * 8) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits },
+    grid(Math.ceil(chunks.invocations / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits, CHUNK: chunks.chunk },
   );
   return out;
 }

@@ -5,7 +5,7 @@ import type { Kernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
 import { ACTIVATIONS, STORAGE_TEXTURE_FEATURE, type Activation } from './gemm.js';
-import { linearWorkgroup, placeholder, requireShape } from './launch.js';
+import { linearWorkgroup, placeholder, requireShape, rowChunks } from './launch.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -76,12 +76,13 @@ export function sparseForwardT(xt: F32, w: SparseWeight, rows: number, options: 
   const rows4 = rp / 4;
   const blocks = Math.ceil(rows4 / 8);
   const wg = Math.min(64, linearWorkgroup(device));
+  const chunks = rowChunks(w.units, blocks);
   device.dispatch(
     sparseKernel(device),
     'spmm_t',
     { p: { units: w.units, rows4, blocks }, xt, colptr: w.colptr, te: w.entries, bias: options.bias ?? placeholder(device, 'f32'), out4: out },
-    grid(Math.ceil((w.units * Math.ceil(blocks / 8) * 8) / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined },
+    grid(Math.ceil(chunks.invocations / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
+    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, CHUNK: chunks.chunk },
   );
   return out;
 }
