@@ -110,6 +110,21 @@ describe.each(testBackends())('sparse inference on %s', (backend) => {
     expect(relativeError(actual, expected)).toBeLessThan(1e-5);
   });
 
+  it('a dense layer after column lists reads their transposed output as it is (rows padded to whole vec4s, cut at the end)', async () => {
+    const model = MLP.create(ctx.device, [50, 40, 13, 3], { seed: 8, activation: 'tanh' });
+    await prune(model, { type: 'layer', sparsity: [0.95, 0.3, 0.3] });
+    await model.prepareInference();
+    expect(model.inferenceForms()).toEqual(['sparse', 'dense', 'dense']);
+    const ref = await toRef(model);
+    for (const rows of [65, 130]) {
+      const x = randomArray(rows * 50, rows + 3);
+      const out = model.forward(ctx.device.tensor(x, [rows, 50]));
+      expect(out.shape).toEqual([rows, 3]);
+      await expectClose(out, refForward(ref, x, rows), 1e-5);
+    }
+    model.dispose();
+  });
+
   it('the shared inference checks (also run in the browser) pass', async () => {
     for (const c of await inferenceChecks(ctx.device)) expect(c.error, c.name).toBeLessThan(c.tolerance);
   });
