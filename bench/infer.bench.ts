@@ -39,6 +39,7 @@ export async function benchInfer(): Promise<void> {
   const variants: { name: string; model: MLP; accuracy?: number; session: ort.InferenceSession; batch: number[]; single: number[]; ort: number[] }[] = [];
   for (const f of files) {
     const model = modelFromSafetensors(device, new Uint8Array(readFileSync(join(dir, f.file))));
+    await model.prepareInference(); // each compressed layer's form, as predict and evaluate run them
     // No spinning: onnxruntime's idle threads would otherwise keep the cores busy after each run,
     // slowing whatever is timed next.
     const session = await ort.InferenceSession.create(await modelToOnnx(model, { quantized: 'float' }), {
@@ -100,16 +101,16 @@ export async function benchInfer(): Promise<void> {
   const denseMs = best(dense.batch);
   const denseOrt = best(dense.ort);
   console.log(`\nforward over ${ROWS} MNIST test rows (read back), best of ${rounds}; predict() on one row; onnxruntime-node ${ort.env.versions.common} with ${threads} threads`);
-  console.log('| variant | accuracy | batch 1024 (ms) | rows/s | vs our dense | batch 1 (ms) | onnxruntime (ms) | ours vs onnxruntime dense |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| variant | layers run as | accuracy | batch 1024 (ms) | rows/s | vs our dense | batch 1 (ms) | onnxruntime (ms) | ours vs onnxruntime dense |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const v of variants) {
     const b = best(v.batch);
     console.log(
-      `| ${v.name} | ${v.accuracy === undefined ? '' : `${fmt(v.accuracy * 100)} %`} | ${fmt(b)} | ${Math.round((ROWS / b) * 1000).toLocaleString('en-US')} | **${fmt(denseMs / b)}x** | ${fmt(best(v.single), 3)} | ${fmt(best(v.ort))} | ${fmt(denseOrt / b)}x |`,
+      `| ${v.name} | ${v.model.inferenceForms().join(', ')} | ${v.accuracy === undefined ? '' : `${fmt(v.accuracy * 100)} %`} | ${fmt(b)} | ${Math.round((ROWS / b) * 1000).toLocaleString('en-US')} | **${fmt(denseMs / b)}x** | ${fmt(best(v.single), 3)} | ${fmt(best(v.ort))} | ${fmt(denseOrt / b)}x |`,
     );
   }
   for (const [name, t] of Object.entries(tfTimes))
-    if (t.length) console.log(`| dense on ${name} | | ${fmt(best(t))} | ${Math.round((ROWS / best(t)) * 1000).toLocaleString('en-US')} | ${fmt(denseMs / best(t))}x | | | |`);
+    if (t.length) console.log(`| dense on ${name} | | | ${fmt(best(t))} | ${Math.round((ROWS / best(t)) * 1000).toLocaleString('en-US')} | ${fmt(denseMs / best(t))}x | | | |`);
   for (const v of variants) v.model.dispose(), await v.session.release();
   x.dispose();
   device.destroy();
