@@ -6,8 +6,14 @@
 // per block it loads the block (4 texels) and the 32 rows' four inputs (32 texels) for 512
 // multiply-adds, 14 per load where single kept weights reach 4 (sparse.wgsl): on llvmpipe loads
 // are the cost (bench/RESULTS.md; 16 rows an invocation ran 1.4x slower). X and the blocks are
-// read as textures, as gemm.wgsl explains.
+// read as textures, as gemm.wgsl explains. With QBITS 8 or 4 the blocks hold integers, packed
+// (a block in one texel of u32, or half of one) and decoded in registers, and a scale per unit
+// multiplies the sums (layers pruned in blocks, then quantized with no zero point: packed.wgsl);
+// a block's loads drop from 4 texels to 1 or a half.
 //   bsr_mm  tx [rows, K4] vec4, tw [blocks * 4] vec4 (row r of block j at 4 j + r) -> y4 [rows, N4]
+//           or, with QBITS, tq: block j's rows r = 0..3 as u32 r of texel j (8 bits, byte c =
+//           unit c) or as nibbles 0-3 / 4-7 of u32s 2 (j % 2) and 2 (j % 2) + 1 of texel j / 2
+//           (4 bits), with scale4 [N4]
 
 struct Params {
   rows: u32,
@@ -23,24 +29,42 @@ struct Params {
 @group(0) @binding(4) var tw: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(5) var<storage, read> bias4: array<vec4f>;
 @group(0) @binding(6) var<storage, read_write> y4: array<vec4f>;
+@group(0) @binding(7) var tq: texture_storage_2d<rgba32uint, read>;
+@group(0) @binding(8) var<storage, read> scale4: array<vec4f>;
 
 override WG: u32 = 64u;
 override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
 override CHUNK: u32 = 8u;  // row blocks a group takes at a time (bsr_mm)
+override QBITS: u32 = 0u;  // 0: float blocks in tw; 8 or 4: packed integer blocks in tq, scaled
 
 //! include _texel.wgsl
+//! include _int.wgsl
+
+// Block j as a matrix whose columns are its rows (4 inputs, each over the group's 4 units).
+fn block_at(j: u32) -> mat4x4f {
+  if (QBITS == 8u) {
+    let w = qtexel(tq, j);
+    return mat4x4f(bytes4(w.x), bytes4(w.y), bytes4(w.z), bytes4(w.w));
+  }
+  if (QBITS == 4u) {
+    let t = qtexel(tq, j / 2u);
+    let w = select(t.xy, t.zw, j % 2u == 1u);
+    return mat4x4f(nibbles_lo(w.x), nibbles_hi(w.x), nibbles_lo(w.y), nibbles_hi(w.y));
+  }
+  return mat4x4f(texel(tw, 4u * j), texel(tw, 4u * j + 1u), texel(tw, 4u * j + 2u), texel(tw, 4u * j + 3u));
+}
 
 fn store_row(v: vec4f, m: u32, g: u32) {
   if (m < p.rows) { y4[m * p.groups + g] = act(v); }
 }
 
 // Constant indices only: a matrix indexed by a loop counter would be spilled to memory.
-fn store4(ct: mat4x4f, m0: u32, g: u32, b: vec4f) {
-  store_row(ct[0] + b, m0, g);
-  store_row(ct[1] + b, m0 + 1u, g);
-  store_row(ct[2] + b, m0 + 2u, g);
-  store_row(ct[3] + b, m0 + 3u, g);
+fn store4(ct: mat4x4f, m0: u32, g: u32, s: vec4f, b: vec4f) {
+  store_row(ct[0] * s + b, m0, g);
+  store_row(ct[1] * s + b, m0 + 1u, g);
+  store_row(ct[2] * s + b, m0 + 2u, g);
+  store_row(ct[3] * s + b, m0 + 3u, g);
 }
 
 @compute @workgroup_size(WG)
@@ -59,7 +83,7 @@ fn bsr_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   var c4 = mat4x4f(); var c5 = mat4x4f(); var c6 = mat4x4f(); var c7 = mat4x4f();
   for (var j = gptr[g]; j < gptr[g + 1u]; j++) {
     let kk = kidx[j];
-    let w = mat4x4f(texel(tw, 4u * j), texel(tw, 4u * j + 1u), texel(tw, 4u * j + 2u), texel(tw, 4u * j + 3u));
+    let w = block_at(j);
     c0 += w * rows4(tx, m0, p.rows, p.k4, kk);
     c1 += w * rows4(tx, m0 + 4u, p.rows, p.k4, kk);
     c2 += w * rows4(tx, m0 + 8u, p.rows, p.k4, kk);
@@ -71,12 +95,14 @@ fn bsr_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   }
   var b = vec4f(0.0);
   if (HAS_BIAS) { b = bias4[g]; }
-  store4(c0, m0, g, b);
-  store4(c1, m0 + 4u, g, b);
-  store4(c2, m0 + 8u, g, b);
-  store4(c3, m0 + 12u, g, b);
-  store4(c4, m0 + 16u, g, b);
-  store4(c5, m0 + 20u, g, b);
-  store4(c6, m0 + 24u, g, b);
-  store4(c7, m0 + 28u, g, b);
+  var s = vec4f(1.0);
+  if (QBITS != 0u) { s = scale4[g]; }
+  store4(c0, m0, g, s, b);
+  store4(c1, m0 + 4u, g, s, b);
+  store4(c2, m0 + 8u, g, s, b);
+  store4(c3, m0 + 12u, g, s, b);
+  store4(c4, m0 + 16u, g, s, b);
+  store4(c5, m0 + 20u, g, s, b);
+  store4(c6, m0 + 24u, g, s, b);
+  store4(c7, m0 + 28u, g, s, b);
 }

@@ -35,35 +35,17 @@ override BITS: u32 = 8u;  // 8 or 4 (kernels/packed.ts: PackedBits)
 override CHUNK: u32 = 8u;  // row blocks a group takes at a time (block_of)
 
 //! include _texel.wgsl
-
-// Columns 4j..4j+3 of one row: the four bytes of w, sign-extended (shift each to the top, then
-// an arithmetic shift down).
-fn bytes4(w: u32) -> vec4f {
-  return vec4f(bitcast<vec4i>(vec4u(w) << vec4u(24u, 16u, 8u, 0u)) >> vec4u(24u));
-}
-
-fn nibbles_lo(w: u32) -> vec4f {
-  return vec4f(bitcast<vec4i>(vec4u(w) << vec4u(28u, 24u, 20u, 16u)) >> vec4u(28u));
-}
-
-fn nibbles_hi(w: u32) -> vec4f {
-  return vec4f(bitcast<vec4i>(vec4u(w) << vec4u(12u, 8u, 4u, 0u)) >> vec4u(28u));
-}
-
-// Texel i of Q (the u32 twin of texel() in _texel.wgsl).
-fn qtexel(i: u32) -> vec4u {
-  return textureLoad(tq, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW));
-}
+//! include _int.wgsl
 
 // Row k of Q, columns 16 g .. 16 g + 15, as four vec4s (a matrix's columns): texel g of the
 // row with 8 bits, half of texel g / 2 with 4 bits.
 fn qrow8(k: u32, g: u32) -> mat4x4f {
-  let w = qtexel(k * p.texels + g);
+  let w = qtexel(tq, k * p.texels + g);
   return mat4x4f(bytes4(w.x), bytes4(w.y), bytes4(w.z), bytes4(w.w));
 }
 
 fn qrow4(k: u32, g: u32) -> mat4x4f {
-  let t = qtexel(k * p.texels + g / 2u);
+  let t = qtexel(tq, k * p.texels + g / 2u);
   let w = select(t.xy, t.zw, g % 2u == 1u);
   return mat4x4f(nibbles_lo(w.x), nibbles_hi(w.x), nibbles_lo(w.y), nibbles_hi(w.y));
 }

@@ -555,7 +555,19 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     const names = report.variants.map((v: { name: string }) => v.name);
-    expect(names).toEqual(['dense', 'int8', 'pruned 90 %', 'pruned 90 % in blocks', 'pruned + int8', 'pruned + int4', 'deep compression', 'student alone', 'student distilled', 'simplified']);
+    expect(names).toEqual([
+      'dense',
+      'int8',
+      'pruned 90 %',
+      'pruned 90 % in blocks',
+      'pruned + int8',
+      'pruned + int4',
+      'pruned 90 % in blocks + int4',
+      'deep compression',
+      'student alone',
+      'student distilled',
+      'simplified',
+    ]);
     for (const v of report.variants) {
       expect(v.accuracy).toBeGreaterThan(0.5);
       expect(v.interval[0]).toBeLessThanOrEqual(v.difference + 1e-12);
@@ -593,6 +605,8 @@ describe('shrinkray CLI: the default pipeline', () => {
     expect(byName['pruned 90 % in blocks'].sparsity).toBeGreaterThan(0.85); // 90 % of the blocks; edge blocks are smaller
     expect(byName['pruned + int4'].bits).toBe(4);
     expect(byName['pruned + int4'].bytes).toBeLessThan(byName['pruned + int8'].bytes);
+    expect(byName['pruned 90 % in blocks + int4'].bits).toBe(4);
+    expect(byName['pruned 90 % in blocks + int4'].bytes).toBeLessThan(byName['pruned 90 % in blocks'].bytes);
     expect(byName.int8.ratio).toBeGreaterThan(3.5);
     expect(byName['pruned 90 %'].bytes).toBeLessThan(byName.dense.bytes / 5); // sparse storage, not dense zeros
     expect(byName['deep compression'].bytes).toBeLessThan(byName['pruned + int8'].bytes);
@@ -610,7 +624,7 @@ describe('shrinkray CLI: the default pipeline', () => {
         .split('## Cascade')[0]!
         .split('\n')
         .filter((l) => /^\| (★ )?(dense|int8|pruned|deep|student|simplified)/.test(l)),
-    ).toHaveLength(10);
+    ).toHaveLength(11);
     for (const v of report.variants) {
       // Measured speeds: throughput at batch 1024 (the quick run has 10,000 test rows) and one-row latency.
       expect(Number.isFinite(v.rowsPerSecond) && v.rowsPerSecond > 100).toBe(true);

@@ -40,6 +40,21 @@ export function poisoned(device: Device, shape: number[]): Tensor<'f32'> {
   return device.tensor(new Float32Array(size).fill(NaN), shape);
 }
 
+/**
+ * tanh(x w + bias) in float64 for x [rows, K] and w(k, n) over N units, laid out [rows, width]
+ * (width >= N: the kernels' padded columns, where the sum is 0).
+ */
+export function refTanhLayer(x: ArrayLike<number>, rows: number, K: number, N: number, w: (k: number, n: number) => number, bias: ArrayLike<number>, width = N): number[] {
+  const out: number[] = [];
+  for (let r = 0; r < rows; r++)
+    for (let n = 0; n < width; n++) {
+      let s = n < N ? bias[n]! : 0;
+      for (let k = 0; k < K && n < N; k++) s += x[r * K + k]! * w(k, n);
+      out.push(Math.tanh(s));
+    }
+  return out;
+}
+
 /** ||actual - expected|| / ||expected||, Infinity when anything is not finite or lengths differ. */
 export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) return Infinity;

@@ -6,7 +6,7 @@ import { blockSparseForward, bsrOf, disposeBsr, uploadBsr } from '../src/kernels
 import { MLP } from '../src/nn/mlp.js';
 import { LimitError } from '../src/errors.js';
 import { fit } from '../src/nn/train.js';
-import { expectClose, poisoned, randomArray, relativeError, testBackends, useDevice } from './helpers.js';
+import { expectClose, poisoned, randomArray, refTanhLayer, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, toRef } from './reference-mlp.js';
 import { inferenceChecks } from './kernel-checks.js';
 
@@ -171,17 +171,12 @@ describe.each(testBackends())('block-sparse inference on %s', (backend) => {
     const [kp, np] = [host.inputs, host.units];
     const out = poisoned(device, [rows, np]);
     blockSparseForward(resize(device.tensor(x, [rows, K]), rows, kp), weight, { bias: resize(device.tensor(bias, [1, N]), 1, np).reshape([np]), activation: 'tanh', out });
-    const got = await out.read();
-    const expected: number[] = [],
-      actual: number[] = [];
-    for (let r = 0; r < rows; r++)
-      for (let n = 0; n < np; n++) {
-        let s = n < N ? bias[n]! : 0;
-        for (let k = 0; k < K; k++) s += n < N ? x[r * K + k]! * w[k * N + n]! : 0;
-        expected.push(Math.tanh(s));
-        actual.push(got[r * np + n]!);
-      }
-    expect(relativeError(actual, expected)).toBeLessThan(1e-5);
+    expect(
+      relativeError(
+        await out.read(),
+        refTanhLayer(x, rows, K, N, (k, n) => w[k * N + n]!, bias, np),
+      ),
+    ).toBeLessThan(1e-5);
     disposeBsr(weight);
   });
 

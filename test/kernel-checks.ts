@@ -160,6 +160,23 @@ export async function inferenceChecks(device: Device): Promise<Check[]> {
     checks.push({ name: `pruned in blocks 50-30-13-3 forward (${forms}), ${rows} rows`, error: forms === 'block block' ? relError(out, refForward(blockRef, x, rows)) : Infinity, tolerance: 1e-5 });
   }
   blocks.dispose();
+  // Pruned in blocks, then quantized to 4 bits: the blocks hold packed integers.
+  const packedBlocks = MLP.create(device, [50, 30, 13, 3], { seed: 12, activation: 'tanh' });
+  await prune(packedBlocks, { type: 'layer', sparsity: 0.7, block: [4, 4] });
+  await quantizeWeights(packedBlocks, { bits: 4 });
+  await packedBlocks.prepareInference();
+  const packedBlocksRef = await toRef(packedBlocks);
+  const packedBlockForms = packedBlocks.inferenceForms().slice(0, 2).join(' ');
+  for (const rows of [1, 70]) {
+    const x = randomValues(rows * 50, rows + 4);
+    const out = await packedBlocks.predict(x);
+    checks.push({
+      name: `pruned in blocks + int4 50-30-13-3 forward (${packedBlockForms}), ${rows} rows`,
+      error: packedBlockForms === 'block block' ? relError(out, refForward(packedBlocksRef, x, rows)) : Infinity,
+      tolerance: 1e-5,
+    });
+  }
+  packedBlocks.dispose();
   // Quantized to 8 and 4 bits: every layer runs the packed integer kernel.
   for (const bits of [8, 4]) {
     const packed = MLP.create(device, [50, 30, 13, 3], { seed: 11, activation: 'tanh' });

@@ -3,10 +3,11 @@ import { prune } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { disposePacked, packedBitsFor, packedColumns, packedForward, packWeights, uploadPacked, type PackedBits } from '../src/kernels/packed.js';
+import { blockSparseForward, bsrOf, disposeBsr, packBlocks, uploadBsr } from '../src/kernels/block-sparse.js';
 import { resize } from '../src/kernels/transpose.js';
 import { MLP } from '../src/nn/mlp.js';
 import { Random } from '../src/random.js';
-import { expectClose, poisoned, randomArray, relativeError, testBackends, useDevice } from './helpers.js';
+import { expectClose, poisoned, randomArray, refTanhLayer, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, toRef } from './reference-mlp.js';
 
 /**
@@ -76,17 +77,12 @@ describe.each(testBackends())('packed integer inference on %s', (backend) => {
     const np = Math.ceil(N / 4) * 4;
     const out = poisoned(device, [rows, np]);
     packedForward(resize(device.tensor(x, [rows, K]), rows, w.inputs), w, { bias: resize(device.tensor(bias, [1, N]), 1, np).reshape([np]), activation: 'tanh', out });
-    const got = await out.read();
-    const expected: number[] = [],
-      actual: number[] = [];
-    for (let r = 0; r < rows; r++)
-      for (let n = 0; n < np; n++) {
-        let s = n < N ? bias[n]! : 0;
-        for (let k = 0; k < K && n < N; k++) s += x[r * K + k]! * q[k * N + n]! * scale[n]!;
-        expected.push(Math.tanh(s));
-        actual.push(got[r * np + n]!);
-      }
-    expect(relativeError(actual, expected)).toBeLessThan(1e-5);
+    expect(
+      relativeError(
+        await out.read(),
+        refTanhLayer(x, rows, K, N, (k, n) => q[k * N + n]! * scale[n]!, bias, np),
+      ),
+    ).toBeLessThan(1e-5);
     disposePacked(w);
   });
 
@@ -145,6 +141,60 @@ describe.each(testBackends())('packed integer inference on %s', (backend) => {
     const x = randomArray(9 * 20, 4);
     await expectClose(model.forward(ctx.device.tensor(x, [9, 20])), refForward(await toRef(model), x, 9), 1e-5);
     for (const m of [shared, affine, model]) m.dispose();
+  });
+
+  it.each([
+    [37, 29, 70, 8, 0.3],
+    [5, 3, 1, 4, 1],
+    [64, 45, 300, 4, 0.1], // two chunks of 256 rows, the last partial; an odd number of blocks
+    [8, 8, 40, 8, 0],
+  ] as const)('K %i, N %i, %i rows, %i-bit blocks kept %f: packed integer blocks against float64, a group without blocks, NaN-poisoned output', async (K, N, rows, bits, fill) => {
+    const { device } = ctx;
+    const [lo, hi] = bits === 8 ? [-128, 127] : [-8, 7];
+    const q = integers(K, N, lo, hi, rows + 1);
+    const keep = randomArray(Math.ceil(K / 4) * Math.ceil(N / 4), 4, 0, 1);
+    const gc = Math.ceil(N / 4);
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) if (!((keep[Math.floor(k / 4) * gc + Math.floor(n / 4)]! < fill && n >= 4) || (N <= 4 && fill === 1))) q[k * N + n] = 0;
+    const scale = randomArray(N, 3, 0.001, 0.1);
+    const w = Float32Array.from(q, (v, i) => v * scale[i % N]!);
+    const bias = randomArray(N, 5);
+    const x = randomArray(rows * K, 6);
+    const host = bsrOf(w, K, N);
+    const words = packBlocks(host, scale, bits);
+    expect(words).not.toBeNull();
+    const weight = uploadBsr(device, host, { bits, words: words!, scale });
+    const [kp, np] = [host.inputs, host.units];
+    const out = poisoned(device, [rows, np]);
+    blockSparseForward(resize(device.tensor(x, [rows, K]), rows, kp), weight, { bias: resize(device.tensor(bias, [1, N]), 1, np).reshape([np]), activation: 'tanh', out });
+    expect(
+      relativeError(
+        await out.read(),
+        refTanhLayer(x, rows, K, N, (k, n) => q[k * N + n]! * scale[n]!, bias, np),
+      ),
+    ).toBeLessThan(1e-5);
+    disposeBsr(weight);
+  });
+
+  it('packBlocks refuses blocks that are not integers times their unit scale', () => {
+    const w = Float32Array.from({ length: 16 }, (_, i) => i * 0.5);
+    const host = bsrOf(w, 4, 4);
+    expect(packBlocks(host, [0.5], 8)).not.toBeNull();
+    expect(packBlocks(host, [0.5], 4)).toBeNull(); // 15 does not fit 4 bits
+    expect(packBlocks(host, [0.3], 8)).toBeNull(); // 0.5 is not a multiple of 0.3
+  });
+
+  it.each([8, 4])('a model pruned in blocks and quantized to %i bits runs its blocks packed and gives what float64 gives', async (bits) => {
+    const model = MLP.create(ctx.device, [50, 40, 13, 3], { seed: 9, activation: 'relu' });
+    await prune(model, { type: 'layer', sparsity: 0.8, block: [4, 4] });
+    await quantizeWeights(model, { bits });
+    await model.prepareInference();
+    expect(model.inferenceForms().slice(0, 2)).toEqual(['block', 'block']);
+    const ref = await toRef(model);
+    for (const rows of [1, 70]) {
+      const x = randomArray(rows * 50, rows + 5);
+      await expectClose(model.forward(ctx.device.tensor(x, [rows, 50])), refForward(ref, x, rows), 1e-5);
+    }
+    model.dispose();
   });
 
   it('a pruned and quantized model runs its sparsest layer as column lists and the others packed', async () => {

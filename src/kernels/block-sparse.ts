@@ -6,6 +6,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
 import { ACTIVATIONS, STORAGE_TEXTURE_FEATURE, type Activation } from './gemm.js';
 import { linearWorkgroup, placeholder, requireShape, rowChunks } from './launch.js';
+import type { PackedBits } from './packed.js';
 import { sampledSource } from './sparse.js';
 
 type F32 = Tensor<'f32'>;
@@ -21,7 +22,10 @@ export interface BlockSparseWeight {
   units: number;
   gptr: Tensor<'u32'>;
   kidx: Tensor<'u32'>;
-  values: F32;
+  /** Float blocks; absent when the blocks are packed integers. */
+  values?: F32;
+  /** Integer blocks (packBlocks) with a scale per (padded) unit: w = q * scale. */
+  packed?: { bits: PackedBits; words: Tensor<'u32'>; scale: F32 };
   blocks: number;
 }
 
@@ -61,21 +65,48 @@ export function blockFill(mask: Float32Array, inputs: number, units: number): nu
   return held.reduce((a, b) => a + b, 0) / held.length;
 }
 
-export function uploadBsr(device: Device, host: ReturnType<typeof bsrOf>): BlockSparseWeight {
-  return {
-    inputs: host.inputs,
-    units: host.units,
-    gptr: device.tensor(host.gptr),
-    kidx: device.tensor(host.kidx),
-    values: device.tensor(host.values, [host.values.length / 4, 4]),
-    blocks: host.gptr[host.gptr.length - 1]!,
-  };
+/**
+ * The blocks of `host` as packed integers (block-sparse.wgsl, QBITS) for a scale per unit (one
+ * value, or host.units of them; padded units hold zeros): null when a value is not exactly an
+ * integer of the width times its unit's scale (a layer not quantized so, or written since).
+ */
+export function packBlocks(host: ReturnType<typeof bsrOf>, scale: ArrayLike<number>, bits: PackedBits): Uint32Array | null {
+  const [lo, hi] = bits === 8 ? [-128, 127] : [-8, 7];
+  const blocks = host.values.length / 16;
+  const words = new Uint32Array(bits === 8 ? blocks * 4 : Math.ceil(blocks / 2) * 4);
+  const mask = (1 << bits) - 1;
+  const groupOf = new Uint32Array(blocks);
+  for (let g = 0; g + 1 < host.gptr.length; g++) groupOf.fill(g, host.gptr[g]!, host.gptr[g + 1]!);
+  for (let j = 0; j < blocks; j++)
+    for (let r = 0; r < 4; r++)
+      for (let c = 0; c < 4; c++) {
+        const v = host.values[16 * j + 4 * r + c]!;
+        const unit = 4 * groupOf[j]! + c;
+        const s = scale.length === 1 ? scale[0]! : unit < scale.length ? scale[unit]! : 0;
+        const q = s === 0 ? 0 : Math.round(v / s);
+        if (q < lo || q > hi || Math.fround(q * s) !== v) return null;
+        // 8 bits: row r is u32 4j + r, byte c; 4 bits: rows 0-1 and 2-3 are u32s 2j and 2j + 1, nibbles 4 (r % 2) + c.
+        const [word, shift] = bits === 8 ? [4 * j + r, 8 * c] : [2 * j + (r >> 1), 4 * (4 * (r & 1) + c)];
+        words[word] = (words[word]! | ((q & mask) << shift)) >>> 0;
+      }
+  return words;
+}
+
+/** Uploads the blocks as floats, or as the packed integers of packBlocks with their per-unit scales. */
+export function uploadBsr(device: Device, host: ReturnType<typeof bsrOf>, packed?: { bits: PackedBits; words: Uint32Array; scale: ArrayLike<number> }): BlockSparseWeight {
+  const common = { inputs: host.inputs, units: host.units, gptr: device.tensor(host.gptr), kidx: device.tensor(host.kidx), blocks: host.gptr[host.gptr.length - 1]! };
+  if (!packed) return { ...common, values: device.tensor(host.values, [host.values.length / 4, 4]) };
+  const scale = new Float32Array(host.units);
+  for (let n = 0; n < host.units; n++) scale[n] = packed.scale.length === 1 ? packed.scale[0]! : (packed.scale[n] ?? 0);
+  return { ...common, packed: { bits: packed.bits, words: device.tensor(packed.words), scale: device.tensor(scale) } };
 }
 
 export function disposeBsr(w: BlockSparseWeight): void {
   w.gptr.dispose();
   w.kidx.dispose();
-  w.values.dispose();
+  w.values?.dispose();
+  w.packed?.words.dispose();
+  w.packed?.scale.dispose();
 }
 
 function blockKernel(device: Device): Kernel {
@@ -98,9 +129,19 @@ export function blockSparseForward(x: F32, w: BlockSparseWeight, options: { bias
   device.dispatch(
     blockKernel(device),
     'bsr_mm',
-    { p: { rows, k4: w.inputs / 4, groups, blocks }, tx: x, gptr: w.gptr, kidx: w.kidx, tw: w.values, bias4: options.bias ?? placeholder(device, 'f32'), y4: out },
+    {
+      p: { rows, k4: w.inputs / 4, groups, blocks },
+      tx: x,
+      gptr: w.gptr,
+      kidx: w.kidx,
+      tw: w.values ?? placeholder(device, 'f32'),
+      tq: w.packed?.words ?? placeholder(device, 'u32'),
+      scale4: w.packed?.scale ?? placeholder(device, 'f32', 1),
+      bias4: options.bias ?? placeholder(device, 'f32'),
+      y4: out,
+    },
     grid(Math.ceil(chunks.invocations / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, CHUNK: chunks.chunk },
+    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, CHUNK: chunks.chunk, QBITS: w.packed?.bits ?? 0 },
   );
   return out;
 }

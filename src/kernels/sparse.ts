@@ -50,8 +50,7 @@ export function sampledSource(source: string): string {
   return source
     .replaceAll('texture_storage_2d<rgba32float, read>', 'texture_2d<f32>')
     .replaceAll('texture_storage_2d<rgba32uint, read>', 'texture_2d<u32>')
-    .replace('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)')
-    .replace('textureLoad(tq, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(tq, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
+    .replaceAll('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
 }
 
 function sparseKernel(device: Device): Kernel {

@@ -5,11 +5,12 @@
  * activations (kernels/sparse.ts) where few weights are kept but scattered. Otherwise a layer
  * quantized to 8 bits or fewer with a scale per unit and no zero point runs on its packed integer
  * weights (kernels/packed.ts), and the rest dense. The forms are read back from the weights once
- * and made again only after a weight, mask, bias or scale was written (Device.writeStamp).
+ * and made again only after a weight, mask, bias or scale was written (Device.writeStamp). Blocks
+ * of a quantized layer hold its packed integers too (block-sparse.wgsl, QBITS).
  */
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { type BlockSparseWeight, blockFill, bsrOf, disposeBsr, uploadBsr } from '../kernels/block-sparse.js';
+import { type BlockSparseWeight, blockFill, bsrOf, disposeBsr, packBlocks, uploadBsr } from '../kernels/block-sparse.js';
 import { disposePacked, packedBitsFor, packedOutputs, uploadPacked, type PackedBits, type PackedWeight } from '../kernels/packed.js';
 import { cscOf, type SparseWeight } from '../kernels/sparse.js';
 import type { DenseLayer } from './mlp.js';
@@ -80,7 +81,9 @@ export class LayerForms {
       const fill = blockFill(mask, l.inputs, l.units);
       if (fill <= FORM_COSTS.blockFillBelow && fill <= FORM_COSTS.blockPerKept * density) {
         const blocks = bsrOf(weight, l.inputs, l.units, mask);
-        return { kind: 'block', weight: uploadBsr(this.device, blocks), bias: await this.paddedBias(l, blocks.units) };
+        const quant = await integerQuant(l);
+        const words = quant && packBlocks(blocks, quant.scale, quant.bits);
+        return { kind: 'block', weight: uploadBsr(this.device, blocks, words ? { ...quant, words } : undefined), bias: await this.paddedBias(l, blocks.units) };
       }
       if (density <= FORM_COSTS.sparseBelow) {
         const csc = cscOf(weight, l.inputs, l.units, mask);
@@ -123,24 +126,32 @@ function disposeForm(form: LayerForm): void {
 }
 
 /**
- * A quantized layer's integer weights and per-unit scales, when they can run packed: one scale per
- * unit (or one for all), every zero point 0 (min-max symmetric, binary, ternary) and integers that
- * fit 8 bits. Null for k-means codebooks, zero points, or weights that are not exactly q * scale
- * (written after quantization).
+ * A quantized layer's per-unit scales and packed width, when its weights can run as packed
+ * integers: one scale per unit (or one for all), every zero point 0 (min-max symmetric, binary,
+ * ternary) and integers that fit 8 bits. Null for k-means codebooks and zero points.
  */
-async function packedOf(l: DenseLayer, weight: Float32Array): Promise<{ q: Int8Array; scale: Float32Array; bits: PackedBits } | null> {
+async function integerQuant(l: DenseLayer): Promise<{ scale: Float32Array; bits: PackedBits } | null> {
   const quant = l.quant;
   if (!quant || quant.spec.method === 'kmeans') return null;
   const bits = packedBitsFor(quant.weight.qmin, quant.weight.qmax);
   if (!bits) return null;
   const [scale, zero] = [await quant.weight.scale.read(), await quant.weight.zero.read()];
   if (zero.some((z) => z !== 0) || (scale.length !== 1 && scale.length !== l.units)) return null;
+  return { scale, bits };
+}
+
+/** The layer's integer weights for packed inference (integerQuant), or null where a weight is not exactly q * scale (written after quantization). */
+async function packedOf(l: DenseLayer, weight: Float32Array): Promise<{ q: Int8Array; scale: Float32Array; bits: PackedBits } | null> {
+  const quant = await integerQuant(l);
+  if (!quant) return null;
+  const { scale } = quant;
+  const [lo, hi] = quant.bits === 8 ? [-128, 127] : [-8, 7];
   const q = new Int8Array(weight.length);
   for (let i = 0; i < weight.length; i++) {
     const s = scale[scale.length === 1 ? 0 : i % l.units]!;
     const v = s === 0 ? 0 : Math.round(weight[i]! / s);
-    if (v < quant.weight.qmin || v > quant.weight.qmax || Math.fround(v * s) !== weight[i]) return null;
+    if (v < lo || v > hi || Math.fround(v * s) !== weight[i]) return null;
     q[i] = v;
   }
-  return { q, scale, bits };
+  return { q, ...quant };
 }

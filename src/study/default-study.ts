@@ -142,7 +142,10 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const prunedLow = pruned.clone();
   await quantizeWeights(prunedLow, { bits });
   await save(`pruned + int${bits}`, `the pruned model, ${bits}-bit weights (per channel)`, prunedLow);
-  log.log(`quantized the pruned model to int8 and int${bits}`);
+  const blockedLow = blocked.clone();
+  await quantizeWeights(blockedLow, { bits });
+  await save(`pruned ${percent} % in blocks + int${bits}`, `the model pruned in blocks, ${bits}-bit weights (per channel), which inference runs as packed integer blocks`, blockedLow);
+  log.log(`quantized the pruned model to int8 and int${bits}, and the one pruned in blocks to int${bits}`);
 
   // Deep Compression (Han et al. 2016): the pruned model's weights shared by k-means, the shared
   // values fine-tuned with the gradients summed per cluster, and the file Huffman coded.
