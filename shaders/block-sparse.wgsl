@@ -11,9 +11,9 @@
 // multiplies the sums (layers pruned in blocks, then quantized with no zero point: packed.wgsl);
 // a block's loads drop from 4 texels to 1 or a half.
 //   bsr_mm  tx [rows, K4] vec4, tw [blocks * 4] vec4 (row r of block j at 4 j + r) -> y4 [rows, N4]
-//           or, with QBITS, tq: block j's rows r = 0..3 as u32 r of texel j (8 bits, byte c =
-//           unit c) or as nibbles 0-3 / 4-7 of u32s 2 (j % 2) and 2 (j % 2) + 1 of texel j / 2
-//           (4 bits), with scale4 [N4]
+//           or, with QBITS, tq and scale4 [N4]: with 8 bits, row r of block j is u32 r of texel j
+//           (byte c: unit c); with 4 bits, rows 0 and 1 are nibbles 0-3 and 4-7 of u32 2 (j % 2)
+//           of texel j / 2, rows 2 and 3 those of the u32 after it
 
 struct Params {
   rows: u32,

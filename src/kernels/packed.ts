@@ -16,8 +16,9 @@ export type PackedBits = 4 | 8;
 
 /**
  * Integer weights q [inputs, units] packed by rows, 16 (8 bits) or 32 (4 bits) columns a texel of
- * four u32 (packed.wgsl), with one scale per unit: w[k, n] = q[k, n] * scale[n]. `inputs` is padded to a multiple of 4 with zero
- * rows; `units` is the real width (outputs are written for it rounded up to 4).
+ * four u32 (packed.wgsl), with one scale per unit: w[k, n] = q[k, n] * scale[n]. `inputs` is
+ * padded to a multiple of 4 with zero rows; `units` is the real width (outputs are written for it
+ * rounded up to 4).
  */
 export interface PackedWeight {
   inputs: number;
