@@ -1,8 +1,8 @@
 // Texel reads (one, and four rows' worth) and the output activation shared by gemm.wgsl,
-// sparse.wgsl, block-sparse.wgsl and packed.wgsl (included where they say `//! include _texel.wgsl`). A tensor bound as a texture holds its
-// vec4s in order, TEXTURE_ROW to a row (src/gpu/kernel.ts); gemm.ts: sampledTextures and
-// sparse.ts: sampledSource rewrite texel() for adapters that read sampled textures. The
-// including kernel declares ACT.
+// sparse.wgsl, block-sparse.wgsl and packed.wgsl (included where they say
+// `//! include _texel.wgsl`). A tensor bound as a texture holds its vec4s in order, TEXTURE_ROW
+// to a row (src/gpu/kernel.ts); gemm.ts: sampledTextures and textured.ts: sampledSource rewrite
+// texel() for adapters that read sampled textures. The including kernel declares ACT.
 
 const TEXTURE_ROW: u32 = 1024u;
 

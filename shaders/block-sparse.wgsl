@@ -35,11 +35,12 @@ struct Params {
 override WG: u32 = 64u;
 override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
-override CHUNK: u32 = 8u;  // row blocks a group takes at a time (bsr_mm)
+override CHUNK: u32 = 8u;  // _chunk.wgsl
 override QBITS: u32 = 0u;  // 0: float blocks in tw; 8 or 4: packed integer blocks in tq, scaled
 
 //! include _texel.wgsl
 //! include _int.wgsl
+//! include _chunk.wgsl
 
 // Block j as a matrix whose columns are its rows (4 inputs, each over the group's 4 units).
 fn block_at(j: u32) -> mat4x4f {
@@ -70,13 +71,9 @@ fn store4(ct: mat4x4f, m0: u32, g: u32, s: vec4f, b: vec4f) {
 @compute @workgroup_size(WG)
 fn bsr_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  // CHUNK neighbouring invocations (8: the lanes of a CPU adapter's SIMD register) take as many
-  // neighbouring row blocks of one column group: they read the same blocks, as many of them.
-  // The next CHUNK take the next group over the same rows, so those rows of X stay in the cache
-  // while every group reads them (1,024 rows of 784 inputs are 3.2 MB). Under 8 row blocks
-  // CHUNK is 1: the lanes take neighbouring groups rather than idle.
-  let rb = (i / (CHUNK * p.groups)) * CHUNK + i % CHUNK;
-  let g = (i / CHUNK) % p.groups;
+  let c = chunk_of(i, p.groups);
+  let g = c.x;
+  let rb = c.y;
   if (rb >= p.blocks) { return; }
   let m0 = rb * 32u;
   var c0 = mat4x4f(); var c1 = mat4x4f(); var c2 = mat4x4f(); var c3 = mat4x4f();

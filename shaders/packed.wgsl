@@ -32,10 +32,11 @@ override WG: u32 = 64u;
 override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
 override BITS: u32 = 8u;  // 8 or 4 (kernels/packed.ts: PackedBits)
-override CHUNK: u32 = 8u;  // row blocks a group takes at a time (block_of)
+override CHUNK: u32 = 8u;  // _chunk.wgsl
 
 //! include _texel.wgsl
 //! include _int.wgsl
+//! include _chunk.wgsl
 
 // Row k of Q, columns 16 g .. 16 g + 15, as four vec4s (a matrix's columns): texel g of the
 // row with 8 bits, half of texel g / 2 with 4 bits.
@@ -71,17 +72,6 @@ fn store4(ct: mat4x4f, m0: u32, c: u32) {
   store_row(ct[3], m0 + 3u, c);
 }
 
-// The block of Y for invocation i (its group of 16 columns, its first row), or none past the
-// last row. CHUNK neighbouring invocations (8: the lanes of a CPU adapter's SIMD register) take
-// as many neighbouring row blocks of one group: they read the same texels of Q. The next CHUNK
-// take the next group over the same rows, so those rows of X stay in the cache while every group
-// reads them. Under 8 row blocks CHUNK is 1 and the lanes take neighbouring groups instead (else
-// 7 of 8 would idle at batch 1: 0.43x the float GEMM).
-fn block_of(i: u32) -> vec3u {
-  let rb = (i / (CHUNK * p.groups)) * CHUNK + i % CHUNK;
-  return vec3u((i / CHUNK) % p.groups, rb * 12u, u32(rb < p.blocks));
-}
-
 // Four column quads from q0 of rows m0..m0+3.
 fn store16(c0: mat4x4f, c1: mat4x4f, c2: mat4x4f, c3: mat4x4f, m0: u32, q0: u32) {
   store4(c0, m0, q0); store4(c1, m0, q0 + 1u); store4(c2, m0, q0 + 2u); store4(c3, m0, q0 + 3u);
@@ -94,10 +84,10 @@ fn store16(c0: mat4x4f, c1: mat4x4f, c2: mat4x4f, c3: mat4x4f, m0: u32, q0: u32)
 @compute @workgroup_size(WG)
 fn packed_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  let b = block_of(i);
-  if (b.z == 0u) { return; }
-  let g = b.x;
-  let m0 = b.y;
+  let c = chunk_of(i, p.groups);
+  if (c.y >= p.blocks) { return; }
+  let g = c.x;
+  let m0 = c.y * 12u;
   var c00 = mat4x4f(); var c01 = mat4x4f(); var c02 = mat4x4f(); var c03 = mat4x4f();
   var c10 = mat4x4f(); var c11 = mat4x4f(); var c12 = mat4x4f(); var c13 = mat4x4f();
   var c20 = mat4x4f(); var c21 = mat4x4f(); var c22 = mat4x4f(); var c23 = mat4x4f();

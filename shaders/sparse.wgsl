@@ -26,19 +26,17 @@ struct Params {
 override WG: u32 = 64u;
 override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
-override CHUNK: u32 = 8u;  // row blocks a unit takes at a time (spmm_t)
+override CHUNK: u32 = 8u;  // _chunk.wgsl
 
 //! include _texel.wgsl
+//! include _chunk.wgsl
 
 @compute @workgroup_size(WG)
 fn spmm_t(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
-  // CHUNK neighbouring invocations (8: the lanes of a CPU adapter's SIMD register) take as many
-  // neighbouring row blocks of one unit: they read the same entries. The next CHUNK take the next
-  // unit over the same rows, so those rows of X^T stay in the cache while every unit reads them.
-  // Under 8 row blocks CHUNK is 1: the lanes take neighbouring units rather than idle.
-  let rb = (i / (CHUNK * p.units)) * CHUNK + i % CHUNK;
-  let n = (i / CHUNK) % p.units;
+  let c = chunk_of(i, p.units);
+  let n = c.x;
+  let rb = c.y;
   if (rb >= p.blocks) { return; }
   let q0 = rb * 8u;
   // The last block may hang over the rows: its loads are clamped and its stores skipped.

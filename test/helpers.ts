@@ -41,6 +41,17 @@ export function poisoned(device: Device, shape: number[]): Tensor<'f32'> {
 }
 
 /**
+ * Zeros every weight of w [K, N] outside the 4 x 4 blocks kept at random with probability
+ * `fill` (seeded); the first group of units keeps no block (a group with no blocks at all), unless
+ * N <= 4 and fill is 1 (then every block is kept).
+ */
+export function keepRandomBlocks(w: Float32Array | Int32Array, K: number, N: number, fill: number, seed: number): void {
+  const keep = randomArray(Math.ceil(K / 4) * Math.ceil(N / 4), seed, 0, 1);
+  const gc = Math.ceil(N / 4);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) if (!((keep[Math.floor(k / 4) * gc + Math.floor(n / 4)]! < fill && n >= 4) || (N <= 4 && fill === 1))) w[k * N + n] = 0;
+}
+
+/**
  * tanh(x w + bias) in float64 for x [rows, K] and w(k, n) over N units, laid out [rows, width]
  * (width >= N: the kernels' padded columns, where the sum is 0).
  */

@@ -6,7 +6,7 @@ import { blockSparseForward, bsrOf, disposeBsr, uploadBsr } from '../src/kernels
 import { MLP } from '../src/nn/mlp.js';
 import { LimitError } from '../src/errors.js';
 import { fit } from '../src/nn/train.js';
-import { expectClose, poisoned, randomArray, refTanhLayer, relativeError, testBackends, useDevice } from './helpers.js';
+import { expectClose, keepRandomBlocks, poisoned, randomArray, refTanhLayer, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, toRef } from './reference-mlp.js';
 import { inferenceChecks } from './kernel-checks.js';
 
@@ -160,10 +160,7 @@ describe.each(testBackends())('block-sparse inference on %s', (backend) => {
   ] as const)('K %i, N %i, %i rows, blocks kept %f: the block kernel against float64, padded edges, a group without blocks', async (K, N, rows, fill) => {
     const { device } = ctx;
     const w = randomArray(K * N, 3);
-    const keep = randomArray(Math.ceil(K / 4) * Math.ceil(N / 4), 4, 0, 1);
-    const gc = Math.ceil(N / 4);
-    // Blocks kept at random, none in the first group of units (a group with no blocks at all).
-    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) if (!((keep[Math.floor(k / 4) * gc + Math.floor(n / 4)]! < fill && n >= 4) || (N <= 4 && fill === 1))) w[k * N + n] = 0;
+    keepRandomBlocks(w, K, N, fill, 4);
     const bias = randomArray(N, 5);
     const x = randomArray(rows * K, 6);
     const host = bsrOf(w, K, N);

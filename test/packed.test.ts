@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { prune } from '../src/compress/prune.js';
 import { quantizeWeights } from '../src/compress/quantize.js';
 import { InvalidArgumentError } from '../src/errors.js';
-import { disposePacked, packedBitsFor, packedColumns, packedForward, packWeights, uploadPacked, type PackedBits } from '../src/kernels/packed.js';
+import { disposePacked, packedBitsFor, packedColumns, packedRange, packedForward, packWeights, uploadPacked, type PackedBits } from '../src/kernels/packed.js';
 import { blockSparseForward, bsrOf, disposeBsr, packBlocks, uploadBsr } from '../src/kernels/block-sparse.js';
 import { resize } from '../src/kernels/transpose.js';
 import { MLP } from '../src/nn/mlp.js';
 import { Random } from '../src/random.js';
-import { expectClose, poisoned, randomArray, refTanhLayer, relativeError, testBackends, useDevice } from './helpers.js';
+import { expectClose, keepRandomBlocks, poisoned, randomArray, refTanhLayer, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, toRef } from './reference-mlp.js';
 
 /**
@@ -150,11 +150,9 @@ describe.each(testBackends())('packed integer inference on %s', (backend) => {
     [8, 8, 40, 8, 0],
   ] as const)('K %i, N %i, %i rows, %i-bit blocks kept %f: packed integer blocks against float64, a group without blocks, NaN-poisoned output', async (K, N, rows, bits, fill) => {
     const { device } = ctx;
-    const [lo, hi] = bits === 8 ? [-128, 127] : [-8, 7];
+    const [lo, hi] = packedRange(bits);
     const q = integers(K, N, lo, hi, rows + 1);
-    const keep = randomArray(Math.ceil(K / 4) * Math.ceil(N / 4), 4, 0, 1);
-    const gc = Math.ceil(N / 4);
-    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) if (!((keep[Math.floor(k / 4) * gc + Math.floor(n / 4)]! < fill && n >= 4) || (N <= 4 && fill === 1))) q[k * N + n] = 0;
+    keepRandomBlocks(q, K, N, fill, 4);
     const scale = randomArray(N, 3, 0.001, 0.1);
     const w = Float32Array.from(q, (v, i) => v * scale[i % N]!);
     const bias = randomArray(N, 5);

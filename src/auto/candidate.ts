@@ -17,8 +17,8 @@ export type Dimension = 'keep' | 'bits' | 'units';
 
 /**
  * How a distilled candidate is fine-tuned (Hinton et al. 2015): half of the loss from the
- * teacher's soft targets at temperature 2, half from the labels. At 4 and SGD at the training rate the soft targets' T^2-scaled
- * gradient overwhelmed the labels (bench/RESULTS.md, session 10).
+ * teacher's soft targets at temperature 2, half from the labels. At 4 and SGD at the training
+ * rate the soft targets' T^2-scaled gradient overwhelmed the labels (bench/RESULTS.md, session 10).
  */
 export const DISTILLATION = { alpha: 0.5, temperature: 2 } as const;
 

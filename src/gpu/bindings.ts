@@ -15,8 +15,8 @@ const BIND_GROUP_CACHE = 1024;
 
 export class Bindings {
   private readonly groups = new Map<string, GPUBindGroup>();
-  /** Textures by (binding slot, format, rows): reused across dispatches, since a copy recorded for one
-   * dispatch runs after every dispatch recorded before it. */
+  /** Textures by (binding slot, format, rows): reused across dispatches, since a copy recorded
+   * for one dispatch runs after every dispatch recorded before it. */
   private readonly textures = new Map<string, { texture: GPUTexture; view: GPUTextureView }>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
@@ -80,8 +80,8 @@ export class Bindings {
   }
 
   /**
-   * Records a copy of `tensor` into the texture of binding `b`'s slot and format and returns its view. Rows
-   * past the tensor keep stale texels; kernels never read beyond the tensor's length.
+   * Records a copy of `tensor` into the texture of binding `b`'s slot and format and returns its
+   * view. Rows past the tensor keep stale texels; kernels never read beyond the tensor's length.
    */
   private textureOf(tensor: Tensor, b: BindingInfo, where: string): GPUTextureView {
     const texels = tensor.size / 4;

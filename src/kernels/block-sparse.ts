@@ -1,13 +1,10 @@
 /** Host side of shaders/block-sparse.wgsl: layers pruned in 4 x 4 blocks, run on row-major activations. */
-import { grid } from '../gpu/grid.js';
 import type { Device } from '../gpu/device.js';
-import type { Kernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { SHADERS } from '../gpu/shaders.generated.js';
-import { ACTIVATIONS, STORAGE_TEXTURE_FEATURE, type Activation } from './gemm.js';
-import { linearWorkgroup, placeholder, requireShape, rowChunks } from './launch.js';
-import type { PackedBits } from './packed.js';
-import { sampledSource } from './sparse.js';
+import { ACTIVATIONS, type Activation } from './gemm.js';
+import { chunkedGrid, placeholder, requireShape } from './launch.js';
+import { texturedKernel } from './textured.js';
+import { integerOf, type PackedBits } from './packed.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -71,7 +68,6 @@ export function blockFill(mask: Float32Array, inputs: number, units: number): nu
  * integer of the width times its unit's scale (a layer not quantized so, or written since).
  */
 export function packBlocks(host: ReturnType<typeof bsrOf>, scale: ArrayLike<number>, bits: PackedBits): Uint32Array | null {
-  const [lo, hi] = bits === 8 ? [-128, 127] : [-8, 7];
   const blocks = host.values.length / 16;
   const words = new Uint32Array(bits === 8 ? blocks * 4 : Math.ceil(blocks / 2) * 4);
   const mask = (1 << bits) - 1;
@@ -83,8 +79,8 @@ export function packBlocks(host: ReturnType<typeof bsrOf>, scale: ArrayLike<numb
         const v = host.values[16 * j + 4 * r + c]!;
         const unit = 4 * groupOf[j]! + c;
         const s = scale.length === 1 ? scale[0]! : unit < scale.length ? scale[unit]! : 0;
-        const q = s === 0 ? 0 : Math.round(v / s);
-        if (q < lo || q > hi || Math.fround(q * s) !== v) return null;
+        const q = integerOf(v, s, bits);
+        if (q === null) return null;
         // 8 bits: row r is u32 4j + r, byte c; 4 bits: rows 0-1 and 2-3 are u32s 2j and 2j + 1, nibbles 4 (r % 2) + c.
         const [word, shift] = bits === 8 ? [4 * j + r, 8 * c] : [2 * j + (r >> 1), 4 * (4 * (r & 1) + c)];
         words[word] = (words[word]! | ((q & mask) << shift)) >>> 0;
@@ -109,11 +105,6 @@ export function disposeBsr(w: BlockSparseWeight): void {
   w.packed?.scale.dispose();
 }
 
-function blockKernel(device: Device): Kernel {
-  if (device.llvmpipe && device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)) return device.kernel('block-sparse');
-  return device.kernel('block-sparse-sampled', sampledSource(SHADERS['block-sparse']));
-}
-
 /** y [rows, w.units] = act(x w + bias) for x [rows, w.inputs] (the padded widths); bias has w.units values. */
 export function blockSparseForward(x: F32, w: BlockSparseWeight, options: { bias?: F32; activation?: Activation; out?: F32 } = {}): F32 {
   const rows = x.shape[0]!;
@@ -124,10 +115,9 @@ export function blockSparseForward(x: F32, w: BlockSparseWeight, options: { bias
   requireShape('blockSparseForward', 'out', out, [rows, w.units]);
   const groups = w.units / 4;
   const blocks = Math.ceil(rows / 32);
-  const wg = Math.min(64, linearWorkgroup(device));
-  const chunks = rowChunks(groups, blocks);
+  const launch = chunkedGrid(device, groups, blocks);
   device.dispatch(
-    blockKernel(device),
+    texturedKernel(device, 'block-sparse'),
     'bsr_mm',
     {
       p: { rows, k4: w.inputs / 4, groups, blocks },
@@ -140,8 +130,8 @@ export function blockSparseForward(x: F32, w: BlockSparseWeight, options: { bias
       bias4: options.bias ?? placeholder(device, 'f32'),
       y4: out,
     },
-    grid(Math.ceil(chunks.invocations / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, CHUNK: chunks.chunk, QBITS: w.packed?.bits ?? 0 },
+    launch.workgroups,
+    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, QBITS: w.packed?.bits ?? 0 },
   );
   return out;
 }

@@ -20,13 +20,16 @@ export function dispatchLinear(device: Device, family: string, entry: string, ar
 }
 
 /**
- * The CHUNK override of the block-sparse, packed and column-list kernels (row blocks one column
- * group takes at a time: 8, the lanes of a CPU adapter's SIMD register, or 1 under 8 row blocks
- * so the lanes take neighbouring groups instead of idling) and the invocations that makes.
+ * Workgroups and the WG and CHUNK overrides of the block-sparse, packed and column-list kernels
+ * for `groups` column groups (or units) by `blocks` row blocks (shaders/_chunk.wgsl): a group
+ * takes 8 row blocks at a time, or 1 under 8 row blocks so the lanes take neighbouring groups
+ * instead of idling.
  */
-export function rowChunks(groups: number, blocks: number): { chunk: number; invocations: number } {
-  const chunk = blocks >= 8 ? 8 : 1;
-  return { chunk, invocations: groups * Math.ceil(blocks / chunk) * chunk };
+export function chunkedGrid(device: Device, groups: number, blocks: number): { workgroups: number[]; overrides: { WG: number; CHUNK: number } } {
+  const WG = Math.min(64, linearWorkgroup(device));
+  const CHUNK = blocks >= 8 ? 8 : 1;
+  const invocations = groups * Math.ceil(blocks / CHUNK) * CHUNK;
+  return { workgroups: grid(Math.ceil(invocations / WG), device.gpu.limits.maxComputeWorkgroupsPerDimension), overrides: { WG, CHUNK } };
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -1,13 +1,10 @@
 /** Host side of shaders/packed.wgsl: weight-only packed integer layers (8 or 4 bits a weight), run on row-major activations. */
 import { InvalidArgumentError } from '../errors.js';
-import { grid } from '../gpu/grid.js';
 import type { Device } from '../gpu/device.js';
-import type { Kernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { SHADERS } from '../gpu/shaders.generated.js';
-import { ACTIVATIONS, STORAGE_TEXTURE_FEATURE, type Activation } from './gemm.js';
-import { linearWorkgroup, placeholder, requireShape, rowChunks } from './launch.js';
-import { sampledSource } from './sparse.js';
+import { ACTIVATIONS, type Activation } from './gemm.js';
+import { chunkedGrid, placeholder, requireShape } from './launch.js';
+import { texturedKernel } from './textured.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -29,11 +26,24 @@ export interface PackedWeight {
   scale: F32;
 }
 
+/** The two's-complement range of a packed width. */
+export const packedRange = (bits: PackedBits): [number, number] => (bits === 8 ? [-128, 127] : [-8, 7]);
+
 /** The smallest packed width holding every value of [qmin, qmax], or null past 8 bits. */
 export function packedBitsFor(qmin: number, qmax: number): PackedBits | null {
-  if (qmin >= -8 && qmax <= 7) return 4;
-  if (qmin >= -128 && qmax <= 127) return 8;
+  for (const bits of [4, 8] as const) if (qmin >= packedRange(bits)[0] && qmax <= packedRange(bits)[1]) return bits;
   return null;
+}
+
+/**
+ * The integer q with w = q * scale exactly (in f32) within the packed width, or null: how a
+ * quantized layer's stored weight (its dequantized value) gives back its integer. A zero scale
+ * holds only zeros.
+ */
+export function integerOf(w: number, scale: number, bits: PackedBits): number | null {
+  const q = scale === 0 ? 0 : Math.round(w / scale);
+  const [lo, hi] = packedRange(bits);
+  return q >= lo && q <= hi && Math.fround(q * scale) === w ? q : null;
 }
 
 /** Columns one texel of packed weights holds: four u32 of 4 bytes or 8 nibbles. */
@@ -42,7 +52,7 @@ export const packedColumns = (bits: PackedBits) => (bits === 8 ? 16 : 32);
 /** The packed words of integer weights q [inputs, units] (row-major), inputs padded to a multiple of 4. */
 export function packWeights(q: ArrayLike<number>, inputs: number, units: number, bits: PackedBits): Uint32Array {
   if (q.length !== inputs * units) throw new InvalidArgumentError(`packWeights: ${q.length} values are not ${inputs} x ${units}.`);
-  const [lo, hi] = bits === 8 ? [-128, 127] : [-8, 7];
+  const [lo, hi] = packedRange(bits);
   const perWord = 32 / bits;
   const rowWords = Math.ceil(units / packedColumns(bits)) * 4;
   const rows = Math.ceil(inputs / 4) * 4;
@@ -74,11 +84,6 @@ export function disposePacked(w: PackedWeight): void {
 /** The columns packedForward writes: units rounded up to 4. */
 export const packedOutputs = (w: PackedWeight) => Math.ceil(w.units / 4) * 4;
 
-function packedKernel(device: Device): Kernel {
-  if (device.llvmpipe && device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)) return device.kernel('packed');
-  return device.kernel('packed-sampled', sampledSource(SHADERS.packed));
-}
-
 /**
  * y [rows, units rounded up to 4] = act(x (q * scale) + bias) for x [rows, w.inputs]; bias has as
  * many values as y has columns (the columns past `units` get act(bias), zero with a zero bias).
@@ -93,10 +98,9 @@ export function packedForward(x: F32, w: PackedWeight, options: { bias?: F32; ac
   requireShape('packedForward', 'out', out, [rows, n4 * 4]);
   const groups = Math.ceil(w.units / 16);
   const blocks = Math.ceil(rows / 12);
-  const wg = Math.min(64, linearWorkgroup(device));
-  const chunks = rowChunks(groups, blocks);
+  const launch = chunkedGrid(device, groups, blocks);
   device.dispatch(
-    packedKernel(device),
+    texturedKernel(device, 'packed'),
     'packed_mm',
     {
       p: { M: rows, k4: w.inputs / 4, groups, texels: Math.ceil(w.units / packedColumns(w.bits)), n4, blocks },
@@ -106,8 +110,8 @@ export function packedForward(x: F32, w: PackedWeight, options: { bias?: F32; ac
       bias4: options.bias ?? placeholder(device, 'f32'),
       y4: out,
     },
-    grid(Math.ceil(chunks.invocations / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits, CHUNK: chunks.chunk },
+    launch.workgroups,
+    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits },
   );
   return out;
 }

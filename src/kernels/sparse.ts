@@ -1,11 +1,9 @@
 /** Host side of shaders/sparse.wgsl: pruned layers as column lists (CSC), run on transposed activations. */
-import { grid } from '../gpu/grid.js';
 import type { Device } from '../gpu/device.js';
-import type { Kernel } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { SHADERS } from '../gpu/shaders.generated.js';
-import { ACTIVATIONS, STORAGE_TEXTURE_FEATURE, type Activation } from './gemm.js';
-import { linearWorkgroup, placeholder, requireShape, rowChunks } from './launch.js';
+import { ACTIVATIONS, type Activation } from './gemm.js';
+import { chunkedGrid, placeholder, requireShape } from './launch.js';
+import { texturedKernel } from './textured.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -45,19 +43,6 @@ export function cscOf(weight: Float32Array, inputs: number, units: number, mask?
   return { colptr, entries, kept };
 }
 
-/** sparse.wgsl (or block-sparse.wgsl, packed.wgsl) with its textures sampled, for adapters other than llvmpipe (as gemm.ts does). */
-export function sampledSource(source: string): string {
-  return source
-    .replaceAll('texture_storage_2d<rgba32float, read>', 'texture_2d<f32>')
-    .replaceAll('texture_storage_2d<rgba32uint, read>', 'texture_2d<u32>')
-    .replaceAll('textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW))', 'textureLoad(t, vec2u(i % TEXTURE_ROW, i / TEXTURE_ROW), 0)');
-}
-
-function sparseKernel(device: Device): Kernel {
-  if (device.llvmpipe && device.wgslFeatures.has(STORAGE_TEXTURE_FEATURE)) return device.kernel('sparse');
-  return device.kernel('sparse-sampled', sampledSource(SHADERS.sparse));
-}
-
 /** Rows of a transposed activation are held in whole vec4s. */
 export const rowsPadded = (rows: number) => Math.ceil(rows / 4) * 4;
 
@@ -74,14 +59,13 @@ export function sparseForwardT(xt: F32, w: SparseWeight, rows: number, options: 
   requireShape('sparseForwardT', 'out', out, [w.units, rp]);
   const rows4 = rp / 4;
   const blocks = Math.ceil(rows4 / 8);
-  const wg = Math.min(64, linearWorkgroup(device));
-  const chunks = rowChunks(w.units, blocks);
+  const launch = chunkedGrid(device, w.units, blocks);
   device.dispatch(
-    sparseKernel(device),
+    texturedKernel(device, 'sparse'),
     'spmm_t',
     { p: { units: w.units, rows4, blocks }, xt, colptr: w.colptr, te: w.entries, bias: options.bias ?? placeholder(device, 'f32'), out4: out },
-    grid(Math.ceil(chunks.invocations / wg), device.gpu.limits.maxComputeWorkgroupsPerDimension),
-    { WG: wg, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, CHUNK: chunks.chunk },
+    launch.workgroups,
+    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined },
   );
   return out;
 }

@@ -11,7 +11,7 @@
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { type BlockSparseWeight, blockFill, bsrOf, disposeBsr, packBlocks, uploadBsr } from '../kernels/block-sparse.js';
-import { disposePacked, packedBitsFor, packedOutputs, uploadPacked, type PackedBits, type PackedWeight } from '../kernels/packed.js';
+import { disposePacked, integerOf, packedBitsFor, packedOutputs, uploadPacked, type PackedBits, type PackedWeight } from '../kernels/packed.js';
 import { cscOf, type SparseWeight } from '../kernels/sparse.js';
 import type { DenseLayer } from './mlp.js';
 
@@ -144,13 +144,11 @@ async function integerQuant(l: DenseLayer): Promise<{ scale: Float32Array; bits:
 async function packedOf(l: DenseLayer, weight: Float32Array): Promise<{ q: Int8Array; scale: Float32Array; bits: PackedBits } | null> {
   const quant = await integerQuant(l);
   if (!quant) return null;
-  const { scale } = quant;
-  const [lo, hi] = quant.bits === 8 ? [-128, 127] : [-8, 7];
+  const { scale, bits } = quant;
   const q = new Int8Array(weight.length);
   for (let i = 0; i < weight.length; i++) {
-    const s = scale[scale.length === 1 ? 0 : i % l.units]!;
-    const v = s === 0 ? 0 : Math.round(weight[i]! / s);
-    if (v < lo || v > hi || Math.fround(v * s) !== weight[i]) return null;
+    const v = integerOf(weight[i]!, scale[scale.length === 1 ? 0 : i % l.units]!, bits);
+    if (v === null) return null;
     q[i] = v;
   }
   return { q, ...quant };

@@ -247,8 +247,8 @@ export class MLP {
   /**
    * Reads back what inference needs to skip pruned weights and read packed ones: each compressed
    * layer's form (blocks, column lists, packed integers or dense; layer-forms.ts), made again
-   * only after its weight, mask, bias or scale changed. predict, evaluate, testMetrics and inferenceSpeed call it; forward() alone runs
-   * dense where it was not called.
+   * only after its weight, mask, bias or scale changed. predict, evaluate, testMetrics and
+   * inferenceSpeed call it; forward() alone runs dense where it was not called.
    */
   async prepareInference(): Promise<void> {
     await this.forms.prepare(this.layers);
