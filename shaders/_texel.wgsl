@@ -24,12 +24,11 @@ fn rows4(t: texture_storage_2d<rgba32float, read>, first: u32, rows: u32, stride
     texel(t, min(first + 3u, last) * stride + kk));
 }
 
-// ACT: 0 identity, 1 relu, 2 tanh, 3 sigmoid (kernels/gemm.ts: ACTIVATIONS). tanh of a large |x|
-// can overflow inside some implementations; |x| > 15 is +-1 in f32.
+// ACT: 0 identity, 1 relu, 2 tanh (_tanh.wgsl), 3 sigmoid (kernels/gemm.ts: ACTIVATIONS).
 fn act(v: vec4f) -> vec4f {
   switch ACT {
     case 1u: { return max(v, vec4f(0.0)); }
-    case 2u: { return tanh(clamp(v, vec4f(-15.0), vec4f(15.0))); }
+    case 2u: { return tanh4(v); }
     case 3u: { return 1.0 / (1.0 + exp(-v)); }
     default: { return v; }
   }

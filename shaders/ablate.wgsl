@@ -41,10 +41,12 @@ struct Params {
 
 override WG: u32 = 256;
 
+//! include _tanh.wgsl
+
 fn activate(x: f32) -> f32 {
   switch p.act {
     case 1u: { return max(x, 0.0); }
-    case 2u: { return tanh(x); }
+    case 2u: { return tanh1(x); }
     case 3u: { return 1.0 / (1.0 + exp(-x)); }
     default: { return x; }
   }

@@ -55,10 +55,12 @@ fn linear(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
 
+//! include _tanh.wgsl
+
 fn activate(v: f32) -> f32 {
   switch p.act {
     case 1u: { return max(v, 0.0); }
-    case 2u: { return tanh(v); }
+    case 2u: { return tanh1(v); }
     case 3u: { return 1.0 / (1.0 + exp(-v)); }
     default: { return v; }
   }

@@ -39,6 +39,7 @@ override CHUNK: u32 = 8u;  // _chunk.wgsl
 override QBITS: u32 = 0u;  // 0: float blocks in tw; 8 or 4: packed integer blocks in tq, scaled
 
 //! include _texel.wgsl
+//! include _tanh.wgsl
 //! include _int.wgsl
 //! include _chunk.wgsl
 

@@ -79,6 +79,7 @@ override HAS_SUMS: bool = false;
 @group(0) @binding(1) var ta: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var tb: texture_storage_2d<rgba32float, read>;
 //! include _texel.wgsl
+//! include _tanh.wgsl
 
 const TM: u32 = 8u;   // rows of C per invocation
 const TN: u32 = 4u;   // columns of C per invocation (one vec4)

@@ -35,6 +35,7 @@ override BITS: u32 = 8u;  // 8 or 4 (kernels/packed.ts: PackedBits)
 override CHUNK: u32 = 8u;  // _chunk.wgsl
 
 //! include _texel.wgsl
+//! include _tanh.wgsl
 //! include _int.wgsl
 //! include _chunk.wgsl
 

@@ -101,10 +101,12 @@ fn pack_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   packed[t] = word;
 }
 
+//! include _tanh.wgsl
+
 fn activate(v: f32) -> f32 {
   switch p.act {
     case 1u: { return max(v, 0.0); }
-    case 2u: { return tanh(clamp(v, -15.0, 15.0)); }
+    case 2u: { return tanh1(v); }
     case 3u: { return 1.0 / (1.0 + exp(-v)); }
     default: { return v; }
   }

@@ -29,6 +29,7 @@ override HAS_BIAS: bool = false;
 override CHUNK: u32 = 8u;  // _chunk.wgsl
 
 //! include _texel.wgsl
+//! include _tanh.wgsl
 //! include _chunk.wgsl
 
 @compute @workgroup_size(WG)

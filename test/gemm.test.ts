@@ -97,6 +97,25 @@ describe.each(testBackends())('gemm on %s', (backend) => {
     });
   }
 
+  it('tanh in the epilogue (shaders/_tanh.wgsl) is within 1e-6 of float64 tanh, relative, at every magnitude', async () => {
+    const { device } = ctx;
+    // C = A B with A's first column x and B's first row ones: C[m, j] = x[m], so C = tanh(x).
+    const mags = [0, 1e-30, 1e-12, 1e-6, 3e-4, 0.01, 0.1, 0.5, 1, 2, 3.7, 5, 7.9, 8.99, 9, 9.01, 15, 1e4, Number.POSITIVE_INFINITY];
+    const x = Float32Array.from([...mags, ...mags.map((v) => -v), ...randomArray(26, 21).map((v) => v * 12)]);
+    const M = x.length;
+    const a = new Float32Array(M * 4);
+    x.forEach((v, m) => (a[m * 4] = v));
+    const b = new Float32Array(16);
+    b.fill(1, 0, 4);
+    for (const variant of GEMM_VARIANTS.filter((v) => applicableVariants(M, 4, 4, false, false).includes(v))) {
+      const out = await gemm(device.tensor(a, [M, 4]), device.tensor(b, [4, 4]), { activation: 'tanh', variant, out: poisoned(device, [M, 4]) }).read();
+      for (let m = 0; m < M; m++) {
+        const want = Math.tanh(x[m]!);
+        for (let j = 0; j < 4; j++) expect(Math.abs(out[m * 4 + j]! - want), `${variant}: tanh(${x[m]})`).toBeLessThanOrEqual(1e-6 * Math.abs(want));
+      }
+    }
+  });
+
   it('writes the column sums of op(B) beside C: fused in mat_tn and tiled, a reduction after the others', async () => {
     const { device } = ctx;
     let fused = 0;

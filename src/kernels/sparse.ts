@@ -1,5 +1,4 @@
 /** Host side of shaders/sparse.wgsl: pruned layers as column lists (CSC), run on transposed activations. */
-import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from './gemm.js';
 import { chunkedGrid, placeholder, requireShape } from './launch.js';
