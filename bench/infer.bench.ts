@@ -5,7 +5,8 @@
  * over the first 1,024 MNIST test rows (batch 1024, read back) and the latency of predict() on
  * one row, best of ROUNDS rounds (default 5) after a warm-up; and onnxruntime-node (CPU, as many
  * threads as cores) on the same model exported to ONNX as float weights. TF.js WebGPU (on our
- * device) and wasm run the dense model. Ratios are against our dense model in the same run.
+ * device) and wasm run the dense model. Ratios are against our dense model in the same run: of the
+ * best times, and the median of the rounds' own ratios (times taken milliseconds apart).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -101,12 +102,17 @@ export async function benchInfer(): Promise<void> {
   const denseMs = best(dense.batch);
   const denseOrt = best(dense.ort);
   console.log(`\nforward over ${ROWS} MNIST test rows (read back), best of ${rounds}; predict() on one row; onnxruntime-node ${ort.env.versions.common} with ${threads} threads`);
+  // The machine's speed drifts (30-60 % within minutes on a shared CPU), so each ratio is also
+  // taken round by round, between times measured milliseconds apart, and its median printed.
+  const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor((a.length - 1) / 2)]!;
+  const paired = (base: number[], v: number[]) => median(v.map((t, r) => base[r]! / t));
+  console.log(`(ratios: of the best times, then the median of the ${rounds} rounds' own ratios)`);
   console.log('| variant | layers run as | accuracy | batch 1024 (ms) | rows/s | vs our dense | batch 1 (ms) | onnxruntime (ms) | ours vs onnxruntime dense |');
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const v of variants) {
     const b = best(v.batch);
     console.log(
-      `| ${v.name} | ${v.model.inferenceForms().join(', ')} | ${v.accuracy === undefined ? '' : `${fmt(v.accuracy * 100)} %`} | ${fmt(b)} | ${Math.round((ROWS / b) * 1000).toLocaleString('en-US')} | **${fmt(denseMs / b)}x** | ${fmt(best(v.single), 3)} | ${fmt(best(v.ort))} | ${fmt(denseOrt / b)}x |`,
+      `| ${v.name} | ${v.model.inferenceForms().join(', ')} | ${v.accuracy === undefined ? '' : `${fmt(v.accuracy * 100)} %`} | ${fmt(b)} | ${Math.round((ROWS / b) * 1000).toLocaleString('en-US')} | **${fmt(denseMs / b)}x / ${fmt(paired(dense.batch, v.batch))}x** | ${fmt(best(v.single), 3)} | ${fmt(best(v.ort))} | ${fmt(denseOrt / b)}x / ${fmt(paired(dense.ort, v.batch))}x |`,
     );
   }
   for (const [name, t] of Object.entries(tfTimes))
