@@ -1,11 +1,11 @@
 // tanh as one rational function (included where kernels say `//! include _tanh.wgsl`; every
-// kernel that includes _texel.wgsl includes it too, for act()). The builtin's GLSL lowering on
-// llvmpipe takes two exponentials and a division, about a fifth of a block-sparse layer's time
-// with tanh units (bench/RESULTS.md); this takes ten multiply-adds and a division, as Eigen's and
-// XNNPACK's fast tanh do, with our own coefficients: x P(x^2) / Q(x^2), P of degree 6 and Q of
-// degree 3, fitted for least maximum relative error on [0, 9] (iteratively reweighted least
-// squares; Q >= 1 there, so no poles). Measured in f32 with fma against float64's tanh: at most
-// 2.9e-7 relative error; past |x| = 9, tanh is 1 within f32.
+// kernel that includes _texel.wgsl includes it too, for act()), so every adapter and every kernel
+// computes the same activation: the builtin's accuracy depends on the driver (llvmpipe returned
+// 2.98e-8 for tanh(1e-30), SwiftShader 0). x P(x^2) / Q(x^2), as Eigen's and XNNPACK's fast tanh,
+// with our own coefficients: P of degree 6 and Q of degree 3, fitted for least maximum relative
+// error on [0, 9] (iteratively reweighted least squares; Q >= 1 there, so no poles). In f32 with
+// fma, against float64's tanh: at most 2.9e-7 relative error; past |x| = 9, tanh is 1 within f32.
+// Ten multiply-adds and a division (on llvmpipe a little cheaper than the builtin's lowering).
 
 fn tanh4(v: vec4f) -> vec4f {
   let x = clamp(v, vec4f(-9.0), vec4f(9.0));
