@@ -145,6 +145,32 @@ describe.each(testBackends())('device errors and memory on %s', (backend) => {
     expect(() => t.buffer).toThrow(DisposedError);
   });
 
+  it('reads reuse their read-back buffers, one per read in flight', async () => {
+    const { device } = ctx;
+    const gpu = device.gpu;
+    const create = gpu.createBuffer.bind(gpu);
+    let staging = 0;
+    gpu.createBuffer = (d: GPUBufferDescriptor) => {
+      if (d.usage & GPUBufferUsage.MAP_READ) staging++;
+      return create(d);
+    };
+    try {
+      const data = Float32Array.from({ length: 1000 }, (_, i) => i * 0.5 - 7);
+      const t = device.tensor(data);
+      expect(await t.read()).toEqual(data); // leaves a read-back buffer of this size class
+      staging = 0;
+      for (let i = 0; i < 5; i++) expect(await t.read()).toEqual(data);
+      expect(staging).toBe(0);
+      expect(await Promise.all([t.read(), t.read(), t.read()])).toEqual([data, data, data]);
+      expect(staging).toBe(2); // three in flight at once: each has its own
+      for (let i = 0; i < 5; i++) expect(await Promise.all([t.read(), t.read(), t.read()])).toEqual([data, data, data]);
+      expect(staging).toBe(2);
+      t.dispose();
+    } finally {
+      gpu.createBuffer = create;
+    }
+  });
+
   it('size classes waste at most a quarter', () => {
     for (const n of [1, 255, 256, 257, 1000, 4097, 123_457, 10_000_001]) {
       const c = sizeClass(n);

@@ -75,6 +75,7 @@ export class Device {
     this.health.destroyed = true;
     this.bindings.clear();
     this.pool.trim();
+    this.transfers.trim();
     this.recorder.destroy();
     if (this.adapter) this.gpu.destroy();
     this.instance = null;
@@ -84,11 +85,12 @@ export class Device {
     return this.pool.memory();
   }
 
-  /** Frees pooled (unused) buffers and the textures kept for texture bindings. */
+  /** Frees pooled (unused) buffers, read-back buffers and the textures kept for texture bindings. */
   trim(): void {
     this.flush();
     this.bindings.clear();
     this.pool.trim();
+    this.transfers.trim();
   }
 
   /** Throws LimitError when a tensor of this shape cannot exist on this device (before anything is allocated for it). */

@@ -6,16 +6,21 @@
 import { ShapeError } from '../errors.js';
 import type { DeviceHealth } from './health.js';
 import type { Recorder } from './recorder.js';
+import { StagingPool } from './staging-pool.js';
 import { dtypeOf, typedArrayFor, type DType, type Tensor, type TypedArrayFor } from './tensor.js';
 import type { WriteStamps } from './write-stamps.js';
 
 export class Transfers {
+  private readonly staging: StagingPool;
+
   constructor(
     private readonly gpu: GPUDevice,
     private readonly recorder: Recorder,
     private readonly health: DeviceHealth,
     private readonly stamps: WriteStamps,
-  ) {}
+  ) {
+    this.staging = new StagingPool(gpu);
+  }
 
   /** Records a copy of `from`'s bytes into `to`, after all work recorded before it. */
   copy(from: Tensor, to: Tensor): void {
@@ -37,18 +42,26 @@ export class Transfers {
     await this.health.settle();
     const bytes = tensor.byteLength;
     if (bytes === 0) return typedArrayFor(tensor.dtype, new ArrayBuffer(0), 0);
-    const staging = this.gpu.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.staging.acquire(bytes);
     this.recorder.copies().copyBufferToBuffer(tensor.buffer, 0, staging, 0, bytes);
     this.recorder.flush();
+    let reusable = false;
     try {
-      await this.health.untilLost(staging.mapAsync(GPUMapMode.READ));
+      await this.health.untilLost(staging.mapAsync(GPUMapMode.READ, 0, bytes));
       await this.health.settle();
-      const copy = staging.getMappedRange().slice(0);
+      const copy = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
+      reusable = true;
       return typedArrayFor(tensor.dtype, copy, tensor.size);
     } finally {
-      staging.destroy();
+      if (reusable) this.staging.release(staging);
+      else staging.destroy(); // possibly still mapped, or the device is gone
     }
+  }
+
+  /** Destroys the read-back buffers kept for reuse. */
+  trim(): void {
+    this.staging.trim();
   }
 
   async sync(): Promise<void> {
