@@ -167,8 +167,11 @@ export class MLP {
    * (bench/RESULTS.md: a 784-94-51-10 model ran 2.2x slower than 784-300-100-10 without this).
    * A padding unit outputs act(0) and meets zero rows of the next padded weight, so it changes
    * nothing; the last layer is padded too (a 10-wide output left the blocked versions: 0.55
-   * against 0.23 ms over 1,024 rows) and cut to its width at the end. The padded weights are kept
-   * and made again only after the layer's weight or bias was written (Device.writeStamp).
+   * against 0.23 ms over 1,024 rows) and cut to its width at the end, from 256 rows up; below,
+   * the cut's own dispatch costs more than the narrow product loses (100 x 10, medians, narrow
+   * against padded and cut: 1 row 0.09 against 0.17 ms, 128 rows 0.13 against 0.23, 512 rows 0.37
+   * against 0.33). The padded weights are kept and made again only after the layer's weight or
+   * bias was written (Device.writeStamp).
    * Compressed layers run in the form prepareInference chose (layer-forms.ts): blocks or packed
    * integers on the same row-major activations, or column lists on transposed ones at 64 rows
    * or more, transposed in and out around runs.
@@ -218,7 +221,9 @@ export class MLP {
         k = next.shape[1]!;
         continue;
       }
-      const n = Math.ceil(l.units / 4) * 4;
+      // The last layer stays as wide as its outputs under UNPADDED_LAST_BELOW rows: no cut after it.
+      const last = l === this.layers[this.layers.length - 1] && !ht && rows < UNPADDED_LAST_BELOW;
+      const n = last ? l.units : Math.ceil(l.units / 4) * 4;
       const { weight, bias } = k === l.inputs && n === l.units ? l : this.paddedLayer(l, k, n);
       if (ht) {
         // After column lists, the product reads the transposed activation as it is (gemm's
@@ -259,16 +264,20 @@ export class MLP {
     return this.layers.map((l) => this.forms.of(l)?.kind ?? 'dense');
   }
 
-  private readonly padded = new Map<DenseLayer, { k: number; n: number; weight: F32; bias: F32; stamps: [number, number] }>();
+  /** Padded copies of a layer's weight and bias, by their padded shape `${k}x${n}` (a last layer has two: wide and narrow). */
+  private readonly padded = new Map<DenseLayer, Map<string, { weight: F32; bias: F32; stamps: [number, number] }>>();
 
   private paddedLayer(l: DenseLayer, k: number, n: number): { weight: F32; bias: F32 } {
     const stamps: [number, number] = [this.device.writeStamp(l.weight), this.device.writeStamp(l.bias)];
-    const hit = this.padded.get(l);
-    if (hit && hit.k === k && hit.n === n && hit.stamps[0] === stamps[0] && hit.stamps[1] === stamps[1]) return { weight: hit.weight, bias: hit.bias.reshape([n]) };
+    let shapes = this.padded.get(l);
+    if (!shapes) this.padded.set(l, (shapes = new Map()));
+    const key = `${k}x${n}`;
+    const hit = shapes.get(key);
+    if (hit && hit.stamps[0] === stamps[0] && hit.stamps[1] === stamps[1]) return { weight: hit.weight, bias: hit.bias.reshape([n]) };
     hit?.weight.dispose();
     hit?.bias.dispose();
-    const entry = { k, n, weight: resize(l.weight, k, n), bias: resize(l.bias.reshape([1, l.units]), 1, n), stamps };
-    this.padded.set(l, entry);
+    const entry = { weight: resize(l.weight, k, n), bias: resize(l.bias.reshape([1, l.units]), 1, n), stamps };
+    shapes.set(key, entry);
     return { weight: entry.weight, bias: entry.bias.reshape([n]) };
   }
 
@@ -294,7 +303,7 @@ export class MLP {
   }
 
   dispose(): void {
-    for (const p of this.padded.values()) p.weight.dispose(), p.bias.dispose();
+    for (const shapes of this.padded.values()) for (const p of shapes.values()) p.weight.dispose(), p.bias.dispose();
     this.padded.clear();
     this.forms.dispose();
     disposeLayers(this.layers);
@@ -327,6 +336,9 @@ export function disposeLayers(layers: DenseLayer[]): void {
     disposeQuant(l.quant);
   }
 }
+
+/** Rows below which inference runs the last layer as wide as the outputs (infer). */
+const UNPADDED_LAST_BELOW = 256;
 
 /** Rows per forward pass when predict is given host rows: as evaluate's batches (a convolution's columns for 10,000 images would pass the buffer limits). */
 const PREDICT_ROWS = 1024;
