@@ -193,8 +193,12 @@ export class MLP {
       h = back.shape[0] === rows ? back : resize(back, rows, k);
       if (h !== back) back.dispose();
     };
+    const lastLayer = this.layers[this.layers.length - 1];
     for (const l of this.layers) {
       const form = this.forms.of(l);
+      // Under UNPADDED_LAST_BELOW rows the last layer runs dense and as wide as its outputs (no
+      // cut after it), whatever its form.
+      const narrowLast = l === lastLayer && !ht && rows < UNPADDED_LAST_BELOW && l.units % 4 !== 0;
       if (form?.kind === 'sparse' && rows >= FORM_COSTS.sparseMinRows) {
         if (!ht) {
           const rp = rowsPadded(rows);
@@ -210,7 +214,7 @@ export class MLP {
         k = l.units;
         continue;
       }
-      if (form?.kind === 'block' || form?.kind === 'packed') {
+      if ((form?.kind === 'block' || form?.kind === 'packed') && !narrowLast) {
         toRows();
         const input = k === form.weight.inputs ? h! : resize(h!, h!.shape[0]!, form.weight.inputs);
         const options = { bias: form.bias, activation: l.activation };
@@ -221,9 +225,7 @@ export class MLP {
         k = next.shape[1]!;
         continue;
       }
-      // The last layer stays as wide as its outputs under UNPADDED_LAST_BELOW rows: no cut after it.
-      const last = l === this.layers[this.layers.length - 1] && !ht && rows < UNPADDED_LAST_BELOW;
-      const n = last ? l.units : Math.ceil(l.units / 4) * 4;
+      const n = narrowLast ? l.units : Math.ceil(l.units / 4) * 4;
       const { weight, bias } = k === l.inputs && n === l.units ? l : this.paddedLayer(l, k, n);
       if (ht) {
         // After column lists, the product reads the transposed activation as it is (gemm's
@@ -259,7 +261,11 @@ export class MLP {
     await this.forms.prepare(this.layers);
   }
 
-  /** The form each layer runs in at inference now: 'block', 'sparse' (at 64 rows or more; dense below), 'packed' or 'dense'. */
+  /**
+   * The form each layer runs in at inference now: 'block', 'sparse' (at 64 rows or more; dense
+   * below), 'packed' or 'dense'. A last layer whose width is not a multiple of 4 runs dense under
+   * 256 rows (infer).
+   */
   inferenceForms(): ('block' | 'sparse' | 'packed' | 'dense')[] {
     return this.layers.map((l) => this.forms.of(l)?.kind ?? 'dense');
   }
