@@ -1,7 +1,8 @@
 /**
- * Read-back (MAP_READ) buffers kept for reuse by size class: on Dawn's OpenGL backend creating
- * and destroying one per read took 0.24 ms of a 0.35 ms read of 40 KB (median, llvmpipe), a
- * quarter of a one-row predict(). Free buffers are kept up to POOLED_BYTES in all.
+ * Read-back (MAP_READ) buffers kept for reuse by size class: on Dawn's OpenGL backend creating and
+ * destroying one per read made most of a read's cost (40 KB read back in 0.35 ms median with a new
+ * buffer, 0.23 with a kept one, on llvmpipe; bench/RESULTS.md). Free buffers are kept up to
+ * POOLED_BYTES in all.
  */
 import { sizeClass } from './buffer-pool.js';
 
