@@ -56,7 +56,7 @@ export class Device {
     this.recorder = new Recorder(gpu);
     this.bindings = new Bindings(gpu, this.recorder, this.stamps);
     this.health = new DeviceHealth(gpu);
-    this.transfers = new Transfers(gpu, this.recorder, this.health, this.stamps);
+    this.transfers = new Transfers(gpu, this.recorder, this.health, this.stamps, this.pool);
     this.dispatcher = new Dispatcher(this, this.bindings, this.recorder, this.health, options.debug ?? false);
     const d = this.describe();
     [this.cpuFallback, this.llvmpipe] = [d.cpuFallback, /llvmpipe/i.test(d.adapter)];
@@ -75,7 +75,6 @@ export class Device {
     this.health.destroyed = true;
     this.bindings.clear();
     this.pool.trim();
-    this.transfers.trim();
     this.recorder.destroy();
     if (this.adapter) this.gpu.destroy();
     this.instance = null;
@@ -85,12 +84,11 @@ export class Device {
     return this.pool.memory();
   }
 
-  /** Frees pooled (unused) buffers, read-back buffers and the textures kept for texture bindings. */
+  /** Frees pooled (unused) buffers, read-back ones included, and the textures kept for texture bindings. */
   trim(): void {
     this.flush();
     this.bindings.clear();
     this.pool.trim();
-    this.transfers.trim();
   }
 
   /** Throws LimitError when a tensor of this shape cannot exist on this device (before anything is allocated for it). */

@@ -4,23 +4,20 @@
  * where the host waits for the GPU.
  */
 import { ShapeError } from '../errors.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { DeviceHealth } from './health.js';
 import type { Recorder } from './recorder.js';
-import { StagingPool } from './staging-pool.js';
 import { dtypeOf, typedArrayFor, type DType, type Tensor, type TypedArrayFor } from './tensor.js';
 import type { WriteStamps } from './write-stamps.js';
 
 export class Transfers {
-  private readonly staging: StagingPool;
-
   constructor(
     private readonly gpu: GPUDevice,
     private readonly recorder: Recorder,
     private readonly health: DeviceHealth,
     private readonly stamps: WriteStamps,
-  ) {
-    this.staging = new StagingPool(gpu);
-  }
+    private readonly pool: BufferPool,
+  ) {}
 
   /** Records a copy of `from`'s bytes into `to`, after all work recorded before it. */
   copy(from: Tensor, to: Tensor): void {
@@ -42,7 +39,7 @@ export class Transfers {
     await this.health.settle();
     const bytes = tensor.byteLength;
     if (bytes === 0) return typedArrayFor(tensor.dtype, new ArrayBuffer(0), 0);
-    const staging = this.staging.acquire(bytes);
+    const staging = this.pool.acquireStaging(bytes);
     this.recorder.copies().copyBufferToBuffer(tensor.buffer, 0, staging, 0, bytes);
     this.recorder.flush();
     let reusable = false;
@@ -54,14 +51,9 @@ export class Transfers {
       reusable = true;
       return typedArrayFor(tensor.dtype, copy, tensor.size);
     } finally {
-      if (reusable) this.staging.release(staging);
+      if (reusable) this.pool.releaseStaging(staging);
       else staging.destroy(); // possibly still mapped, or the device is gone
     }
-  }
-
-  /** Destroys the read-back buffers kept for reuse. */
-  trim(): void {
-    this.staging.trim();
   }
 
   async sync(): Promise<void> {
