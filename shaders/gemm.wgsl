@@ -110,9 +110,14 @@ fn b_at(k: u32, n: u32) -> f32 {
   return b[k * p.b_k + n * p.b_n];
 }
 
-// (column block, row block) of C for this invocation.
-fn block_of(gid: vec3u) -> vec2u {
-  return select(gid.xy, gid.yx, ROWS_ALONG_X);
+// (column block, row block) of C for this invocation. The workgroup grid runs along the column
+// blocks (x) and the row blocks (y), so neighbouring workgroups share rows of A; the lanes (local
+// x) run along the row blocks with ROWS_ALONG_X, else along the column blocks. llvmpipe hands each
+// thread a contiguous run of workgroups: with the grid's x along the row blocks (as the lanes) and
+// the columns' partly idle last workgroups in y, one thread got every full workgroup and a
+// 1,024 x 784 x 72 product took as long as x 128.
+fn block_of(wid: vec3u, lid: vec3u) -> vec2u {
+  return wid.xy * 8u + select(lid.xy, lid.yx, ROWS_ALONG_X);
 }
 
 // Writes one element of C.
@@ -177,9 +182,9 @@ fn store_sums(total: vec4f, m0: u32, n0: u32) {
 }
 
 @compute @workgroup_size(8, 8)
-fn gemm_tiled(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = block_of(gid).x * TN;
-  let m0 = block_of(gid).y * TM;
+fn gemm_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let n0 = block_of(wid, lid).x * TN;
+  let m0 = block_of(wid, lid).y * TM;
   if (m0 >= p.M || n0 >= p.N) { return; }
   var acc: array<vec4f, 8>;
   var total = vec4f();
@@ -193,9 +198,9 @@ fn gemm_tiled(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 @compute @workgroup_size(8, 8)
-fn gemm_tiled_b4(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = block_of(gid).x * TN;
-  let m0 = block_of(gid).y * TM;
+fn gemm_tiled_b4(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let n0 = block_of(wid, lid).x * TN;
+  let m0 = block_of(wid, lid).y * TM;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let col4 = n0 / 4u;
@@ -243,9 +248,9 @@ fn outer(bk: vec4f, ak: vec4f) -> mat4x4f {
 }
 
 @compute @workgroup_size(8, 8)
-fn gemm_mat_nn(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = block_of(gid).x * 8u;
-  let m0 = block_of(gid).y * 16u;
+fn gemm_mat_nn(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let n0 = block_of(wid, lid).x * 8u;
+  let m0 = block_of(wid, lid).y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let k4 = p.K / 4u;
@@ -269,9 +274,9 @@ fn gemm_mat_nn(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 @compute @workgroup_size(8, 8)
-fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = block_of(gid).x * 8u;
-  let m0 = block_of(gid).y * 16u;
+fn gemm_mat_tn(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let n0 = block_of(wid, lid).x * 8u;
+  let m0 = block_of(wid, lid).y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let n4 = p.N / 4u;
   let m4 = p.M / 4u;
@@ -315,9 +320,9 @@ fn gemm_mat_tn(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 @compute @workgroup_size(8, 8)
-fn gemm_mat_nt(@builtin(global_invocation_id) gid: vec3u) {
-  let n0 = block_of(gid).x * 8u;
-  let m0 = block_of(gid).y * 16u;
+fn gemm_mat_nt(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let n0 = block_of(wid, lid).x * 8u;
+  let m0 = block_of(wid, lid).y * 16u;
   if (m0 >= p.M || n0 >= p.N) { return; }
   let k4 = p.K / 4u;
   // Columns of op(B) are rows of the stored B^T; their offsets are kept outside the k loop here

@@ -152,17 +152,18 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     ROWS_ALONG_X: alongX,
     HAS_SUMS: fusedSums,
   };
-  const groups = alongX ? [Math.ceil(rowBlocks / WG), Math.ceil(colBlocks / WG)] : [Math.ceil(colBlocks / WG), Math.ceil(rowBlocks / WG)];
+  const groups = [Math.ceil(colBlocks / WG), Math.ceil(rowBlocks / WG)]; // gemm.wgsl: block_of
   device.dispatch(gemmKernel(device), `gemm_${chosen}`, args, groups, overrides);
   if (options.columnSums && !fusedSums) reduce(b, 'sum', transB ? 'rows' : 'cols', options.columnSums);
   return c;
 }
 
 /**
- * Whether the blocked versions should run the grid's x (the 8 lanes of a CPU adapter's SIMD
- * register) along the row blocks of C: when that leaves fewer of the lanes idle than along the
- * column blocks. The 10-wide output layer of an MLP (3 blocks of 4 columns, 16 of 8 rows) ran
- * its three products 1.2-1.9x faster so on llvmpipe; ties keep x along the columns. CPU
+ * Whether the blocked versions should run their lanes (a workgroup's x: the 8 lanes of a CPU
+ * adapter's SIMD register) along the row blocks of C: when that leaves fewer of the lanes idle
+ * than along the column blocks. The 10-wide output layer of an MLP (3 blocks of 4 columns, 16 of
+ * 8 rows) ran its three products 1.2-1.9x faster so on llvmpipe; ties keep them along the
+ * columns. The workgroup grid runs along the columns either way (gemm.wgsl: block_of). CPU
  * adapters only.
  */
 export function rowsAlongX(rowBlocks: number, colBlocks: number): boolean {
