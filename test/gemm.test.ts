@@ -45,7 +45,8 @@ const SHAPES: [number, number, number][] = [
   [65, 36, 3],
   [4, 4, 4],
   [135, 20, 36],
-  [136, 20, 36], // tall and narrow: the grid's x runs along the rows (rowsAlongX)
+  [136, 20, 36], // tall and narrow: the lanes run along the rows (rowsAlongX)
+  [256, 100, 12], // lanes along the rows, two workgroups each way, the last column one partly idle
 ];
 
 describe.each(testBackends())('gemm on %s', (backend) => {
