@@ -50,6 +50,7 @@ override HAS_BETA: bool = false;  // beta != 0; otherwise C is never read, so a 
 // take the side that leaves fewer lanes idle (gemm.ts: rowsAlongX): a 10-wide output layer has
 // three blocks of 4 columns, 5 of 8 lanes idle, but 16 blocks of 8 rows.
 override ROWS_ALONG_X: bool = false;
+override ROW_QUADS: u32 = 4u;  // mat_nn: quads of rows a block (all 4 but for a single short block)
 override HAS_SUMS: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -259,16 +260,16 @@ fn gemm_mat_nn(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) 
   var c00 = mat4x4f(); var c01 = mat4x4f(); var c10 = mat4x4f(); var c11 = mat4x4f();
   var c20 = mat4x4f(); var c21 = mat4x4f(); var c30 = mat4x4f(); var c31 = mat4x4f();
   for (var kk = 0u; kk < k4; kk++) {
-    let am0 = rows4(ta, m0, p.M, k4, kk);
-    let am1 = rows4(ta, m0 + 4u, p.M, k4, kk);
-    let am2 = rows4(ta, m0 + 8u, p.M, k4, kk);
-    let am3 = rows4(ta, m0 + 12u, p.M, k4, kk);
     let b0 = kk * 4u * n4;
     let b1 = b0 + n4; let b2 = b1 + n4; let b3 = b2 + n4;
     let bm0 = mat4x4f(texel(tb, b0 + q0), texel(tb, b1 + q0), texel(tb, b2 + q0), texel(tb, b3 + q0));
     let bm1 = mat4x4f(texel(tb, b0 + q1), texel(tb, b1 + q1), texel(tb, b2 + q1), texel(tb, b3 + q1));
-    c00 += bm0 * am0; c01 += bm1 * am0; c10 += bm0 * am1; c11 += bm1 * am1;
-    c20 += bm0 * am2; c21 += bm1 * am2; c30 += bm0 * am3; c31 += bm1 * am3;
+    let am0 = rows4(ta, m0, p.M, k4, kk);
+    c00 += bm0 * am0; c01 += bm1 * am0;
+    // Fewer row quads for a short A (ROW_QUADS: gemm.ts); a constant, so the branches fold away.
+    if (ROW_QUADS > 1u) { let am1 = rows4(ta, m0 + 4u, p.M, k4, kk); c10 += bm0 * am1; c11 += bm1 * am1; }
+    if (ROW_QUADS > 2u) { let am2 = rows4(ta, m0 + 8u, p.M, k4, kk); c20 += bm0 * am2; c21 += bm1 * am2; }
+    if (ROW_QUADS > 3u) { let am3 = rows4(ta, m0 + 12u, p.M, k4, kk); c30 += bm0 * am3; c31 += bm1 * am3; }
   }
   store_block16(c00, c01, c10, c11, c20, c21, c30, c31, m0, n0);
 }

@@ -47,6 +47,8 @@ const SHAPES: [number, number, number][] = [
   [135, 20, 36],
   [136, 20, 36], // tall and narrow: the lanes run along the rows (rowsAlongX)
   [256, 100, 12], // lanes along the rows, two workgroups each way, the last column one partly idle
+  [7, 12, 8], // a short A: mat_nn takes 2 of its 4 row quads
+  [10, 36, 20], // 3 of 4
 ];
 
 describe.each(testBackends())('gemm on %s', (backend) => {

@@ -138,6 +138,9 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     ...(sumsBinding ? { [sumsBinding]: options.columnSums ?? placeholder(device, 'f32', 1) } : {}),
   };
   const fusedSums = sumsBinding !== undefined && options.columnSums !== undefined;
+  // mat_nn on at most 12 rows (a batch of one, say) takes only their quads: the others' loads
+  // and multiply-adds were wasted on rows past M.
+  const rowQuads = chosen === 'mat_nn' && M < MAT_ROWS ? Math.ceil(M / 4) : MAT_ROWS / 4;
   const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT_ROWS, MAT_COLS] : [TM, TN];
   const rowBlocks = Math.ceil(M / rows),
     colBlocks = Math.ceil(N / cols);
@@ -150,6 +153,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     HAS_BIAS: bias !== undefined,
     HAS_BETA: beta !== 0,
     ROWS_ALONG_X: alongX,
+    ROW_QUADS: rowQuads,
     HAS_SUMS: fusedSums,
   };
   const groups = [Math.ceil(colBlocks / WG), Math.ceil(rowBlocks / WG)]; // gemm.wgsl: block_of
