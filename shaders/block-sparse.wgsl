@@ -36,6 +36,7 @@ override WG: u32 = 64u;
 override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
 override CHUNK: u32 = 8u;  // _chunk.wgsl
+override ROW_QUADS: u32 = 8u;  // quads of rows an invocation: all 8 but for a batch under 32 rows
 override QBITS: u32 = 0u;  // 0: float blocks in tw; 8 or 4: packed integer blocks in tq, scaled
 
 //! include _texel.wgsl
@@ -83,13 +84,14 @@ fn bsr_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
     let kk = kidx[j];
     let w = block_at(j);
     c0 += w * rows4(tx, m0, p.rows, p.k4, kk);
-    c1 += w * rows4(tx, m0 + 4u, p.rows, p.k4, kk);
-    c2 += w * rows4(tx, m0 + 8u, p.rows, p.k4, kk);
-    c3 += w * rows4(tx, m0 + 12u, p.rows, p.k4, kk);
-    c4 += w * rows4(tx, m0 + 16u, p.rows, p.k4, kk);
-    c5 += w * rows4(tx, m0 + 20u, p.rows, p.k4, kk);
-    c6 += w * rows4(tx, m0 + 24u, p.rows, p.k4, kk);
-    c7 += w * rows4(tx, m0 + 28u, p.rows, p.k4, kk);
+    // Under 32 rows only their quads (ROW_QUADS, a constant: the branches fold away).
+    if (ROW_QUADS > 1u) { c1 += w * rows4(tx, m0 + 4u, p.rows, p.k4, kk); }
+    if (ROW_QUADS > 2u) { c2 += w * rows4(tx, m0 + 8u, p.rows, p.k4, kk); }
+    if (ROW_QUADS > 3u) { c3 += w * rows4(tx, m0 + 12u, p.rows, p.k4, kk); }
+    if (ROW_QUADS > 4u) { c4 += w * rows4(tx, m0 + 16u, p.rows, p.k4, kk); }
+    if (ROW_QUADS > 5u) { c5 += w * rows4(tx, m0 + 20u, p.rows, p.k4, kk); }
+    if (ROW_QUADS > 6u) { c6 += w * rows4(tx, m0 + 24u, p.rows, p.k4, kk); }
+    if (ROW_QUADS > 7u) { c7 += w * rows4(tx, m0 + 28u, p.rows, p.k4, kk); }
   }
   var b = vec4f(0.0);
   if (HAS_BIAS) { b = bias4[g]; }

@@ -33,6 +33,7 @@ override ACT: u32 = 0u;  // _texel.wgsl: act()
 override HAS_BIAS: bool = false;
 override BITS: u32 = 8u;  // 8 or 4 (kernels/packed.ts: PackedBits)
 override CHUNK: u32 = 8u;  // _chunk.wgsl
+override ROW_QUADS: u32 = 3u;  // quads of rows an invocation: all 3 but for a batch under 12 rows
 
 //! include _texel.wgsl
 //! include _tanh.wgsl
@@ -93,13 +94,20 @@ fn packed_mm(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   var c10 = mat4x4f(); var c11 = mat4x4f(); var c12 = mat4x4f(); var c13 = mat4x4f();
   var c20 = mat4x4f(); var c21 = mat4x4f(); var c22 = mat4x4f(); var c23 = mat4x4f();
   for (var kk = 0u; kk < p.k4; kk++) {
-    let am0 = rows4(tx, m0, p.M, p.k4, kk); let am1 = rows4(tx, m0 + 4u, p.M, p.k4, kk); let am2 = rows4(tx, m0 + 8u, p.M, p.k4, kk);
     let w0 = qrow(4u * kk, g); let w1 = qrow(4u * kk + 1u, g); let w2 = qrow(4u * kk + 2u, g); let w3 = qrow(4u * kk + 3u, g);
     let bm0 = mat4x4f(w0[0], w1[0], w2[0], w3[0]); let bm1 = mat4x4f(w0[1], w1[1], w2[1], w3[1]);
     let bm2 = mat4x4f(w0[2], w1[2], w2[2], w3[2]); let bm3 = mat4x4f(w0[3], w1[3], w2[3], w3[3]);
+    let am0 = rows4(tx, m0, p.M, p.k4, kk);
     c00 += bm0 * am0; c01 += bm1 * am0; c02 += bm2 * am0; c03 += bm3 * am0;
-    c10 += bm0 * am1; c11 += bm1 * am1; c12 += bm2 * am1; c13 += bm3 * am1;
-    c20 += bm0 * am2; c21 += bm1 * am2; c22 += bm2 * am2; c23 += bm3 * am2;
+    // Under 12 rows only their quads (ROW_QUADS, a constant: the branches fold away).
+    if (ROW_QUADS > 1u) {
+      let am1 = rows4(tx, m0 + 4u, p.M, p.k4, kk);
+      c10 += bm0 * am1; c11 += bm1 * am1; c12 += bm2 * am1; c13 += bm3 * am1;
+    }
+    if (ROW_QUADS > 2u) {
+      let am2 = rows4(tx, m0 + 8u, p.M, p.k4, kk);
+      c20 += bm0 * am2; c21 += bm1 * am2; c22 += bm2 * am2; c23 += bm3 * am2;
+    }
   }
   store16(c00, c01, c02, c03, m0, g * 4u);
   store16(c10, c11, c12, c13, m0 + 4u, g * 4u);

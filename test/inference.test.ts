@@ -162,6 +162,8 @@ describe.each(testBackends())('block-sparse inference on %s', (backend) => {
     [64, 16, 33, 0.1],
     [8, 8, 40, 0],
     [37, 29, 300, 0.3], // two chunks of 256 rows, the last partial
+    [37, 29, 10, 0.5], // under 32 rows: 3 of the 8 row quads
+    [20, 12, 27, 0.5], // 7 of 8
   ] as const)('K %i, N %i, %i rows, blocks kept %f: the block kernel against float64, padded edges, a group without blocks', async (K, N, rows, fill) => {
     const { device } = ctx;
     const w = randomArray(K * N, 3);

@@ -67,6 +67,7 @@ describe.each(testBackends())('packed integer inference on %s', (backend) => {
     [12, 16, 25, 8, [-2, 1]], // 2 bits in 8-bit lanes
     [100, 10, 40, 8, [0, 0]], // an all-zero layer
     [37, 29, 250, 4, [-8, 7]], // three chunks of 96 rows, the last partial
+    [20, 7, 6, 8, [-128, 127]], // under 12 rows: 2 of the 3 row quads
   ] as const)('K %i, N %i, %i rows at %i bits, values in %o: the packed kernel against float64, NaN-poisoned output', async (K, N, rows, bits, [lo, hi]) => {
     const { device } = ctx;
     const q = integers(K, N, lo, hi, rows);
@@ -149,6 +150,7 @@ describe.each(testBackends())('packed integer inference on %s', (backend) => {
     [5, 3, 1, 4, 1],
     [64, 45, 300, 4, 0.1], // two chunks of 256 rows, the last partial; an odd number of blocks
     [8, 8, 40, 8, 0],
+    [37, 29, 18, 4, 0.5], // under 32 rows: 5 of the 8 row quads
   ] as const)('K %i, N %i, %i rows, %i-bit blocks kept %f: packed integer blocks against float64, a group without blocks, NaN-poisoned output', async (K, N, rows, bits, fill) => {
     const { device } = ctx;
     const [lo, hi] = packedRange(bits);

@@ -131,7 +131,7 @@ export function blockSparseForward(x: F32, w: BlockSparseWeight, options: { bias
       y4: out,
     },
     launch.workgroups,
-    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, QBITS: w.packed?.bits ?? 0 },
+    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, QBITS: w.packed?.bits ?? 0, ROW_QUADS: Math.min(8, Math.ceil(rows / 4)) },
   );
   return out;
 }

@@ -111,7 +111,7 @@ export function packedForward(x: F32, w: PackedWeight, options: { bias?: F32; ac
       y4: out,
     },
     launch.workgroups,
-    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits },
+    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits, ROW_QUADS: Math.min(3, Math.ceil(rows / 4)) },
   );
   return out;
 }
