@@ -9,6 +9,7 @@ import type { Backend } from '../src/gpu/backend.js';
 import { swiftShaderIcd } from '../src/gpu/dawn.js';
 import { Random } from '../src/random.js';
 import type { Tensor } from '../src/gpu/tensor.js';
+import { resize } from '../src/kernels/transpose.js';
 
 /** Adapters the kernel tests run on: llvmpipe always; SwiftShader when Chromium's ICD is installed. */
 export function testBackends(): Backend[] {
@@ -64,6 +65,21 @@ export function refTanhLayer(x: ArrayLike<number>, rows: number, K: number, N: n
       out.push(Math.tanh(s));
     }
   return out;
+}
+
+/**
+ * A tanh layer kernel against float64: `layer` runs on x [rows, K] zero-padded to `kp` inputs and
+ * the bias zero-padded to `np` units, into a NaN-poisoned out [rows, np]; out must be
+ * refTanhLayer's values (weight(k, n) the layer's weights) within 1e-5.
+ */
+export async function expectTanhLayer(
+  device: Device,
+  s: { x: Float32Array; rows: number; K: number; N: number; kp: number; np: number; bias: Float32Array; weight: (k: number, n: number) => number },
+  layer: (x: Tensor<'f32'>, bias: Tensor<'f32'>, out: Tensor<'f32'>) => void,
+): Promise<void> {
+  const out = poisoned(device, [s.rows, s.np]);
+  layer(resize(device.tensor(s.x, [s.rows, s.K]), s.rows, s.kp), resize(device.tensor(s.bias, [1, s.N]), 1, s.np).reshape([s.np]), out);
+  expect(relativeError(await out.read(), refTanhLayer(s.x, s.rows, s.K, s.N, s.weight, s.bias, s.np))).toBeLessThan(1e-5);
 }
 
 /** ||actual - expected|| / ||expected||, Infinity when anything is not finite or lengths differ. */

@@ -6,7 +6,7 @@ import { blockSparseForward, bsrOf, disposeBsr, uploadBsr } from '../src/kernels
 import { MLP } from '../src/nn/mlp.js';
 import { LimitError } from '../src/errors.js';
 import { fit } from '../src/nn/train.js';
-import { expectClose, keepRandomBlocks, poisoned, randomArray, refTanhLayer, relativeError, testBackends, useDevice } from './helpers.js';
+import { expectClose, expectTanhLayer, keepRandomBlocks, poisoned, randomArray, relativeError, testBackends, useDevice } from './helpers.js';
 import { refForward, toRef } from './reference-mlp.js';
 import { inferenceChecks } from './kernel-checks.js';
 
@@ -172,15 +172,9 @@ describe.each(testBackends())('block-sparse inference on %s', (backend) => {
     const x = randomArray(rows * K, 6);
     const host = bsrOf(w, K, N);
     const weight = uploadBsr(device, host);
-    const [kp, np] = [host.inputs, host.units];
-    const out = poisoned(device, [rows, np]);
-    blockSparseForward(resize(device.tensor(x, [rows, K]), rows, kp), weight, { bias: resize(device.tensor(bias, [1, N]), 1, np).reshape([np]), activation: 'tanh', out });
-    expect(
-      relativeError(
-        await out.read(),
-        refTanhLayer(x, rows, K, N, (k, n) => w[k * N + n]!, bias, np),
-      ),
-    ).toBeLessThan(1e-5);
+    await expectTanhLayer(device, { x, rows, K, N, kp: host.inputs, np: host.units, bias, weight: (k, n) => w[k * N + n]! }, (x, bias, out) =>
+      blockSparseForward(x, weight, { bias, activation: 'tanh', out }),
+    );
     disposeBsr(weight);
   });
 

@@ -148,35 +148,25 @@ export async function inferenceChecks(device: Device): Promise<Check[]> {
     checks.push({ name: `pruned 50-30-13-3 forward, ${rows} rows`, error: relError(out, refForward(ref, x, rows)), tolerance: 1e-5 });
   }
   model.dispose();
-  // Pruned in 4 x 4 blocks: the first two layers run the block kernel (widths padded to whole blocks).
-  const blocks = MLP.create(device, [50, 30, 13, 3], { seed: 10, activation: 'tanh' });
-  await prune(blocks, { type: 'layer', sparsity: 0.7, block: [4, 4] });
-  await blocks.prepareInference();
-  const blockRef = await toRef(blocks);
-  const forms = blocks.inferenceForms().slice(0, 2).join(' ');
-  for (const rows of [1, 70]) {
-    const x = randomValues(rows * 50, rows + 1);
-    const out = await blocks.predict(x);
-    checks.push({ name: `pruned in blocks 50-30-13-3 forward (${forms}), ${rows} rows`, error: forms === 'block block' ? relError(out, refForward(blockRef, x, rows)) : Infinity, tolerance: 1e-5 });
+  // Pruned in 4 x 4 blocks: the first two layers run the block kernel (widths padded to whole
+  // blocks); quantized to 4 bits after, the blocks hold packed integers.
+  for (const { label, seed, bits, xSeed } of [
+    { label: 'pruned in blocks', seed: 10, bits: undefined, xSeed: 1 },
+    { label: 'pruned in blocks + int4', seed: 12, bits: 4, xSeed: 4 },
+  ] as const) {
+    const blocks = MLP.create(device, [50, 30, 13, 3], { seed, activation: 'tanh' });
+    await prune(blocks, { type: 'layer', sparsity: 0.7, block: [4, 4] });
+    if (bits) await quantizeWeights(blocks, { bits });
+    await blocks.prepareInference();
+    const blockRef = await toRef(blocks);
+    const forms = blocks.inferenceForms().slice(0, 2).join(' ');
+    for (const rows of [1, 70]) {
+      const x = randomValues(rows * 50, rows + xSeed);
+      const out = await blocks.predict(x);
+      checks.push({ name: `${label} 50-30-13-3 forward (${forms}), ${rows} rows`, error: forms === 'block block' ? relError(out, refForward(blockRef, x, rows)) : Infinity, tolerance: 1e-5 });
+    }
+    blocks.dispose();
   }
-  blocks.dispose();
-  // Pruned in blocks, then quantized to 4 bits: the blocks hold packed integers.
-  const packedBlocks = MLP.create(device, [50, 30, 13, 3], { seed: 12, activation: 'tanh' });
-  await prune(packedBlocks, { type: 'layer', sparsity: 0.7, block: [4, 4] });
-  await quantizeWeights(packedBlocks, { bits: 4 });
-  await packedBlocks.prepareInference();
-  const packedBlocksRef = await toRef(packedBlocks);
-  const packedBlockForms = packedBlocks.inferenceForms().slice(0, 2).join(' ');
-  for (const rows of [1, 70]) {
-    const x = randomValues(rows * 50, rows + 4);
-    const out = await packedBlocks.predict(x);
-    checks.push({
-      name: `pruned in blocks + int4 50-30-13-3 forward (${packedBlockForms}), ${rows} rows`,
-      error: packedBlockForms === 'block block' ? relError(out, refForward(packedBlocksRef, x, rows)) : Infinity,
-      tolerance: 1e-5,
-    });
-  }
-  packedBlocks.dispose();
   // Quantized to 8 and 4 bits: every layer runs the packed integer kernel.
   for (const bits of [8, 4]) {
     const packed = MLP.create(device, [50, 30, 13, 3], { seed: 11, activation: 'tanh' });

@@ -4,10 +4,9 @@ import { quantizeWeights } from '../src/compress/quantize.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { disposePacked, packedBitsFor, packedColumns, packedRange, packedForward, packWeights, uploadPacked, type PackedBits } from '../src/kernels/packed.js';
 import { blockSparseForward, bsrOf, disposeBsr, packBlocks, uploadBsr } from '../src/kernels/block-sparse.js';
-import { resize } from '../src/kernels/transpose.js';
 import { MLP } from '../src/nn/mlp.js';
 import { Random } from '../src/random.js';
-import { expectClose, keepRandomBlocks, poisoned, randomArray, refTanhLayer, relativeError, testBackends, useDevice } from './helpers.js';
+import { expectClose, expectTanhLayer, keepRandomBlocks, poisoned, randomArray, testBackends, useDevice } from './helpers.js';
 import { refForward, toRef } from './reference-mlp.js';
 
 /**
@@ -75,15 +74,8 @@ describe.each(testBackends())('packed integer inference on %s', (backend) => {
     const bias = randomArray(N, 5);
     const x = randomArray(rows * K, 6);
     const w = uploadPacked(device, q, scale, K, N, bits);
-    const np = Math.ceil(N / 4) * 4;
-    const out = poisoned(device, [rows, np]);
-    packedForward(resize(device.tensor(x, [rows, K]), rows, w.inputs), w, { bias: resize(device.tensor(bias, [1, N]), 1, np).reshape([np]), activation: 'tanh', out });
-    expect(
-      relativeError(
-        await out.read(),
-        refTanhLayer(x, rows, K, N, (k, n) => q[k * N + n]! * scale[n]!, bias, np),
-      ),
-    ).toBeLessThan(1e-5);
+    const weight = (k: number, n: number) => q[k * N + n]! * scale[n]!;
+    await expectTanhLayer(device, { x, rows, K, N, kp: w.inputs, np: Math.ceil(N / 4) * 4, bias, weight }, (x, bias, out) => packedForward(x, w, { bias, activation: 'tanh', out }));
     disposePacked(w);
   });
 
@@ -164,15 +156,8 @@ describe.each(testBackends())('packed integer inference on %s', (backend) => {
     const words = packBlocks(host, scale, bits);
     expect(words).not.toBeNull();
     const weight = uploadBsr(device, host, { bits, words: words!, scale });
-    const [kp, np] = [host.inputs, host.units];
-    const out = poisoned(device, [rows, np]);
-    blockSparseForward(resize(device.tensor(x, [rows, K]), rows, kp), weight, { bias: resize(device.tensor(bias, [1, N]), 1, np).reshape([np]), activation: 'tanh', out });
-    expect(
-      relativeError(
-        await out.read(),
-        refTanhLayer(x, rows, K, N, (k, n) => q[k * N + n]! * scale[n]!, bias, np),
-      ),
-    ).toBeLessThan(1e-5);
+    const at = (k: number, n: number) => q[k * N + n]! * scale[n]!;
+    await expectTanhLayer(device, { x, rows, K, N, kp: host.inputs, np: host.units, bias, weight: at }, (x, bias, out) => blockSparseForward(x, weight, { bias, activation: 'tanh', out }));
     disposeBsr(weight);
   });
 

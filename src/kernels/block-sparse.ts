@@ -2,9 +2,9 @@
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from './gemm.js';
-import { chunkedGrid, placeholder, requireShape } from './launch.js';
+import { chunkedGrid, placeholder, requireShape, rowQuads } from './launch.js';
 import { texturedKernel } from './textured.js';
-import { integerOf, type PackedBits } from './packed.js';
+import { integerOf, type PackedBits, unitScale } from './packed.js';
 
 type F32 = Tensor<'f32'>;
 
@@ -78,8 +78,7 @@ export function packBlocks(host: ReturnType<typeof bsrOf>, scale: ArrayLike<numb
       for (let c = 0; c < 4; c++) {
         const v = host.values[16 * j + 4 * r + c]!;
         const unit = 4 * groupOf[j]! + c;
-        const s = scale.length === 1 ? scale[0]! : unit < scale.length ? scale[unit]! : 0;
-        const q = integerOf(v, s, bits);
+        const q = integerOf(v, unitScale(scale, unit), bits);
         if (q === null) return null;
         // 8 bits: row r is u32 4j + r, byte c; 4 bits: rows 0-1 and 2-3 are u32s 2j and 2j + 1, nibbles 4 (r % 2) + c.
         const [word, shift] = bits === 8 ? [4 * j + r, 8 * c] : [2 * j + (r >> 1), 4 * (4 * (r & 1) + c)];
@@ -93,7 +92,7 @@ export function uploadBsr(device: Device, host: ReturnType<typeof bsrOf>, packed
   const common = { inputs: host.inputs, units: host.units, gptr: device.tensor(host.gptr), kidx: device.tensor(host.kidx), blocks: host.gptr[host.gptr.length - 1]! };
   if (!packed) return { ...common, values: device.tensor(host.values, [host.values.length / 4, 4]) };
   const scale = new Float32Array(host.units);
-  for (let n = 0; n < host.units; n++) scale[n] = packed.scale.length === 1 ? packed.scale[0]! : (packed.scale[n] ?? 0);
+  for (let n = 0; n < host.units; n++) scale[n] = unitScale(packed.scale, n);
   return { ...common, packed: { bits: packed.bits, words: device.tensor(packed.words), scale: device.tensor(scale) } };
 }
 
@@ -131,7 +130,7 @@ export function blockSparseForward(x: F32, w: BlockSparseWeight, options: { bias
       y4: out,
     },
     launch.workgroups,
-    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, QBITS: w.packed?.bits ?? 0, ROW_QUADS: Math.min(8, Math.ceil(rows / 4)) },
+    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, QBITS: w.packed?.bits ?? 0, ROW_QUADS: rowQuads(rows, 32) },
   );
   return out;
 }

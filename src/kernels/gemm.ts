@@ -4,7 +4,7 @@ import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { TEXTURE_ROW, type Kernel } from '../gpu/kernel.js';
 import { SHADERS } from '../gpu/shaders.generated.js';
-import { output, placeholder, requireMatrices, requireShape } from './launch.js';
+import { output, placeholder, requireMatrices, requireShape, rowQuads } from './launch.js';
 import { reduce } from './reduce.js';
 import { gemmSplitK, useSplitK } from './splitk.js';
 
@@ -138,9 +138,8 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     ...(sumsBinding ? { [sumsBinding]: options.columnSums ?? placeholder(device, 'f32', 1) } : {}),
   };
   const fusedSums = sumsBinding !== undefined && options.columnSums !== undefined;
-  // mat_nn on at most 12 rows (a batch of one, say) takes only their quads: the others' loads
-  // and multiply-adds were wasted on rows past M.
-  const rowQuads = chosen === 'mat_nn' && M < MAT_ROWS ? Math.ceil(M / 4) : MAT_ROWS / 4;
+  // Only mat_nn reads ROW_QUADS; the others keep one pipeline for every M.
+  const quads = chosen === 'mat_nn' ? rowQuads(M, MAT_ROWS) : MAT_ROWS / 4;
   const [rows, cols] = chosen === 'naive' ? [1, 1] : mat ? [MAT_ROWS, MAT_COLS] : [TM, TN];
   const rowBlocks = Math.ceil(M / rows),
     colBlocks = Math.ceil(N / cols);
@@ -153,7 +152,7 @@ export function gemm(a: F32, b: F32, options: GemmOptions = {}): F32 {
     HAS_BIAS: bias !== undefined,
     HAS_BETA: beta !== 0,
     ROWS_ALONG_X: alongX,
-    ROW_QUADS: rowQuads,
+    ROW_QUADS: quads,
     HAS_SUMS: fusedSums,
   };
   const groups = [Math.ceil(colBlocks / WG), Math.ceil(rowBlocks / WG)]; // gemm.wgsl: block_of

@@ -32,6 +32,15 @@ export function chunkedGrid(device: Device, groups: number, blocks: number): { w
   return { workgroups: grid(Math.ceil(invocations / WG), device.gpu.limits.maxComputeWorkgroupsPerDimension), overrides: { WG, CHUNK } };
 }
 
+/**
+ * The ROW_QUADS override of a kernel that takes `perInvocation` rows an invocation (mat_nn 16,
+ * packed 12, block-sparse 32): all its quads, or under that many rows only the quads the rows
+ * fill (at batch 1 every lane had computed all of them from copies of its one row).
+ */
+export function rowQuads(rows: number, perInvocation: number): number {
+  return Math.min(perInvocation, Math.ceil(rows / 4) * 4) / 4;
+}
+
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from './gemm.js';
-import { chunkedGrid, placeholder, requireShape } from './launch.js';
+import { chunkedGrid, placeholder, requireShape, rowQuads } from './launch.js';
 import { texturedKernel } from './textured.js';
 
 type F32 = Tensor<'f32'>;
@@ -46,6 +46,9 @@ export function integerOf(w: number, scale: number, bits: PackedBits): number | 
   return q >= lo && q <= hi && Math.fround(q * scale) === w ? q : null;
 }
 
+/** Unit n's scale from one scale per unit, or one for all; 0 past the units (padding). */
+export const unitScale = (scale: ArrayLike<number>, n: number): number => (scale.length === 1 ? scale[0]! : (scale[n] ?? 0));
+
 /** Columns one texel of packed weights holds: four u32 of 4 bytes or 8 nibbles. */
 export const packedColumns = (bits: PackedBits) => (bits === 8 ? 16 : 32);
 
@@ -72,7 +75,7 @@ export function packWeights(q: ArrayLike<number>, inputs: number, units: number,
 export function uploadPacked(device: Device, q: ArrayLike<number>, scale: ArrayLike<number>, inputs: number, units: number, bits: PackedBits): PackedWeight {
   if (scale.length !== units && scale.length !== 1) throw new InvalidArgumentError(`uploadPacked: ${scale.length} scales for ${units} units (give one per unit, or one).`);
   const scales = new Float32Array(Math.ceil(units / 4) * 4);
-  for (let n = 0; n < units; n++) scales[n] = scale[scale.length === 1 ? 0 : n]!;
+  for (let n = 0; n < units; n++) scales[n] = unitScale(scale, n);
   return { inputs: Math.ceil(inputs / 4) * 4, units, bits, words: device.tensor(packWeights(q, inputs, units, bits)), scale: device.tensor(scales) };
 }
 
@@ -111,7 +114,7 @@ export function packedForward(x: F32, w: PackedWeight, options: { bias?: F32; ac
       y4: out,
     },
     launch.workgroups,
-    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits, ROW_QUADS: Math.min(3, Math.ceil(rows / 4)) },
+    { ...launch.overrides, ACT: ACTIVATIONS[options.activation ?? 'identity'], HAS_BIAS: options.bias !== undefined, BITS: w.bits, ROW_QUADS: rowQuads(rows, 12) },
   );
   return out;
 }

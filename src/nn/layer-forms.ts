@@ -11,7 +11,7 @@
 import type { Device } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { type BlockSparseWeight, blockFill, bsrOf, disposeBsr, packBlocks, uploadBsr } from '../kernels/block-sparse.js';
-import { disposePacked, integerOf, packedBitsFor, packedOutputs, uploadPacked, type PackedBits, type PackedWeight } from '../kernels/packed.js';
+import { disposePacked, integerOf, packedBitsFor, packedOutputs, type PackedBits, type PackedWeight, unitScale, uploadPacked } from '../kernels/packed.js';
 import { cscOf, type SparseWeight } from '../kernels/sparse.js';
 import type { DenseLayer } from './mlp.js';
 
@@ -147,7 +147,7 @@ async function packedOf(l: DenseLayer, weight: Float32Array): Promise<{ q: Int8A
   const { scale, bits } = quant;
   const q = new Int8Array(weight.length);
   for (let i = 0; i < weight.length; i++) {
-    const v = integerOf(weight[i]!, scale[scale.length === 1 ? 0 : i % l.units]!, bits);
+    const v = integerOf(weight[i]!, unitScale(scale, i % l.units), bits);
     if (v === null) return null;
     q[i] = v;
   }

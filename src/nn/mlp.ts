@@ -196,8 +196,8 @@ export class MLP {
     const lastLayer = this.layers[this.layers.length - 1];
     for (const l of this.layers) {
       const form = this.forms.of(l);
-      // Under UNPADDED_LAST_BELOW rows the last layer runs dense and as wide as its outputs (no
-      // cut after it), whatever its form.
+      // Under UNPADDED_LAST_BELOW rows a block, packed or dense last layer runs dense and as wide
+      // as its outputs (no cut after it).
       const narrowLast = l === lastLayer && !ht && rows < UNPADDED_LAST_BELOW && l.units % 4 !== 0;
       if (form?.kind === 'sparse' && rows >= FORM_COSTS.sparseMinRows) {
         if (!ht) {
