@@ -17,8 +17,17 @@ import { modelFromSafetensors } from '../src/io/model-file.js';
 import { modelToOnnx } from '../src/io/onnx.js';
 import type { MLP } from '../src/nn/mlp.js';
 import { benchDevice, fmt, tfOnDevice, tfWasm, type Tf } from './common.js';
+import { best, paired, rotatedRounds, time } from './rounds.js';
 
 const ROWS = 1024;
+
+/** A report's model variants (report.json gives their names, files and order; else the files in DIR/models). */
+export function reportVariants(dir: string): { name: string; file: string; accuracy?: number }[] {
+  const reportFile = join(dir, 'report.json');
+  return existsSync(reportFile)
+    ? (JSON.parse(readFileSync(reportFile, 'utf8')) as { variants: { name: string; file: string; accuracy: number }[] }).variants
+    : readdirSync(join(dir, 'models')).map((f) => ({ name: f.replace(/\.safetensors$/, ''), file: join('models', f) }));
+}
 
 export async function benchInfer(): Promise<void> {
   const dir = process.env.INFER_MODELS ?? 'shrinkray-report';
@@ -28,10 +37,7 @@ export async function benchInfer(): Promise<void> {
   }
   const rounds = Number(process.env.ROUNDS ?? 5);
   const device = await benchDevice();
-  const reportFile = join(dir, 'report.json');
-  const files: { name: string; file: string; accuracy?: number }[] = existsSync(reportFile)
-    ? (JSON.parse(readFileSync(reportFile, 'utf8')) as { variants: { name: string; file: string; accuracy: number }[] }).variants
-    : readdirSync(join(dir, 'models')).map((f) => ({ name: f.replace(/\.safetensors$/, ''), file: join('models', f) }));
+  const files = reportVariants(dir);
   const test = loadMnist('test');
   const xs = test.features.subarray(0, ROWS * 784);
   const one = test.features.subarray(0, 784);
@@ -65,27 +71,17 @@ export async function benchInfer(): Promise<void> {
     });
   const tf = await tfOnDevice(device);
   const tfTimes: Record<string, number[]> = { 'TF.js WebGPU': [], 'TF.js wasm': [] };
-  const time = async (f: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    await f();
-    return performance.now() - t0;
-  };
   const ours = (m: MLP) => async () => {
     const z = m.forward(x);
     await z.read();
     z.dispose();
   };
-  for (let r = 0; r <= rounds; r++) {
-    // Round 0 is the warm-up (pipelines compiled, padded weights made); then best of `rounds`.
-    // Each round starts at another variant: the first call of a round can run slower (a kernel
-    // measured first in every round read 0.4 ms slower than in shuffled rounds).
-    for (const v of [...variants.slice(r % variants.length), ...variants.slice(0, r % variants.length)]) {
-      const b = await time(ours(v.model));
-      const s = await time(() => v.model.predict(one));
-      const o = await time(() => v.session.run(feeds));
-      if (r > 0) v.batch.push(b), v.single.push(s), v.ort.push(o);
-    }
-  }
+  await rotatedRounds(variants, rounds, async (v, timed) => {
+    const b = await time(ours(v.model));
+    const s = await time(() => v.model.predict(one));
+    const o = await time(() => v.session.run(feeds));
+    if (timed) v.batch.push(b), v.single.push(s), v.ort.push(o);
+  });
   // TF.js after the others: its WebGPU backend leaves the adapter busy for a while after a run.
   const timeTf = async (into: number[]) => {
     for (let r = 0; r <= rounds; r++) {
@@ -100,14 +96,9 @@ export async function benchInfer(): Promise<void> {
   await tf.setBackend('webgpu');
   await timeTf(tfTimes['TF.js WebGPU']!);
   if (await tfWasm(tf)) await timeTf(tfTimes['TF.js wasm']!);
-  const best = (a: number[]) => Math.min(...a);
   const denseMs = best(dense.batch);
   const denseOrt = best(dense.ort);
   console.log(`\nforward over ${ROWS} MNIST test rows (read back), best of ${rounds}; predict() on one row; onnxruntime-node ${ort.env.versions.common} with ${threads} threads`);
-  // The machine's speed drifts (30-60 % within minutes on a shared CPU), so each ratio is also
-  // taken round by round, between times measured milliseconds apart, and its median printed.
-  const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor((a.length - 1) / 2)]!;
-  const paired = (base: number[], v: number[]) => median(v.map((t, r) => base[r]! / t));
   console.log(`(ratios: of the best times, then the median of the ${rounds} rounds' own ratios)`);
   console.log('| variant | layers run as | accuracy | batch 1024 (ms) | rows/s | vs our dense | batch 1 (ms) | onnxruntime (ms) | ours vs onnxruntime dense |');
   console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');

@@ -7,6 +7,7 @@ import { benchCompress } from './compress.bench.js';
 import { benchAblate } from './ablate.bench.js';
 import { benchLoads } from './loads.bench.js';
 import { benchInfer } from './infer.bench.js';
+import { benchBrowserInfer } from './browser-infer.bench.js';
 import { benchQueue } from './queue.bench.js';
 
 const benches: Record<string, () => Promise<void>> = {
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   compress: benchCompress,
   ablate: benchAblate,
   infer: benchInfer,
+  'browser-infer': benchBrowserInfer,
   queue: benchQueue,
 };
 const only = process.env.BENCH_ONLY;
