@@ -77,6 +77,9 @@ export async function benchInfer(): Promise<void> {
     z.dispose();
   };
   await rotatedRounds(variants, rounds, async (v, timed) => {
+    // New rows each time, as in use: an unchanged x would keep its texture (gpu/resident-textures.ts).
+    device.write(x, xs);
+    await device.sync();
     const b = await time(ours(v.model));
     const s = await time(() => v.model.predict(one));
     const o = await time(() => v.session.run(feeds));

@@ -36,6 +36,9 @@ export async function timeVariants(featureLevel: 'core' | 'compatibility', round
       variants.push({ name: v.name, model, forms: model.inferenceForms(), batch: [] as number[], single: [] as number[] });
     }
     await rotatedRounds(variants, rounds, async (v, timed) => {
+      // New rows each time, as in use: an unchanged x would keep its texture (gpu/resident-textures.ts).
+      device.write(x, rows);
+      await device.sync();
       const b = await time(async () => {
         const z = v.model.forward(x);
         await z.read();

@@ -1,6 +1,7 @@
 /**
  * Bindings of a dispatch: storage buffers, uniforms at their ring offsets, and tensors bound as
- * textures (copied in, TEXTURE_ROW vec4s a row). Bind groups are cached by layout and resources:
+ * textures (copied in, TEXTURE_ROW vec4s a row; into a texture of their own where they stay
+ * unchanged, resident-textures.ts). Bind groups are cached by layout and resources:
  * creating one costs more than the rest of recording a dispatch (11 us on Dawn in Node), and a
  * training loop binds the same tensors every step.
  */
@@ -9,6 +10,7 @@ import { TEXTURE_ROW, textureFormat, type BindingInfo, type EntryPoint, type Ker
 import { alignTo, type Recorder } from './recorder.js';
 import type { Tensor } from './tensor.js';
 import type { WriteStamps } from './write-stamps.js';
+import { ResidentTextures } from './resident-textures.js';
 
 /** Bind groups kept for reuse; a training step of a deep MLP binds a few dozen. */
 const BIND_GROUP_CACHE = 1024;
@@ -20,12 +22,20 @@ export class Bindings {
   private readonly textures = new Map<string, { texture: GPUTexture; view: GPUTextureView }>();
   private readonly ids = new WeakMap<object, number>();
   private nextId = 0;
+  private readonly resident: ResidentTextures;
 
   constructor(
     private readonly gpu: GPUDevice,
     private readonly recorder: Recorder,
     private readonly stamps: WriteStamps,
-  ) {}
+  ) {
+    this.resident = new ResidentTextures(gpu, recorder);
+  }
+
+  /** Bytes of the textures kept for tensors bound unchanged (resident-textures.ts). */
+  get residentBytes(): number {
+    return this.resident.keptBytes;
+  }
 
   /** The bind group and dynamic offsets for `args` bound to `info`'s bindings; read_write buffers are stamped. */
   bind(info: EntryPoint, args: KernelArgs, where: string): { group: GPUBindGroup; offsets: number[] } {
@@ -71,6 +81,7 @@ export class Bindings {
     this.groups.clear();
     for (const t of this.textures.values()) t.texture.destroy();
     this.textures.clear();
+    this.resident.clear();
   }
 
   private idOf(o: object): number {
@@ -80,8 +91,9 @@ export class Bindings {
   }
 
   /**
-   * Records a copy of `tensor` into the texture of binding `b`'s slot and format and returns its
-   * view. Rows past the tensor keep stale texels; kernels never read beyond the tensor's length.
+   * The view of a texture holding `tensor`: its own texture where it was bound unchanged before
+   * (copied once), else the texture of binding `b`'s slot and format with a copy recorded into it.
+   * Rows past the tensor keep stale texels; kernels never read beyond the tensor's length.
    */
   private textureOf(tensor: Tensor, b: BindingInfo, where: string): GPUTextureView {
     const texels = tensor.size / 4;
@@ -89,6 +101,15 @@ export class Bindings {
     const limit = this.gpu.limits.maxTextureDimension2D;
     if (rows > limit) throw new LimitError(`kernel '${where}': a tensor of ${tensor.size} elements needs ${rows} texture rows of ${TEXTURE_ROW} texels; maxTextureDimension2D is ${limit}.`);
     const format = textureFormat(b);
+    const buffer = tensor.buffer;
+    const stamp = this.stamps.of(buffer);
+    const kept = this.resident.lookup(buffer, stamp, format, rows);
+    if (kept) return kept;
+    const own = this.resident.unchangedSinceLastCopy(buffer, stamp) ? this.resident.keep(buffer, stamp, format, rows, TEXTURE_ROW) : undefined;
+    if (own) {
+      this.copy(buffer, texels, own.texture);
+      return own.view;
+    }
     const key = `${b.binding}:${format}:${rows}`;
     let cached = this.textures.get(key);
     if (!cached) {
@@ -101,13 +122,16 @@ export class Bindings {
       cached = { texture, view: texture.createView() };
       this.textures.set(key, cached);
     }
-    const { texture, view } = cached;
-    const buffer = tensor.buffer;
+    this.copy(buffer, texels, cached.texture);
+    return cached.view;
+  }
+
+  /** Records a copy of the buffer's first `texels` vec4s into the texture, TEXTURE_ROW a row. */
+  private copy(buffer: GPUBuffer, texels: number, texture: GPUTexture): void {
     const encoder = this.recorder.copies();
     const full = Math.floor(texels / TEXTURE_ROW),
       rest = texels % TEXTURE_ROW;
     if (full > 0) encoder.copyBufferToTexture({ buffer, bytesPerRow: TEXTURE_ROW * 16 }, { texture }, [TEXTURE_ROW, full]);
     if (rest > 0) encoder.copyBufferToTexture({ buffer, offset: full * TEXTURE_ROW * 16 }, { texture, origin: [0, full] }, [rest, 1]);
-    return view;
   }
 }

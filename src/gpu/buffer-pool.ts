@@ -16,6 +16,8 @@ export interface MemoryStats {
   pooledBytes: number;
   /** GPU buffers created since the device was made (reuse keeps this low). */
   buffersCreated: number;
+  /** Bytes of the textures kept for tensors bound as textures unchanged (gpu/resident-textures.ts). */
+  residentTextureBytes: number;
 }
 
 const MIN_CLASS = 256;
@@ -33,7 +35,7 @@ export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly staging = new Map<number, GPUBuffer[]>();
   private stagingBytes = 0;
-  private stats: MemoryStats = { liveBytes: 0, peakBytes: 0, pooledBytes: 0, buffersCreated: 0 };
+  private stats: Omit<MemoryStats, 'residentTextureBytes'> = { liveBytes: 0, peakBytes: 0, pooledBytes: 0, buffersCreated: 0 };
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -93,7 +95,7 @@ export class BufferPool {
     this.stats.pooledBytes = 0;
   }
 
-  memory(): MemoryStats {
+  memory(): Omit<MemoryStats, 'residentTextureBytes'> {
     return { ...this.stats };
   }
 

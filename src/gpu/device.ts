@@ -81,7 +81,7 @@ export class Device {
   }
 
   memory(): MemoryStats {
-    return this.pool.memory();
+    return { ...this.pool.memory(), residentTextureBytes: this.bindings.residentBytes };
   }
 
   /** Frees pooled (unused) buffers, read-back ones included, and the textures kept for texture bindings. */

@@ -20,6 +20,7 @@ export class Recorder {
   readonly uniforms: GPUBuffer;
   private readonly staging = new ArrayBuffer(UNIFORM_RING_BYTES);
   private offset = 0;
+  private afterSubmit: (() => void)[] = [];
 
   constructor(private readonly gpu: GPUDevice) {
     this.uniforms = gpu.createBuffer({ size: UNIFORM_RING_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'shrinkray-uniforms' });
@@ -58,12 +59,23 @@ export class Recorder {
     this.gpu.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.offset = 0;
+    for (const f of this.afterSubmit.splice(0)) f();
+  }
+
+  /**
+   * Runs f once what is recorded now has been submitted (at once when nothing is): a texture that
+   * recorded commands use may be destroyed only then.
+   */
+  whenSubmitted(f: () => void): void {
+    if (this.encoder) this.afterSubmit.push(f);
+    else f();
   }
 
   /** Drops what was recorded and frees the ring. */
   destroy(): void {
     this.pass = null;
-    this.encoder = null;
+    this.encoder = null; // what was recorded is dropped, so what waited for it can go
+    for (const f of this.afterSubmit.splice(0)) f();
     this.uniforms.destroy();
   }
 
