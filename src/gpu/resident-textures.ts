@@ -1,8 +1,9 @@
 /**
  * Textures that keep a tensor's contents between dispatches. A tensor bound as a texture is
  * copied into one (bindings.ts); weights, biases and placeholders are bound unchanged by every
- * forward pass, and each copy cost about 30 us on Dawn's OpenGL backend (recording and running
- * it, llvmpipe), a third of a small dispatch's whole cost (bench/RESULTS.md). A buffer whose
+ * forward pass, and each copy cost 10-15 us on Dawn's OpenGL backend (recording and running it,
+ * llvmpipe), with two or three of them in a small layer's dispatch of about 100 us
+ * (bench/RESULTS.md). A buffer whose
  * contents are bound a second time with the same write stamp gets a texture of its own, copied
  * once and bound until the buffer is written again; activations, written between uses, never
  * qualify and keep sharing the per-slot textures. At most BUDGET_BYTES are kept (least recently
