@@ -95,22 +95,22 @@ describe.each(testBackends())('resident textures (%s)', (backend) => {
     const texels = 1024 * 4; // 64 KiB a texture
     const kept = new ResidentTextures(device.gpu, recorder, 2 * texels * 16);
     const buffers = [0, 1, 2].map(() => device.gpu.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }));
-    kept.keep(buffers[0]!, 1, 'rgba32float', 4, 1024);
-    kept.keep(buffers[1]!, 1, 'rgba32float', 4, 1024);
-    expect(kept.lookup(buffers[0]!, 1, 'rgba32float', 4)).toBeDefined(); // buffer 0 used last now
-    kept.keep(buffers[2]!, 1, 'rgba32float', 4, 1024);
+    kept.keep(buffers[0]!, 1, 'rgba32float', texels, [1024, 4]);
+    kept.keep(buffers[1]!, 1, 'rgba32float', texels, [1024, 4]);
+    expect(kept.lookup(buffers[0]!, 1, 'rgba32float', texels)).toBeDefined(); // buffer 0 used last now
+    kept.keep(buffers[2]!, 1, 'rgba32float', texels, [1024, 4]);
     expect(kept.keptBytes).toBe(2 * texels * 16);
-    expect(kept.lookup(buffers[1]!, 1, 'rgba32float', 4)).toBeUndefined();
-    expect(kept.lookup(buffers[0]!, 1, 'rgba32float', 4)).toBeDefined();
-    expect(kept.lookup(buffers[2]!, 1, 'rgba32float', 4)).toBeDefined();
-    // A newer stamp, another format or another height is not what was kept.
-    expect(kept.lookup(buffers[0]!, 2, 'rgba32float', 4)).toBeUndefined();
-    expect(kept.lookup(buffers[0]!, 1, 'rgba32uint', 4)).toBeUndefined();
-    expect(kept.lookup(buffers[0]!, 1, 'rgba32float', 5)).toBeUndefined();
+    expect(kept.lookup(buffers[1]!, 1, 'rgba32float', texels)).toBeUndefined();
+    expect(kept.lookup(buffers[0]!, 1, 'rgba32float', texels)).toBeDefined();
+    expect(kept.lookup(buffers[2]!, 1, 'rgba32float', texels)).toBeDefined();
+    // A newer stamp, another format or another length is not what was kept.
+    expect(kept.lookup(buffers[0]!, 2, 'rgba32float', texels)).toBeUndefined();
+    expect(kept.lookup(buffers[0]!, 1, 'rgba32uint', texels)).toBeUndefined();
+    expect(kept.lookup(buffers[0]!, 1, 'rgba32float', texels - 1)).toBeUndefined();
     // One texture over the whole budget is not kept, and drops nothing.
-    expect(kept.keep(buffers[1]!, 1, 'rgba32float', 12, 1024)).toBeUndefined();
+    expect(kept.keep(buffers[1]!, 1, 'rgba32float', 3 * texels, [1024, 12])).toBeUndefined();
     expect(kept.keptBytes).toBe(2 * texels * 16);
-    expect(kept.lookup(buffers[0]!, 1, 'rgba32float', 4)).toBeDefined();
+    expect(kept.lookup(buffers[0]!, 1, 'rgba32float', texels)).toBeDefined();
     kept.clear();
     expect(kept.keptBytes).toBe(0);
     for (const b of buffers) b.destroy();

@@ -103,9 +103,9 @@ export class Bindings {
     const format = textureFormat(b);
     const buffer = tensor.buffer;
     const stamp = this.stamps.of(buffer);
-    const kept = this.resident.lookup(buffer, stamp, format, rows);
+    const kept = this.resident.lookup(buffer, stamp, format, texels);
     if (kept) return kept;
-    const own = this.resident.unchangedSinceLastCopy(buffer, stamp) ? this.resident.keep(buffer, stamp, format, rows, TEXTURE_ROW) : undefined;
+    const own = this.resident.unchangedSinceLastCopy(buffer, stamp) ? this.resident.keep(buffer, stamp, format, texels, [TEXTURE_ROW, rows]) : undefined;
     if (own) {
       this.copy(buffer, texels, own.texture);
       return own.view;

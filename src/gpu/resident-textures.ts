@@ -17,7 +17,8 @@ const BUDGET_BYTES = 64 * 1024 * 1024;
 interface Kept {
   stamp: number;
   format: GPUTextureFormat;
-  rows: number;
+  /** vec4s copied in (two views of one buffer share its stamp; reshape keeps the count). */
+  texels: number;
   texture: GPUTexture;
   view: GPUTextureView;
   bytes: number;
@@ -35,10 +36,10 @@ export class ResidentTextures {
     private readonly budgetBytes = BUDGET_BYTES,
   ) {}
 
-  /** The kept texture holding `buffer` as it is now (stamp), in this format and height; else undefined. */
-  lookup(buffer: GPUBuffer, stamp: number, format: GPUTextureFormat, rows: number): GPUTextureView | undefined {
+  /** The kept texture holding the first `texels` vec4s of `buffer` as it is now (stamp), in this format; else undefined. */
+  lookup(buffer: GPUBuffer, stamp: number, format: GPUTextureFormat, texels: number): GPUTextureView | undefined {
     const k = this.kept.get(buffer);
-    if (!k || k.stamp !== stamp || k.format !== format || k.rows !== rows) return undefined;
+    if (!k || k.stamp !== stamp || k.format !== format || k.texels !== texels) return undefined;
     this.kept.delete(buffer); // most recently used last
     this.kept.set(buffer, k);
     return k.view;
@@ -54,8 +55,11 @@ export class ResidentTextures {
     return false;
   }
 
-  /** A new texture kept for `buffer` at `stamp` (the caller records the copy into it); undefined when it alone is over the budget. */
-  keep(buffer: GPUBuffer, stamp: number, format: GPUTextureFormat, rows: number, width: number): { texture: GPUTexture; view: GPUTextureView } | undefined {
+  /**
+   * A new texture of [width, rows] texels kept for the first `texels` vec4s of `buffer` at `stamp`
+   * (the caller records the copy into it); undefined when it alone is over the budget.
+   */
+  keep(buffer: GPUBuffer, stamp: number, format: GPUTextureFormat, texels: number, [width, rows]: [number, number]): { texture: GPUTexture; view: GPUTextureView } | undefined {
     const bytes = width * rows * 16;
     if (bytes > this.budgetBytes) return undefined;
     this.drop(buffer);
@@ -67,7 +71,7 @@ export class ResidentTextures {
       label: 'shrinkray-resident-texture',
     });
     const view = texture.createView();
-    this.kept.set(buffer, { stamp, format, rows, texture, view, bytes });
+    this.kept.set(buffer, { stamp, format, texels, texture, view, bytes });
     this.bytes += bytes;
     return { texture, view };
   }
