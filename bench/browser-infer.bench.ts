@@ -6,29 +6,31 @@
  * against our dense model in the same page, as best-time ratios and medians of the rounds' own
  * ratios (bench/rounds.ts). ROUNDS (default 5) timed rounds after a warm-up.
  */
-import { createServer } from 'node:http';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, normalize, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { loadMnist } from '../src/data/mnist.js';
 import { formatDescription } from '../src/gpu/describe.js';
 import type { DeviceDescription } from '../src/gpu/adapter.js';
 // @ts-expect-error: a plain .mjs build script without types
 import { buildBrowser } from '../scripts/build-browser.mjs';
+// @ts-expect-error: a plain .mjs script without types
+import { serve } from '../scripts/demo.mjs';
+// @ts-expect-error: a plain .mjs script without types
+import { ANGLE_GLES_FLAGS, CHROMIUM, CHROMIUM_FLAGS } from '../scripts/chromium.mjs';
 import { fmt } from './common.js';
 import type { VariantTimes } from './browser/infer-page.js';
 import { reportVariants } from './infer.bench.js';
 import { best, paired } from './rounds.js';
 
 const ROWS = 1024;
-const CHROMIUM = process.env.SHRINKRAY_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 // Without --enable-webgpu-developer-features Chromium hides the ANGLE adapter's name (llvmpipe
 // underneath), so the library takes it for a GPU and runs the GEMM kernel meant for one: the
-// dense model took 409 ms there against 15-20 ms as a CPU adapter (bench/RESULTS.md).
+// dense model took 409 ms there against 15 ms as a CPU adapter (bench/RESULTS.md).
 const ADAPTERS: { level: 'core' | 'compatibility'; flags: string[] }[] = [
   { level: 'core', flags: [] },
-  { level: 'compatibility', flags: ['--use-angle=gles-egl', '--use-webgpu-adapter=opengles', '--enable-webgpu-developer-features'] },
+  { level: 'compatibility', flags: [...ANGLE_GLES_FLAGS, '--enable-webgpu-developer-features'] },
 ];
 
 export async function benchBrowserInfer(): Promise<void> {
@@ -39,30 +41,23 @@ export async function benchBrowserInfer(): Promise<void> {
   }
   const rounds = Number(process.env.ROUNDS ?? 5);
   const variants = reportVariants(dir);
+  // The page, its data and the report's model files in one folder, served as the demo is.
   const out = resolve('node_modules/.cache/shrinkray-bench/browser-infer');
+  rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   await buildBrowser(join(out, 'page.js'), 'bench/browser/infer-page.ts');
-  const rows = loadMnist('test').features.slice(0, ROWS * 784);
-  const files: Record<string, { type: string; body: () => Buffer | string }> = {
-    '/': { type: 'text/html', body: () => '<!doctype html><meta charset="utf-8"><title>shrinkray infer bench</title><script type="module" src="/page.js"></script>' },
-    '/page.js': { type: 'text/javascript', body: () => readFileSync(join(out, 'page.js')) },
-    '/variants.json': { type: 'application/json', body: () => JSON.stringify(variants) },
-    '/rows.bin': { type: 'application/octet-stream', body: () => Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength) },
-  };
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    const known = files[path];
-    if (known) return void res.writeHead(200, { 'content-type': known.type }).end(known.body());
-    // The model files named in variants.json, and nothing else of the report's folder.
-    const model = variants.find((v) => `/${v.file}` === path);
-    if (model) return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(join(dir, model.file)));
-    res.writeHead(404).end('not found');
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  writeFileSync(join(out, 'index.html'), '<!doctype html><meta charset="utf-8"><title>shrinkray infer bench</title><script type="module" src="/page.js"></script>');
+  writeFileSync(join(out, 'variants.json'), JSON.stringify(variants));
+  writeFileSync(join(out, 'rows.bin'), loadMnist('test').features.subarray(0, ROWS * 784));
+  for (const v of variants) {
+    mkdirSync(dirname(join(out, v.file)), { recursive: true });
+    copyFileSync(join(dir, v.file), join(out, v.file));
+  }
+  const server: Server = await serve(out, 0);
   const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   try {
     for (const adapter of ADAPTERS) {
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...adapter.flags], headless: true });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_FLAGS, ...adapter.flags], headless: true });
       try {
         const page = await browser.newPage();
         await page.goto(`${origin}/`);

@@ -13,9 +13,8 @@ import { chromium, type Browser } from 'playwright-core';
 import { buildBrowser } from '../scripts/build-browser.mjs';
 // @ts-expect-error: a plain .mjs script without types
 import { buildDemo, serve } from '../scripts/demo.mjs';
-
-const CHROMIUM = process.env.SHRINKRAY_CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+// @ts-expect-error: a plain .mjs script without types
+import { ANGLE_GLES_FLAGS, CHROMIUM, CHROMIUM_FLAGS } from '../scripts/chromium.mjs';
 
 let dir: string;
 let server: Server;
@@ -42,7 +41,7 @@ afterAll(async () => {
 });
 
 async function withPage<T>(flags: string[], fn: (page: import('playwright-core').Page) => Promise<T>, url = `${origin}/`, ready = () => 'shrinkrayChecks' in globalThis): Promise<T> {
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...flags], headless: true });
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_FLAGS, ...flags], headless: true });
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const errors: string[] = [];
@@ -80,7 +79,7 @@ describe('in headless Chromium', () => {
   }, 240_000);
 
   it('compatibility level (ANGLE on OpenGL ES): the same kernel checks', async () => {
-    await withPage(['--use-angle=gles-egl', '--use-webgpu-adapter=opengles'], async (page) => {
+    await withPage(ANGLE_GLES_FLAGS, async (page) => {
       const r = (await page.evaluate(() => (globalThis as unknown as InPage).shrinkrayChecks.runChecks('compatibility'))) as Checks;
       expect(r.adapter.featureLevel).toBe('compatibility');
       expect(r.checks.filter((c) => c.name.startsWith('batch norm')).length).toBe(8);

@@ -20,6 +20,9 @@ export interface MemoryStats {
   residentTextureBytes: number;
 }
 
+/** What the pool itself counts (the device adds the textures). */
+type PoolStats = Omit<MemoryStats, 'residentTextureBytes'>;
+
 const MIN_CLASS = 256;
 const STAGING_BYTES = 16 * 1024 * 1024;
 
@@ -35,7 +38,7 @@ export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly staging = new Map<number, GPUBuffer[]>();
   private stagingBytes = 0;
-  private stats: Omit<MemoryStats, 'residentTextureBytes'> = { liveBytes: 0, peakBytes: 0, pooledBytes: 0, buffersCreated: 0 };
+  private stats: PoolStats = { liveBytes: 0, peakBytes: 0, pooledBytes: 0, buffersCreated: 0 };
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -95,7 +98,7 @@ export class BufferPool {
     this.stats.pooledBytes = 0;
   }
 
-  memory(): Omit<MemoryStats, 'residentTextureBytes'> {
+  memory(): PoolStats {
     return { ...this.stats };
   }
 
