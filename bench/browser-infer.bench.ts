@@ -26,8 +26,8 @@ import { best, paired } from './rounds.js';
 
 const ROWS = 1024;
 // Without --enable-webgpu-developer-features Chromium hides the ANGLE adapter's name (llvmpipe
-// underneath), so the library takes it for a GPU and runs the GEMM kernel meant for one: the
-// dense model took 409 ms there against 15 ms as a CPU adapter (bench/RESULTS.md).
+// underneath) and createDevice tells it from a GPU by timing (kernels/runs-like-cpu.ts); with
+// the flag the table names the adapter.
 const ADAPTERS: { level: 'core' | 'compatibility'; flags: string[] }[] = [
   { level: 'core', flags: [] },
   { level: 'compatibility', flags: [...ANGLE_GLES_FLAGS, '--enable-webgpu-developer-features'] },

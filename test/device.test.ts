@@ -51,6 +51,8 @@ describe('createDevice', () => {
     const d = device.describe();
     expect(d.backend).toBe(backend);
     expect(d.cpuFallback).toBe(true);
+    expect(d.adapterNamed).toBe(true); // so cpuFallback came from the name, with no timing
+    expect(formatDescription(d)).toContain('CPU adapter,');
     expect(d.featureLevel).toBe(backend === 'swiftshader' ? 'core' : 'compatibility');
     for (const key of Object.keys(d.limits) as (keyof typeof d.limits)[]) expect(d.limits[key]).toBe(device.adapter!.limits[key]);
     // Compatibility defaults are 128 invocations and 4 storage buffers; the adapters offer more.
@@ -92,6 +94,27 @@ describe('createDevice', () => {
     expect(device.describe().backend).toBe('external');
     device.destroy();
     expect(Array.from(await fill(owner.empty([2]), 1).read())).toEqual([1, 1]);
+    owner.destroy();
+  });
+
+  it.each(testBackends())('%s behind a GPUDevice that names no adapter (Chromium without developer features) is timed and counts as a CPU adapter', async (backend) => {
+    const owner = await createDevice({ backend });
+    const unnamed = { vendor: '', architecture: '', device: '', description: '' };
+    // The caller's device as Chromium hands it out: the same device, its adapterInfo blank.
+    const hidden = new Proxy(owner.gpu, {
+      get: (target, key) => {
+        if (key === 'adapterInfo') return unnamed;
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const device = await createDevice({ device: hidden });
+    const d = device.describe();
+    expect(d.adapterNamed).toBe(false);
+    expect(d.cpuFallback).toBe(true);
+    expect(device.cpuFallback).toBe(true); // what the GEMM's choice of version reads
+    expect(formatDescription(d)).toContain('CPU adapter by timing');
+    device.destroy();
     owner.destroy();
   });
 

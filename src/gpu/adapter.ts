@@ -40,7 +40,10 @@ export interface DeviceDescription {
   vendor: string;
   architecture: string;
   featureLevel: 'core' | 'compatibility';
+  /** Whether the adapter is a CPU rasterizer, by its name or, for an adapter with none, measured (kernels/runs-like-cpu.ts). */
   cpuFallback: boolean;
+  /** Whether the adapter gave a name (vendor, architecture, device or description): Chromium gives none without --enable-webgpu-developer-features. */
+  adapterNamed: boolean;
   features: string[];
   limits: Record<(typeof KERNEL_LIMITS)[number], number>;
 }
@@ -95,11 +98,12 @@ export async function openAdapter(options: CreateDeviceOptions): Promise<OpenedA
   }
 }
 
-/** What the device is: adapter names, feature level, whether it is a CPU rasterizer, the limits we use. */
+/** What the device is: adapter names, feature level, whether its name says CPU rasterizer, the limits we use. */
 export function describeDevice(gpu: GPUDevice, adapter: GPUAdapter | null, backend: string): DeviceDescription {
   const info: GPUAdapterInfo | undefined = adapter?.info ?? (gpu as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   const limits = {} as DeviceDescription['limits'];
   for (const key of KERNEL_LIMITS) limits[key] = gpu.limits[key];
+  const named = info !== undefined && [info.vendor, info.architecture, info.device, info.description].some(Boolean);
   return {
     backend,
     adapter: [info?.architecture || info?.device, info?.description].filter(Boolean).join(' / ') || 'unknown',
@@ -107,6 +111,7 @@ export function describeDevice(gpu: GPUDevice, adapter: GPUAdapter | null, backe
     architecture: info?.architecture ?? '',
     featureLevel: gpu.features.has('core-features-and-limits') ? 'core' : 'compatibility',
     cpuFallback: info ? isCpuAdapter(info) : false,
+    adapterNamed: named,
     features: [...gpu.features].sort(),
     limits,
   };

@@ -2,6 +2,6 @@ import type { DeviceDescription } from './adapter.js';
 
 /** One line for logs, the CLI and benchmarks: "llvmpipe (llvmpipe-llvm-15..., compatibility, CPU)". */
 export function formatDescription(d: DeviceDescription): string {
-  const kind = d.cpuFallback ? 'CPU adapter' : 'GPU';
+  const kind = `${d.cpuFallback ? 'CPU adapter' : 'GPU'}${d.adapterNamed ? '' : ' by timing (the adapter gives no name)'}`;
   return `${d.backend}: ${d.adapter} [${d.featureLevel}, ${kind}, ${d.limits.maxComputeInvocationsPerWorkgroup} invocations/workgroup, ${d.limits.maxStorageBuffersPerShaderStage} storage buffers/stage]`;
 }

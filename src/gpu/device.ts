@@ -11,6 +11,7 @@ import { DeviceHealth } from './health.js';
 import { Dispatcher } from './dispatcher.js';
 import type { Kernel, KernelArgs, Overrides } from './kernel.js';
 import { Recorder } from './recorder.js';
+import { runsLikeCpu } from '../kernels/runs-like-cpu.js';
 import type { ShaderName } from './shaders.generated.js';
 import { dtypeOf, elementCount, Tensor, type AnyTypedArray, type DType, type TypedArrayFor } from './tensor.js';
 import { Transfers } from './transfers.js';
@@ -20,11 +21,20 @@ export type { CreateDeviceOptions, DeviceDescription } from './adapter.js';
 export { alignTo } from './recorder.js';
 export { grid } from './grid.js';
 
-/** Finds an adapter (GPU first, else the fastest CPU adapter) and creates a device with the limits our kernels need. */
+/**
+ * Finds an adapter (GPU first, else the fastest CPU adapter) and creates a device with the limits
+ * our kernels need. An adapter that gives no name is timed to tell a CPU from a GPU
+ * (kernels/runs-like-cpu.ts; 30-140 ms on a CPU).
+ */
 export async function createDevice(options: CreateDeviceOptions = {}): Promise<Device> {
-  if (options.device) return new Device(options.device, null, null, 'external', options);
-  const { gpu, adapter, instance, backend } = await openAdapter(options);
-  return new Device(gpu, adapter, instance, backend, options);
+  let device: Device;
+  if (options.device) device = new Device(options.device, null, null, 'external', options);
+  else {
+    const { gpu, adapter, instance, backend } = await openAdapter(options);
+    device = new Device(gpu, adapter, instance, backend, options);
+  }
+  if (!device.describe().adapterNamed) device.measuredCpuFallback(await runsLikeCpu(device));
+  return device;
 }
 
 export class Device {
@@ -37,8 +47,11 @@ export class Device {
   private readonly dispatcher: Dispatcher;
   /** WGSL language features the compiler accepts (empty where unknown, e.g. a caller's device in Node). */
   readonly wgslFeatures: ReadonlySet<string>;
-  /** Whether the adapter is a CPU rasterizer (llvmpipe, SwiftShader): kernels pick versions by it. */
-  readonly cpuFallback: boolean;
+  /** Whether the adapter is a CPU rasterizer (llvmpipe, SwiftShader), by name or measured: kernels pick versions by it. */
+  get cpuFallback(): boolean {
+    return this.cpuLike;
+  }
+  private cpuLike: boolean;
   /** Whether the adapter is Mesa's llvmpipe, whose costs differ from SwiftShader's (gemm.ts). */
   readonly llvmpipe: boolean;
 
@@ -58,15 +71,20 @@ export class Device {
     this.health = new DeviceHealth(gpu);
     this.transfers = new Transfers(gpu, this.recorder, this.health, this.stamps, this.pool);
     this.dispatcher = new Dispatcher(this, this.bindings, this.recorder, this.health, options.debug ?? false);
-    const d = this.describe();
-    [this.cpuFallback, this.llvmpipe] = [d.cpuFallback, /llvmpipe/i.test(d.adapter)];
+    const d = describeDevice(gpu, adapter, backend);
+    [this.cpuLike, this.llvmpipe] = [d.cpuFallback, /llvmpipe/i.test(d.adapter)];
+  }
+
+  /** createDevice's, for an adapter with no name: whether it ran our kernels as a CPU does (kernels/runs-like-cpu.ts). */
+  measuredCpuFallback(cpu: boolean): void {
+    this.cpuLike = cpu;
   }
 
   /** Throws the first error WebGPU reported since the last call, or DeviceLostError. */
   check = (): void => this.health.check();
 
   describe(): DeviceDescription {
-    return describeDevice(this.gpu, this.adapter, this.backend);
+    return { ...describeDevice(this.gpu, this.adapter, this.backend), cpuFallback: this.cpuLike };
   }
 
   /** Releases buffers, textures, the device (if ours) and the Dawn instance. */
