@@ -29,7 +29,7 @@ export { kFold, stratifiedKFold, leaveOneOut, leavePOut, groupKFold, trainTestSp
 export { crossValidate, runFold, summarizeFolds, type CrossValidation, type CrossValidateOptions, type FoldResult } from './validate/cross-validate.js';
 export { cvContext, inProcessCvRunner, planSplitter, runPlannedFold, type CvContext, type CvPlan } from './validate/cv-plan.js';
 export { testMetrics, scoresFromConfusion, type ClassificationMetrics, type RegressionMetrics, type Averages } from './validate/metrics.js';
-export { inferenceSpeed, type InferenceSpeed } from './validate/speed.js';
+export { inferenceSpeed, inferenceSpeeds, type InferenceSpeed, type SpeedOptions } from './validate/speed.js';
 export { cascade, cascadePredict, cascadeCurve, chooseThreshold, type CascadeAnswer, type CascadeCurve, type CascadePoint } from './validate/cascade.js';
 export { compareModels, comparePredictions, mcnemarExact, type Comparison } from './validate/compare.js';
 export type { EarlyStopping } from './nn/early-stopping.js';

@@ -31,6 +31,7 @@ import { studyCascade } from '../validate/cascade.js';
 import { SILENT, trainWithProgress, type StudyLog } from './progress.js';
 import { writeReport, type Report, type TrainingRun } from './report.js';
 import { measureVariant, type VariantReport } from './variants.js';
+import { inferenceSpeeds } from '../validate/speed.js';
 
 /** A model saved under models/, with its file's byte length. */
 interface Saved {
@@ -263,6 +264,11 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
   const score = async (list: Saved[], reference: Saved, task: string): Promise<VariantReport[]> => {
     const bar = log.progress(task, list.length, 'variants');
     const refPredictions = ((await testMetrics(reference.model, gpuTest)) as ClassificationMetrics).predictions;
+    // Timed together, so that their speed ratios do not carry the machine's drift between them.
+    const speeds = await inferenceSpeeds(
+      list.map((m) => m.model),
+      gpuTest.data,
+    );
     const out: VariantReport[] = [];
     for (const [i, m] of list.entries()) {
       out.push({
@@ -271,6 +277,7 @@ export async function runStudy(device: Device, data: StudyData, settings: StudyS
           description: m.description,
           seed,
           fileBytes: m.bytes,
+          speed: speeds[i]!,
         })),
         file: m.file,
       });

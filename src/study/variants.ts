@@ -12,7 +12,7 @@ import { compressedSize } from '../compress/size.js';
 import { pruneReport } from '../compress/prune.js';
 import { testMetrics, type ClassificationMetrics } from '../validate/metrics.js';
 import { comparePredictions } from '../validate/compare.js';
-import { inferenceSpeed } from '../validate/speed.js';
+import { inferenceSpeed, type InferenceSpeed } from '../validate/speed.js';
 
 export interface VariantReport {
   name: string;
@@ -58,6 +58,8 @@ export interface VariantOptions {
   seed?: number;
   /** The byte length of the variant's saved file; default the file saveModel would write without metadata. */
   fileBytes?: number;
+  /** Its speed, timed beside the other variants' (inferenceSpeeds); default timed here alone. */
+  speed?: InferenceSpeed;
 }
 
 /** The figures of `model` against the reference on labelled test data. */
@@ -67,7 +69,7 @@ export async function measureVariant(
   test: Dataset | GpuDataset,
   options: VariantOptions,
 ): Promise<VariantReport> {
-  const { name, description, seed = 1, fileBytes } = options;
+  const { name, description, seed = 1, fileBytes, speed } = options;
   const gpu = test instanceof GpuDataset ? test : new GpuDataset(model.device, test);
   try {
     const bits = bitsOf(model);
@@ -75,7 +77,7 @@ export async function measureVariant(
     const pr = await pruneReport(model);
     const refPredictions = reference.predictions ?? ((await testMetrics(reference.model, gpu)) as ClassificationMetrics).predictions;
     const metrics = (await testMetrics(model, gpu)) as ClassificationMetrics;
-    const { rowsPerSecond, latencyMs } = await inferenceSpeed(model, gpu.data);
+    const { rowsPerSecond, latencyMs } = speed ?? (await inferenceSpeed(model, gpu.data));
     const cmp = comparePredictions(gpu.data.labels!, refPredictions, metrics.predictions, { seed });
     const refBytes = reference.bytes ?? (await compressedSize(reference.model)).totalBytes;
     return {

@@ -10,6 +10,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Model } from '../nn/model.js';
+import { rotatedRounds, time } from './rounds.js';
 
 export interface InferenceSpeed {
   /** Rows per second of the forward pass at `batch` rows. */
@@ -20,34 +21,55 @@ export interface InferenceSpeed {
   rounds: number;
 }
 
-export async function inferenceSpeed(model: Model, data: Dataset, options: { batch?: number; rounds?: number } = {}): Promise<InferenceSpeed> {
+export interface SpeedOptions {
+  /** Rows of the timed forward pass (default 1024, at most the data's rows). */
+  batch?: number;
+  /** Timed rounds after the warm-up (default 5); each figure is the best. */
+  rounds?: number;
+}
+
+/** The speed of one model (inferenceSpeeds with one model). */
+export async function inferenceSpeed(model: Model, data: Dataset, options: SpeedOptions = {}): Promise<InferenceSpeed> {
+  return (await inferenceSpeeds([model], data, options))[0]!;
+}
+
+/**
+ * The speeds of several models on one device, timed in the same rotated rounds (rounds.ts) as a
+ * comparison needs: timed one model after another, a CPU adapter's drift over the minutes
+ * between them stayed in their ratios (the default run's simplified model read 1.58x dense where
+ * the benchmark's rotated rounds read 2.4-2.6x, bench/RESULTS.md).
+ */
+export async function inferenceSpeeds(models: Model[], data: Dataset, options: SpeedOptions = {}): Promise<InferenceSpeed[]> {
   const batch = Math.min(options.batch ?? 1024, data.rows);
   const rounds = options.rounds ?? 5;
   if (!Number.isInteger(batch) || batch < 1) throw new InvalidArgumentError(`batch must be a positive integer, got ${options.batch}.`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new InvalidArgumentError(`rounds must be a positive integer, got ${options.rounds}.`);
-  if (data.cols !== model.inputs) throw new InvalidArgumentError(`The data has ${data.cols} features but the model takes ${model.inputs} inputs.`);
+  if (models.length === 0) return [];
+  const device = models[0]!.device;
+  for (const model of models) {
+    if (model.device !== device) throw new InvalidArgumentError('inferenceSpeeds times models on one device; these are on several (time the models of each device in a call of their own).');
+    if (data.cols !== model.inputs) throw new InvalidArgumentError(`The data has ${data.cols} features but a model takes ${model.inputs} inputs.`);
+  }
   const rows = data.features.subarray(0, batch * data.cols);
-  const x = model.device.tensor(rows, [batch, data.cols]);
+  const x = device.tensor(rows, [batch, data.cols]);
   const one = data.features.slice(0, data.cols);
-  let forward = Infinity,
-    single = Infinity;
-  await model.prepareInference();
+  const times = new Map(models.map((m) => [m, { forward: Infinity, single: Infinity }]));
+  for (const model of models) await model.prepareInference();
   try {
-    for (let r = 0; r <= rounds; r++) {
-      model.device.write(x, rows);
-      await model.device.sync();
-      let t0 = performance.now();
-      const z = model.forward(x);
-      await z.read();
-      z.dispose();
-      const f = performance.now() - t0;
-      t0 = performance.now();
-      await model.predict(one);
-      const s = performance.now() - t0;
-      if (r > 0) (forward = Math.min(forward, f)), (single = Math.min(single, s));
-    }
+    await rotatedRounds(models, rounds, async (model, timed) => {
+      device.write(x, rows);
+      await device.sync();
+      const forward = await time(async () => {
+        const z = model.forward(x);
+        await z.read();
+        z.dispose();
+      });
+      const single = await time(() => model.predict(one));
+      const best = times.get(model)!;
+      if (timed) [best.forward, best.single] = [Math.min(best.forward, forward), Math.min(best.single, single)];
+    });
   } finally {
     x.dispose();
   }
-  return { rowsPerSecond: (batch / forward) * 1000, latencyMs: single, batch, rounds };
+  return models.map((m) => ({ rowsPerSecond: (batch / times.get(m)!.forward) * 1000, latencyMs: times.get(m)!.single, batch, rounds }));
 }
