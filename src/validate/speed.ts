@@ -50,11 +50,11 @@ export async function inferenceSpeeds(models: Model[], data: Dataset, options: S
     if (model.device !== device) throw new InvalidArgumentError('inferenceSpeeds times models on one device; these are on several (time the models of each device in a call of their own).');
     if (data.cols !== model.inputs) throw new InvalidArgumentError(`The data has ${data.cols} features but a model takes ${model.inputs} inputs.`);
   }
+  for (const model of models) await model.prepareInference();
   const rows = data.features.subarray(0, batch * data.cols);
   const x = device.tensor(rows, [batch, data.cols]);
   const one = data.features.slice(0, data.cols);
   const times = new Map(models.map((m) => [m, { forward: Infinity, single: Infinity }]));
-  for (const model of models) await model.prepareInference();
   try {
     await rotatedRounds(models, rounds, async (model, timed) => {
       device.write(x, rows);
