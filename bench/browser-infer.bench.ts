@@ -26,7 +26,7 @@ import { best, paired } from './rounds.js';
 
 const ROWS = 1024;
 // Without --enable-webgpu-developer-features Chromium hides the ANGLE adapter's name (llvmpipe
-// underneath) and createDevice tells it from a GPU by timing (kernels/runs-like-cpu.ts); with
+// underneath) and createDevice tells it from a GPU by timing (gpu/runs-like-cpu.ts); with
 // the flag the table names the adapter.
 const ADAPTERS: { level: 'core' | 'compatibility'; flags: string[] }[] = [
   { level: 'core', flags: [] },

@@ -1,6 +1,7 @@
 /** Shared by the benchmarks: the device under test, TF.js's WebGPU backend on the same GPUDevice, and timing. */
 import { Bench } from 'tinybench';
-import { createDevice, type Device } from '../src/gpu/device.js';
+import { createDevice } from '../src/gpu/create-device.js';
+import type { Device } from '../src/gpu/device.js';
 import { formatDescription } from '../src/gpu/describe.js';
 import type { Backend } from '../src/gpu/backend.js';
 

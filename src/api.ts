@@ -1,6 +1,7 @@
 /** The platform-neutral API: everything but the modules that need Node's file system. */
 export * from './errors.js';
-export { createDevice, Device, type CreateDeviceOptions, type DeviceDescription } from './gpu/device.js';
+export { createDevice } from './gpu/create-device.js';
+export { Device, type CreateDeviceOptions, type DeviceDescription } from './gpu/device.js';
 export { formatDescription } from './gpu/describe.js';
 export { BACKENDS, type Backend } from './gpu/backend.js';
 export { Tensor, type DType } from './gpu/tensor.js';

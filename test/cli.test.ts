@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { createDevice } from '../src/gpu/device.js';
+import { createDevice } from '../src/gpu/create-device.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { modelFromSafetensors, modelToSafetensors } from '../src/io/model-file.js';
 import { prune } from '../src/compress/prune.js';

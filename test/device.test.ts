@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vulkanDriversListed } from '../src/gpu/dawn.js';
 import { describe, expect, it } from 'vitest';
-import { createDevice } from '../src/gpu/device.js';
+import { createDevice } from '../src/gpu/create-device.js';
 import { formatDescription } from '../src/gpu/describe.js';
 import { sizeClass } from '../src/gpu/buffer-pool.js';
 import { DeviceLostError, GpuError, InvalidArgumentError, LimitError, NoAdapterError, DisposedError } from '../src/errors.js';

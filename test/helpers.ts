@@ -4,7 +4,8 @@
  * against a float64 reference written plainly in the test.
  */
 import { afterAll, beforeAll, expect } from 'vitest';
-import { createDevice, type Device } from '../src/gpu/device.js';
+import { createDevice } from '../src/gpu/create-device.js';
+import type { Device } from '../src/gpu/device.js';
 import type { Backend } from '../src/gpu/backend.js';
 import { swiftShaderIcd } from '../src/gpu/dawn.js';
 import { Random } from '../src/random.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDevice } from '../src/gpu/device.js';
+import { createDevice } from '../src/gpu/create-device.js';
 import { GpuError, KernelArgumentError, ShaderCompileError } from '../src/errors.js';
 import { fill, add } from '../src/kernels/elementwise.js';
 import { TEXTURE_ROW } from '../src/gpu/kernel.js';

@@ -10,7 +10,7 @@
  */
 // TF.js's gradients, bundled here instead of built at run time by bench/common.ts.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { createDevice } from '../../src/gpu/device.js';
+import { createDevice } from '../../src/gpu/create-device.js';
 import { formatDescription } from '../../src/gpu/describe.js';
 import { applicableVariants, gemm } from '../../src/kernels/gemm.js';
 import { batchNormChecks, convChecks, gemmChecks, inferenceChecks, lossChecks, randomValues, splitKChecks, stepChecks } from '../../test/kernel-checks.js';

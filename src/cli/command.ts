@@ -1,5 +1,6 @@
 /** What a subcommand is: its options (for parsing and --help) and what it does. */
-import { createDevice, type Device } from '../gpu/device.js';
+import { createDevice } from '../gpu/create-device.js';
+import type { Device } from '../gpu/device.js';
 import type { Backend } from '../gpu/backend.js';
 import { BACKENDS } from '../gpu/backend.js';
 import { stringOf, UsageError, type Options, type Values } from './args.js';

@@ -40,7 +40,7 @@ export interface DeviceDescription {
   vendor: string;
   architecture: string;
   featureLevel: 'core' | 'compatibility';
-  /** Whether the adapter is a CPU rasterizer, by its name or, for an adapter with none, measured (kernels/runs-like-cpu.ts). */
+  /** Whether the adapter is a CPU rasterizer, by its name or, for an adapter with none, measured (runs-like-cpu.ts). */
   cpuFallback: boolean;
   /** Whether the adapter gave a name (vendor, architecture, device or description): Chromium gives none without --enable-webgpu-developer-features. */
   adapterNamed: boolean;

@@ -1,17 +1,16 @@
 /**
- * The device handle, a thin face over adapter choice (adapter.ts), kernels and dispatches
+ * The device handle, a thin face over adapter choice (adapter.ts, create-device.ts), kernels and dispatches
  * (dispatcher.ts, recorder.ts, bindings.ts), buffers (buffer-pool.ts), data transfers
  * (transfers.ts) and error handling (health.ts). Work runs at sync points (read, write, sync).
  */
 import { ShapeError } from '../errors.js';
-import { checkTensorSize, describeDevice, openAdapter, type CreateDeviceOptions, type DeviceDescription } from './adapter.js';
+import { checkTensorSize, describeDevice, type CreateDeviceOptions, type DeviceDescription } from './adapter.js';
 import { Bindings } from './bindings.js';
 import { BufferPool, type MemoryStats } from './buffer-pool.js';
 import { DeviceHealth } from './health.js';
 import { Dispatcher } from './dispatcher.js';
 import type { Kernel, KernelArgs, Overrides } from './kernel.js';
 import { Recorder } from './recorder.js';
-import { runsLikeCpu } from '../kernels/runs-like-cpu.js';
 import type { ShaderName } from './shaders.generated.js';
 import { dtypeOf, elementCount, Tensor, type AnyTypedArray, type DType, type TypedArrayFor } from './tensor.js';
 import { Transfers } from './transfers.js';
@@ -20,22 +19,6 @@ import { WriteStamps } from './write-stamps.js';
 export type { CreateDeviceOptions, DeviceDescription } from './adapter.js';
 export { alignTo } from './recorder.js';
 export { grid } from './grid.js';
-
-/**
- * Finds an adapter (GPU first, else the fastest CPU adapter) and creates a device with the limits
- * our kernels need. An adapter that gives no name is timed to tell a CPU from a GPU
- * (kernels/runs-like-cpu.ts; 30-140 ms on a CPU).
- */
-export async function createDevice(options: CreateDeviceOptions = {}): Promise<Device> {
-  let device: Device;
-  if (options.device) device = new Device(options.device, null, null, 'external', options);
-  else {
-    const { gpu, adapter, instance, backend } = await openAdapter(options);
-    device = new Device(gpu, adapter, instance, backend, options);
-  }
-  if (!device.describe().adapterNamed) device.measuredCpuFallback(await runsLikeCpu(device));
-  return device;
-}
 
 export class Device {
   private readonly pool: BufferPool;
@@ -47,11 +30,8 @@ export class Device {
   private readonly dispatcher: Dispatcher;
   /** WGSL language features the compiler accepts (empty where unknown, e.g. a caller's device in Node). */
   readonly wgslFeatures: ReadonlySet<string>;
-  /** Whether the adapter is a CPU rasterizer (llvmpipe, SwiftShader), by name or measured: kernels pick versions by it. */
-  get cpuFallback(): boolean {
-    return this.cpuLike;
-  }
-  private cpuLike: boolean;
+  /** Whether the adapter is a CPU rasterizer (llvmpipe, SwiftShader), by its name or, with none, measured by createDevice: kernels pick versions by it. */
+  cpuFallback: boolean;
   /** Whether the adapter is Mesa's llvmpipe, whose costs differ from SwiftShader's (gemm.ts). */
   readonly llvmpipe: boolean;
 
@@ -72,19 +52,14 @@ export class Device {
     this.transfers = new Transfers(gpu, this.recorder, this.health, this.stamps, this.pool);
     this.dispatcher = new Dispatcher(this, this.bindings, this.recorder, this.health, options.debug ?? false);
     const d = describeDevice(gpu, adapter, backend);
-    [this.cpuLike, this.llvmpipe] = [d.cpuFallback, /llvmpipe/i.test(d.adapter)];
-  }
-
-  /** createDevice's, for an adapter with no name: whether it ran our kernels as a CPU does (kernels/runs-like-cpu.ts). */
-  measuredCpuFallback(cpu: boolean): void {
-    this.cpuLike = cpu;
+    [this.cpuFallback, this.llvmpipe] = [d.cpuFallback, /llvmpipe/i.test(d.adapter)];
   }
 
   /** Throws the first error WebGPU reported since the last call, or DeviceLostError. */
   check = (): void => this.health.check();
 
   describe(): DeviceDescription {
-    return { ...describeDevice(this.gpu, this.adapter, this.backend), cpuFallback: this.cpuLike };
+    return { ...describeDevice(this.gpu, this.adapter, this.backend), cpuFallback: this.cpuFallback };
   }
 
   /** Releases buffers, textures, the device (if ours) and the Dawn instance. */

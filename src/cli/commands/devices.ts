@@ -1,5 +1,5 @@
 /** shrinkray devices: which WebGPU adapters exist here and which one shrinkray uses. */
-import { createDevice } from '../../gpu/device.js';
+import { createDevice } from '../../gpu/create-device.js';
 import { formatDescription } from '../../gpu/describe.js';
 import { BACKENDS } from '../../gpu/backend.js';
 import { vulkanDriversListed } from '../../gpu/dawn.js';
