@@ -23,7 +23,8 @@ import { trainTestSplit } from '../validate/split.js';
 import { inferenceSpeeds } from '../validate/speed.js';
 import { type Candidate, type Dimension, STAGES, describeCandidate, identity } from './candidate.js';
 import { evaluate } from '../nn/evaluate.js';
-import { frontier, search } from './search.js';
+import { frontier, search, withinBudget } from './search.js';
+import { fastestTogether } from './runoff.js';
 import { type Sensitivity, sensitivity } from './sensitivity.js';
 import { inProcessRunner, type TrialContext, type TrialResult, type TrialRunner } from './trial.js';
 import { checkFolds, type FoldValidation, foldContexts, foldRunner, mean, refit } from './folds.js';
@@ -205,7 +206,9 @@ export async function autoCompress(model: Model, train: Dataset | GpuDataset, op
     const afterSearch = performance.now();
     const denseFile = await modelToSafetensors(model, context.settings.metadata, { float16: context.settings.float16 });
     const speedRows = judge.speedRows;
-    const chosenTrial = found.chosen;
+    // For speed, the search's fastest within the budget and its close rivals are timed again together (runoff.ts).
+    const withinAll = found.trials.filter((t) => withinBudget(t, reference, maxDrop, margin));
+    const chosenTrial = objective === 'latency' && speedRows ? await fastestTogether(model.device, withinAll, speedRows) : found.chosen;
     // With folds the chosen candidate is made again on all rows: that model is the one returned and measured.
     const refitStarted = performance.now();
     const file = !chosenTrial ? denseFile : foldsRunner ? await refit(context, foldsRunner.chain(chosenTrial.candidate), seed) : chosenTrial.file;
