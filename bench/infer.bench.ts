@@ -17,6 +17,7 @@ import { modelFromSafetensors } from '../src/io/model-file.js';
 import { modelToOnnx } from '../src/io/onnx.js';
 import type { MLP } from '../src/nn/mlp.js';
 import { benchDevice, fmt, tfOnDevice, tfWasm, type Tf } from './common.js';
+import { timeInference } from '../src/validate/speed.js';
 import { best, paired, rotatedRounds, time } from './rounds.js';
 
 const ROWS = 1024;
@@ -71,19 +72,10 @@ export async function benchInfer(): Promise<void> {
     });
   const tf = await tfOnDevice(device);
   const tfTimes: Record<string, number[]> = { 'TF.js WebGPU': [], 'TF.js wasm': [] };
-  const ours = (m: MLP) => async () => {
-    const z = m.forward(x);
-    await z.read();
-    z.dispose();
-  };
   await rotatedRounds(variants, rounds, async (v, timed) => {
-    // New rows each time, as in use: an unchanged x would keep its texture (gpu/resident-textures.ts).
-    device.write(x, xs);
-    await device.sync();
-    const b = await time(ours(v.model));
-    const s = await time(() => v.model.predict(one));
+    const { forward, single } = await timeInference(v.model, x, xs, one);
     const o = await time(() => v.session.run(feeds));
-    if (timed) v.batch.push(b), v.single.push(s), v.ort.push(o);
+    if (timed) v.batch.push(forward), v.single.push(single), v.ort.push(o);
   });
   // TF.js after the others: its WebGPU backend leaves the adapter busy for a while after a run.
   const timeTf = async (into: number[]) => {

@@ -5,7 +5,8 @@
  * model files and rows.bin from the server; the times go back to Node, which prints the ratios.
  */
 import { createDevice, modelFromSafetensors } from '../../src/browser.js';
-import { rotatedRounds, time } from '../rounds.js';
+import { timeInference } from '../../src/validate/speed.js';
+import { rotatedRounds } from '../rounds.js';
 
 const ROWS = 1024;
 
@@ -36,16 +37,8 @@ export async function timeVariants(featureLevel: 'core' | 'compatibility', round
       variants.push({ name: v.name, model, forms: model.inferenceForms(), batch: [] as number[], single: [] as number[] });
     }
     await rotatedRounds(variants, rounds, async (v, timed) => {
-      // New rows each time, as in use: an unchanged x would keep its texture (gpu/resident-textures.ts).
-      device.write(x, rows);
-      await device.sync();
-      const b = await time(async () => {
-        const z = v.model.forward(x);
-        await z.read();
-        z.dispose();
-      });
-      const s = await time(() => v.model.predict(one));
-      if (timed) v.batch.push(b), v.single.push(s);
+      const { forward, single } = await timeInference(v.model, x, rows, one);
+      if (timed) v.batch.push(forward), v.single.push(single);
     });
     for (const v of variants) v.model.dispose();
     x.dispose();

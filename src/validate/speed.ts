@@ -9,6 +9,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
+import type { Tensor } from '../gpu/tensor.js';
 import type { Model } from '../nn/model.js';
 import { rotatedRounds, time } from './rounds.js';
 
@@ -57,14 +58,7 @@ export async function inferenceSpeeds(models: Model[], data: Dataset, options: S
   const times = new Map(models.map((m) => [m, { forward: Infinity, single: Infinity }]));
   try {
     await rotatedRounds(models, rounds, async (model, timed) => {
-      device.write(x, rows);
-      await device.sync();
-      const forward = await time(async () => {
-        const z = model.forward(x);
-        await z.read();
-        z.dispose();
-      });
-      const single = await time(() => model.predict(one));
+      const { forward, single } = await timeInference(model, x, rows, one);
       const best = times.get(model)!;
       if (timed) [best.forward, best.single] = [Math.min(best.forward, forward), Math.min(best.single, single)];
     });
@@ -72,4 +66,21 @@ export async function inferenceSpeeds(models: Model[], data: Dataset, options: S
     x.dispose();
   }
   return models.map((m) => ({ rowsPerSecond: (batch / times.get(m)!.forward) * 1000, latencyMs: times.get(m)!.single, batch, rounds }));
+}
+
+/**
+ * One round of a model's timing, as inferenceSpeeds and the inference benchmarks take it: `rows`
+ * written into x again (new rows, as in use: gpu/resident-textures.ts keeps textures of unchanged
+ * tensors only), then the forward pass over x with its read-back, then predict() on `one` row;
+ * milliseconds of each.
+ */
+export async function timeInference(model: Model, x: Tensor<'f32'>, rows: Float32Array, one: Float32Array): Promise<{ forward: number; single: number }> {
+  model.device.write(x, rows);
+  await model.device.sync();
+  const forward = await time(async () => {
+    const z = model.forward(x);
+    await z.read();
+    z.dispose();
+  });
+  return { forward, single: await time(() => model.predict(one)) };
 }
