@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, LimitError, NoAdapterError } from '../errors.js';
 import { BACKENDS, isCpuAdapter, type Backend } from './backend.js';
+import type { CpuProbe } from './runs-like-cpu.js';
 
 export interface CreateDeviceOptions {
   /** Force an adapter; default: env SHRINKRAY_BACKEND, else 'auto'. Ignored in browsers. */
@@ -44,6 +45,8 @@ export interface DeviceDescription {
   cpuFallback: boolean;
   /** Whether the adapter gave a name (vendor, architecture, device or description): Chromium gives none without --enable-webgpu-developer-features. */
   adapterNamed: boolean;
+  /** For an adapter with no name, what the timing measured (runs-like-cpu.ts). */
+  cpuProbe?: CpuProbe;
   features: string[];
   limits: Record<(typeof KERNEL_LIMITS)[number], number>;
 }

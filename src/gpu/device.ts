@@ -11,6 +11,7 @@ import { DeviceHealth } from './health.js';
 import { Dispatcher } from './dispatcher.js';
 import type { Kernel, KernelArgs, Overrides } from './kernel.js';
 import { Recorder } from './recorder.js';
+import type { CpuProbe } from './runs-like-cpu.js';
 import type { ShaderName } from './shaders.generated.js';
 import { dtypeOf, elementCount, Tensor, type AnyTypedArray, type DType, type TypedArrayFor } from './tensor.js';
 import { Transfers } from './transfers.js';
@@ -32,6 +33,8 @@ export class Device {
   readonly wgslFeatures: ReadonlySet<string>;
   /** Whether the adapter is a CPU rasterizer (llvmpipe, SwiftShader), by its name or, with none, measured by createDevice: kernels pick versions by it. */
   cpuFallback: boolean;
+  /** What createDevice's timing measured, for an adapter that gave no name (null otherwise). */
+  cpuProbe: CpuProbe | null = null;
   /** Whether the adapter is Mesa's llvmpipe, whose costs differ from SwiftShader's (gemm.ts). */
   readonly llvmpipe: boolean;
 
@@ -59,7 +62,7 @@ export class Device {
   check = (): void => this.health.check();
 
   describe(): DeviceDescription {
-    return { ...describeDevice(this.gpu, this.adapter, this.backend), cpuFallback: this.cpuFallback };
+    return { ...describeDevice(this.gpu, this.adapter, this.backend), cpuFallback: this.cpuFallback, ...(this.cpuProbe && { cpuProbe: this.cpuProbe }) };
   }
 
   /** Releases buffers, textures, the device (if ours) and the Dawn instance. */
