@@ -358,7 +358,7 @@ describe('automated compression: per-layer settings and autoCompress', () => {
     const fitOptions = { epochs: 12, batchSize: 50, learningRate: 0.05, optimizer: { type: 'sgd', momentum: 0.9 }, seed: 1 } as const;
     const { fitRows, validationRows } = holdOut(train, 0.2, 1);
     await fit(model, train, { ...fitOptions, rows: fitRows });
-    const run = (test: typeof train) => autoCompress(model, train, { maxAccuracyDrop: 0.02, validation: 0.2, fineTune: { ...fitOptions, epochs: 1 }, pruneEpochs: 2, budgetMinutes: 1, test });
+    const run = (test: typeof train) => autoCompress(model, train, { maxAccuracyDrop: 0.02, validation: 0.2, fineTune: { ...fitOptions, epochs: 1 }, pruneEpochs: 2, budgetMinutes: 2, test });
     const a = await run(toyData(400, 16, 3, 12));
     expect(a.metBudget).toBe(true);
     expect(a.reference - a.chosen.validationAccuracy).toBeLessThanOrEqual(0.02 + 1e-12);
@@ -384,6 +384,7 @@ describe('automated compression: per-layer settings and autoCompress', () => {
     expect(a.test!.denseAccuracy).toBeGreaterThan(0.5);
     // Another test set: the same trials and the same choice (the test set is scored, never consulted).
     const b = await run(toyData(400, 16, 3, 99));
+    expect([a.stopped, b.stopped]).toEqual(['done', 'done']); // about 10 s each: a search cut by its budget would compare different trials
     expect(b.trials.map((t) => [candidateKey(t.candidate), t.validationAccuracy, t.bytes])).toEqual(a.trials.map((t) => [candidateKey(t.candidate), t.validationAccuracy, t.bytes]));
     expect(b.test!.chosenAccuracy).not.toBe(a.test!.chosenAccuracy);
     for (const m of [loaded, a.model, b.model, model]) m.dispose();
