@@ -10,7 +10,7 @@ import { probeCpu } from './runs-like-cpu.js';
 /**
  * Finds an adapter (GPU first, else the fastest CPU adapter) and creates a device with the limits
  * our kernels need, or wraps `options.device`. An adapter that gives no name is timed to tell a
- * CPU from a GPU (about 65 ms on llvmpipe, 350 on SwiftShader, once).
+ * CPU from a GPU, once (150 ms on llvmpipe the first time, 72 after; about 500 on SwiftShader).
  */
 export async function createDevice(options: CreateDeviceOptions = {}): Promise<Device> {
   let device: Device;
